@@ -1,0 +1,1 @@
+"""The `minidocker` command line: one module per command, loaded on demand."""

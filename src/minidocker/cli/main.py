@@ -1,0 +1,106 @@
+"""Entry point of `minidocker`: global options, the command table, and error reporting.
+
+`--help` imports no command module; each command's module is imported only when it runs,
+so heavy imports (HTTP for pull, tarfile for save) never slow `minidocker run`.
+Each command module provides `add_arguments(parser)` and `run(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# name -> (module under minidocker.cli.commands, one-line summary)
+COMMANDS: dict[str, tuple[str, str]] = {
+}
+ALIASES: dict[str, str] = {}
+
+USAGE = """\
+Usage: minidocker [OPTIONS] COMMAND [ARG...]
+
+A daemonless, Docker-like container engine.
+
+Options:
+  --root DIR     state directory (default /var/lib/minidocker, or $MINIDOCKER_ROOT)
+  --debug        show tracebacks and debug output
+  -v, --version  print the version and exit
+  -h, --help     show this help
+
+Commands:
+"""
+
+
+def _usage() -> str:
+    width = max((len(n) for n in COMMANDS), default=8) + 2
+    lines = [f"  {name:<{width}}{summary}" for name, (_, summary) in sorted(COMMANDS.items())]
+    return USAGE + "\n".join(lines) + "\n\nRun 'minidocker COMMAND --help' for a command's options.\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = False
+    while argv and argv[0].startswith("-"):
+        opt = argv.pop(0)
+        if opt in ("-h", "--help"):
+            sys.stdout.write(_usage())
+            return 0
+        if opt in ("-v", "--version"):
+            from minidocker import __version__
+            print(f"minidocker version {__version__}")
+            return 0
+        if opt in ("-D", "--debug"):
+            debug = True
+        elif opt == "--root" or opt.startswith("--root="):
+            value = opt.split("=", 1)[1] if "=" in opt else (argv.pop(0) if argv else "")
+            if not value:
+                return _error("--root needs a directory", 125)
+            os.environ["MINIDOCKER_ROOT"] = os.path.abspath(value)
+        else:
+            return _error(f"unknown option {opt}", 125, "see 'minidocker --help'")
+    if not argv:
+        sys.stderr.write(_usage())
+        return 125
+    name = ALIASES.get(argv[0], argv[0])
+    if name not in COMMANDS:
+        return _error(f"unknown command {argv[0]!r}", 125, "see 'minidocker --help'")
+    return run_command(name, argv[1:], debug)
+
+
+def run_command(name: str, argv: list[str], debug: bool) -> int:
+    import argparse
+    import importlib
+
+    from minidocker.errors import MinidockerError, describe
+
+    module_name, summary = COMMANDS[name]
+    module = importlib.import_module(f"minidocker.cli.commands.{module_name}")
+    parser = argparse.ArgumentParser(prog=f"minidocker {name}", description=summary)
+    module.add_arguments(parser)
+    try:
+        args = parser.parse_args(argv)
+        args.debug = debug
+        return int(module.run(args) or 0)
+    except SystemExit as e:  # argparse: usage errors exit 2; Docker uses 125
+        code = e.code if isinstance(e.code, int) else 1
+        return 125 if code == 2 else code
+    except KeyboardInterrupt:
+        return 130
+    except MinidockerError as e:
+        if debug:
+            raise
+        return _error(e.message, e.exit_code, e.hint)
+    except OSError as e:
+        if debug:
+            raise
+        return _error(describe(e), 125)
+
+
+def _error(message: str, code: int, hint: str | None = None) -> int:
+    sys.stderr.write(f"minidocker: error: {message}\n")
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Linux system interfaces: syscalls (ctypes), namespaces, mounts, capabilities, cgroups."""

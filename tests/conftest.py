@@ -1,0 +1,130 @@
+"""Fixtures shared by every test: a busybox rootfs, OCI bundles, and a private runtime root."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """Path of a console script of the project (installed in the same venv as pytest)."""
+    path = BIN / name
+    return str(path) if path.exists() else name
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="integration tests need root")
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def busybox_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A busybox rootfs built from the host's busybox-static (read it, copy to change it)."""
+    dest = tmp_path_factory.mktemp("image") / "busybox"
+    subprocess.run([str(REPO / "scripts" / "build-busybox-rootfs"), str(dest)], check=True)
+    return dest
+
+
+def test_spec(args: list[str]) -> dict[str, Any]:
+    from minidocker.runtime.spec import default_spec
+
+    spec = default_spec()
+    spec["process"]["terminal"] = False
+    spec["process"]["args"] = args
+    spec["root"]["readonly"] = False
+    return spec
+
+
+class Bundle:
+    """An OCI bundle in a temporary directory: `config` is written by `write()`."""
+
+    def __init__(self, path: Path, config: dict[str, Any]):
+        self.path = path
+        self.config = config
+        self.rootfs = path / "rootfs"
+
+    def write(self) -> Bundle:
+        (self.path / "config.json").write_text(json.dumps(self.config, indent=2))
+        return self
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+@pytest.fixture
+def make_bundle(busybox_rootfs: Path, tmp_path: Path) -> Callable[..., Bundle]:
+    """make_bundle(args=[...]) -> Bundle with a private copy of the busybox rootfs."""
+    counter = iter(range(1000))
+
+    def make(args: list[str] | None = None, **changes: Any) -> Bundle:
+        path = tmp_path / f"bundle{next(counter)}"
+        path.mkdir()
+        subprocess.run(["cp", "-a", str(busybox_rootfs), str(path / "rootfs")], check=True)
+        config = test_spec(args or ["true"])
+        for key, value in changes.items():
+            config[key] = copy.deepcopy(value)
+        return Bundle(path, config).write()
+
+    return make
+
+
+class Runtime:
+    """Runs minidocker-runtime (or another OCI runtime) with a private --root."""
+
+    def __init__(self, binary: str, root: Path):
+        self.binary = binary
+        self.root = root
+        self.ids: list[str] = []
+
+    def new_id(self) -> str:
+        cid = "t" + uuid.uuid4().hex[:12]
+        self.ids.append(cid)
+        return cid
+
+    def cmd(self, *args: str) -> list[str]:
+        return [self.binary, "--root", str(self.root), *args]
+
+    def run(self, *args: str, check: bool = False, timeout: float = 60,
+            **kw: Any) -> subprocess.CompletedProcess[str]:
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        proc = subprocess.run(self.cmd(*args), capture_output=True, text=True,
+                              timeout=timeout, **kw)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{args} failed ({proc.returncode}): {proc.stderr}")
+        return proc
+
+    def state(self, cid: str) -> dict[str, Any]:
+        return json.loads(self.run("state", cid, check=True).stdout)
+
+    def cleanup(self) -> None:
+        if not self.root.exists():
+            return
+        for cid in os.listdir(self.root):
+            self.run("delete", "--force", cid)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    rt = Runtime(tool("minidocker-runtime"), tmp_path / "state")
+    try:
+        yield rt
+    finally:
+        rt.cleanup()
