@@ -1,0 +1,233 @@
+"""Snapshots: each layer unpacked once into `<root>/image/snapshots/<chain-id hex>/fs`,
+shared by images and containers; a container rootfs is overlayfs over them.
+
+A snapshot is unpacked into a temp directory next to the final one and renamed into place
+only when complete, so a failed unpack leaves nothing visible. Containers hold a lease
+(`leases/<container id>.json`) naming their image and snapshots; gc and rmi respect it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from minidocker.errors import Conflict, MinidockerError, NotFound
+from minidocker.image.store import Image, Store, digest_hex
+
+EMPTY = "empty"  # the lower dir of an image without layers
+
+
+def snapshot_path(store: Store, chain_id: str) -> str:
+    return os.path.join(store.snapshots_dir, digest_hex(chain_id))
+
+
+def fs_path(store: Store, chain_id: str) -> str:
+    return os.path.join(snapshot_path(store, chain_id), "fs")
+
+
+def exists(store: Store, chain_id: str) -> bool:
+    return os.path.isdir(fs_path(store, chain_id))
+
+
+def missing(store: Store, image: Image) -> list[int]:
+    """Indexes of the image's layers whose snapshot is not unpacked yet."""
+    return [i for i, chain in enumerate(image.chain_ids) if not exists(store, chain)]
+
+
+def unpack_layer(store: Store, image: Image, index: int) -> str:
+    """Unpack layer `index` of `image` (its blob must be in the store) unless already there."""
+    from minidocker.image import layer as layers
+
+    chain_id = image.chain_ids[index]
+    diff_id = image.diff_ids[index]
+    final = snapshot_path(store, chain_id)
+    os.makedirs(store.snapshots_dir, exist_ok=True)
+    with store.lock(f"snapshots/{digest_hex(chain_id)}"):
+        if os.path.isdir(os.path.join(final, "fs")):
+            return final
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix=".tmp-", dir=store.snapshots_dir)
+        try:
+            os.chmod(tmp, 0o700)
+            fs = os.path.join(tmp, "fs")
+            os.mkdir(fs, 0o755)
+            blob = store.blob_path(image.layers[index]["digest"])
+            if not os.path.exists(blob):
+                raise NotFound(f"layer {image.layers[index]['digest']} of image "
+                               f"{image.short_id} is missing from the store",
+                               hint="pull or load the image again")
+            _, size = layers.unpack_file(blob, fs, layers.Mode.OVERLAY, expected_diff_id=diff_id)
+            meta = {"chain_id": chain_id, "diff_id": diff_id, "size": size,
+                    "parent": image.chain_ids[index - 1] if index else None}
+            with open(os.path.join(tmp, "meta.json"), "w") as f:
+                json.dump(meta, f)
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return final
+
+
+def ensure(store: Store, image: Image, on_layer: Callable[[int], None] | None = None) -> None:
+    """Unpack every missing snapshot of `image`, in parallel (layers are independent)."""
+    todo = missing(store, image)
+    if not todo:
+        return
+    with store.writing():
+        if len(todo) == 1:
+            unpack_layer(store, image, todo[0])
+            if on_layer:
+                on_layer(todo[0])
+            return
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
+            futures = [pool.submit(unpack_layer, store, image, i) for i in todo]
+            for i, fut in zip(todo, futures, strict=True):
+                fut.result()
+                if on_layer:
+                    on_layer(i)
+
+
+def lower_dirs(store: Store, image: Image) -> list[str]:
+    """The overlay lower dirs of an image, topmost first (the order overlayfs wants)."""
+    dirs = []
+    for chain in reversed(image.chain_ids):
+        path = fs_path(store, chain)
+        if not os.path.isdir(path):
+            raise NotFound(f"image {image.short_id} is not unpacked (snapshot {chain} missing)")
+        dirs.append(path)
+    if not dirs:
+        empty = os.path.join(store.snapshots_dir, EMPTY)
+        os.makedirs(empty, exist_ok=True)
+        dirs.append(empty)
+    return dirs
+
+
+# ---- container rootfs ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rootfs:
+    """What the engine needs to mount a container's rootfs: overlay over `lowers`."""
+
+    lowers: tuple[str, ...]
+    upper: str
+    work: str
+    target: str
+
+    @property
+    def options(self) -> str:
+        return overlay_options(list(self.lowers), self.upper, self.work)
+
+
+def overlay_options(lowers: list[str], upper: str, work: str) -> str:
+    for path in (*lowers, upper, work):
+        if any(c in path for c in ",:\\"):
+            raise MinidockerError(f"overlay path {path!r} contains ',', ':' or '\\'")
+    options = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work}"
+    if len(options) > 4000:
+        raise MinidockerError(f"too many layers for one overlay mount ({len(lowers)})",
+                              hint="use a shorter --root path or squash the image")
+    return options
+
+
+def prepare_rootfs(store: Store, image: Image, container_dir: str, container_id: str) -> Rootfs:
+    """Unpack what is missing, create `<container_dir>/{upper,work,rootfs}`, take a lease.
+
+    Does not mount: call mount_rootfs() (in whatever mount namespace the engine wants)."""
+    ensure(store, image)
+    lowers = lower_dirs(store, image)
+    upper = os.path.join(container_dir, "upper")
+    work = os.path.join(container_dir, "work")
+    target = os.path.join(container_dir, "rootfs")
+    for d in (upper, work, target):
+        os.makedirs(d, mode=0o755, exist_ok=True)
+    add_lease(store, container_id, image)
+    return Rootfs(tuple(lowers), upper, work, target)
+
+
+def mount_rootfs(rootfs: Rootfs) -> None:
+    from minidocker.linux import libc
+
+    libc.mount("overlay", rootfs.target, "overlay", 0, rootfs.options, what=rootfs.target)
+
+
+def unmount_rootfs(target: str) -> None:
+    """Detach the overlay at `target`; a target that is not mounted is fine."""
+    import errno
+
+    from minidocker.linux import libc
+
+    try:
+        libc.umount2(target, libc.MNT_DETACH)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOENT):
+            raise
+
+
+def mount_overlay(lowers: list[str], upper: str, work: str, target: str) -> None:
+    mount_rootfs(Rootfs(tuple(lowers), upper, work, target))
+
+
+# ---- leases -------------------------------------------------------------------------------
+
+
+def add_lease(store: Store, container_id: str, image: Image) -> None:
+    os.makedirs(store.leases_dir, exist_ok=True)
+    doc = {"container": container_id, "image": image.id, "manifest": image.manifest_digest,
+           "chain_ids": image.chain_ids}
+    path = os.path.join(store.leases_dir, f"{container_id}.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f)
+    os.rename(tmp, path)
+
+
+def release(store: Store, container_id: str) -> None:
+    """Drop a container's lease (when the container is removed)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(store.leases_dir, f"{container_id}.json"))
+
+
+def leases(store: Store) -> list[dict[str, Any]]:
+    out = []
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(store.leases_dir):
+            if name.endswith(".json"):
+                with contextlib.suppress(OSError, ValueError):
+                    with open(os.path.join(store.leases_dir, name)) as f:
+                        out.append(json.load(f))
+    return out
+
+
+def users_of(store: Store, image: Image) -> list[str]:
+    return [str(lease.get("container")) for lease in leases(store)
+            if lease.get("image") == image.id]
+
+
+def check_unused(store: Store, image: Image) -> None:
+    users = users_of(store, image)
+    if users:
+        raise Conflict(f"image {image.short_id} is in use by container "
+                       f"{', '.join(u[:12] for u in users)}",
+                       hint="remove the container first, or use -f to untag only")
+
+
+def remove_unused(store: Store, keep: set[str]) -> int:
+    """Remove snapshots whose chain ID is not in `keep`, and stale temp dirs (gc lock held)."""
+    keep_hex = {digest_hex(c) for c in keep}
+    removed = 0
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(store.snapshots_dir):
+            path = os.path.join(store.snapshots_dir, name)
+            if name == EMPTY or name.endswith(".lock") or name in keep_hex:
+                continue
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 0 if name.startswith(".tmp-") else 1
+    return removed

@@ -1,0 +1,486 @@
+"""The content store: an OCI image layout (oci-layout, index.json, blobs/sha256/...) on disk.
+
+Layout under `<root>/image/`: `oci/` is the OCI image layout that skopeo and umoci read
+(tags are index.json entries whose `org.opencontainers.image.ref.name` is the full
+reference), `ingest/` holds partial downloads, `snapshots/` the unpacked layers (see
+snapshot.py) and `leases/` the containers that use an image.  Every blob is verified
+against its digest before it becomes visible (temp file + rename), and index.json is
+rewritten atomically under a lock, so concurrent pulls and tags never corrupt it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from minidocker.errors import Conflict, InvalidConfig, MinidockerError, NotFound
+from minidocker.image import reference as refs
+
+OCI_LAYOUT_VERSION = "1.0.0"
+MEDIA_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MEDIA_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MEDIA_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+MEDIA_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+MEDIA_OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+MEDIA_OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+MEDIA_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MEDIA_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+MEDIA_DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+MEDIA_DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
+MEDIA_DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+MANIFEST_TYPES = (MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST)
+INDEX_TYPES = (MEDIA_OCI_INDEX, MEDIA_DOCKER_LIST)
+
+ANNOTATION_REF = "org.opencontainers.image.ref.name"
+ANNOTATION_REPO_DIGESTS = "io.minidocker.repo-digests"
+
+
+def default_root() -> str:
+    return os.environ.get("MINIDOCKER_ROOT") or "/var/lib/minidocker"
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def digest_hex(digest: str) -> str:
+    algo, _, hexpart = digest.partition(":")
+    if algo != "sha256" or not refs.is_digest(digest):
+        raise InvalidConfig(f"unsupported or malformed digest {digest!r}")
+    return hexpart
+
+
+def canonical_json(doc: Any) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), sort_keys=False).encode()
+
+
+@dataclass
+class Image:
+    """One image as the engine sees it: Id (config digest), manifest, config and names."""
+
+    id: str
+    manifest_digest: str
+    manifest: dict[str, Any]
+    config: dict[str, Any]
+    repo_tags: list[str] = field(default_factory=list)
+    repo_digests: list[str] = field(default_factory=list)
+    manifest_size: int = 0
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        return list(self.manifest.get("layers") or [])
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return list((self.config.get("rootfs") or {}).get("diff_ids") or [])
+
+    @property
+    def chain_ids(self) -> list[str]:
+        return chain_ids(self.diff_ids)
+
+    @property
+    def size(self) -> int:
+        return sum(int(layer.get("size", 0)) for layer in self.layers)
+
+    @property
+    def short_id(self) -> str:
+        return self.id.removeprefix("sha256:")[:12]
+
+
+def chain_ids(diff_ids: list[str]) -> list[str]:
+    """ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln))."""
+    out: list[str] = []
+    for diff_id in diff_ids:
+        out.append(diff_id if not out else sha256_digest(f"{out[-1]} {diff_id}".encode()))
+    return out
+
+
+class BlobWriter:
+    """Writes one blob to a temp file, hashing as it goes; `commit()` verifies and publishes."""
+
+    def __init__(self, store: Store, expected: str | None = None, expected_size: int | None = None):
+        self.store = store
+        self.expected = expected
+        self.expected_size = expected_size
+        os.makedirs(store.ingest_dir, exist_ok=True)
+        fd, self.tmp = _mkstemp(store.ingest_dir, "blob-")
+        self.file = os.fdopen(fd, "wb")
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.hash.update(data)
+        self.size += len(data)
+
+    def commit(self) -> str:
+        self.file.close()
+        digest = "sha256:" + self.hash.hexdigest()
+        try:
+            if self.expected and digest != self.expected:
+                raise InvalidConfig(f"blob digest mismatch: expected {self.expected}, got {digest}")
+            if self.expected_size is not None and self.size != self.expected_size:
+                raise InvalidConfig(f"blob {digest} size mismatch: expected "
+                                    f"{self.expected_size}, got {self.size}")
+            self.store.publish_file(self.tmp, digest)
+        finally:
+            self.discard()
+        return digest
+
+    def discard(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+def _mkstemp(directory: str, prefix: str) -> tuple[int, str]:
+    import tempfile
+    return tempfile.mkstemp(prefix=prefix, dir=directory)
+
+
+class Store:
+    """The image store under `<root>/image`. Cheap to construct: nothing is read until asked."""
+
+    def __init__(self, root: str | None = None):
+        self.root = root or default_root()
+        self.path = os.path.join(self.root, "image")
+        self.layout = os.path.join(self.path, "oci")
+        self.blobs_dir = os.path.join(self.layout, "blobs", "sha256")
+        self.ingest_dir = os.path.join(self.path, "ingest")
+        self.snapshots_dir = os.path.join(self.path, "snapshots")
+        self.leases_dir = os.path.join(self.path, "leases")
+
+    # ---- layout and locks -------------------------------------------------------------
+
+    def init(self) -> Store:
+        os.makedirs(self.blobs_dir, exist_ok=True)
+        os.makedirs(self.ingest_dir, exist_ok=True)
+        layout_file = os.path.join(self.layout, "oci-layout")
+        if not os.path.exists(layout_file):
+            _write_atomic(layout_file, canonical_json({"imageLayoutVersion": OCI_LAYOUT_VERSION}))
+        if not os.path.exists(self.index_path):
+            _write_atomic(self.index_path, canonical_json(_empty_index()))
+        return self
+
+    @property
+    def index_path(self) -> str:
+        return os.path.join(self.layout, "index.json")
+
+    @contextlib.contextmanager
+    def lock(self, name: str = "index", shared: bool = False) -> Iterator[None]:
+        """flock on `<image>/<name>.lock`: `index` guards index.json, `gc` blob removal."""
+        os.makedirs(self.path, exist_ok=True)
+        fd = os.open(os.path.join(self.path, f"{name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                     0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Held (shared) while adding content, so that gc never removes what is being added."""
+        self.init()
+        with self.lock("gc", shared=True):
+            yield
+
+    # ---- blobs -------------------------------------------------------------------------
+
+    def blob_path(self, digest: str) -> str:
+        return os.path.join(self.blobs_dir, digest_hex(digest))
+
+    def has_blob(self, digest: str) -> bool:
+        return os.path.exists(self.blob_path(digest))
+
+    def read_blob(self, digest: str) -> bytes:
+        try:
+            with open(self.blob_path(digest), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} is missing from the image store") from None
+
+    def read_json(self, digest: str) -> dict[str, Any]:
+        try:
+            doc = json.loads(self.read_blob(digest))
+        except ValueError as e:
+            raise InvalidConfig(f"blob {digest} is not valid JSON: {e}") from None
+        if not isinstance(doc, dict):
+            raise InvalidConfig(f"blob {digest} is not a JSON object")
+        return doc
+
+    def write_blob(self, data: bytes, expected: str | None = None) -> str:
+        digest = sha256_digest(data)
+        if expected and expected != digest:
+            raise InvalidConfig(f"blob digest mismatch: expected {expected}, got {digest}")
+        if not self.has_blob(digest):
+            os.makedirs(self.blobs_dir, exist_ok=True)
+            fd, tmp = _mkstemp(self.blobs_dir, ".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.chmod(tmp, 0o644)
+                os.rename(tmp, self.blob_path(digest))
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+        return digest
+
+    def write_json(self, doc: dict[str, Any]) -> tuple[str, int]:
+        data = canonical_json(doc)
+        return self.write_blob(data), len(data)
+
+    def publish_file(self, path: str, digest: str) -> None:
+        """Move an already verified file into blobs/ (atomic; an existing blob wins)."""
+        os.makedirs(self.blobs_dir, exist_ok=True)
+        os.chmod(path, 0o644)
+        os.rename(path, self.blob_path(digest))
+
+    def blob_writer(self, expected: str | None = None, size: int | None = None) -> BlobWriter:
+        return BlobWriter(self, expected, size)
+
+    # ---- index.json --------------------------------------------------------------------
+
+    def read_index(self) -> dict[str, Any]:
+        try:
+            with open(self.index_path, "rb") as f:
+                doc = json.load(f)
+        except FileNotFoundError:
+            return _empty_index()
+        except ValueError as e:
+            raise InvalidConfig(f"{self.index_path}: {e}") from None
+        doc.setdefault("manifests", [])
+        return doc
+
+    def update_index(self, change: Callable[[list[dict[str, Any]]], None]) -> None:
+        """Read-modify-write index.json under the index lock; `change` edits the entry list."""
+        self.init()
+        with self.lock("index"):
+            index = self.read_index()
+            change(index["manifests"])
+            _write_atomic(self.index_path, json.dumps(index, indent=None).encode())
+
+    def add_image(self, manifest_digest: str, manifest_size: int, media_type: str,
+                  tags: Sequence[refs.Reference] = (), repo_digest: str | None = None) -> None:
+        """Record a manifest: one entry per tag (moved from any older image) or, without tags,
+        one untagged entry. An image that loses its last tag stays as an untagged entry."""
+        names = [str(t) for t in tags]
+
+        def change(entries: list[dict[str, Any]]) -> None:
+            repo_digests = _repo_digests(entries, manifest_digest)
+            if repo_digest and repo_digest not in repo_digests:
+                repo_digests.append(repo_digest)
+            displaced = []
+            for entry in list(entries):
+                ref_name = _ref_name(entry)
+                if entry["digest"] == manifest_digest and (ref_name is None or ref_name in names):
+                    entries.remove(entry)
+                elif ref_name is not None and ref_name in names:
+                    entries.remove(entry)
+                    displaced.append(entry)
+            new = [_entry(manifest_digest, manifest_size, media_type, name, repo_digests)
+                   for name in names]
+            if not new and not any(e["digest"] == manifest_digest for e in entries):
+                new.append(_entry(manifest_digest, manifest_size, media_type, None, repo_digests))
+            for entry in entries:
+                if entry["digest"] == manifest_digest and repo_digests:
+                    entry.setdefault("annotations", {})[ANNOTATION_REPO_DIGESTS] = \
+                        ",".join(repo_digests)
+            entries.extend(new)
+            for old in displaced:
+                if not any(e["digest"] == old["digest"] for e in entries):
+                    old["annotations"].pop(ANNOTATION_REF, None)
+                    entries.append(old)
+
+        self.update_index(change)
+
+    def remove_entries(self, predicate: Callable[[dict[str, Any]], bool]) -> int:
+        removed = 0
+
+        def change(entries: list[dict[str, Any]]) -> None:
+            nonlocal removed
+            keep = [e for e in entries if not predicate(e)]
+            removed = len(entries) - len(keep)
+            entries[:] = keep
+
+        self.update_index(change)
+        return removed
+
+    def untag(self, ref: refs.Reference) -> str:
+        """Remove a tag; returns the manifest digest it pointed to. The last tag of an image
+        leaves the image untagged only if `keep` is wanted by the caller (see rmi)."""
+        name = str(ref)
+        found: list[str] = []
+
+        def change(entries: list[dict[str, Any]]) -> None:
+            for entry in list(entries):
+                if _ref_name(entry) == name:
+                    entries.remove(entry)
+                    found.append(entry["digest"])
+
+        self.update_index(change)
+        if not found:
+            raise NotFound(f"no such image: {ref.familiar()}")
+        return found[0]
+
+    # ---- images ------------------------------------------------------------------------
+
+    def images(self) -> list[Image]:
+        """Every image in the store, one per config digest, with all its tags."""
+        by_id: dict[str, Image] = {}
+        for entry in self.read_index()["manifests"]:
+            if entry.get("mediaType", MEDIA_OCI_MANIFEST) not in MANIFEST_TYPES:
+                continue
+            try:
+                manifest = self.read_json(entry["digest"])
+                config_digest = manifest["config"]["digest"]
+                image = by_id.get(config_digest)
+                if image is None:
+                    config = self.read_json(config_digest)
+                    image = Image(config_digest, entry["digest"], manifest, config,
+                                  manifest_size=int(entry.get("size", 0)))
+                    by_id[config_digest] = image
+            except (NotFound, InvalidConfig, KeyError):
+                continue
+            ref_name = _ref_name(entry)
+            if ref_name:
+                with contextlib.suppress(MinidockerError):
+                    tag = refs.parse(ref_name).familiar()
+                    if tag not in image.repo_tags:
+                        image.repo_tags.append(tag)
+            for rd in _split(entry.get("annotations", {}).get(ANNOTATION_REPO_DIGESTS)):
+                with contextlib.suppress(MinidockerError):
+                    rd = refs.parse(rd).familiar()
+                if rd not in image.repo_digests:
+                    image.repo_digests.append(rd)
+        return list(by_id.values())
+
+    def lookup(self, name: str) -> Image:
+        """An image by reference (`alpine`, `alpine:3`, `x@sha256:...`), Id or Id prefix."""
+        images = self.images()
+        wanted_hex = name.removeprefix("sha256:").lower()
+        ref: refs.Reference | None = None
+        try:
+            ref = refs.parse(name)
+        except MinidockerError:
+            ref = None
+        if ref is not None:
+            for image in images:
+                if ref.digest is None and ref.familiar() in image.repo_tags:
+                    return image
+                if ref.digest and (image.manifest_digest == ref.digest or any(
+                        rd.endswith("@" + ref.digest) and rd.startswith(ref.familiar_name + "@")
+                        for rd in image.repo_digests)):
+                    return image
+        if all(c in "0123456789abcdef" for c in wanted_hex) and wanted_hex:
+            matches = [i for i in images if i.id.removeprefix("sha256:").startswith(wanted_hex)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise Conflict(f"image ID prefix {name!r} is ambiguous",
+                               hint="give more characters of the ID")
+        shown = ref.familiar() if ref else name
+        raise NotFound(f"no such image: {shown}",
+                       hint=f"pull it first: minidocker pull {shown}" if ref else None)
+
+    def try_lookup(self, name: str) -> Image | None:
+        try:
+            return self.lookup(name)
+        except NotFound:
+            return None
+
+    # ---- garbage collection ------------------------------------------------------------
+
+    def gc(self) -> tuple[int, int]:
+        """Remove blobs and snapshots no image or lease refers to; returns (blobs, snapshots)."""
+        from minidocker.image import snapshot
+
+        with self.lock("gc"):
+            blobs: set[str] = set()
+            chains: set[str] = set()
+            for entry in self.read_index()["manifests"]:
+                blobs.add(entry["digest"])
+                try:
+                    manifest = self.read_json(entry["digest"])
+                except MinidockerError:
+                    continue
+                for desc in manifest.get("manifests", []):
+                    blobs.add(desc["digest"])
+                config = manifest.get("config", {}).get("digest")
+                if config:
+                    blobs.add(config)
+                    with contextlib.suppress(MinidockerError):
+                        diff_ids = self.read_json(config).get("rootfs", {}).get("diff_ids", [])
+                        chains.update(chain_ids(diff_ids))
+                blobs.update(layer["digest"] for layer in manifest.get("layers", []))
+            for lease in snapshot.leases(self):
+                chains.update(lease.get("chain_ids", []))
+            removed_blobs = 0
+            keep = {d.removeprefix("sha256:") for d in blobs}
+            with contextlib.suppress(FileNotFoundError):
+                for name in os.listdir(self.blobs_dir):
+                    if name not in keep:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(os.path.join(self.blobs_dir, name))
+                            removed_blobs += 1
+            removed_snaps = snapshot.remove_unused(self, chains)
+        return removed_blobs, removed_snaps
+
+
+def _empty_index() -> dict[str, Any]:
+    return {"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": []}
+
+
+def _ref_name(entry: dict[str, Any]) -> str | None:
+    return (entry.get("annotations") or {}).get(ANNOTATION_REF)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
+
+
+def _repo_digests(entries: list[dict[str, Any]], manifest_digest: str) -> list[str]:
+    out: list[str] = []
+    for entry in entries:
+        if entry["digest"] == manifest_digest:
+            for rd in _split(entry.get("annotations", {}).get(ANNOTATION_REPO_DIGESTS)):
+                if rd not in out:
+                    out.append(rd)
+    return out
+
+
+def _entry(digest: str, size: int, media_type: str, ref_name: str | None,
+           repo_digests: list[str]) -> dict[str, Any]:
+    annotations: dict[str, str] = {}
+    if ref_name:
+        annotations[ANNOTATION_REF] = ref_name
+    if repo_digests:
+        annotations[ANNOTATION_REPO_DIGESTS] = ",".join(repo_digests)
+    entry: dict[str, Any] = {"mediaType": media_type, "digest": digest, "size": size}
+    if annotations:
+        entry["annotations"] = annotations
+    return entry
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    tmp = f"{path}.tmp.{os.getpid()}.{threading.get_ident()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
