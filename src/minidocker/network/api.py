@@ -1,0 +1,378 @@
+"""What the engine and the CLI call: networks (create, ensure, remove, list, inspect) and
+container endpoints (connect, disconnect, stale cleanup).
+
+When: the runtime creates the container's network namespace, the engine calls
+`connect()` with its path (/proc/PID/ns/net) before starting the process, and
+`disconnect_all()` when the container is removed; `cleanup_stale()` on every command
+that may follow a crash. Each function leaves nothing behind when it fails half-way.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from minidocker.errors import Conflict, NotFound, UsageError
+from minidocker.network import dns, ipam, link
+from minidocker.network.model import DEFAULT_BRIDGE, DEFAULT_NETWORK, Endpoint, Network
+from minidocker.network.nat import Firewall
+from minidocker.network.ports import PortSpec, resolve_ports
+from minidocker.network.statefile import write_in_place
+from minidocker.network.store import Store
+
+PREDEFINED = ("bridge", "host", "none")
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _uplink_mtu(route_file: str = "/proc/net/route") -> int:
+    """MTU of the device of the default route (containers then never exceed the uplink's
+    MTU: this host's is 1400), else 0 for the kernel's 1500."""
+    try:
+        with open(route_file, encoding="ascii") as f:
+            for line in f.read().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 7 and fields[1] == "00000000" and fields[7] == "00000000":
+                    with open(f"/sys/class/net/{fields[0]}/mtu", encoding="ascii") as m:
+                        return int(m.read())
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _avoid(store: Store, networks: Iterable[Network]) -> list[str]:
+    """What a new subnet must not overlap: host routes, resolvers, our other networks."""
+    servers = [s for s in dns.host_resolv_conf()[0] if ":" not in s]
+    return ipam.host_routes() + servers + [n.subnet for n in networks]
+
+
+def _pools(store: Store) -> list[tuple[str, int]] | None:
+    pools = store.config().get("pools")
+    return [(p["base"], int(p["size"])) for p in pools] if pools else None
+
+
+def _default_record(store: Store) -> Network:
+    """The default network's record, created (subnet chosen) once and then kept."""
+    net = store.networks().get(DEFAULT_NETWORK)
+    if net is not None:
+        return net
+    with store.lock():
+        networks = store.networks()
+        if DEFAULT_NETWORK in networks:
+            return networks[DEFAULT_NETWORK]
+        config = store.config()
+        if config.get("default_subnet"):
+            subnet, gateway = ipam.validate_subnet(config["default_subnet"],
+                                                   config.get("default_gateway"))
+        else:
+            subnet = ipam.choose_subnet(_avoid(store, networks.values()), _pools(store))
+            gateway = ipam.gateway_of(subnet)
+        net = Network(name=DEFAULT_NETWORK, id=os.urandom(32).hex(), subnet=subnet,
+                      gateway=gateway, bridge=config.get("default_bridge", DEFAULT_BRIDGE),
+                      mtu=_uplink_mtu(), created=_now())
+        store.ipam.add_subnet(subnet, gateway)
+        networks[net.name] = net
+        store.save_networks(networks)
+        return net
+
+
+def _ensure_device(store: Store, net: Network) -> None:
+    """The bridge up with its address; its nft rules are written when it is created.
+    Runs under the store lock so a concurrent run never sees a bridge without rules."""
+    _mtu, created = link.ensure_bridge(net.bridge, net.gateway, net.prefixlen, net.mtu)
+    if created:
+        try:
+            Firewall(store.nft_table()).setup_network(net)
+        except BaseException:
+            link.delete_bridge(net.bridge)
+            raise
+
+
+def ensure_network(root: str, name: str = DEFAULT_NETWORK) -> Network:
+    """The network `name` with its bridge and rules in place (the default network is
+    created on first use). Raises BridgeUnavailable when no bridge can be made."""
+    store = Store(root)
+    net = _default_record(store) if name == DEFAULT_NETWORK else store.find(name)
+    with store.lock():
+        _ensure_device(store, net)
+    return net
+
+
+def create_network(root: str, name: str, *, subnet: str | None = None,
+                   gateway: str | None = None, internal: bool = False,
+                   labels: dict[str, str] | None = None, bridge: str | None = None) -> Network:
+    if not _NAME.match(name):
+        raise UsageError(f"invalid network name {name!r}",
+                         hint="use letters, digits and _.- (not first)")
+    if name in PREDEFINED:
+        raise Conflict(f"network {name} is pre-defined and cannot be created")
+    if gateway and not subnet:
+        raise UsageError("--gateway needs --subnet")
+    store = Store(root)
+    _default_record(store)
+    with store.lock():
+        networks = store.networks()
+        if name in networks:
+            raise Conflict(f"network with name {name} already exists")
+        if subnet:
+            subnet, gw = ipam.validate_subnet(subnet, gateway)
+            for route in ipam.host_routes():
+                if ipam.overlaps(subnet, route):
+                    raise Conflict(f"subnet {subnet} overlaps the host route to {route}")
+        else:
+            subnet = ipam.choose_subnet(_avoid(store, networks.values()), _pools(store))
+            gw = ipam.gateway_of(subnet)
+        net_id = os.urandom(32).hex()
+        bridge = bridge or f"md-{net_id[:12]}"
+        if len(bridge) > 15 or any(n.bridge == bridge for n in networks.values()):
+            raise Conflict(f"bridge name {bridge} is too long or already used")
+        net = Network(name=name, id=net_id, subnet=subnet, gateway=gw, bridge=bridge,
+                      internal=internal, labels=dict(labels or {}), mtu=_uplink_mtu(),
+                      created=_now())
+        store.ipam.add_subnet(subnet, gw)
+        try:
+            _ensure_device(store, net)
+        except BaseException:
+            store.ipam.remove_subnet(subnet)
+            raise
+        networks[name] = net
+        store.save_networks(networks)
+    return net
+
+
+def remove_network(root: str, name: str, *, predefined_ok: bool = False) -> Network:
+    """Remove a network that has no endpoints: its rules, bridge, subnet and record.
+    The default network is kept unless `predefined_ok` (tests, uninstall)."""
+    store = Store(root)
+    with store.lock():
+        net = store.find(name)
+        if net.name in PREDEFINED and not predefined_ok:
+            raise Conflict(f"{net.name} is a pre-defined network and cannot be removed")
+        users = store.endpoints().get(net.name, {})
+        if users:
+            names = ", ".join(sorted(e.name or cid[:12] for cid, e in users.items()))
+            raise Conflict(f"network {net.name} has active endpoints ({names})",
+                           hint="stop or disconnect its containers first")
+        Firewall(store.nft_table()).teardown_network(net)
+        link.delete_bridge(net.bridge)
+        store.ipam.remove_subnet(net.subnet)
+        networks = store.networks()
+        networks.pop(net.name, None)
+        store.save_networks(networks)
+    return net
+
+
+def prune_networks(root: str) -> list[str]:
+    """Remove every user network without endpoints; returns their names."""
+    store = Store(root)
+    in_use = {n for n, eps in store.endpoints().items() if eps}
+    removed = []
+    for net in store.networks().values():
+        if net.name not in PREDEFINED and net.name not in in_use:
+            try:
+                remove_network(root, net.name)
+            except (Conflict, NotFound):
+                continue  # a container connected meanwhile, or someone removed it
+            removed.append(net.name)
+    return removed
+
+
+def list_networks(root: str) -> list[Network]:
+    store = Store(root)
+    _default_record(store)
+    return sorted(store.networks().values(), key=lambda n: n.name)
+
+
+def inspect_network(root: str, name: str) -> dict[str, Any]:
+    """Docker's `network inspect` document for one network."""
+    store = Store(root)
+    if name == DEFAULT_NETWORK:
+        _default_record(store)
+    net = store.find(name)
+    containers = {
+        cid: {"Name": e.name, "EndpointID": e.veth, "MacAddress": e.mac,
+              "IPv4Address": f"{e.ip}/{e.prefixlen}", "IPv6Address": "",
+              "Aliases": e.aliases,
+              "Ports": [{"HostIp": p.host_ip, "HostPort": str(p.host_port),
+                         "ContainerPort": f"{p.container_port}/{p.proto}"} for p in e.ports]}
+        for cid, e in sorted(store.endpoints().get(net.name, {}).items())}
+    return {"Name": net.name, "Id": net.id, "Created": net.created, "Scope": "local",
+            "Driver": net.driver, "EnableIPv6": False, "Internal": net.internal,
+            "IPAM": {"Driver": "default",
+                     "Config": [{"Subnet": net.subnet, "Gateway": net.gateway}]},
+            "Containers": containers,
+            "Options": {"com.docker.network.bridge.name": net.bridge,
+                        "com.docker.network.driver.mtu": str(net.mtu or 1500)},
+            "Labels": net.labels}
+
+
+# -- containers -------------------------------------------------------------------------
+
+def connect(root: str, network: str, container_id: str, netns_path: str, *, name: str = "",
+            aliases: Iterable[str] = (), ip: str | None = None, mac: str | None = None,
+            ports: Iterable[PortSpec] = (), hostname: str = "",
+            extra_hosts: Iterable[tuple[str, str]] = (), hosts_path: str | None = None
+            ) -> Endpoint:
+    """Attach the container whose network namespace is at `netns_path` to `network`:
+    lease an address, plug a veth (eth0, or ethN for further networks), publish `ports`
+    (see ports.parse_port_spec), and write the hosts files (its own at `hosts_path`, and
+    its peers' on a user network). Returns the endpoint, which is also persisted."""
+    store = Store(root)
+    net = _default_record(store) if network == DEFAULT_NETWORK else store.find(network)
+    fw = Firewall(store.nft_table())
+    specs = list(ports)
+    if specs and net.internal:
+        raise UsageError(f"cannot publish ports on internal network {net.name}")
+    with store.lock():
+        _ensure_device(store, net)
+        endpoints = store.endpoints()
+        if container_id in endpoints.get(net.name, {}):
+            raise Conflict(f"container {name or container_id[:12]} is already connected "
+                           f"to network {net.name}")
+        others = [eps[container_id] for eps in endpoints.values() if container_id in eps]
+        address = store.ipam.allocate(net.subnet, container_id, ip)
+        try:
+            published = [p for eps in endpoints.values() for e in eps.values() for p in e.ports]
+            mappings = resolve_ports(specs, published)
+        except BaseException:
+            store.ipam.release(net.subnet, container_id)
+            raise
+        ep = Endpoint(network=net.name, container_id=container_id, ip=address,
+                      prefixlen=net.prefixlen, gateway=net.gateway,
+                      mac=(mac or link.mac_for(address)).lower(),
+                      veth=link.veth_name(net.id, container_id), ifname=f"eth{len(others)}",
+                      name=name, aliases=list(aliases), ports=mappings, hostname=hostname,
+                      extra_hosts=[f"{h}:{a}" for h, a in extra_hosts], hosts_path=hosts_path)
+        # the record comes first: after a crash from here on, cleanup_stale finds it all
+        endpoints.setdefault(net.name, {})[container_id] = ep
+        store.save_endpoints(endpoints)
+    try:
+        gateway = None if net.internal or others else net.gateway
+        link.attach(netns_path, net.bridge, ep.veth, ep.ifname, ep.ip, ep.prefixlen,
+                    gateway, ep.mac, net.mtu)
+        if mappings:
+            fw.add_ports(net.id, container_id, ep.ip, mappings)
+        _refresh_hosts(store, net.name, container_id)
+    except BaseException:
+        _teardown(store, ep, net)
+        raise
+    return ep
+
+
+def _teardown(store: Store, ep: Endpoint, net: Network | None) -> None:
+    """Undo an endpoint: port rules, veth, lease, record; each step tolerates `gone`."""
+    if net is not None and ep.ports:
+        Firewall(store.nft_table()).remove_ports(net.id, ep.container_id)
+    link.detach(ep.veth)
+    with store.lock():
+        endpoints = store.endpoints()
+        endpoints.get(ep.network, {}).pop(ep.container_id, None)
+        store.save_endpoints(endpoints)
+        if net is not None:
+            store.ipam.release(net.subnet, ep.container_id)
+
+
+def disconnect(root: str, network: str, container_id: str) -> None:
+    store = Store(root)
+    net = store.find(network)
+    ep = store.endpoints().get(net.name, {}).get(container_id)
+    if ep is None:
+        raise NotFound(f"container {container_id[:12]} is not connected to network {net.name}")
+    _teardown(store, ep, net)
+    _refresh_hosts(store, net.name, None)
+    if ep.hosts_path:
+        _write_hosts(store, container_id, store.endpoints())
+
+
+def disconnect_all(root: str, container_id: str) -> None:
+    """Disconnect a container from every network (on rm); a no-op when it has none."""
+    store = Store(root)
+    for ep in store.endpoints_of(container_id):
+        try:
+            disconnect(root, ep.network, container_id)
+        except NotFound:
+            continue
+
+
+def endpoints_of(root: str, container_id: str) -> list[Endpoint]:
+    return Store(root).endpoints_of(container_id)
+
+
+def published_ports(root: str) -> dict[str, list[Any]]:
+    """container id -> every PortMapping it publishes (for `port` and `ps`)."""
+    result: dict[str, list[Any]] = {}
+    for eps in Store(root).endpoints().values():
+        for cid, e in eps.items():
+            result.setdefault(cid, []).extend(e.ports)
+    return result
+
+
+# -- hosts files ------------------------------------------------------------------------
+
+def _peer_names(ep: Endpoint) -> list[str]:
+    return [ep.name, *ep.aliases, ep.container_id[:12]]
+
+
+def _write_hosts(store: Store, container_id: str,
+                 endpoints: dict[str, dict[str, Endpoint]], create: bool = False) -> None:
+    mine = [eps[container_id] for eps in endpoints.values() if container_id in eps]
+    path = next((e.hosts_path for e in mine if e.hosts_path), None)
+    if path is None:
+        return
+    own = [(e.ip, [e.hostname or container_id[:12], e.name, *e.aliases]) for e in mine]
+    extra = [dns.parse_add_host(h) for h in next((e.extra_hosts for e in mine
+                                                  if e.extra_hosts), [])]
+    peers = [(p.ip, _peer_names(p)) for e in mine if e.network != DEFAULT_NETWORK
+             for cid, p in endpoints.get(e.network, {}).items() if cid != container_id]
+    write_in_place(path, dns.hosts_file(own, extra, peers), create=create)
+
+
+def _refresh_hosts(store: Store, network: str, new_container: str | None) -> None:
+    """Rewrite the hosts file of the new container and of its peers on `network`."""
+    with store.lock():
+        endpoints = store.endpoints()
+        if new_container is not None:
+            _write_hosts(store, new_container, endpoints, create=True)
+        if network == DEFAULT_NETWORK:
+            return
+        for cid in endpoints.get(network, {}):
+            if cid != new_container:
+                _write_hosts(store, cid, endpoints)
+
+
+# -- crash recovery ---------------------------------------------------------------------
+
+def cleanup_stale(root: str, alive: Callable[[str], bool]) -> dict[str, int]:
+    """Remove what belongs to containers for which alive(container_id) is false: their
+    endpoints (veth, port rules, lease, record), then leftovers no record explains: leases,
+    port rules and veths on our bridges. Call it under the engine's own lock or with a
+    predicate that counts containers being created as alive."""
+    store = Store(root)
+    counts = {"endpoints": 0, "leases": 0, "rules": 0, "veths": 0}
+    networks = store.networks()
+    for net_name, eps in store.endpoints().items():
+        for cid, ep in eps.items():
+            if not alive(cid):
+                _teardown(store, ep, networks.get(net_name))
+                _refresh_hosts(store, net_name, None)
+                counts["endpoints"] += 1
+    endpoints = store.endpoints()
+    known = {cid for eps in endpoints.values() for cid in eps}
+    counts["leases"] = len(store.ipam.release_where(
+        lambda subnet, ip, owner: owner not in known and not alive(owner)))
+    ours = {n.id[:12] for n in networks.values()}
+    if networks and Firewall(store.nft_table()).exists():
+        counts["rules"] = Firewall(store.nft_table()).remove_ports_where(
+            lambda net12, cid: net12 in ours and cid not in known)
+    recorded = {e.veth for eps in endpoints.values() for e in eps.values()}
+    bridges = {n.bridge for n in networks.values()}
+    for veth in link.ports_of(bridges) if bridges else {}:
+        if veth.startswith("md") and veth not in recorded and link.detach(veth):
+            counts["veths"] += 1
+    return counts

@@ -1,0 +1,131 @@
+"""Bridge and veth plumbing over rtnetlink: the host side of a bridge network and a
+container's interface inside its network namespace."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+
+from minidocker.network.model import BridgeUnavailable
+from minidocker.network.netlink import IFLA_MTU, RTM_NEWLINK, Netlink, attr_u32, ifinfo
+
+# the kernel says this when it cannot make a bridge or veth at all: fall back, don't fail
+_UNAVAILABLE = {errno.EPERM, errno.EACCES, errno.EOPNOTSUPP, errno.EAFNOSUPPORT,
+                errno.EPROTONOSUPPORT, errno.ENOSYS}
+
+
+def veth_name(network_id: str, container_id: str) -> str:
+    """The host end's name: stable, so a crashed setup can be found and removed."""
+    return "md" + hashlib.sha256(f"{network_id}/{container_id}".encode()).hexdigest()[:11]
+
+
+def mac_for(ip: str) -> str:
+    """Docker's scheme: 02:42 then the four bytes of the IPv4 address."""
+    return "02:42:" + ":".join(f"{int(b):02x}" for b in ip.split("."))
+
+
+def _sysctl(path: str, value: str) -> None:
+    with open(path, "w", encoding="ascii") as f:
+        f.write(value)
+
+
+def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> tuple[int, bool]:
+    """Create (or find) bridge `name` holding the gateway address, up, and with
+    route_localnet so DNAT from 127.0.0.1 can leave through it. Returns (mtu, created)."""
+    try:
+        with Netlink() as nl:
+            link = nl.get_link(name)
+            created = False
+            if link is None:
+                try:
+                    nl.create_bridge(name)
+                    created = True
+                except OSError as e:
+                    if e.errno != errno.EEXIST:  # a concurrent run made it first
+                        raise
+                link = nl.get_link(name)
+                if link is None:
+                    raise OSError(errno.ENODEV, f"bridge {name} vanished")
+            elif link.kind != "bridge":
+                raise BridgeUnavailable(f"{name} exists and is a {link.kind or 'device'}, "
+                                        "not a bridge")
+            if mtu and link.mtu != mtu and created:
+                nl.request(RTM_NEWLINK, _mtu_body(link.index, mtu), what=f"mtu of {name}")
+                link.mtu = mtu
+            nl.add_address(link.index, gateway, prefixlen, what=f"{gateway} on {name}")
+            if not link.flags & 1:
+                nl.set_up(link.index, what=name)
+    except OSError as e:
+        if e.errno in _UNAVAILABLE:
+            raise BridgeUnavailable(f"cannot create bridge {name}: {os.strerror(e.errno)}")
+        raise
+    _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
+    return link.mtu, created
+
+
+def _mtu_body(index: int, mtu: int) -> bytes:
+    return ifinfo(index) + attr_u32(IFLA_MTU, mtu)
+
+
+def delete_bridge(name: str) -> bool:
+    with Netlink() as nl:
+        return nl.delete_link(name)
+
+
+def bridge_mtu(name: str) -> int:
+    with Netlink() as nl:
+        link = nl.get_link(name)
+    return link.mtu if link else 0
+
+
+def attach(netns: str, bridge: str, veth: str, ifname: str, ip: str, prefixlen: int,
+           gateway: str | None, mac: str, mtu: int = 0) -> None:
+    """Plug a container into `bridge`: a veth pair with `veth` on the bridge and `ifname`
+    created directly in the namespace at `netns` (e.g. /proc/PID/ns/net), given the
+    address, MTU, MAC and (when `gateway`) the default route; lo is brought up too.
+    On failure nothing is left: removing the host end removes the pair."""
+    try:
+        with Netlink() as nl:
+            br = nl.get_link(bridge)
+            if br is None:
+                raise OSError(errno.ENODEV, f"bridge {bridge}: no such device")
+            fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                nl.create_veth(veth, ifname, peer_netns_fd=fd, master=br.index,
+                               mtu=mtu or br.mtu, peer_mac=mac)
+            finally:
+                os.close(fd)
+            try:
+                with Netlink(netns) as inner:
+                    lo = inner.get_link("lo")
+                    if lo is not None and not lo.flags & 1:
+                        inner.set_up(lo.index, what="lo")
+                    eth = inner.get_link(ifname)
+                    if eth is None:
+                        raise OSError(errno.ENODEV, f"{ifname} missing in {netns}")
+                    inner.add_address(eth.index, ip, prefixlen, what=f"{ip} on {ifname}")
+                    inner.set_up(eth.index, what=ifname)
+                    if gateway:
+                        inner.add_default_route(gateway, eth.index)
+            except BaseException:
+                nl.delete_link(veth)
+                raise
+    except OSError as e:
+        if e.errno in _UNAVAILABLE:
+            raise BridgeUnavailable(f"cannot create veth {veth}: {os.strerror(e.errno)}")
+        raise
+
+
+def detach(veth: str) -> bool:
+    """Delete the host end of a container's veth (its peer goes with it)."""
+    with Netlink() as nl:
+        return nl.delete_link(veth)
+
+
+def ports_of(bridges: set[str]) -> dict[str, str]:
+    """veth name -> bridge name, for every interface enslaved to one of `bridges`."""
+    with Netlink() as nl:
+        links = nl.links()
+    index_to_name = {lk.index: lk.name for lk in links if lk.name in bridges}
+    return {lk.name: index_to_name[lk.master] for lk in links if lk.master in index_to_name}

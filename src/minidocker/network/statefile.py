@@ -1,0 +1,68 @@
+"""JSON state files of the network package: read-modify-write under flock, atomic writes.
+
+Every file is replaced with temp file + fsync + rename, so a reader never sees half a
+document and a crash never corrupts what was there before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+
+@contextlib.contextmanager
+def locked(lock_path: str) -> Iterator[None]:
+    """Hold an exclusive flock on `lock_path` (created on first use) for the block."""
+    os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last fd drops the lock
+
+
+def read_json(path: str, default: Any) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return default
+
+
+def write_json(path: str, data: Any) -> None:
+    """Atomically replace `path` with `data` as JSON (temp file, fsync, rename)."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def write_in_place(path: str, text: str, create: bool = True) -> bool:
+    """Rewrite a file keeping its inode: bind-mounted files (a container's /etc/hosts)
+    would keep showing the old inode if the file were replaced by rename. Returns False
+    if the file is missing and `create` is false."""
+    data = text.encode()
+    flags = os.O_WRONLY | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        if create:
+            raise
+        return False
+    try:
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
+    return True
