@@ -1,0 +1,192 @@
+"""`pull` and `push`: move images between a registry and the local store.
+
+Pull: manifest (an index picks the platform), config, then every layer concurrently:
+download into `ingest/<digest>.partial` (kept on failure, so a second pull resumes with a
+Range request), verify, publish into blobs/, unpack its snapshot. Tags are written to
+index.json only at the very end, so a failed pull leaves no visible image.
+Push: blobs first (those the registry has are skipped), then the manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from minidocker.errors import InvalidConfig, MinidockerError, UsageError
+from minidocker.image import auth, snapshot
+from minidocker.image import reference as refs
+from minidocker.image import store as st
+from minidocker.image.progress import Progress
+from minidocker.image.registry import (
+    Client,
+    RegistryError,
+    host_platform,
+    push_scope,
+    select_platform,
+)
+
+WORKERS = 4
+
+
+def client_for(store: st.Store, domain: str, insecure: bool = False) -> Client:
+    return Client(domain, insecure=insecure, credentials=auth.get(store.root, domain))
+
+
+def pull(store: st.Store, name: str, *, platform: str | None = None, insecure: bool = False,
+         progress: Progress | None = None) -> st.Image:
+    ref = refs.parse(name)
+    progress = progress or Progress(quiet=True)
+    client = client_for(store, ref.domain, insecure)
+    with store.writing():
+        body, media_type, digest = client.get_manifest(ref.path, ref.digest or ref.tag or "latest")
+        repo_digest = f"{ref.name}@{digest}"
+        extra_blobs = []
+        if media_type in st.INDEX_TYPES:
+            index = json.loads(body)
+            desc = select_platform(index, platform or host_platform())
+            extra_blobs.append(body)
+            body, media_type, _ = client.get_manifest(ref.path, desc["digest"])
+        manifest = json.loads(body)
+        manifest_digest = st.sha256_digest(body)
+        config_desc = manifest.get("config") or {}
+        layers = manifest.get("layers") or []
+        if not config_desc.get("digest"):
+            raise InvalidConfig(f"manifest of {ref.familiar()} has no config")
+        if ref.tag:
+            progress.line(f"{ref.tag}: Pulling from {ref.familiar_name}")
+        _fetch(store, client, ref.path, config_desc, None)
+        config = store.read_json(config_desc["digest"])
+        image = st.Image(config_desc["digest"], manifest_digest, manifest, config,
+                         manifest_size=len(body))
+        if len(image.diff_ids) != len(layers):
+            raise InvalidConfig(f"image {ref.familiar()}: {len(layers)} layers but "
+                                f"{len(image.diff_ids)} diff IDs in its config")
+        fresh = not store.has_blob(manifest_digest) or bool(snapshot.missing(store, image))
+
+        def layer_job(i: int) -> None:
+            key = layers[i]["digest"].removeprefix("sha256:")[:12]
+            if not snapshot.exists(store, image.chain_ids[i]):
+                _fetch(store, client, ref.path, layers[i], progress)
+                progress.set(key, "Extracting")
+                snapshot.unpack_layer(store, image, i)
+            progress.set(key, "Pull complete")
+
+        for layer in layers:
+            key = layer["digest"].removeprefix("sha256:")[:12]
+            exists = snapshot.exists(store, image.chain_ids[layers.index(layer)])
+            progress.add(key, "Already exists" if exists else "Waiting", int(layer.get("size", 0)))
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            futures = [pool.submit(layer_job, i) for i in range(len(layers))]
+            errors = [f.exception() for f in futures]
+        for err in errors:
+            if err is not None:
+                raise _one_line(err)
+        for extra in extra_blobs:
+            store.write_blob(extra)
+        store.write_blob(body, manifest_digest)
+        store.add_image(manifest_digest, len(body), media_type,
+                        [ref] if ref.tag else [], repo_digest=repo_digest)
+    progress.line(f"Digest: {digest}")
+    if fresh:
+        progress.line(f"Status: Downloaded newer image for {ref.familiar()}")
+    else:
+        progress.line(f"Status: Image is up to date for {ref.familiar()}")
+    return store.lookup(str(ref))
+
+
+def _one_line(err: BaseException) -> BaseException:
+    if isinstance(err, MinidockerError | KeyboardInterrupt):
+        return err
+    if isinstance(err, http.client.HTTPException):
+        return RegistryError(f"download interrupted: {type(err).__name__}: {err}",
+                             hint="pull again to resume")
+    if isinstance(err, OSError):
+        from minidocker.errors import describe
+        return MinidockerError(describe(err))
+    return err
+
+
+def _fetch(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
+           progress: Progress | None) -> None:
+    """Make blob `desc` present in the store: resume, download, verify, publish."""
+    digest = desc["digest"]
+    if store.has_blob(digest):
+        return
+    key = digest.removeprefix("sha256:")[:12]
+    partial = os.path.join(store.ingest_dir, st.digest_hex(digest) + ".partial")
+    for attempt in (1, 2):
+        if progress:
+            progress.set(key, "Downloading") if not progress.tty else progress.add(
+                key, "Downloading", int(desc.get("size", 0)))
+        try:
+            client.fetch_blob(repo, digest, partial,
+                              (lambda n: progress.advance(key, n)) if progress else None)
+        except (http.client.HTTPException, ConnectionError, TimeoutError) as e:
+            raise RegistryError(f"download of {digest} interrupted: {type(e).__name__}",
+                                hint="pull again to resume") from None
+        if _file_digest(partial) == digest:
+            store.publish_file(partial, digest)
+            return
+        os.unlink(partial)  # a bad resume (or a bad server): start over once
+        if attempt == 2:
+            raise RegistryError(f"blob {digest} from {client.domain}: digest mismatch")
+
+
+def _file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return "sha256:" + h.hexdigest()
+
+
+def push(store: st.Store, name: str, *, insecure: bool = False,
+         progress: Progress | None = None) -> str:
+    """Upload a local image to the registry its name points to; returns the manifest digest."""
+    ref = refs.parse(name)
+    if ref.digest:
+        raise UsageError("push takes a tag, not a digest")
+    image = store.lookup(name)
+    progress = progress or Progress(quiet=True)
+    client = client_for(store, ref.domain, insecure)
+    scope = push_scope(ref.path)
+    progress.line(f"The push refers to repository [{ref.name}]")
+    descs = [*image.layers, image.manifest["config"]]
+
+    def job(desc: dict[str, Any]) -> None:
+        digest = desc["digest"]
+        key = digest.removeprefix("sha256:")[:12]
+        if client.blob_exists(ref.path, digest, scope):
+            progress.set(key, "Layer already exists")
+            return
+        if not store.has_blob(digest):
+            raise MinidockerError(f"blob {digest} of {ref.familiar()} is missing from the store")
+        progress.set(key, "Pushing")
+        client.upload_blob(ref.path, digest, store.blob_path(digest), scope)
+        progress.set(key, "Pushed")
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        errors = [f.exception() for f in [pool.submit(job, d) for d in descs]]
+    for err in errors:
+        if err is not None:
+            raise _one_line(err)
+    body = store.read_blob(image.manifest_digest)
+    media_type = image.manifest.get("mediaType") or st.MEDIA_OCI_MANIFEST
+    digest = client.put_manifest(ref.path, ref.tag or "latest", body, media_type, scope)
+    with contextlib.suppress(MinidockerError):
+        store.add_image(image.manifest_digest, len(body), media_type, [],
+                        repo_digest=f"{ref.name}@{digest}")
+    progress.line(f"{ref.tag}: digest: {digest} size: {len(body)}")
+    return digest
+
+
+def login(store: st.Store, domain: str, user: str, password: str, insecure: bool = False) -> None:
+    domain = refs.DEFAULT_DOMAIN if domain in refs.LEGACY_DOMAINS + ("",) else domain
+    client = Client(domain, insecure=insecure, credentials=(user, password))
+    client.ping()
+    auth.store(store.root, domain, user, password)

@@ -1,0 +1,263 @@
+"""The cgroup v1 manager (legacy and hybrid hosts): one directory per controller hierarchy.
+
+On a hybrid host the container also gets a directory in the cgroup2 hierarchy mounted at
+<root>/unified (no controllers there, but it is the cgroup its namespace and eBPF see).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Any
+
+from minidocker.errors import InvalidConfig
+from minidocker.linux.cgroups import common
+from minidocker.linux.cgroups.base import CgroupManager, CgroupMount
+from minidocker.linux.cgroups.v1 import (
+    blkio,
+    cpu,
+    cpuacct,
+    cpuset,
+    devices,
+    freezer,
+    hugetlb,
+    memory,
+    net_cls,
+    net_prio,
+    pids,
+    rdma,
+)
+
+# in the order they are applied: cpuset before anything else can place tasks
+CONTROLLERS = [cpuset, cpu, cpuacct, memory, pids, blkio, hugetlb, net_cls, net_prio, rdma,
+               devices, freezer]
+UNIFIED = ""  # key of the hybrid host's cgroup2 hierarchy in `mounts`
+
+
+def discover_mounts(root: str, mountinfo: str | None = None) -> dict[str, tuple[str, str]]:
+    """The v1 hierarchies under `root`: {controller: (mount point, root of the mount)},
+    plus UNIFIED for a cgroup2 mount inside it (hybrid). From /proc/self/mountinfo, or
+    from the directory names under `root` when nothing is mounted there (test fixtures)."""
+    if mountinfo is None:
+        with open("/proc/self/mountinfo") as f:
+            mountinfo = f.read()
+    found: dict[str, tuple[str, str]] = {}
+    prefix = root.rstrip("/") + "/"
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if " - " not in line or len(fields) < 10:
+            continue
+        sep = fields.index("-")
+        fstype, superopts = fields[sep + 1], fields[sep + 3]
+        mount_root, mountpoint = fields[3], fields[4]
+        if not mountpoint.startswith(prefix):
+            continue
+        if fstype == "cgroup2":
+            found[UNIFIED] = (mountpoint, mount_root)
+        elif fstype == "cgroup":
+            for opt in superopts.split(","):
+                if opt in CONTROLLER_NAMES or opt.startswith("name="):
+                    found[opt] = (mountpoint, mount_root)
+    if found:
+        return found
+    for name in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        path = os.path.join(root, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            if name == "unified":
+                found[UNIFIED] = (path, "/")
+            for ctrl in name.split(","):
+                if ctrl in CONTROLLER_NAMES:
+                    found[ctrl] = (path, "/")
+    return found
+
+
+CONTROLLER_NAMES = {c.NAME for c in CONTROLLERS}
+
+
+class V1Manager(CgroupManager):
+    version = 1
+
+    def __init__(self, root: str, path: str, dirs: dict[str, str],
+                 created: list[str] | None = None):
+        """`dirs`: {controller (or UNIFIED): the container's directory on the host}."""
+        self.root = root
+        self.path = path
+        self.dirs = dirs
+        self.created = created or []
+
+    @classmethod
+    def open(cls, root: str, cgroups_path: str | None, container_id: str, *,
+             mountinfo: str | None = None, proc_self_cgroup: str | None = None,
+             systemd_path: str | None = None) -> V1Manager:
+        mounts = discover_mounts(root, mountinfo)
+        if not any(c in mounts for c in CONTROLLER_NAMES):
+            raise common.CgroupError(f"no cgroup v1 controller is mounted under {root}")
+        relative = cgroups_path is not None and systemd_path is None and \
+            cgroups_path != "" and not cgroups_path.startswith("/")
+        own = common.own_cgroups(proc_self_cgroup) if relative else {}
+        dirs: dict[str, str] = {}
+        path = ""
+        for ctrl, (mountpoint, mount_root) in sorted(mounts.items()):
+            if ctrl.startswith("name="):
+                continue
+            if systemd_path is not None:
+                cg = systemd_path
+            else:
+                cg = common.resolve_path(cgroups_path, container_id, own.get(ctrl, "/"))
+            path = path or cg
+            rel = os.path.relpath(cg, mount_root) if mount_root != "/" else cg.lstrip("/")
+            if rel.startswith(".."):
+                raise InvalidConfig(f"cgroupsPath {cg!r} is outside the {ctrl or 'cgroup2'} "
+                                    f"hierarchy visible here ({mount_root})")
+            dirs[ctrl] = os.path.join(mountpoint, rel)
+        return cls(root, path, dirs)
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    def _unique_dirs(self) -> list[str]:
+        return sorted(set(self.dirs.values()))
+
+    def exists(self) -> bool:
+        return any(os.path.isdir(d) for d in self._unique_dirs())
+
+    def create(self) -> None:
+        for directory in self._unique_dirs():
+            missing = []
+            cur = directory
+            while not os.path.isdir(cur):
+                missing.append(cur)
+                cur = os.path.dirname(cur)
+            for d in reversed(missing):
+                try:
+                    os.mkdir(d, 0o755)
+                except FileExistsError:
+                    continue
+                except OSError as exc:
+                    raise common.CgroupError(f"cannot create cgroup {d}: {exc.strerror}")
+                self.created.append(d)
+                if "cpuset" in self.dirs and directory == self.dirs["cpuset"]:
+                    cpuset.init_dir(d)
+
+    def validate(self, resources: dict[str, Any] | None) -> None:
+        res = common.validate_common(resources)
+        if res.get("unified"):
+            key = sorted(res["unified"])[0]
+            raise common.CgroupError(f"unified.{key}: cannot apply: cgroup v2 key/values need "
+                                     f"a cgroup v2 host (this one is cgroup v1)")
+        for ctrl in CONTROLLERS:
+            keys = ctrl.needed(res)
+            if keys and ctrl.NAME not in self.dirs:
+                raise common.CgroupError(f"{keys[0]}: cannot apply: the {ctrl.NAME} cgroup "
+                                         f"controller is not available on this host")
+        for i, page in enumerate(common.items(res.get("hugepageLimits"))):
+            hugetlb_dir = os.path.dirname(self.dirs["hugetlb"])
+            while not os.path.isdir(hugetlb_dir):
+                hugetlb_dir = os.path.dirname(hugetlb_dir)
+            if page["pageSize"] not in common.hugetlb_sizes(hugetlb_dir):
+                raise common.CgroupError(f"hugepageLimits[{i}]: cannot apply: no "
+                                         f"{page['pageSize']} huge pages on this host")
+
+    def apply(self, resources: dict[str, Any] | None) -> None:
+        self.validate(resources)
+        res = resources or {}
+        for ctrl in CONTROLLERS:
+            if ctrl.NAME in self.dirs:
+                ctrl.apply(self.dirs[ctrl.NAME], res)
+
+    def add_process(self, pid: int) -> None:
+        for directory in self._unique_dirs():
+            try:
+                common.write(directory, "cgroup.procs", pid)
+            except common.CgroupError as exc:
+                raise common.CgroupError(f"cannot add process {pid} to cgroup {directory}: "
+                                         f"{exc.message.rsplit(': ', 1)[-1]}")
+
+    def _any_dir(self) -> str:
+        for name in ("freezer", "pids", "memory", "devices", "cpu", UNIFIED):
+            if name in self.dirs:
+                return self.dirs[name]
+        return self._unique_dirs()[0]
+
+    def pids(self) -> list[int]:
+        found: set[int] = set()
+        for dirpath, _, _ in os.walk(self._any_dir()):
+            found.update(common.read_pids(dirpath))
+        return sorted(found)
+
+    def _freezer(self) -> str:
+        if "freezer" not in self.dirs:
+            raise common.CgroupError("the freezer cgroup controller is not available on this "
+                                     "host: cannot pause")
+        self._check_freezable()
+        return self.dirs["freezer"]
+
+    def freeze(self) -> None:
+        freezer.freeze(self._freezer())
+
+    def thaw(self) -> None:
+        freezer.thaw(self._freezer())
+
+    def is_frozen(self) -> bool:
+        if "freezer" not in self.dirs:
+            return False
+        try:
+            return freezer.state(self.dirs["freezer"]) != "THAWED"
+        except FileNotFoundError:
+            return False
+
+    def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for ctrl in CONTROLLERS:
+            if ctrl.NAME in self.dirs and os.path.isdir(self.dirs[ctrl.NAME]):
+                ctrl.stats(self.dirs[ctrl.NAME], out)
+        return out
+
+    def oom_kill_count(self) -> int:
+        if "memory" not in self.dirs:
+            return 0
+        return memory.oom_kill_count(self.dirs["memory"])
+
+    def destroy(self) -> None:
+        for directory in self._unique_dirs():
+            # leaf first: sub-cgroups a nested engine made inside the container
+            for dirpath, _, _ in sorted(os.walk(directory), key=lambda w: -len(w[0])):
+                common.remove_dir(dirpath)
+        for directory in reversed(self.created):
+            try:
+                os.rmdir(directory)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY):
+                    raise common.CgroupError(f"cannot remove cgroup {directory}: "
+                                             f"{exc.strerror}")
+
+    # ---- state and mounts ---------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {"version": 1, "root": self.root, "path": self.path, "dirs": dict(self.dirs),
+                "created": list(self.created)}
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> V1Manager:
+        return cls(data["root"], data["path"], dict(data["dirs"]), list(data["created"]))
+
+    def host_paths(self) -> dict[str, str]:
+        return dict(self.dirs)
+
+    def mounts(self, cgroupns: bool) -> list[CgroupMount]:
+        """A tmpfs with one bind mount per hierarchy of the container's own directory (with or
+        without a cgroup namespace: the container sees its cgroup as the hierarchy's root),
+        and symlinks for comounted controllers (cpu -> cpu,cpuacct), as on the host."""
+        steps = [CgroupMount("tmpfs", "", "tmpfs", "mode=755")]
+        by_dir: dict[str, list[str]] = {}
+        for ctrl, directory in self.dirs.items():
+            by_dir.setdefault(directory, []).append(ctrl)
+        for directory, ctrls in sorted(by_dir.items()):
+            name = "unified" if ctrls == [UNIFIED] else ",".join(sorted(ctrls))
+            steps.append(CgroupMount("mkdir", name))
+            steps.append(CgroupMount("bind", name, directory))
+            if len(ctrls) > 1:
+                for ctrl in sorted(ctrls):
+                    steps.append(CgroupMount("symlink", ctrl, name))
+        return steps

@@ -1,0 +1,39 @@
+"""v1 cpuset controller: cpus and mems. A new v1 cpuset cgroup starts empty and accepts no
+task until both are set, so each directory created gets its parent's values first."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from minidocker.linux.cgroups import common
+
+NAME = "cpuset"
+
+
+def needed(res: dict[str, Any]) -> list[str]:
+    cpu = res.get("cpu") or {}
+    return [f"cpu.{k}" for k in ("cpus", "mems") if cpu.get(k)]
+
+
+def init_dir(path: str) -> None:
+    parent = os.path.dirname(path)
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        if common.read(path, name) == "":
+            common.write(path, name, common.read(parent, name))
+
+
+def apply(path: str, res: dict[str, Any]) -> None:
+    cpu = res.get("cpu") or {}
+    # mems first: a cpus change can move tasks' memory only within allowed mems
+    if cpu.get("mems"):
+        common.write(path, "cpuset.mems", cpu["mems"], "cpu.mems")
+    if cpu.get("cpus"):
+        common.write(path, "cpuset.cpus", cpu["cpus"], "cpu.cpus")
+
+
+def stats(path: str, out: dict[str, Any]) -> None:
+    out["cpuset"] = {
+        "cpus": common.read(path, "cpuset.cpus") if common.exists(path, "cpuset.cpus") else "",
+        "mems": common.read(path, "cpuset.mems") if common.exists(path, "cpuset.mems") else "",
+    }

@@ -1,0 +1,28 @@
+"""rdma controller (same file format on v1 and v2): per-device handle and object limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minidocker.linux.cgroups import common
+
+NAME = "rdma"
+
+
+def needed(res: dict[str, Any]) -> list[str]:
+    return [f"rdma.{dev}" for dev in (res.get("rdma") or {})]
+
+
+def apply(path: str, res: dict[str, Any]) -> None:
+    for dev, limits in (res.get("rdma") or {}).items():
+        fields = [dev]
+        if limits.get("hcaHandles") is not None:
+            fields.append(f"hca_handle={limits['hcaHandles']}")
+        if limits.get("hcaObjects") is not None:
+            fields.append(f"hca_object={limits['hcaObjects']}")
+        if len(fields) > 1:
+            common.write(path, "rdma.max", " ".join(fields), f"rdma.{dev}")
+
+
+def stats(path: str, out: dict[str, Any]) -> None:
+    pass

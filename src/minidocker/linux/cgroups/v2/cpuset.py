@@ -1,0 +1,30 @@
+"""v2 cpuset controller: cpuset.cpus and cpuset.mems (empty means the parent's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minidocker.linux.cgroups import common
+
+NAME = "cpuset"
+
+
+def needed(res: dict[str, Any]) -> list[str]:
+    cpu = res.get("cpu") or {}
+    return [f"cpu.{k}" for k in ("cpus", "mems") if cpu.get(k)]
+
+
+def unsupported(res: dict[str, Any]) -> str | None:
+    return None
+
+
+def apply(path: str, res: dict[str, Any]) -> None:
+    cpu = res.get("cpu") or {}
+    if cpu.get("mems"):
+        common.write(path, "cpuset.mems", cpu["mems"], "cpu.mems")
+    if cpu.get("cpus"):
+        common.write(path, "cpuset.cpus", cpu["cpus"], "cpu.cpus")
+
+
+def stats(path: str, out: dict[str, Any]) -> None:
+    pass

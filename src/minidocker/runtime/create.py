@@ -1,0 +1,226 @@
+"""`create`: the parent side and stage 1 of container creation (see sync.py for the table).
+
+A failed create leaves nothing behind: the forked processes are killed, the cgroup is
+removed and the state directory is deleted before the error is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from minidocker.errors import Conflict, MinidockerError
+from minidocker.linux import libc
+from minidocker.runtime import hooks, namespaces, process, sync
+from minidocker.runtime import init as init_mod
+from minidocker.runtime.spec import load_bundle
+from minidocker.runtime.spec import namespaces as spec_namespaces
+from minidocker.runtime.state import Container, State, proc_stat, write_atomic
+
+
+@dataclass
+class CreateOptions:
+    bundle: str
+    pid_file: str | None = None
+    console_socket: str | None = None
+    no_pivot: bool = False
+    preserve_fds: int = 0
+    systemd_cgroup: bool = False
+    # set by `run` in the foreground: our own end of a console socketpair
+    console_pair: socket.socket | None = None
+
+
+def create(root: str, cid: str, opts: CreateOptions) -> Container:
+    bundle = os.path.abspath(opts.bundle)
+    spec, rootfs = load_bundle(bundle)
+    proc = spec.get("process")
+    if not proc:
+        raise MinidockerError("config.json has no process to run")
+    linux = spec["linux"]
+    seccomp = linux.get("seccomp")
+    prepared = process.Prepared(proc, seccomp)
+    if proc.get("terminal") and not (opts.console_socket or opts.console_pair):
+        raise MinidockerError("process.terminal is true: --console-socket is required")
+    if not proc.get("terminal") and opts.console_socket:
+        raise MinidockerError("--console-socket given but process.terminal is false")
+
+    os.makedirs(root, mode=0o711, exist_ok=True)
+    container = Container(root, cid)
+    try:
+        os.mkdir(container.dir, 0o711)
+    except FileExistsError:
+        raise Conflict(f"container {cid} already exists")
+    procs: list[int] = []
+    manager = None
+    try:
+        me = proc_stat(os.getpid())
+        write_atomic(os.path.join(container.dir, "creating"),
+                     f"{os.getpid()} {me[1] if me else 0}".encode())
+        os.mkfifo(container.fifo, 0o622)
+        os.chmod(container.fifo, 0o622)
+        from minidocker.runtime import cgroup as cgroup_glue
+        manager = cgroup_glue.open_manager(spec, cid, opts.systemd_cgroup)
+        pid = _spawn(container, spec, rootfs, bundle, opts, prepared, manager, procs)
+        start = proc_stat(pid)
+        if start is None:
+            raise MinidockerError("container init exited during setup")
+        wanted = spec_namespaces(spec)
+        new = [k for k, path in wanted.items() if path is None]
+        state = State(id=cid, bundle=bundle, rootfs=rootfs, pid=pid, pid_start=start[1],
+                      created=_now(), owner=str(os.geteuid()), config=spec,
+                      cgroup=manager.to_state() if manager else None,
+                      namespaces={**{k: p for k, p in wanted.items() if p},
+                                  **namespaces.paths_of(pid, new)},
+                      no_pivot=opts.no_pivot)
+        container.save(state)
+        if opts.pid_file:
+            write_atomic(os.path.abspath(opts.pid_file), f"{pid}".encode(), 0o644)
+        os.unlink(os.path.join(container.dir, "creating"))
+        return container
+    except BaseException:
+        for pid in procs:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if manager is not None:
+            _kill_cgroup(manager)
+        for pid in procs:
+            _reap(pid)
+        if manager is not None:
+            try:
+                manager.destroy()
+            except Exception:
+                pass
+        container.remove_dir()
+        raise
+
+
+def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
+           opts: CreateOptions, prepared: process.Prepared, manager: Any,
+           procs: list[int]) -> int:
+    """Fork stage 1, drive the protocol, return the init pid (host view)."""
+    linux = spec["linux"]
+    wanted = spec_namespaces(spec)
+    join_fds = namespaces.open_paths(wanted)
+    console_sock = None
+    if opts.console_pair is not None:
+        console_sock = opts.console_pair
+    elif opts.console_socket:
+        from minidocker.runtime import console
+        console_sock = console.connect(opts.console_socket)
+    fifo_fd = os.open(container.fifo, os.O_PATH | os.O_CLOEXEC)
+    from minidocker.runtime import cgroup as cgroup_glue
+    new = {k for k, p in wanted.items() if p is None}
+    cfg = init_mod.InitConfig(
+        id=container.id, spec=spec, rootfs=rootfs, bundle=bundle, fifo_fd=fifo_fd,
+        sock=None,  # type: ignore[arg-type]
+        console_sock=console_sock, no_pivot=opts.no_pivot, preserve_fds=opts.preserve_fds,
+        prepared=prepared, new_namespaces=new,
+        cgroup_mount=cgroup_glue.make_mounter("cgroup" in new))
+    parent_sock, child_sock = sync.pair()
+    try:
+        pid = os.fork()
+        if pid == 0:  # stage 1
+            parent_sock.close()
+            cfg.sock = child_sock
+            _stage1(cfg, wanted, join_fds, linux)
+        procs.append(pid)
+        child_sock.close()
+        for _, fd in join_fds:
+            os.close(fd)
+        if console_sock is not None and opts.console_pair is None:
+            console_sock.close()
+        if manager is not None:
+            manager.add_process(pid)
+        sync.send(parent_sock, sync.GO)
+        msg = sync.recv(parent_sock, sync.USERNS, sync.PID)
+        if msg["type"] == sync.USERNS:
+            namespaces.write_id_maps(pid, linux)
+            sync.send(parent_sock, sync.USERNS_DONE)
+            msg = sync.recv(parent_sock, sync.PID)
+        init_pid = int(msg["pid"])
+        procs.append(init_pid)
+        _reap(pid)
+        sync.recv(parent_sock, sync.HOOKS)
+        state = {"ociVersion": spec["ociVersion"], "id": container.id, "status": "creating",
+                 "pid": init_pid, "bundle": bundle,
+                 "annotations": spec.get("annotations") or {}}
+        spec_hooks = spec.get("hooks") or {}
+        hooks.run_hooks(spec_hooks.get("prestart"), state, "prestart")
+        hooks.run_hooks(spec_hooks.get("createRuntime"), state, "createRuntime")
+        sync.send(parent_sock, sync.HOOKS_DONE)
+        sync.recv(parent_sock, sync.READY)
+        return init_pid
+    finally:
+        parent_sock.close()
+        os.close(fifo_fd)
+
+
+def _stage1(cfg: init_mod.InitConfig, wanted: dict[str, str | None],
+            join_fds: list[tuple[str, int]], linux: dict[str, Any]) -> None:
+    """In the first child: enter or make namespaces, fork the init. Never returns."""
+    sock = cfg.sock
+    try:
+        sync.recv(sock, sync.GO)
+        namespaces.join(join_fds)
+        if wanted.get("user", "") is None:
+            libc.unshare(libc.CLONE_NEWUSER)
+            sync.send(sock, sync.USERNS)
+            sync.recv(sock, sync.USERNS_DONE)
+            _become_root()
+        elif "user" in wanted:
+            _become_root()
+        flags = namespaces.unshare_flags(wanted, exclude=("user",))
+        if flags:
+            libc.unshare(flags)
+        if wanted.get("time", "") is None and linux.get("timeOffsets"):
+            namespaces.write_time_offsets(linux["timeOffsets"])
+        pid = os.fork()
+        if pid == 0:
+            init_mod.run(cfg)
+        sync.send(sock, sync.PID, pid=pid)
+        os._exit(0)
+    except BaseException as e:  # noqa: BLE001
+        sync.report_and_exit(sock, e)
+
+
+def _become_root() -> None:
+    try:
+        os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+    except OSError:
+        pass  # root is not mapped: stay the overflow id, as runc does
+
+
+def _kill_cgroup(manager: Any) -> None:
+    try:
+        manager.kill_all(signal.SIGKILL)
+    except Exception:
+        pass
+
+
+def _reap(pid: int) -> None:
+    """Wait for a child of ours; ignore a pid that is not our child."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        _wait_gone(pid)
+
+
+def _wait_gone(pid: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = proc_stat(pid)
+        if st is None or st[0] in ("Z", "X"):
+            return
+        time.sleep(0.005)
+
+
+def _now() -> str:
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"

@@ -1,0 +1,159 @@
+"""`exec`: run another process in a running container's namespaces and cgroup.
+
+parent: fork ─▶ child: joins user, ipc, uts, net, pid, cgroup, time, mount namespaces,
+forks ─▶ grandchild (inside the pid namespace): terminal, rlimits, seccomp, user,
+capabilities, cwd, execve. The grandchild reports READY (or ERROR) before execve; the
+socket is close-on-exec so a successful execve is seen as EOF after READY.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from minidocker.errors import Conflict, MinidockerError
+from minidocker.runtime import namespaces, process, sync
+from minidocker.runtime.cgroup import from_state
+from minidocker.runtime.spec import validate_process
+from minidocker.runtime.state import Container
+
+
+def exec_process(container: Container, proc: dict[str, Any], *, console_socket: str | None,
+                 console_pair: socket.socket | None, preserve_fds: int) -> int:
+    """Start `proc` in the container; return its host pid (not waited for)."""
+    validate_process(proc)
+    status = container.status()
+    if not status.can_exec():
+        raise Conflict(f"cannot exec in container {container.id}: it is {status}")
+    state = container.state
+    spec = state.config
+    linux = spec.get("linux") or {}
+    if proc.get("terminal") and not (console_socket or console_pair):
+        raise MinidockerError("a terminal was asked for: --console-socket is required")
+    seccomp = linux.get("seccomp")
+    prepared = process.Prepared(proc, seccomp)
+
+    kinds = [k for k in namespaces.JOIN_ORDER if k in state.namespaces
+             and not namespaces.same_as_ours(state.pid, namespaces.KINDS[k][1])]
+    wanted: dict[str, str | None] = {k: f"/proc/{state.pid}/ns/{namespaces.KINDS[k][1]}"
+                                     for k in kinds}
+    join_fds = namespaces.open_paths(wanted)
+    sock_console = console_pair
+    if sock_console is None and console_socket:
+        from minidocker.runtime import console
+        sock_console = console.connect(console_socket)
+    manager = from_state(state.cgroup)
+    parent_sock, child_sock = sync.pair()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            parent_sock.close()
+            _child(child_sock, join_fds, proc, prepared, sock_console, preserve_fds,
+                   "user" in kinds)
+        child_sock.close()
+        for _, fd in join_fds:
+            os.close(fd)
+        if sock_console is not None and console_pair is None:
+            sock_console.close()
+        if manager is not None:
+            manager.add_process(pid)
+        sync.send(parent_sock, sync.GO)
+        msg = sync.recv(parent_sock, sync.PID)
+        exec_pid = int(msg["pid"])
+        os.waitpid(pid, 0)
+        sync.recv(parent_sock, sync.READY)
+        return exec_pid
+    finally:
+        parent_sock.close()
+
+
+def _child(sock: socket.socket, join_fds: list[tuple[str, int]], proc: dict[str, Any],
+           prepared: process.Prepared, console_sock: socket.socket | None,
+           preserve_fds: int, userns: bool) -> None:
+    try:
+        sync.recv(sock, sync.GO)
+        namespaces.join(join_fds)
+        if userns:
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        pid = os.fork()
+        if pid == 0:
+            _grandchild(sock, proc, prepared, console_sock, preserve_fds)
+        sync.send(sock, sync.PID, pid=pid)
+        os._exit(0)
+    except BaseException as e:  # noqa: BLE001
+        sync.report_and_exit(sock, e)
+
+
+def _grandchild(sock: socket.socket, proc: dict[str, Any], prepared: process.Prepared,
+                console_sock: socket.socket | None, preserve_fds: int) -> None:
+    try:
+        if proc.get("terminal") and console_sock is not None:
+            _terminal(console_sock)
+        env = process.environ(proc)
+        path = process.lookup(proc["args"][0], env)
+        process.set_rlimits(proc)
+        if prepared.seccomp_filter is not None and not proc.get("noNewPrivileges"):
+            process.load_seccomp(prepared)
+            prepared.seccomp_filter = None
+        process.drop_privileges(proc)
+        process.chdir(proc.get("cwd") or "/")
+        process.close_fds(2 + preserve_fds)
+        process.load_seccomp(prepared)
+        sync.send(sock, sync.READY)
+        process.execve(path, proc, env)
+    except BaseException as e:  # noqa: BLE001
+        sync.report_and_exit(sock, e)
+
+
+def _terminal(console_sock: socket.socket) -> None:
+    from minidocker.linux import libc
+    from minidocker.runtime import console
+    devpts = libc.openat2(-100, "/dev/pts", os.O_PATH | os.O_DIRECTORY,
+                          libc.RESOLVE_NO_SYMLINKS)
+    try:
+        master, peer = console.open_pty(devpts)
+    finally:
+        os.close(devpts)
+    try:
+        console.send_master(console_sock, master)
+    finally:
+        os.close(master)
+        console_sock.close()
+    console.become_controlling(peer)
+    os.close(peer)
+
+
+def process_from_args(spec: dict[str, Any], args: list[str], *, env: list[str],
+                      cwd: str | None, user: str | None, caps: list[str], tty: bool,
+                      no_new_privs: bool | None) -> dict[str, Any]:
+    """An exec process from command-line flags, defaulting to the container's own."""
+    import copy
+    base = copy.deepcopy(spec.get("process") or {})
+    base["args"] = args
+    base["terminal"] = tty
+    merged = {}
+    for item in (base.get("env") or []) + env:
+        key = item.partition("=")[0]
+        merged[key] = item
+    base["env"] = list(merged.values())
+    if cwd:
+        base["cwd"] = cwd
+    if user:
+        uid, _, gid = user.partition(":")
+        try:
+            base["user"] = {"uid": int(uid), "gid": int(gid or 0)}
+        except ValueError:
+            raise MinidockerError(f"invalid --user {user!r}: use UID[:GID] with numbers")
+    if caps:
+        sets = base.setdefault("capabilities", {})
+        for key in ("bounding", "effective", "permitted", "ambient"):
+            current = sets.setdefault(key, [])
+            for cap in caps:
+                name = cap.upper() if cap.upper().startswith("CAP_") else "CAP_" + cap.upper()
+                if name not in current:
+                    current.append(name)
+    if no_new_privs is not None:
+        base["noNewPrivileges"] = no_new_privs
+    return base

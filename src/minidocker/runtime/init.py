@@ -1,0 +1,191 @@
+"""Stage 2 of create: the container's init process, from fork to execve.
+
+Runs as PID 1 of the container's pid namespace (when it has one), in its new mount
+namespace: builds the rootfs, asks the parent to run createRuntime hooks, pivots, drops
+privileges, reports READY, then blocks on the exec fifo until `start`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from dataclasses import dataclass
+from typing import Any
+
+from minidocker.errors import MinidockerError
+from minidocker.linux import libc
+from minidocker.runtime import console, hooks, process, sync
+from minidocker.runtime.rootfs import Rootfs, open_devnull, open_procfs, proc_write
+
+
+@dataclass
+class InitConfig:
+    id: str
+    spec: dict[str, Any]
+    rootfs: str
+    bundle: str
+    fifo_fd: int
+    sock: socket.socket
+    console_sock: socket.socket | None
+    no_pivot: bool
+    preserve_fds: int
+    prepared: process.Prepared
+    new_namespaces: set[str]
+    cgroup_mount: Any
+    procfd: int = -1
+    exec_path: str = ""
+    env: dict[str, str] | None = None
+
+
+def run(cfg: InitConfig) -> None:
+    """Never returns: execs the container process or reports an error and exits."""
+    try:
+        _setup(cfg)
+    except BaseException as e:  # noqa: BLE001 - everything goes to the parent
+        sync.report_and_exit(cfg.sock, e)
+    # only reached after READY: errors now go to the container's stderr
+    try:
+        _wait_for_start_and_exec(cfg)
+    except BaseException as e:  # noqa: BLE001
+        code = getattr(e, "exit_code", 127)
+        try:
+            os.write(2, f"minidocker-runtime: {e}\n".encode())
+        except OSError:
+            pass
+        os._exit(code if isinstance(code, int) else 127)
+
+
+def _setup(cfg: InitConfig) -> None:
+    spec = cfg.spec
+    linux = spec.get("linux") or {}
+    proc = spec.get("process") or {}
+    procfd = open_procfs()
+    cfg.procfd = procfd
+    userns = "user" in cfg.new_namespaces or bool(linux.get("uidMappings"))
+    rootfs = Rootfs(cfg.rootfs, userns=userns, cgroup_mount=cfg.cgroup_mount)
+
+    if "mount" in cfg.new_namespaces:
+        rootfs.prepare(linux.get("rootfsPropagation"))
+    for m in spec.get("mounts") or []:
+        rootfs.mount(m)
+    rootfs.create_devices(linux.get("devices") or [], default=rootfs.dev_is_ours)
+    has_devpts = any(m.get("type") == "devpts" and m.get("destination") == "/dev/pts"
+                     for m in spec.get("mounts") or [])
+    if rootfs.dev_is_ours:
+        rootfs.dev_symlinks(with_ptmx=has_devpts)
+    if proc.get("terminal") and cfg.console_sock is not None:
+        _setup_console(rootfs, cfg.console_sock)
+
+    sync.send(cfg.sock, sync.HOOKS)
+    sync.recv(cfg.sock, sync.HOOKS_DONE)
+    state = {"ociVersion": spec["ociVersion"], "id": cfg.id, "status": "creating",
+             "pid": os.getpid(), "bundle": cfg.bundle,
+             "annotations": spec.get("annotations") or {}}
+    hooks.run_hooks((spec.get("hooks") or {}).get("createContainer"), state, "createContainer")
+
+    for key, value in (linux.get("sysctl") or {}).items():
+        _sysctl(procfd, key, str(value))
+    if proc.get("oomScoreAdj") is not None:
+        proc_write(procfd, "self/oom_score_adj", str(proc["oomScoreAdj"]))
+
+    devnull = open_devnull()
+    try:
+        for path in linux.get("maskedPaths") or []:
+            rootfs.mask(path, devnull)
+    finally:
+        os.close(devnull)
+    for path in linux.get("readonlyPaths") or []:
+        rootfs.readonly(path)
+
+    rootfs.pivot(cfg.no_pivot)
+    if (spec.get("root") or {}).get("readonly"):
+        Rootfs.remount_root_readonly()
+    if spec.get("hostname"):
+        if "uts" not in cfg.new_namespaces:
+            raise MinidockerError("hostname is set but the container has no uts namespace")
+        libc.sethostname(spec["hostname"])
+    if spec.get("domainname"):
+        if "uts" not in cfg.new_namespaces:
+            raise MinidockerError("domainname is set but the container has no uts namespace")
+        libc.setdomainname(spec["domainname"])
+
+    env = process.environ(proc)
+    cfg.exec_path = process.lookup(proc["args"][0], env)
+    cfg.env = env
+    process.set_rlimits(proc)
+    if cfg.prepared.seccomp_filter is not None and not proc.get("noNewPrivileges"):
+        # without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it
+        process.load_seccomp(cfg.prepared)
+        cfg.prepared.seccomp_filter = None
+    process.drop_privileges(proc)
+    process.chdir(proc.get("cwd") or "/")
+
+    sync.send(cfg.sock, sync.READY)
+    cfg.sock.close()
+
+
+def _wait_for_start_and_exec(cfg: InitConfig) -> None:
+    procfd = cfg.procfd
+    # Reopen the fifo through the verified host procfs: blocks until `start` reads it.
+    fd = os.open(f"self/fd/{cfg.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC, dir_fd=procfd)
+    os.write(fd, b"0")
+    os.close(fd)
+    os.close(cfg.fifo_fd)
+    spec = cfg.spec
+    proc = spec.get("process") or {}
+    state = {"ociVersion": spec["ociVersion"], "id": cfg.id, "status": "running",
+             "pid": os.getpid(), "bundle": cfg.bundle,
+             "annotations": spec.get("annotations") or {}}
+    hooks.run_hooks((spec.get("hooks") or {}).get("startContainer"), state, "startContainer")
+    process.close_fds(2 + cfg.preserve_fds)
+    os.close(procfd)
+    listener = process.load_seccomp(cfg.prepared)
+    if listener is not None:
+        _send_listener(cfg, listener, state)
+    process.execve(cfg.exec_path, proc, cfg.env or {})
+
+
+def _send_listener(cfg: InitConfig, listener: int, state: dict[str, Any]) -> None:
+    from minidocker.linux import seccomp as seccomp_mod
+    seccomp = cfg.prepared.seccomp or {}
+    seccomp_mod.send_listener(listener, seccomp["listenerPath"], state,
+                              seccomp.get("listenerMetadata", ""))
+    os.close(listener)
+
+
+def _setup_console(rootfs: Rootfs, sock: socket.socket) -> None:
+    devpts = rootfs.open("/dev/pts", os.O_PATH | os.O_DIRECTORY,
+                         libc.RESOLVE_IN_ROOT | libc.RESOLVE_NO_SYMLINKS)
+    try:
+        master, peer = console.open_pty(devpts)
+    finally:
+        os.close(devpts)
+    try:
+        target = rootfs.make_target("/dev/console", False)
+        try:
+            st = os.fstat(target)
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+                raise MinidockerError("/dev/console is not a file")
+            libc.mount(f"/proc/self/fd/{peer}", f"/proc/self/fd/{target}", None,
+                       libc.MS_BIND, what="/dev/console")
+        finally:
+            os.close(target)
+        console.send_master(sock, master)
+    finally:
+        os.close(master)
+        sock.close()
+    console.become_controlling(peer)
+    os.close(peer)
+
+
+def _sysctl(procfd: int, key: str, value: str) -> None:
+    rel = key.replace(".", "/")
+    if ".." in rel.split("/") or rel.startswith("/"):
+        raise MinidockerError(f"invalid sysctl {key!r}")
+    try:
+        proc_write(procfd, f"sys/{rel}", value)
+    except FileNotFoundError:
+        raise MinidockerError(f"sysctl {key}: no such key")
+    except OSError as e:
+        raise MinidockerError(f"sysctl {key}={value}: {e.strerror}")

@@ -1,0 +1,159 @@
+"""The container process: rlimits, user, capabilities, no_new_privs, seccomp, cwd, execve.
+
+Shared by the container's init and by `exec`. Everything here runs in the forked child
+after it has entered the container's namespaces; nothing may import from disk after
+pivot_root, so the seccomp filter is compiled by `prepare()` beforehand.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from typing import Any
+
+from minidocker.errors import MinidockerError
+from minidocker.linux import caps, libc
+
+# Linux's RLIMIT_* numbers (the resource module lacks some of them)
+RLIMITS = {name: i for i, name in enumerate([
+    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+    "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+    "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"])}
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class ExecError(MinidockerError):
+    """The program cannot be run: exit 127 if not found, 126 if not executable."""
+
+
+class Prepared:
+    """What the process needs, computed before the rootfs changes under us."""
+
+    def __init__(self, process: dict[str, Any], seccomp: dict[str, Any] | None):
+        self.process = process
+        self.seccomp_filter: Any = None
+        if seccomp:
+            from minidocker.linux import seccomp as seccomp_mod
+            self.seccomp_filter = seccomp_mod.prepare(seccomp)
+        self.seccomp = seccomp
+
+
+def set_rlimits(process: dict[str, Any]) -> None:
+    for rl in process.get("rlimits") or []:
+        limit = (rl["soft"], rl["hard"])
+        limit = tuple(resource.RLIM_INFINITY if v >= 2**63 - 1 else v for v in limit)
+        try:
+            resource.setrlimit(RLIMITS[rl["type"]], limit)
+        except (ValueError, OSError) as e:
+            raise MinidockerError(f"setrlimit {rl['type']} {rl['soft']}:{rl['hard']}: "
+                                  f"{getattr(e, 'strerror', None) or e}")
+
+
+def environ(process: dict[str, Any]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for item in process.get("env") or []:
+        key, _, value = item.partition("=")
+        env[key] = value
+    return env
+
+
+def lookup(program: str, env: dict[str, str]) -> str:
+    """Find the program like execvp would, in the current root; ExecError if we can't."""
+    if "/" in program:
+        candidates = [program]
+    else:
+        path = env.get("PATH", DEFAULT_PATH)
+        candidates = [os.path.join(d or ".", program) for d in path.split(":")]
+    for cand in candidates:
+        if os.path.isfile(cand):
+            if os.access(cand, os.X_OK):
+                return cand
+            if "/" in program:
+                raise ExecError(f"exec: {program!r}: permission denied", exit_code=126)
+        elif "/" in program and os.path.isdir(cand):
+            raise ExecError(f"exec: {program!r}: is a directory", exit_code=126)
+    if "/" in program:
+        raise ExecError(f"exec: {program!r}: no such file or directory", exit_code=127)
+    raise ExecError(f"exec: {program!r}: executable file not found in $PATH", exit_code=127)
+
+
+def drop_privileges(process: dict[str, Any]) -> None:
+    """no_new_privs, bounding set, user and groups, then the capability sets (runc's order)."""
+    if process.get("noNewPrivileges"):
+        libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1, what="prctl(PR_SET_NO_NEW_PRIVS)")
+    capabilities = process.get("capabilities")
+    if capabilities is not None:
+        caps.drop_bounding(caps.mask(capabilities.get("bounding")))
+    libc.prctl(libc.PR_SET_KEEPCAPS, 1)
+    set_user(process.get("user") or {})
+    libc.prctl(libc.PR_SET_KEEPCAPS, 0)
+    if capabilities is not None:
+        caps.apply(caps.mask(capabilities.get("effective")),
+                   caps.mask(capabilities.get("permitted")),
+                   caps.mask(capabilities.get("inheritable")),
+                   caps.mask(capabilities.get("ambient")))
+    else:
+        # No capabilities object: keep what we have but never pass inheritable ones on.
+        eff, perm, _ = libc.capget()
+        libc.capset(eff, perm, 0)
+    umask = (process.get("user") or {}).get("umask")
+    os.umask(0o022 if umask is None else umask)
+
+
+def set_user(user: dict[str, Any]) -> None:
+    uid, gid = user.get("uid", 0), user.get("gid", 0)
+    groups = user.get("additionalGids") or []
+    try:
+        if _setgroups_allowed():
+            os.setgroups(list(groups))
+        elif groups:
+            raise MinidockerError("cannot set additionalGids: setgroups is denied "
+                                  "in this user namespace")
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    except OSError as e:
+        raise MinidockerError(f"cannot set user {uid}:{gid}: {e.strerror}")
+
+
+def _setgroups_allowed() -> bool:
+    try:
+        with open("/proc/self/setgroups") as f:
+            return f.read().strip() != "deny"
+    except OSError:
+        return True
+
+
+def chdir(cwd: str) -> None:
+    """chdir inside the container root and refuse a cwd that resolves outside it."""
+    try:
+        os.chdir(cwd)
+    except OSError as e:
+        raise MinidockerError(f"cannot change to cwd {cwd}: {e.strerror}")
+    try:
+        here = os.getcwd()  # ENOENT when cwd is not reachable from our root
+    except OSError:
+        here = ""
+    if not here.startswith("/"):
+        raise MinidockerError(f"cwd {cwd} resolves outside the container root")
+
+
+def load_seccomp(prepared: Prepared) -> int | None:
+    if prepared.seccomp_filter is None:
+        return None
+    from minidocker.linux import seccomp as seccomp_mod
+    return seccomp_mod.load(prepared.seccomp_filter)
+
+
+def close_fds(keep_up_to: int) -> None:
+    """Mark every fd above `keep_up_to` close-on-exec, so nothing of ours leaks in."""
+    libc.close_range(keep_up_to + 1, 0xFFFFFFFF, libc.CLOSE_RANGE_CLOEXEC)
+
+
+def execve(path: str, process: dict[str, Any], env: dict[str, str]) -> None:
+    args = process.get("args") or []
+    try:
+        os.execve(path, args, env)
+    except OSError as e:
+        code = 127 if e.errno == 2 else 126
+        raise ExecError(f"exec {args[0]!r}: {e.strerror}", exit_code=code)

@@ -1,0 +1,422 @@
+"""The container's root filesystem: mounts, devices, masked paths, pivot_root.
+
+Every path inside the rootfs is resolved with openat2(RESOLVE_IN_ROOT) from a directory
+fd of the rootfs, and every mount targets the resulting fd through /proc/self/fd/N, so a
+symlink in the image (or one swapped in while we work) can never lead a mount, a mkdir or
+a device node outside the rootfs.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Any
+
+from minidocker.errors import MinidockerError
+from minidocker.linux import libc
+
+O_PATH = os.O_PATH
+IN_ROOT = libc.RESOLVE_IN_ROOT | libc.RESOLVE_NO_MAGICLINKS
+
+# option -> (clear, set) flags; propagation options are applied after the mount
+_FLAGS: dict[str, tuple[bool, int]] = {
+    "ro": (False, libc.MS_RDONLY), "rw": (True, libc.MS_RDONLY),
+    "nosuid": (False, libc.MS_NOSUID), "suid": (True, libc.MS_NOSUID),
+    "nodev": (False, libc.MS_NODEV), "dev": (True, libc.MS_NODEV),
+    "noexec": (False, libc.MS_NOEXEC), "exec": (True, libc.MS_NOEXEC),
+    "sync": (False, libc.MS_SYNCHRONOUS), "async": (True, libc.MS_SYNCHRONOUS),
+    "dirsync": (False, libc.MS_DIRSYNC), "remount": (False, libc.MS_REMOUNT),
+    "mand": (False, libc.MS_MANDLOCK), "nomand": (True, libc.MS_MANDLOCK),
+    "noatime": (False, libc.MS_NOATIME), "atime": (True, libc.MS_NOATIME),
+    "nodiratime": (False, libc.MS_NODIRATIME), "diratime": (True, libc.MS_NODIRATIME),
+    "relatime": (False, libc.MS_RELATIME), "norelatime": (True, libc.MS_RELATIME),
+    "strictatime": (False, libc.MS_STRICTATIME),
+    "nostrictatime": (True, libc.MS_STRICTATIME),
+    "lazytime": (False, libc.MS_LAZYTIME), "nolazytime": (True, libc.MS_LAZYTIME),
+    "nosymfollow": (False, libc.MS_NOSYMFOLLOW), "symfollow": (True, libc.MS_NOSYMFOLLOW),
+    "bind": (False, libc.MS_BIND), "rbind": (False, libc.MS_BIND | libc.MS_REC),
+}
+PROPAGATION = {
+    "private": libc.MS_PRIVATE, "rprivate": libc.MS_PRIVATE | libc.MS_REC,
+    "shared": libc.MS_SHARED, "rshared": libc.MS_SHARED | libc.MS_REC,
+    "slave": libc.MS_SLAVE, "rslave": libc.MS_SLAVE | libc.MS_REC,
+    "unbindable": libc.MS_UNBINDABLE, "runbindable": libc.MS_UNBINDABLE | libc.MS_REC,
+}
+# options the runtime understands but the kernel's mount data must not see
+_IGNORED = {"tmpcopyup", "defaults", "newinstance-ok", "rro", "rrw", "rnosuid", "rsuid",
+            "rnodev", "rdev", "rnoexec", "rexec", "rnoatime", "ratime", "rrelatime",
+            "rnorelatime", "rstrictatime", "rnosymfollow", "rsymfollow", "idmap", "ridmap"}
+_LOCKABLE = libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC | libc.MS_RDONLY | \
+    libc.MS_NOATIME | libc.MS_NODIRATIME | libc.MS_RELATIME
+_ST_TO_MS = {1: libc.MS_RDONLY, 2: libc.MS_NOSUID, 4: libc.MS_NODEV, 8: libc.MS_NOEXEC,
+             1024: libc.MS_NOATIME, 2048: libc.MS_NODIRATIME, 4096: libc.MS_RELATIME}
+
+DEFAULT_DEVICES = [
+    # path, type, major, minor, mode
+    ("/dev/null", "c", 1, 3, 0o666), ("/dev/zero", "c", 1, 5, 0o666),
+    ("/dev/full", "c", 1, 7, 0o666), ("/dev/random", "c", 1, 8, 0o666),
+    ("/dev/urandom", "c", 1, 9, 0o666), ("/dev/tty", "c", 5, 0, 0o666),
+]
+DEV_SYMLINKS = [("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
+                ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr")]
+
+
+def parse_options(options: list[str]) -> tuple[int, int, list[str]]:
+    """(mount flags, propagation flags, data options) of an OCI mount's options."""
+    flags, propagation, data = 0, 0, []
+    for opt in options:
+        if opt in _FLAGS:
+            clear, bit = _FLAGS[opt]
+            flags = flags & ~bit if clear else flags | bit
+        elif opt in PROPAGATION:
+            propagation |= PROPAGATION[opt]
+        elif opt not in _IGNORED:
+            data.append(opt)
+    return flags, propagation, data
+
+
+def fd_path(fd: int) -> str:
+    return f"/proc/self/fd/{fd}"
+
+
+class Rootfs:
+    """Mount work inside one rootfs, resolved safely from its directory fd."""
+
+    def __init__(self, path: str, *, userns: bool = False, cgroup_mount: Any = None):
+        self.path = path
+        self.userns = userns
+        self.cgroup_mount = cgroup_mount  # callable(Rootfs, dest, flags) for "cgroup" mounts
+        self.fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        self.dev_is_ours = False
+
+    # ---- safe resolution ----
+
+    def open(self, rel: str, flags: int = O_PATH, resolve: int = IN_ROOT) -> int:
+        return libc.openat2(self.fd, rel.lstrip("/") or ".", flags, resolve)
+
+    def mkdir_all(self, rel: str, mode: int = 0o755) -> int:
+        """Create every missing directory of `rel` inside the rootfs; an O_PATH fd of it."""
+        parts = [p for p in rel.split("/") if p and p != "."]
+        cur = "."
+        fd = os.dup(self.fd)
+        try:
+            for part in parts:
+                if part == "..":
+                    raise MinidockerError(f"path {rel!r} contains '..'")
+                nxt = f"{cur}/{part}"
+                try:
+                    new = self.open(nxt, O_PATH | os.O_DIRECTORY)
+                except FileNotFoundError:
+                    try:
+                        os.mkdir(part, mode, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                    new = self.open(nxt, O_PATH | os.O_DIRECTORY)
+                os.close(fd)
+                fd, cur = new, nxt
+            return fd
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def make_target(self, rel: str, is_dir: bool) -> int:
+        """Create the mount point `rel` (a directory, or an empty file) and return its fd."""
+        if is_dir:
+            return self.mkdir_all(rel)
+        parent, _, name = rel.rstrip("/").rpartition("/")
+        pfd = self.mkdir_all(parent)
+        try:
+            try:
+                return self.open(rel, O_PATH)
+            except FileNotFoundError:
+                pass
+            try:
+                fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC |
+                             os.O_NOFOLLOW, 0o644, dir_fd=pfd)
+                os.close(fd)
+            except FileExistsError:
+                pass
+            return self.open(rel, O_PATH)
+        finally:
+            os.close(pfd)
+
+    # ---- mounts ----
+
+    def prepare(self, propagation: str | None) -> None:
+        """Make the rootfs a private mount point of its own in our new mount namespace."""
+        flag = PROPAGATION.get(propagation or "rslave", libc.MS_SLAVE | libc.MS_REC)
+        libc.mount(None, "/", None, flag, what="/ (root propagation)")
+        _make_parent_private(self.path)
+        libc.mount(self.path, self.path, None, libc.MS_BIND | libc.MS_REC)
+        os.close(self.fd)
+        self.fd = os.open(self.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def mount(self, m: dict[str, Any]) -> None:
+        dest = m["destination"]
+        mtype = m.get("type") or ""
+        source = m.get("source") or ""
+        options = m.get("options") or []
+        flags, propagation, data = parse_options(options)
+        bind = bool(flags & libc.MS_BIND) or mtype == "bind"
+        if mtype == "bind" and not flags & libc.MS_BIND:
+            flags |= libc.MS_BIND
+        if dest == "/dev" and not bind:
+            self.dev_is_ours = True
+        try:
+            if bind:
+                self._bind(source, dest, flags)
+            elif mtype == "cgroup":
+                if self.cgroup_mount is None:
+                    raise MinidockerError("cgroup mounts are not supported here")
+                self.cgroup_mount(self, dest, flags)
+            else:
+                if mtype in ("proc", "sysfs") and not data:
+                    pass
+                fd = self.make_target(dest, True)
+                try:
+                    what = f"{mtype} on {dest}"
+                    try:
+                        libc.mount(source or mtype, fd_path(fd), mtype, flags,
+                                   ",".join(data) or None, what=what)
+                    except OSError as e:
+                        # sysfs cannot be mounted in a user ns that does not own the net ns
+                        if mtype == "sysfs" and e.errno == 1 and self.userns:
+                            libc.mount("/sys", fd_path(fd), None,
+                                       libc.MS_BIND | libc.MS_REC, what=what)
+                            self._remount(fd, dest, flags | libc.MS_BIND)
+                        else:
+                            raise
+                finally:
+                    os.close(fd)
+            if propagation:
+                fd = self.open(dest)
+                try:
+                    libc.mount(None, fd_path(fd), None, propagation, what=dest)
+                finally:
+                    os.close(fd)
+        except OSError as e:
+            raise MinidockerError(f"mount {source or mtype} to {dest}: {e.strerror}")
+
+    def _bind(self, source: str, dest: str, flags: int) -> None:
+        if not source.startswith("/"):
+            raise MinidockerError(f"bind mount source {source!r} must be an absolute path")
+        try:
+            st = os.stat(source)
+        except OSError as e:
+            raise MinidockerError(f"bind mount source {source}: {e.strerror}")
+        fd = self.make_target(dest, stat.S_ISDIR(st.st_mode))
+        try:
+            rec = flags & libc.MS_REC
+            libc.mount(source, fd_path(fd), None, libc.MS_BIND | rec, what=dest)
+            extra = flags & ~(libc.MS_BIND | libc.MS_REC | libc.MS_REMOUNT)
+            if extra:
+                os.close(fd)
+                fd = self.open(dest)
+                self._remount(fd, dest, flags)
+        finally:
+            os.close(fd)
+
+    def _remount(self, fd: int, dest: str, flags: int) -> None:
+        """Apply ro/nosuid/... to a bind mount, keeping flags the kernel locked on it."""
+        current = 0
+        st_flags = libc.fstatfs_flags(fd)
+        for st_bit, ms_bit in _ST_TO_MS.items():
+            if st_flags & st_bit:
+                current |= ms_bit
+        keep = current & _LOCKABLE if self.userns else 0
+        if keep & libc.MS_RDONLY and not flags & libc.MS_RDONLY:
+            keep &= ~libc.MS_RDONLY if not self.userns else keep
+        new = (flags | keep) & ~libc.MS_REC
+        libc.mount(None, fd_path(fd), None, new | libc.MS_REMOUNT | libc.MS_BIND, what=dest)
+
+    # ---- /dev ----
+
+    def create_devices(self, devices: list[dict[str, Any]], default: bool) -> None:
+        wanted: list[dict[str, Any]] = []
+        if default:
+            wanted = [{"path": p, "type": t, "major": a, "minor": b, "fileMode": m}
+                      for p, t, a, b, m in DEFAULT_DEVICES]
+        given = {d["path"] for d in devices}
+        wanted = [d for d in wanted if d["path"] not in given] + list(devices)
+        for dev in wanted:
+            self._device(dev)
+
+    def _device(self, dev: dict[str, Any]) -> None:
+        path = dev["path"]
+        parent, _, name = path.rstrip("/").rpartition("/")
+        kind = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK,
+                "p": stat.S_IFIFO}[dev["type"]]
+        mode = dev.get("fileMode", 0o666) & 0o7777
+        number = os.makedev(dev.get("major", 0), dev.get("minor", 0))
+        pfd = self.mkdir_all(parent)
+        try:
+            if self.userns and kind != stat.S_IFIFO:
+                self._bind_device(path)
+                return
+            try:
+                libc.mknodat(pfd, name, kind | mode, number)
+            except FileExistsError:
+                return  # the image's own node (or a planted symlink): never follow it
+            except PermissionError:
+                self._bind_device(path)
+                return
+            # mknod obeys the umask; set the exact mode and owner without following links
+            nfd = libc.openat2(pfd, name, O_PATH, libc.RESOLVE_NO_SYMLINKS |
+                               libc.RESOLVE_BENEATH)
+            try:
+                os.chmod(fd_path(nfd), mode)
+                os.chown(fd_path(nfd), dev.get("uid", 0), dev.get("gid", 0))
+            finally:
+                os.close(nfd)
+        except OSError as e:
+            raise MinidockerError(f"create device {path}: {e.strerror}")
+        finally:
+            os.close(pfd)
+
+    def _bind_device(self, path: str) -> None:
+        fd = self.make_target(path, False)
+        try:
+            libc.mount(path, fd_path(fd), None, libc.MS_BIND, what=path)
+        finally:
+            os.close(fd)
+
+    def dev_symlinks(self, with_ptmx: bool) -> None:
+        links = list(DEV_SYMLINKS)
+        if with_ptmx:
+            links.append(("pts/ptmx", "/dev/ptmx"))
+        if os.path.exists("/proc/kcore"):
+            links.append(("/proc/kcore", "/dev/core"))
+        dfd = self.mkdir_all("/dev")
+        try:
+            for target, link in links:
+                name = link.rsplit("/", 1)[1]
+                if name == "ptmx":
+                    # devpts gives us /dev/pts/ptmx; replace any /dev/ptmx node of the image
+                    try:
+                        os.unlink(name, dir_fd=dfd)
+                    except OSError:
+                        pass
+                try:
+                    os.symlink(target, name, dir_fd=dfd)
+                except FileExistsError:
+                    pass
+        finally:
+            os.close(dfd)
+
+    # ---- masked and read-only paths ----
+
+    def mask(self, path: str, devnull_fd: int) -> None:
+        try:
+            fd = self.open(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                libc.mount("tmpfs", fd_path(fd), "tmpfs", libc.MS_RDONLY,
+                           "size=0k,nr_inodes=1" if not self.userns else None, what=path)
+            else:
+                libc.mount(fd_path(devnull_fd), fd_path(fd), None, libc.MS_BIND, what=path)
+        except OSError as e:
+            raise MinidockerError(f"mask {path}: {e.strerror}")
+        finally:
+            os.close(fd)
+
+    def readonly(self, path: str) -> None:
+        try:
+            fd = self.open(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        try:
+            libc.mount(fd_path(fd), fd_path(fd), None, libc.MS_BIND | libc.MS_REC, what=path)
+            os.close(fd)
+            fd = self.open(path)
+            self._remount(fd, path, libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV |
+                          libc.MS_NOEXEC | libc.MS_REC)
+        except OSError as e:
+            raise MinidockerError(f"make {path} read-only: {e.strerror}")
+        finally:
+            os.close(fd)
+
+    # ---- the switch ----
+
+    def pivot(self, no_pivot: bool) -> None:
+        os.chdir(self.path)
+        if no_pivot:
+            libc.mount(self.path, "/", None, libc.MS_MOVE, what="rootfs (move)")
+            os.chroot(".")
+        else:
+            old = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+            new = os.open(self.path, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fchdir(new)
+                libc.pivot_root(".", ".")
+                os.fchdir(old)
+                # the old root must not propagate our unmount back to the host
+                libc.mount(None, ".", None, libc.MS_SLAVE | libc.MS_REC, what="old root")
+                libc.umount2(".", libc.MNT_DETACH)
+            finally:
+                os.close(old)
+                os.close(new)
+        os.chdir("/")
+        os.close(self.fd)
+
+    @staticmethod
+    def remount_root_readonly() -> None:
+        keep = 0
+        st_flags = os.statvfs("/").f_flag
+        for st_bit, ms_bit in _ST_TO_MS.items():
+            if st_flags & st_bit:
+                keep |= ms_bit
+        libc.mount(None, "/", None, keep | libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY,
+                   what="/ (readonly)")
+
+
+def _make_parent_private(path: str) -> None:
+    """pivot_root needs the mount holding the new root to be non-shared."""
+    mount_point = _mount_point_of(path)
+    try:
+        libc.mount(None, mount_point, None, libc.MS_PRIVATE, what=mount_point)
+    except OSError:
+        pass
+
+
+def _mount_point_of(path: str) -> str:
+    best = "/"
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4].replace("\\040", " ")
+            if (path == mp or path.startswith(mp.rstrip("/") + "/")) and len(mp) > len(best):
+                best = mp
+    return best
+
+
+def open_devnull() -> int:
+    """An O_PATH fd of the host's real /dev/null (checked), for masking files."""
+    fd = os.open("/dev/null", os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
+    st = os.fstat(fd)
+    if not stat.S_ISCHR(st.st_mode) or st.st_rdev != os.makedev(1, 3):
+        os.close(fd)
+        raise MinidockerError("/dev/null on the host is not the null device")
+    return fd
+
+
+def open_procfs() -> int:
+    """A directory fd of a real procfs (checked with fstatfs), for every /proc write."""
+    fd = os.open("/proc", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    if libc.fstatfs_type(fd) != libc.PROC_SUPER_MAGIC:
+        os.close(fd)
+        raise MinidockerError("/proc is not a procfs")
+    return fd
+
+
+def proc_write(procfd: int, rel: str, value: str) -> None:
+    """Write to a file under the verified procfs without following symlinks we don't expect."""
+    fd = libc.openat2(procfd, rel, os.O_WRONLY,
+                      libc.RESOLVE_BENEATH | libc.RESOLVE_NO_MAGICLINKS)
+    try:
+        if libc.fstatfs_type(fd) != libc.PROC_SUPER_MAGIC:
+            raise MinidockerError(f"/proc/{rel} is not on procfs")
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)

@@ -1,0 +1,181 @@
+"""`run` and `exec` in the foreground: wait for the process, forward signals, proxy a tty.
+
+We become a child subreaper, so the container's init (whose parent, stage 1, exits at
+once) is reparented to us and can be waited for; its exit status becomes ours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from typing import Any
+
+from minidocker.errors import MinidockerError, UsageError
+from minidocker.linux import libc
+from minidocker.runtime.create import CreateOptions, create
+
+FORWARDED = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+             signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT, signal.SIGTSTP]
+
+
+def run(root: str, cid: str, opts: CreateOptions, *, detach: bool, keep: bool) -> int:
+    from minidocker.runtime import operations
+    if not detach:
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")
+    ours = theirs = None
+    if not detach and not opts.console_socket and _wants_terminal(opts.bundle):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        opts.console_pair = theirs
+    try:
+        container = create(root, cid, opts)
+    finally:
+        if theirs is not None:
+            theirs.close()
+    try:
+        master = None
+        if ours is not None:
+            from minidocker.runtime import console
+            master = console.receive_master(ours)
+            ours.close()
+            if os.isatty(0):
+                console.copy_window_size(0, master)
+        operations.start(container)
+        if detach:
+            return 0
+        return _wait_and_forward(container.state.pid, master)
+    finally:
+        if not detach and not keep:
+            try:
+                operations.delete(container, force=True)
+            except MinidockerError:
+                pass
+
+
+def _wants_terminal(bundle: str) -> bool:
+    try:
+        with open(os.path.join(bundle, "config.json")) as f:
+            return bool((json.load(f).get("process") or {}).get("terminal"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _wait_and_forward(pid: int, master: int | None) -> int:
+    """Wait for `pid` (our child through the subreaper), forwarding signals to it."""
+    rfd, wfd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+    done_r, done_w = os.pipe2(os.O_CLOEXEC)
+    pending: list[int] = []
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        pending.append(signum)
+
+    old = {s: signal.signal(s, on_signal) for s in FORWARDED}
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wfd)
+    try:
+        if master is not None:
+            import threading
+
+            from minidocker.runtime import console
+            proxy = threading.Thread(target=_proxy, args=(master, done_r), daemon=True)
+            with console.RawTerminal(0):
+                proxy.start()
+                status = _reap_loop(pid, pending, master)
+                os.write(done_w, b"x")
+                proxy.join(2)
+        else:
+            status = _reap_loop(pid, pending, None)
+    finally:
+        signal.set_wakeup_fd(-1)
+        for s, h in old.items():
+            signal.signal(s, h)
+        for fd in (rfd, wfd, done_r, done_w):
+            os.close(fd)
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else \
+        128 + os.WTERMSIG(status)
+
+
+def _proxy(master: int, done_fd: int) -> None:
+    from minidocker.runtime import console
+    console.proxy(master, done_fd)
+
+
+def _reap_loop(pid: int, pending: list[int], master: int | None) -> int:
+    while True:
+        while pending:
+            sig = pending.pop(0)
+            if sig == signal.SIGWINCH and master is not None:
+                from minidocker.runtime import console
+                console.copy_window_size(0, master)
+                continue
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            got, status = os.waitpid(-1, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return 0
+        if got == pid:
+            return status
+
+
+def exec_command(root: str, cid: str, args: list[str], flags: dict[str, Any]) -> int:
+    from minidocker.runtime import operations
+    from minidocker.runtime.cli import last
+    from minidocker.runtime.exec import exec_process, process_from_args
+    container = operations.load(root, cid)
+    process_file = last(flags, "process")
+    if process_file:
+        try:
+            with open(process_file) as f:
+                proc = json.load(f)
+        except OSError as e:
+            raise MinidockerError(f"--process {process_file}: {e.strerror}")
+        except ValueError as e:
+            raise MinidockerError(f"--process {process_file}: not valid JSON: {e}")
+        if not isinstance(proc, dict):
+            raise MinidockerError(f"--process {process_file}: must be a JSON object")
+    else:
+        if not args:
+            raise UsageError("exec needs a command (or --process FILE)")
+        proc = process_from_args(container.state.config, args,
+                                 env=flags.get("env") or [], cwd=last(flags, "cwd"),
+                                 user=last(flags, "user"), caps=flags.get("cap") or [],
+                                 tty=bool(flags.get("tty")),
+                                 no_new_privs=True if flags.get("no-new-privs") else None)
+    detach = bool(flags.get("detach"))
+    console_socket = last(flags, "console-socket")
+    ours = theirs = None
+    if proc.get("terminal") and not console_socket:
+        if detach:
+            raise UsageError("exec --detach with a terminal needs --console-socket")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    from minidocker.runtime.cli import _int_flag
+    preserve = _int_flag(flags, "preserve-fds")
+    if not detach:
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")
+    try:
+        pid = exec_process(container, proc, console_socket=console_socket,
+                           console_pair=theirs, preserve_fds=preserve)
+    finally:
+        if theirs is not None:
+            theirs.close()
+    pid_file = last(flags, "pid-file")
+    if pid_file:
+        from minidocker.runtime.state import write_atomic
+        write_atomic(os.path.abspath(pid_file), str(pid).encode(), 0o644)
+    if detach:
+        return 0
+    master = None
+    if ours is not None:
+        from minidocker.runtime import console
+        master = console.receive_master(ours)
+        ours.close()
+        if os.isatty(0):
+            console.copy_window_size(0, master)
+    return _wait_and_forward(pid, master)
+

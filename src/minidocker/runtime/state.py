@@ -1,0 +1,220 @@
+"""Container state: the state directory, its atomic state file, and live status.
+
+Layout of `<root>/<id>/`:
+    state.json   everything needed to rebuild the container object (written atomically
+                 at the end of create; its absence while `creating` exists means creating)
+    creating     pid of the `create` process while it runs
+    exec.fifo    present from create until start; init blocks on it
+The status is never taken from the file alone: it is recomputed from the init pid, its
+start time (guards against pid reuse), the exec fifo and the freezer.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from minidocker import OCI_VERSION
+from minidocker.errors import Conflict, NotFound, UsageError
+
+_ID_RE = re.compile(r"^[\w+.-]+$")
+
+
+class Status(enum.StrEnum):
+    CREATING = "creating"
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+    def can_start(self) -> bool:
+        return self is Status.CREATED
+
+    def can_kill(self) -> bool:
+        return self in (Status.CREATED, Status.RUNNING, Status.PAUSED)
+
+    def can_exec(self) -> bool:
+        return self in (Status.CREATED, Status.RUNNING)
+
+    def can_delete(self) -> bool:
+        return self in (Status.CREATED, Status.STOPPED)
+
+
+def default_root() -> str:
+    if os.geteuid() == 0:
+        return "/run/minidocker-runtime"
+    runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/minidocker-runtime-{os.getuid()}"
+    return os.path.join(runtime_dir, "minidocker-runtime")
+
+
+def check_id(cid: str) -> str:
+    if not cid or not _ID_RE.match(cid) or cid in (".", ".."):
+        raise UsageError(f"invalid container id {cid!r}: use letters, digits, _ + . -")
+    return cid
+
+
+@dataclass
+class State:
+    id: str
+    bundle: str
+    rootfs: str
+    pid: int = 0
+    pid_start: int = 0
+    created: str = ""
+    owner: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    cgroup: dict[str, Any] | None = None
+    namespaces: dict[str, str] = field(default_factory=dict)
+    console_socket: str | None = None
+    no_pivot: bool = False
+
+
+class Container:
+    """A container's state directory under a runtime root."""
+
+    def __init__(self, root: str, cid: str):
+        self.root = root
+        self.id = check_id(cid)
+        self.dir = os.path.join(root, cid)
+        self.state_file = os.path.join(self.dir, "state.json")
+        self.fifo = os.path.join(self.dir, "exec.fifo")
+        self._state: State | None = None
+
+    # ---- loading and saving ----
+
+    def exists(self) -> bool:
+        return os.path.isdir(self.dir)
+
+    @property
+    def state(self) -> State:
+        if self._state is None:
+            try:
+                with open(self.state_file) as f:
+                    data = json.load(f)
+            except FileNotFoundError:
+                if self.exists():
+                    raise Conflict(f"container {self.id} is still being created")
+                raise NotFound(f"container {self.id} does not exist")
+            except ValueError as e:
+                raise Conflict(f"container {self.id}: state file is corrupt: {e}")
+            self._state = State(**data)
+        return self._state
+
+    def save(self, state: State) -> None:
+        write_atomic(self.state_file, json.dumps(asdict(state)).encode())
+        self._state = state
+
+    def lock(self) -> int:
+        """An exclusive flock on the state directory, held until the fd is closed."""
+        try:
+            fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise NotFound(f"container {self.id} does not exist")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+    def remove_dir(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ---- live status ----
+
+    def status(self) -> Status:
+        try:
+            state = self.state
+        except Conflict:
+            if _creator_alive(self.dir):
+                return Status.CREATING
+            return Status.STOPPED
+        if not state.pid or not process_matches(state.pid, state.pid_start):
+            return Status.STOPPED
+        if os.path.exists(self.fifo):
+            return Status.CREATED
+        if state.cgroup and _frozen(state.cgroup):
+            return Status.PAUSED
+        return Status.RUNNING
+
+    def oci_state(self) -> dict[str, Any]:
+        """The runtime-spec state document."""
+        status = self.status()
+        try:
+            state = self.state
+        except Conflict:
+            return {"ociVersion": OCI_VERSION, "id": self.id, "status": status.value,
+                    "pid": 0, "bundle": ""}
+        doc: dict[str, Any] = {
+            "ociVersion": OCI_VERSION, "id": self.id, "status": status.value,
+            "pid": state.pid if status is not Status.STOPPED else 0,
+            "bundle": state.bundle,
+        }
+        annotations = state.config.get("annotations")
+        if annotations:
+            doc["annotations"] = annotations
+        return doc
+
+
+def _creator_alive(directory: str) -> bool:
+    try:
+        with open(os.path.join(directory, "creating")) as f:
+            pid, start = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        return False
+    return process_matches(pid, start)
+
+
+def _frozen(cgroup: dict[str, Any]) -> bool:
+    try:
+        from minidocker.linux import cgroups
+        return cgroups.manager_from_state(cgroup).is_frozen()
+    except Exception:
+        return False
+
+
+def proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, start time in clock ticks) of a process, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    return fields[0].decode(), int(fields[19])
+
+
+def process_matches(pid: int, start: int) -> bool:
+    """True if `pid` is alive (not a zombie) and is the process that started at `start`."""
+    st = proc_stat(pid)
+    return st is not None and st[0] not in ("Z", "X") and st[1] == start
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+    tmp = f"{path}.tmp.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def list_containers(root: str) -> list[Container]:
+    try:
+        names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []
+    except OSError as e:
+        if e.errno == errno.EACCES:
+            raise UsageError(f"cannot read {root}: permission denied")
+        raise
+    out = []
+    for name in names:
+        if _ID_RE.match(name) and os.path.isdir(os.path.join(root, name)):
+            out.append(Container(root, name))
+    return out

@@ -1,0 +1,83 @@
+"""Framed messages between the runtime and the processes it forks.
+
+One SOCK_SEQPACKET socketpair carries JSON messages, one per packet. The create protocol:
+
+    parent (create)              child (stage 1)                 init (stage 2)
+    fork ──────────────────────▶ waits for GO
+    cgroup.add_process(child)
+    GO ────────────────────────▶ setns(given namespaces)
+                                 unshare(user) ─▶ USERNS
+    write uid_map, gid_map
+    USERNS_DONE ───────────────▶ unshare(the rest), time offsets
+                                 fork ─────────────────────────▶ (pid 1 of the new pid ns)
+                               ◀ PID {pid}; exits
+                                                                 mounts, devices, console
+                                                               ◀ HOOKS
+    createRuntime + prestart hooks
+    HOOKS_DONE ───────────────────────────────────────────────▶ createContainer hooks,
+                                                                 masks, pivot_root, sysctl,
+                                                                 user, capabilities
+                                                               ◀ READY
+    state.json, pid file; exit                                   blocks on exec.fifo
+    any stage: ◀ ERROR {msg} — the parent undoes everything and reports msg.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+
+from minidocker.errors import MinidockerError
+
+GO = "go"
+USERNS = "userns"
+USERNS_DONE = "userns-done"
+PID = "pid"
+HOOKS = "hooks"
+HOOKS_DONE = "hooks-done"
+READY = "ready"
+ERROR = "error"
+
+
+class ChildFailed(MinidockerError):
+    """The container process reported an error (or died) during setup."""
+
+
+def pair() -> tuple[socket.socket, socket.socket]:
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+
+def send(sock: socket.socket, kind: str, **fields: Any) -> None:
+    sock.send(json.dumps({"type": kind, **fields}).encode())
+
+
+def recv(sock: socket.socket, *expected: str) -> dict[str, Any]:
+    """The next message; ChildFailed on ERROR, on EOF, or on an unexpected type."""
+    while True:
+        try:
+            data = sock.recv(65536)
+            break
+        except InterruptedError:
+            continue
+    if not data:
+        raise ChildFailed("container init exited during setup")
+    msg: dict[str, Any] = json.loads(data)
+    if msg["type"] == ERROR:
+        raise ChildFailed(msg.get("msg", "container setup failed"),
+                          exit_code=msg.get("code"))
+    if expected and msg["type"] not in expected:
+        raise ChildFailed(f"protocol error: got {msg['type']!r}, wanted {expected}")
+    return msg
+
+
+def report_and_exit(sock: socket.socket, exc: BaseException) -> None:
+    """In a forked child: send the error to the parent and leave without cleanup handlers."""
+    from minidocker.errors import describe
+    code = getattr(exc, "exit_code", None)
+    try:
+        send(sock, ERROR, msg=describe(exc), code=code if isinstance(code, int) else None)
+    except OSError:
+        pass
+    os._exit(1)
