@@ -3,7 +3,7 @@ tables and the calls added since, up to Linux 6.18); used only to tell a typo fr
 that this host's kernel or libseccomp does not know, which runc skips silently.
 """
 
-NAMES = frozenset("""
+_TEXT = """
     _llseek _newselect _sysctl accept accept4 access acct add_key adjtimex afs_syscall alarm
     arch_prctl arm_fadvise64_64 arm_sync_file_range bdflush bind bpf break breakpoint brk
     cachectl cacheflush cachestat capget capset chdir chmod chown chown32 chroot clock_adjtime
@@ -65,4 +65,5 @@ NAMES = frozenset("""
     truncate64 tuxcall ugetrlimit ulimit umask umount umount2 uname unlink unlinkat unshare
     uretprobe uselib userfaultfd usr26 usr32 ustat utime utimensat utimensat_time64 utimes vfork
     vhangup vm86 vm86old vmsplice vserver wait4 waitid waitpid write writev
-""".split())
+"""
+NAMES = frozenset(_TEXT.split())
