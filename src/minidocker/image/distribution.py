@@ -31,6 +31,7 @@ from minidocker.image.registry import (
 )
 
 WORKERS = 4
+RESUME_ATTEMPTS = 3  # tries per blob within one pull, each resuming the last
 
 
 def client_for(store: st.Store, domain: str, insecure: bool = False) -> Client:
@@ -119,7 +120,10 @@ def _fetch(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
         return
     key = digest.removeprefix("sha256:")[:12]
     partial = os.path.join(store.ingest_dir, st.digest_hex(digest) + ".partial")
-    for attempt in (1, 2):
+    restarted = False
+    attempt = 0
+    while True:
+        attempt += 1
         if progress:
             progress.set(key, "Downloading") if not progress.tty else progress.add(
                 key, "Downloading", int(desc.get("size", 0)))
@@ -127,14 +131,17 @@ def _fetch(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
             client.fetch_blob(repo, digest, partial,
                               (lambda n: progress.advance(key, n)) if progress else None)
         except (http.client.HTTPException, ConnectionError, TimeoutError) as e:
+            if attempt < RESUME_ATTEMPTS:
+                continue  # resume from what we have, with a Range request
             raise RegistryError(f"download of {digest} interrupted: {type(e).__name__}",
                                 hint="pull again to resume") from None
         if _file_digest(partial) == digest:
             store.publish_file(partial, digest)
             return
         os.unlink(partial)  # a bad resume (or a bad server): start over once
-        if attempt == 2:
+        if restarted:
             raise RegistryError(f"blob {digest} from {client.domain}: digest mismatch")
+        restarted = True
 
 
 def _file_digest(path: str) -> str:

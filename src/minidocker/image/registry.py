@@ -259,6 +259,8 @@ class Client:
                 f.write(chunk)
                 if progress:
                     progress(len(chunk))
+        if resp.resp.length:  # http.client returns b"" on a short body instead of raising
+            raise http.client.IncompleteRead(b"", resp.resp.length)
 
     def blob_exists(self, repo: str, digest: str, scope: str) -> bool:
         resp = self.request("HEAD", f"/v2/{repo}/blobs/{digest}", scope=scope, ok=(200, 404))

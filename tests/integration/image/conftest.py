@@ -1,0 +1,240 @@
+"""A real registry for the image tests: Debian's docker-registry on 127.0.0.1 (a free port,
+a temp storage dir), and an auth proxy in front of it acting as token server (Bearer) or
+basic-auth gate, which can also cut a blob download short to test resumed pulls."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import http.server
+import json
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import tool
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Registry:
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.addr = f"127.0.0.1:{self.port}"
+        self.storage = workdir / "storage"
+        self.config = workdir / "config.yml"
+        self.storage.mkdir(parents=True)
+        self.config.write_text(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {self.storage}\n  delete:\n"
+            f"    enabled: true\nhttp:\n  addr: {self.addr}\n")
+        self.log = open(workdir / "registry.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(["docker-registry", "serve", str(self.config)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                conn = http.client.HTTPConnection(self.addr, timeout=1)
+                conn.request("GET", "/v2/")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"docker-registry did not start: "
+                                   f"{(workdir / 'registry.log').read_text()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    if not shutil.which("docker-registry"):
+        pytest.skip("docker-registry is not installed (make setup-dev)")
+    reg = Registry(tmp_path_factory.mktemp("registry"))
+    try:
+        yield reg
+    finally:
+        reg.stop()
+
+
+def skopeo_copy(src: str, dest: str, *extra: str) -> None:
+    subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", "--src-tls-verify=false",
+                    *extra, src, dest], check=True, capture_output=True, timeout=120)
+
+
+class AuthProxy:
+    """Forwards to the registry; demands Bearer tokens (mode 'bearer') from its own /token
+    endpoint, or basic credentials (mode 'basic'). `cut_blobs` makes the next full GET of
+    those blob digests (digest -> times) stop half-way; `ranges` records Range headers seen."""
+
+    def __init__(self, registry: Registry, mode: str, user: str = "", password: str = ""):
+        self.registry = registry
+        self.mode = mode
+        self.user, self.password = user, password
+        self.tokens: dict[str, str] = {}
+        self.token_requests: list[dict[str, str]] = []
+        self.cut_blobs: dict[str, int] = {}
+        self.ranges: list[str] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy.handle(self)
+
+            do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = do_GET
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.addr = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _basic_ok(self, header: str) -> bool:
+        expected = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        return header == f"Basic {expected}"
+
+    def handle(self, h: http.server.BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        url = urllib.parse.urlsplit(h.path)
+        header = h.headers.get("Authorization") or ""
+        if url.path == "/token":
+            query = dict(urllib.parse.parse_qsl(url.query))
+            self.token_requests.append(query)
+            if self.user and not self._basic_ok(header):
+                return self._reply(h, 401, b'{"details":"bad credentials"}')
+            token = secrets.token_hex(8)
+            self.tokens[token] = query.get("scope", "")
+            return self._reply(h, 200, json.dumps({"token": token}).encode())
+        if self.mode == "bearer":
+            token = header.removeprefix("Bearer ")
+            repo = url.path.split("/")[2] if url.path.count("/") > 2 else ""
+            if not header.startswith("Bearer ") or token not in self.tokens or (
+                    repo and repo not in self.tokens[token]):
+                scope = f"repository:{repo}:pull" if repo else ""
+                challenge = (f'Bearer realm="http://{self.addr}/token",service="test-registry"'
+                             + (f',scope="{scope}"' if scope else ""))
+                return self._reply(h, 401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                                   {"WWW-Authenticate": challenge})
+        elif self.mode == "basic" and not self._basic_ok(header):
+            return self._reply(h, 401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                               {"WWW-Authenticate": 'Basic realm="test"'})
+        if h.headers.get("Range"):
+            self.ranges.append(h.headers["Range"])
+        headers = {k: v for k, v in h.headers.items() if k.lower() != "authorization"}
+        conn = http.client.HTTPConnection(self.registry.addr, timeout=30)
+        conn.request(h.command, h.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        digest = url.path.rsplit("/", 1)[-1]
+        cut = (h.command == "GET" and "/blobs/" in url.path
+               and self.cut_blobs.get(digest, 0) > 0)
+        h.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection"):
+                h.send_header(k, v)
+        h.end_headers()
+        if cut:
+            self.cut_blobs[digest] -= 1
+            h.wfile.write(data[: max(1, len(data) // 4)])
+            h.wfile.flush()
+            h.close_connection = True
+            h.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if h.command != "HEAD":
+            h.wfile.write(data)
+        conn.close()
+
+    def _reply(self, h: http.server.BaseHTTPRequestHandler, status: int, body: bytes,
+               headers: dict[str, str] | None = None) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(body)
+
+
+@pytest.fixture
+def auth_proxy(registry: Registry) -> Iterator[type[AuthProxy]]:
+    proxies: list[AuthProxy] = []
+
+    def make(mode: str, user: str = "", password: str = "") -> AuthProxy:
+        p = AuthProxy(registry, mode, user, password)
+        proxies.append(p)
+        return p
+
+    try:
+        yield make  # type: ignore[misc]
+    finally:
+        for p in proxies:
+            p.close()
+
+
+class CLI:
+    """Runs `minidocker` with a private --root."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def __call__(self, *args: str, check: bool = True, input: bytes | None = None,
+                 timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([tool("minidocker"), "--root", str(self.root), *args],
+                              capture_output=True, text=input is None, input=input,
+                              timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"minidocker {' '.join(args)} failed ({proc.returncode}): "
+                                 f"{proc.stderr!r}")
+        return proc  # type: ignore[return-value]
+
+
+@pytest.fixture
+def md_root(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "root"
+    root.mkdir()
+    try:
+        yield root
+    finally:
+        # snapshots can hold overlay mounts in failing tests: detach anything under root
+        with open("/proc/self/mounts") as f:
+            targets = [line.split()[1] for line in f if str(root) in line.split()[1]]
+        for target in reversed(targets):
+            subprocess.run(["umount", "-l", target], check=False)
+
+
+@pytest.fixture
+def cli(md_root: Path) -> CLI:
+    return CLI(md_root)

@@ -1,0 +1,113 @@
+"""pull: from a real registry filled by skopeo (an independent client) from a layout the
+test writes by hand; the result is a run-ready image whose store skopeo can read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from minidocker.errors import MinidockerError
+from minidocker.image import distribution, snapshot
+from minidocker.image.store import Store
+from tests.integration.image.conftest import Registry, skopeo_copy
+from tests.unit.image.helpers import Entry, add_image, add_index, file, write_layout
+
+LAYERS = [
+    [Entry("etc", "dir"), file("etc/hostname", "base\n"), file("etc/gone", "x"),
+     Entry("opt", "dir"), file("opt/old", "old"), Entry("bin", "dir"),
+     file("bin/tool", "#!/bin/sh\n", mode=0o755)],
+    [file(".wh.nothing"), Entry("etc", "dir"), file("etc/.wh.gone"),
+     Entry("opt", "dir"), file("opt/.wh..wh..opq"), file("opt/new", "new"),
+     Entry("bin/link", "symlink", target="tool"), file("etc/hostname", "top\n")],
+    [Entry("data", "dir", mode=0o700, uid=1000, gid=1000), file("data/big", os.urandom(300_000))],
+]
+
+
+def push_layout(tmp_path: Path, registry: Registry, repo: str, tag: str = "v1",
+                layers: list[list[Entry]] = LAYERS) -> str:
+    layout = tmp_path / "src-layout"
+    write_layout(layout, {tag: add_image(layout, layers)})
+    dest = f"docker://{registry.addr}/{repo}:{tag}"
+    skopeo_copy(f"oci:{layout}:{tag}", dest)
+    return f"{registry.addr}/{repo}:{tag}"
+
+
+def test_pull_gives_unpacked_snapshots_with_whiteouts(tmp_path: Path, registry: Registry) -> None:
+    name = push_layout(tmp_path, registry, "pull/basic")
+    store = Store(str(tmp_path / "root"))
+    image = distribution.pull(store, name)
+    assert image.repo_tags == [name]
+    assert len(image.chain_ids) == 3
+    lowers = snapshot.lower_dirs(store, image)
+    top, middle, base = (Path(p) for p in lowers)
+    assert (base / "etc/hostname").read_text() == "base\n"
+    assert (middle / "etc/hostname").read_text() == "top\n"
+    gone = (middle / "etc/gone").lstat()
+    assert stat.S_ISCHR(gone.st_mode) and gone.st_rdev == 0
+    assert os.getxattr(middle / "opt", "trusted.overlay.opaque") == b"y"
+    assert os.readlink(middle / "bin/link") == "tool"
+    data = (top / "data").stat()
+    assert (data.st_uid, data.st_gid, stat.S_IMODE(data.st_mode)) == (1000, 1000, 0o700)
+    assert not os.listdir(store.ingest_dir)
+
+
+def test_pulled_store_is_readable_by_skopeo(tmp_path: Path, registry: Registry) -> None:
+    name = push_layout(tmp_path, registry, "pull/skopeo")
+    store = Store(str(tmp_path / "root"))
+    image = distribution.pull(store, name)
+    out = subprocess.run(["skopeo", "inspect", f"oci:{store.layout}:{name}"], check=True,
+                         capture_output=True, text=True).stdout
+    assert json.loads(out)["Digest"] == image.manifest_digest
+    subprocess.run(["skopeo", "copy", "-q", f"oci:{store.layout}:{name}",
+                    f"dir:{tmp_path / 'copy'}"], check=True, capture_output=True)
+
+
+def test_pull_again_is_up_to_date_and_by_digest_works(tmp_path: Path, registry: Registry) -> None:
+    name = push_layout(tmp_path, registry, "pull/again")
+    store = Store(str(tmp_path / "root"))
+    first = distribution.pull(store, name)
+    again = distribution.pull(store, name)
+    assert again.id == first.id
+    repo = name.rsplit(":", 1)[0]
+    digest = first.repo_digests[0].split("@")[1]
+    by_digest = distribution.pull(store, f"{repo}@{digest}")
+    assert by_digest.id == first.id
+
+
+def test_pull_selects_platform_from_an_index(tmp_path: Path, registry: Registry) -> None:
+    layout = tmp_path / "multi"
+    amd = add_image(layout, [[file("arch", "amd64")]], arch="amd64")
+    arm = add_image(layout, [[file("arch", "arm64")]], arch="arm64")
+    write_layout(layout, {"multi": add_index(layout, [amd, arm])})
+    skopeo_copy(f"oci:{layout}:multi", f"docker://{registry.addr}/pull/multi:1", "--all")
+    name = f"{registry.addr}/pull/multi:1"
+    store = Store(str(tmp_path / "root"))
+    image = distribution.pull(store, name)
+    assert image.config["architecture"] == "amd64"
+    assert Path(snapshot.lower_dirs(store, image)[0], "arch").read_text() == "amd64"
+    arm_store = Store(str(tmp_path / "root2"))
+    arm_image = distribution.pull(arm_store, name, platform="linux/arm64")
+    assert arm_image.config["architecture"] == "arm64"
+    with pytest.raises(MinidockerError, match="no image for platform linux/s390x"):
+        distribution.pull(Store(str(tmp_path / "root3")), name, platform="linux/s390x")
+
+
+def test_pull_of_missing_image_is_one_clear_error(tmp_path: Path, registry: Registry) -> None:
+    store = Store(str(tmp_path / "root"))
+    with pytest.raises(MinidockerError, match="HTTP 404") as err:
+        distribution.pull(store, f"{registry.addr}/pull/nothing:here")
+    assert "\n" not in str(err.value)
+    assert store.images() == []
+
+
+def test_unreachable_registry(tmp_path: Path) -> None:
+    from tests.integration.image.conftest import free_port
+
+    store = Store(str(tmp_path / "root"))
+    with pytest.raises(MinidockerError, match="cannot reach registry"):
+        distribution.pull(store, f"127.0.0.1:{free_port()}/x:1")

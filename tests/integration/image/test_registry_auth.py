@@ -1,0 +1,129 @@
+"""Registry auth (Bearer tokens from a token server, basic auth after login), resumed pulls
+and push, against the real registry behind the tests' auth proxy."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from minidocker.errors import MinidockerError
+from minidocker.image import auth, distribution
+from minidocker.image.store import Store
+from tests.integration.image.conftest import Registry
+from tests.integration.image.test_pull import push_layout
+
+
+def test_bearer_token_flow(tmp_path: Path, registry: Registry, auth_proxy) -> None:  # type: ignore[no-untyped-def]
+    name = push_layout(tmp_path, registry, "auth/bearer")
+    proxy = auth_proxy("bearer")
+    store = Store(str(tmp_path / "root"))
+    image = distribution.pull(store, name.replace(registry.addr, proxy.addr))
+    assert image.chain_ids
+    assert proxy.token_requests
+    req = proxy.token_requests[0]
+    assert req["service"] == "test-registry"
+    assert req["scope"] == "repository:auth/bearer:pull"
+
+
+def test_token_server_with_credentials(tmp_path: Path, registry: Registry, auth_proxy) -> None:  # type: ignore[no-untyped-def]
+    name = push_layout(tmp_path, registry, "auth/tokencreds")
+    proxy = auth_proxy("bearer", "alice", "s3cret")
+    store = Store(str(tmp_path / "root"))
+    remote = name.replace(registry.addr, proxy.addr)
+    with pytest.raises(MinidockerError, match="token server refused"):
+        distribution.pull(store, remote)
+    distribution.login(store, proxy.addr, "alice", "s3cret")
+    assert distribution.pull(store, remote).chain_ids
+
+
+def test_basic_auth_login_and_logout(tmp_path: Path, registry: Registry, auth_proxy) -> None:  # type: ignore[no-untyped-def]
+    name = push_layout(tmp_path, registry, "auth/basic")
+    proxy = auth_proxy("basic", "bob", "pw")
+    store = Store(str(tmp_path / "root"))
+    remote = name.replace(registry.addr, proxy.addr)
+    with pytest.raises(MinidockerError, match="HTTP 401"):
+        distribution.pull(store, remote)
+    with pytest.raises(MinidockerError, match="HTTP 401"):
+        distribution.login(store, proxy.addr, "bob", "wrong")
+    distribution.login(store, proxy.addr, "bob", "pw")
+    mode = stat.S_IMODE(os.stat(auth.auth_file(store.root)).st_mode)
+    assert mode == 0o600
+    assert distribution.pull(store, remote).chain_ids
+    assert auth.remove(store.root, proxy.addr)
+    assert auth.get(store.root, proxy.addr) is None
+
+
+def test_interrupted_download_resumes_within_one_pull(tmp_path: Path, registry: Registry,
+                                                      auth_proxy) -> None:  # type: ignore[no-untyped-def]
+    name = push_layout(tmp_path, registry, "resume/once")
+    proxy = auth_proxy("none")
+    big = _biggest_layer(tmp_path, name)
+    proxy.cut_blobs[big["digest"]] = 1
+    store = Store(str(tmp_path / "root"))
+    image = distribution.pull(store, name.replace(registry.addr, proxy.addr))
+    assert image.chain_ids
+    assert proxy.ranges == [f"bytes={max(1, _ranged_size(tmp_path, big) // 4)}-"]
+
+
+def test_failed_pull_leaves_no_image_and_a_later_pull_resumes(
+        tmp_path: Path, registry: Registry, auth_proxy) -> None:  # type: ignore[no-untyped-def]
+    name = push_layout(tmp_path, registry, "resume/img")
+    proxy = auth_proxy("none")
+    remote = name.replace(registry.addr, proxy.addr)
+    big = _biggest_layer(tmp_path, name)
+    proxy.cut_blobs[big["digest"]] = distribution.RESUME_ATTEMPTS
+    store = Store(str(tmp_path / "root"))
+    with pytest.raises(MinidockerError, match="interrupted"):
+        distribution.pull(store, remote)
+    assert store.images() == []
+    partial = Path(store.ingest_dir) / (big["digest"].split(":")[1] + ".partial")
+    have = partial.stat().st_size
+    assert 0 < have < big["size"]
+    proxy.ranges.clear()
+    image = distribution.pull(store, remote)
+    assert proxy.ranges == [f"bytes={have}-"]
+    assert image.chain_ids and not partial.exists()
+
+
+def _biggest_layer(tmp_path: Path, name: str) -> dict[str, int | str]:
+    probe = Store(str(tmp_path / "probe"))
+    return max(distribution.pull(probe, name).layers, key=lambda d: int(d["size"]))
+
+
+def _ranged_size(tmp_path: Path, desc: dict[str, int | str]) -> int:
+    return int(desc["size"])
+
+
+def test_push_then_pull_back(tmp_path: Path, registry: Registry) -> None:
+    name = push_layout(tmp_path, registry, "push/src")
+    store = Store(str(tmp_path / "root"))
+    image = distribution.pull(store, name)
+    target = f"{registry.addr}/push/dest:copy"
+    from minidocker.image import reference
+    store.add_image(image.manifest_digest, image.manifest_size,
+                    image.manifest["mediaType"], [reference.parse(target)])
+    digest = distribution.push(store, target)
+    assert digest == image.manifest_digest
+    out = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{target}"],
+                         check=True, capture_output=True, text=True).stdout
+    assert image.manifest_digest in out
+    again = distribution.pull(Store(str(tmp_path / "other")), target)
+    assert again.id == image.id
+
+
+def test_push_with_bearer_auth_skips_existing_blobs(tmp_path: Path, registry: Registry,
+                                                    auth_proxy) -> None:  # type: ignore[no-untyped-def]
+    name = push_layout(tmp_path, registry, "push/bearer")
+    store = Store(str(tmp_path / "root"))
+    image = distribution.pull(store, name)
+    proxy = auth_proxy("bearer")
+    from minidocker.image import reference
+    target = f"{proxy.addr}/push/bearer:second"
+    store.add_image(image.manifest_digest, image.manifest_size, image.manifest["mediaType"],
+                    [reference.parse(target)])
+    distribution.push(store, target)
+    assert any(r.get("scope") == "repository:push/bearer:pull,push" for r in proxy.token_requests)
