@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from minidocker.linux.cgroups import common
 
 NAME = "freezer"
@@ -26,3 +28,15 @@ def freeze(path: str, timeout: float = 10.0) -> None:
 
 def thaw(path: str) -> None:
     common.write(path, "freezer.state", "THAWED")
+
+
+def needed(res: dict[str, Any]) -> list[str]:
+    return []
+
+
+def apply(path: str, res: dict[str, Any]) -> None:
+    pass
+
+
+def stats(path: str, out: dict[str, Any]) -> None:
+    pass
