@@ -124,8 +124,11 @@ class Firewall:
                 f"add rule {t} post ip saddr {net.subnet} oifname != {br} masquerade {c}",
                 # 127.0.0.1:port DNATed to a container: the reply must come back here
                 f"add rule {t} post ip saddr 127.0.0.0/8 oifname {br} masquerade {c}",
-                # hairpin: a container reaching a published port of its own bridge
-                f"add rule {t} post iifname {br} oifname {br} ct status dnat masquerade {c}"]
+                # hairpin: a container reaching a published port on its own bridge; the
+                # reply must pass the host to be un-DNATed (needed without br_netfilter;
+                # iifname is unknown in postrouting, hence the source subnet)
+                f"add rule {t} post ip saddr {net.subnet} oifname {br} ct status dnat "
+                f"masquerade {c}"]
             _sysctl("/proc/sys/net/ipv4/ip_forward", "1")
         self.apply(lines)
 

@@ -1,0 +1,102 @@
+"""Crash recovery and failures half-way: nothing of a dead or failed container stays."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from minidocker import network
+from minidocker.errors import MinidockerError
+from minidocker.network import nat
+from minidocker.network.link import veth_name
+from minidocker.network.store import Store
+from tests.integration.network.conftest import NetEnv, run
+
+
+def test_cleanup_stale_removes_dead_containers_and_orphans(netenv: NetEnv) -> None:
+    dead, alive = netenv.container(), netenv.container()
+    e_dead = network.connect(netenv.root, "bridge", dead.id, dead.path,
+                             ports=network.parse_port_spec("127.0.0.1::80"))
+    e_alive = network.connect(netenv.root, "bridge", alive.id, alive.path,
+                              ports=network.parse_port_spec("127.0.0.1::80"))
+    net = network.ensure_network(netenv.root)
+    store = Store(netenv.root)
+    # orphans a crash could leave: a lease without a record, a veth and a rule without one
+    store.ipam.allocate(net.subnet, "ghost")
+    orphan = veth_name(net.id, "ghost")
+    run("ip", "link", "add", orphan, "master", net.bridge, "type", "veth", "peer", "name",
+        f"{orphan}p")
+    nat.Firewall(netenv.table).add_ports(net.id, "ghost", "10.0.0.9",
+                                         [network.PortMapping("127.0.0.1", 1, 1, "tcp")])
+    counts = network.cleanup_stale(netenv.root, lambda cid: cid == alive.id)
+    assert counts == {"endpoints": 1, "leases": 1, "rules": 1, "veths": 1}
+    links = netenv.links()
+    assert e_dead.veth not in links and orphan not in links and e_alive.veth in links
+    rules = run("nft", "list", "chain", "ip", netenv.table, "ports").stdout
+    assert alive.id in rules and dead.id not in rules and "ghost" not in rules
+    assert store.ipam.leases(net.subnet) == {e_alive.ip: alive.id}
+    assert [e.container_id for e in network.endpoints_of(netenv.root, alive.id)] == [alive.id]
+    # idempotent
+    assert network.cleanup_stale(netenv.root, lambda cid: cid == alive.id) == {
+        "endpoints": 0, "leases": 0, "rules": 0, "veths": 0}
+
+
+def test_namespace_gone_before_disconnect(netenv: NetEnv) -> None:
+    c = netenv.container()
+    ep = network.connect(netenv.root, "bridge", c.id, c.path)
+    c.remove()  # the kernel destroys the veth pair with the namespace
+    network.disconnect(netenv.root, "bridge", c.id)
+    assert ep.veth not in netenv.links()
+    assert network.endpoints_of(netenv.root, c.id) == []
+
+
+def test_bad_namespace_path_leaves_nothing(netenv: NetEnv) -> None:
+    with pytest.raises(OSError):
+        network.connect(netenv.root, "bridge", "c" * 64, "/run/netns/mdt-does-not-exist")
+    net = network.ensure_network(netenv.root)
+    assert Store(netenv.root).ipam.leases(net.subnet) == {}
+    assert veth_name(net.id, "c" * 64) not in netenv.links()
+    assert network.endpoints_of(netenv.root, "c" * 64) == []
+
+
+def test_failure_after_veth_removes_veth_lease_and_record(
+        netenv: NetEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = netenv.container()
+
+    def broken(*args: object, **kw: object) -> None:
+        raise nat.NftError("nftables: injected failure")
+
+    monkeypatch.setattr(nat.Firewall, "add_ports", broken)
+    with pytest.raises(MinidockerError, match="injected"):
+        network.connect(netenv.root, "bridge", c.id, c.path,
+                        ports=network.parse_port_spec("127.0.0.1::80"))
+    net = network.ensure_network(netenv.root)
+    assert veth_name(net.id, c.id) not in netenv.links()
+    assert "eth0" not in c.exec("ip", "link").stdout
+    assert Store(netenv.root).ipam.leases(net.subnet) == {}
+    assert network.endpoints_of(netenv.root, c.id) == []
+
+
+FALLBACK = """
+import sys
+from minidocker import network
+try:
+    network.ensure_network(sys.argv[1])
+except network.BridgeUnavailable as e:
+    print("unavailable:", e.reason)
+"""
+
+
+def test_bridge_unavailable_without_permission(netenv: NetEnv) -> None:
+    # a user namespace has no CAP_NET_ADMIN over the host's network namespace: EPERM
+    proc = subprocess.run(["unshare", "--user", "--map-root-user", sys.executable, "-c",
+                           FALLBACK, netenv.root], capture_output=True, text=True, timeout=30,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("unavailable: cannot create bridge")
+    assert "Operation not permitted" in proc.stdout
+    assert netenv.default_bridge not in netenv.links()
+    assert not netenv.table_exists()
