@@ -12,6 +12,7 @@ import sys
 
 # name -> (module under minidocker.cli.commands, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "network": ("network", "Manage networks"),
 }
 ALIASES: dict[str, str] = {}
 

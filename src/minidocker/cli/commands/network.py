@@ -1,0 +1,138 @@
+"""`minidocker network create|ls|inspect|rm|prune`: manage bridge networks.
+
+(`network connect/disconnect` need container records: the engine adds them; the library
+functions are minidocker.network.connect/disconnect.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from minidocker.errors import MinidockerError, UsageError
+
+
+def _root() -> str:
+    return os.environ.get("MINIDOCKER_ROOT", "/var/lib/minidocker")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="COMMAND")
+    sub.required = True
+    create = sub.add_parser("create", help="Create a network")
+    create.add_argument("--subnet", help="subnet in CIDR form (default: a free one)")
+    create.add_argument("--gateway", help="gateway address of the subnet (default: first)")
+    create.add_argument("--internal", action="store_true",
+                        help="no outbound access (no NAT, no forwarding out)")
+    create.add_argument("-d", "--driver", default="bridge", help="driver (only bridge)")
+    create.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
+                        help="set metadata on the network")
+    create.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="driver option (com.docker.network.bridge.name)")
+    create.add_argument("name", metavar="NAME")
+    ls = sub.add_parser("ls", aliases=["list"], help="List networks")
+    ls.add_argument("-q", "--quiet", action="store_true", help="only display network IDs")
+    ls.add_argument("--no-trunc", action="store_true", help="do not truncate the output")
+    inspect = sub.add_parser("inspect", help="Display detailed information on networks")
+    inspect.add_argument("names", nargs="+", metavar="NETWORK")
+    rm = sub.add_parser("rm", aliases=["remove"], help="Remove one or more networks")
+    rm.add_argument("names", nargs="+", metavar="NETWORK")
+    prune = sub.add_parser("prune", help="Remove all unused networks")
+    prune.add_argument("-f", "--force", action="store_true", help="do not prompt")
+
+
+def run(args: argparse.Namespace) -> int:
+    action = {"list": "ls", "remove": "rm"}.get(args.action, args.action)
+    return int(globals()[f"_{action}"](args))
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    result = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise UsageError(f"invalid {what} {item!r}", hint="use KEY=VALUE")
+        result[key] = value if sep else ""
+    return result
+
+
+def _create(args: argparse.Namespace) -> int:
+    from minidocker.network import create_network
+
+    if args.driver != "bridge":
+        raise UsageError(f"network driver {args.driver!r} is not supported (only bridge)")
+    opts = _pairs(args.opt, "--opt")
+    bridge = opts.pop("com.docker.network.bridge.name", None)
+    if opts:
+        raise UsageError(f"unsupported --opt {', '.join(opts)}")
+    net = create_network(_root(), args.name, subnet=args.subnet, gateway=args.gateway,
+                         internal=args.internal, labels=_pairs(args.label, "--label"),
+                         bridge=bridge)
+    print(net.id)
+    return 0
+
+
+def _ls(args: argparse.Namespace) -> int:
+    from minidocker.network import list_networks
+
+    networks = list_networks(_root())
+    if args.quiet:
+        for net in networks:
+            print(net.id if args.no_trunc else net.id[:12])
+        return 0
+    width = 64 if args.no_trunc else 12
+    rows = [("NETWORK ID", "NAME", "DRIVER", "SCOPE")]
+    rows += [(n.id if args.no_trunc else n.id[:12], n.name, n.driver, "local") for n in networks]
+    name_w = max(len(r[1]) for r in rows) + 3
+    for r in rows:
+        print(f"{r[0]:<{width + 3}}{r[1]:<{name_w}}{r[2]:<10}{r[3]}".rstrip())
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from minidocker.network import inspect_network
+
+    docs, failed = [], []
+    for name in args.names:
+        try:
+            docs.append(inspect_network(_root(), name))
+        except MinidockerError as e:
+            failed.append(e.message)
+    print(json.dumps(docs, indent=4))
+    for message in failed:
+        sys.stderr.write(f"minidocker: error: {message}\n")
+    return 1 if failed else 0
+
+
+def _rm(args: argparse.Namespace) -> int:
+    from minidocker.network import remove_network
+
+    status = 0
+    for name in args.names:
+        try:
+            remove_network(_root(), name)
+        except MinidockerError as e:
+            sys.stderr.write(f"minidocker: error: {e.message}\n")
+            status = 1
+            continue
+        print(name)
+    return status
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from minidocker.network import prune_networks
+
+    if not args.force:
+        sys.stdout.write("WARNING! This will remove all custom networks not used by at least "
+                         "one container.\nAre you sure you want to continue? [y/N] ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    removed = prune_networks(_root())
+    if removed:
+        print("Deleted Networks:")
+        print("\n".join(removed))
+    return 0
