@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -103,12 +104,21 @@ class Runtime:
 
     def run(self, *args: str, check: bool = False, timeout: float = 60,
             **kw: Any) -> subprocess.CompletedProcess[str]:
-        kw.setdefault("stdin", subprocess.DEVNULL)
-        proc = subprocess.run(self.cmd(*args), capture_output=True, text=True,
-                              timeout=timeout, **kw)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"{args} failed ({proc.returncode}): {proc.stderr}")
-        return proc
+        """Run the runtime. Output goes through files, not pipes: a container started by
+        `create` or `run -d` keeps the runtime's stdio open long after the runtime exits."""
+        if "input" not in kw:
+            kw.setdefault("stdin", subprocess.DEVNULL)
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.run(self.cmd(*args), stdout=out, stderr=err,
+                                  timeout=timeout, **kw)
+            out.seek(0)
+            err.seek(0)
+            result = subprocess.CompletedProcess(proc.args, proc.returncode,
+                                                 out.read().decode(errors="replace"),
+                                                 err.read().decode(errors="replace"))
+        if check and result.returncode != 0:
+            raise AssertionError(f"{args} failed ({result.returncode}): {result.stderr}")
+        return result
 
     def state(self, cid: str) -> dict[str, Any]:
         return json.loads(self.run("state", cid, check=True).stdout)

@@ -19,7 +19,7 @@ def open_manager(spec: dict[str, Any], cid: str, systemd: bool) -> Any:
         return None  # TODO(lead): remove once the cgroups package lands
 
     linux = spec.get("linux") or {}
-    resources = linux.get("resources") or {}
+    resources = with_default_devices(linux.get("resources") or {}, linux.get("devices") or [])
     if os.geteuid() != 0 and not _writable_cgroup():
         if _asks_for_limits(resources):
             raise MinidockerError("cannot apply linux.resources: cgroups are not delegated "
@@ -33,6 +33,35 @@ def open_manager(spec: dict[str, Any], cid: str, systemd: bool) -> Any:
         manager.destroy()
         raise
     return manager
+
+
+# Devices every container may use, after the rules of the config (as runc does).
+DEFAULT_DEVICE_RULES = [
+    {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},  # null
+    {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},  # zero
+    {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},  # full
+    {"allow": True, "type": "c", "major": 1, "minor": 8, "access": "rwm"},  # random
+    {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},  # urandom
+    {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},  # tty
+    {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},  # console
+    {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},  # ptmx
+    {"allow": True, "type": "c", "major": 136, "access": "rwm"},  # pts/*
+]
+
+
+def with_default_devices(resources: dict[str, Any],
+                         devices: list[dict[str, Any]]) -> dict[str, Any]:
+    """resources with the default devices and linux.devices allowed after its own rules."""
+    if "devices" not in resources:
+        return resources
+    rules = list(resources.get("devices") or [])
+    rules += DEFAULT_DEVICE_RULES
+    for dev in devices:
+        if dev.get("type") in ("c", "b", "u"):
+            rules.append({"allow": True, "type": "c" if dev["type"] == "u" else dev["type"],
+                          "major": dev.get("major"), "minor": dev.get("minor"),
+                          "access": "rwm"})
+    return {**resources, "devices": rules}
 
 
 def from_state(data: dict[str, Any] | None) -> Any:

@@ -19,7 +19,7 @@ from minidocker.runtime import hooks, namespaces, process, sync
 from minidocker.runtime import init as init_mod
 from minidocker.runtime.spec import load_bundle
 from minidocker.runtime.spec import namespaces as spec_namespaces
-from minidocker.runtime.state import Container, State, proc_stat, write_atomic
+from minidocker.runtime.state import Container, State, check_id, proc_stat, write_atomic
 
 
 @dataclass
@@ -35,6 +35,7 @@ class CreateOptions:
 
 
 def create(root: str, cid: str, opts: CreateOptions) -> Container:
+    check_id(cid)
     bundle = os.path.abspath(opts.bundle)
     spec, rootfs = load_bundle(bundle)
     proc = spec.get("process")

@@ -63,60 +63,49 @@ def _wants_terminal(bundle: str) -> bool:
 
 def _wait_and_forward(pid: int, master: int | None) -> int:
     """Wait for `pid` (our child through the subreaper), forwarding signals to it."""
-    rfd, wfd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-    done_r, done_w = os.pipe2(os.O_CLOEXEC)
-    pending: list[int] = []
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        pending.append(signum)
+    def forward(signum: int, _frame: Any) -> None:
+        if signum == signal.SIGWINCH:
+            if master is not None:
+                from minidocker.runtime import console
+                console.copy_window_size(0, master)
+            return
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
 
-    old = {s: signal.signal(s, on_signal) for s in FORWARDED}
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.set_wakeup_fd(wfd)
+    old = {s: signal.signal(s, forward) for s in FORWARDED}
     try:
         if master is not None:
             import threading
 
             from minidocker.runtime import console
-            proxy = threading.Thread(target=_proxy, args=(master, done_r), daemon=True)
-            with console.RawTerminal(0):
-                proxy.start()
-                status = _reap_loop(pid, pending, master)
-                os.write(done_w, b"x")
-                proxy.join(2)
+            done_r, done_w = os.pipe2(os.O_CLOEXEC)
+            proxy = threading.Thread(target=console.proxy, args=(master, done_r), daemon=True)
+            try:
+                with console.RawTerminal(0):
+                    proxy.start()
+                    status = _reap(pid)
+                    os.write(done_w, b"x")
+                    proxy.join(2)
+            finally:
+                os.close(done_r)
+                os.close(done_w)
         else:
-            status = _reap_loop(pid, pending, None)
+            status = _reap(pid)
     finally:
-        signal.set_wakeup_fd(-1)
         for s, h in old.items():
             signal.signal(s, h)
-        for fd in (rfd, wfd, done_r, done_w):
-            os.close(fd)
     return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else \
         128 + os.WTERMSIG(status)
 
 
-def _proxy(master: int, done_fd: int) -> None:
-    from minidocker.runtime import console
-    console.proxy(master, done_fd)
-
-
-def _reap_loop(pid: int, pending: list[int], master: int | None) -> int:
+def _reap(pid: int) -> int:
+    """Reap every child until `pid` exits (signal handlers run in between); its status."""
     while True:
-        while pending:
-            sig = pending.pop(0)
-            if sig == signal.SIGWINCH and master is not None:
-                from minidocker.runtime import console
-                console.copy_window_size(0, master)
-                continue
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         try:
             got, status = os.waitpid(-1, 0)
-        except InterruptedError:
-            continue
         except ChildProcessError:
             return 0
         if got == pid:
