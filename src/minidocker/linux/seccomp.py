@@ -307,6 +307,8 @@ def prepare(seccomp: dict[str, Any], cache_dir: str | None = None) -> Filter:
         flags |= FILTER_FLAG_NEW_LISTENER
         if flags & FILTER_FLAG_TSYNC:
             flags |= FILTER_FLAG_TSYNC_ESRCH  # TSYNC alone cannot be combined with a listener
+    else:
+        flags &= ~FILTER_FLAG_WAIT_KILLABLE_RECV  # it only changes how a listener waits
     lib = _libseccomp()
     cached = _Cache(cache_dir, seccomp, lib) if cache_dir else None
     program = cached.read() if cached else None
@@ -326,6 +328,9 @@ def _compile(lib: ctypes.CDLL, seccomp: dict[str, Any], default: int,
         tokens = _arch_names(lib, seccomp)
         for token in list(tokens.values())[1:]:
             rc = lib.seccomp_arch_add(ctx, token)
+            if rc == -errno.EDOM:  # other endianness than the host's: cannot run here
+                del tokens[_token_name(lib, token)]
+                continue
             if rc < 0 and rc != -errno.EEXIST:
                 raise _fail(f"cannot add architecture {_token_name(lib, token)}: "
                             f"{os.strerror(-rc)}")
@@ -514,6 +519,30 @@ def _assemble(blocks: dict[int, dict[bool, tuple[list[tuple[int, int]], int | No
             raise _fail("the stub filter is too large")
         out += struct.pack("=HBBI", op, jt, jf, k)
     return bytes(out)
+
+
+# ---- features ---------------------------------------------------------------------------
+
+
+def features() -> dict[str, Any]:
+    """The `linux.seccomp` object of `minidocker-runtime features` (runtime-spec)."""
+    try:
+        _libseccomp()
+    except MinidockerError:
+        return {"enabled": False}
+    supported = []
+    for name, flag in FLAGS.items():
+        # a known flag with a NULL program fails with EFAULT; an unknown one with EINVAL
+        if flag == FILTER_FLAG_WAIT_KILLABLE_RECV:
+            flag |= FILTER_FLAG_NEW_LISTENER  # only valid with a listener
+        try:
+            libc.seccomp(SECCOMP_SET_MODE_FILTER, flag, None)
+        except OSError as exc:
+            if exc.errno == errno.EFAULT:
+                supported.append(name)
+    return {"enabled": True, "actions": sorted(ACTIONS), "operators": sorted(OPERATORS),
+            "archs": sorted(ARCHES), "knownFlags": sorted(FLAGS),
+            "supportedFlags": sorted(supported)}
 
 
 # ---- loading ------------------------------------------------------------------------------
