@@ -225,7 +225,11 @@ def remove_unused(store: Store, keep: set[str]) -> int:
     with contextlib.suppress(FileNotFoundError):
         for name in os.listdir(store.snapshots_dir):
             path = os.path.join(store.snapshots_dir, name)
-            if name == EMPTY or name.endswith(".lock") or name in keep_hex:
+            if name.endswith(".lock") and name[:-5] not in keep_hex:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                continue
+            if name == EMPTY or name in keep_hex:
                 continue
             if os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)

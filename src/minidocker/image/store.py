@@ -120,6 +120,9 @@ class BlobWriter:
         self.hash.update(data)
         self.size += len(data)
 
+    def flush(self) -> None:
+        self.file.flush()
+
     def commit(self) -> str:
         self.file.close()
         digest = "sha256:" + self.hash.hexdigest()

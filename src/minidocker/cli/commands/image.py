@@ -1,0 +1,73 @@
+"""minidocker image: manage images (ls, inspect, rm, tag, prune, history, pull, push, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+SUBCOMMANDS = {
+    "ls": ("images", "List images"),
+    "list": ("images", "List images"),
+    "inspect": (None, "Show details of images as JSON"),
+    "rm": ("rmi", "Remove images"),
+    "tag": ("tag", "Give an image another name"),
+    "prune": (None, "Remove unused images"),
+    "history": ("history", "Show an image's layers and build steps"),
+    "pull": ("pull", "Download an image from a registry"),
+    "push": ("push", "Upload an image to a registry"),
+    "load": ("load", "Load images from an archive"),
+    "save": ("save", "Save images to an archive"),
+    "import": ("import_image", "Import a rootfs tarball or directory as an image"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
+    for name, (module, summary) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=summary, description=summary)
+        if module:
+            importlib.import_module(f"minidocker.cli.commands.{module}").add_arguments(p)
+        elif name == "inspect":
+            p.add_argument("images", nargs="+", metavar="IMAGE")
+            p.add_argument("-f", "--format", help="Go-template subset, e.g. '{{.Id}}'")
+        elif name == "prune":
+            p.add_argument("-a", "--all", action="store_true",
+                           help="remove every unused image, not only untagged ones")
+            p.add_argument("-f", "--force", action="store_true", help="do not prompt")
+
+
+def run(args: argparse.Namespace) -> int:
+    module = SUBCOMMANDS[args.subcommand][0]
+    if module:
+        return int(importlib.import_module(f"minidocker.cli.commands.{module}").run(args) or 0)
+    if args.subcommand == "inspect":
+        return inspect(args)
+    return prune(args)
+
+
+def inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from minidocker.image import manage, views
+    from minidocker.image.store import Store
+
+    docs = manage.inspect(Store(), args.images)
+    if args.format:
+        print("\n".join(views.render(args.format, d) for d in docs))
+    else:
+        print(json.dumps(docs, indent=4))
+    return 0
+
+
+def prune(args: argparse.Namespace) -> int:
+    from minidocker.image import manage
+    from minidocker.image.progress import human_size
+    from minidocker.image.store import Store
+
+    lines, reclaimed = manage.prune(Store(), all_unused=args.all)
+    if lines:
+        print("Deleted Images:")
+        print("\n".join(lines))
+        print()
+    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    return 0

@@ -1,0 +1,34 @@
+"""minidocker load: load images from a Docker or OCI archive (file or stdin)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import IO
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--input", help="read from this file instead of stdin")
+    parser.add_argument("-q", "--quiet", action="store_true", help="suppress output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from minidocker.errors import UsageError
+    from minidocker.image import archive
+    from minidocker.image.store import Store
+
+    source: IO[bytes]
+    if args.input:
+        try:
+            source = open(args.input, "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            raise UsageError(f"load: {args.input}: no such file") from None
+    else:
+        if sys.stdin.isatty():
+            raise UsageError("load: no input: give -i FILE or pipe an archive to stdin")
+        source = sys.stdin.buffer
+    with source:
+        lines = archive.load(Store(), source)
+    if not args.quiet:
+        print("\n".join(lines))
+    return 0

@@ -1,0 +1,20 @@
+"""minidocker logout: forget the credentials of a registry."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("server", nargs="?", default="docker.io")
+
+
+def run(args: argparse.Namespace) -> int:
+    from minidocker.image import auth
+    from minidocker.image.store import Store
+
+    if auth.remove(Store().root, args.server):
+        print(f"Removing login credentials for {args.server}")
+    else:
+        print(f"Not logged in to {args.server}")
+    return 0

@@ -1,0 +1,22 @@
+"""minidocker push: upload an image to a registry."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME[:TAG]")
+    parser.add_argument("-q", "--quiet", action="store_true", help="suppress progress output")
+    parser.add_argument("--insecure", action="store_true",
+                        help="allow plain HTTP to this registry")
+
+
+def run(args: argparse.Namespace) -> int:
+    from minidocker.image import distribution
+    from minidocker.image.progress import Progress
+    from minidocker.image.store import Store
+
+    distribution.push(Store(), args.name, insecure=args.insecure,
+                      progress=Progress(quiet=args.quiet))
+    return 0

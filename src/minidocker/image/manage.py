@@ -1,0 +1,105 @@
+"""Local image management shared by the CLI and the engine: tag, remove, prune."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from minidocker.errors import Conflict, MinidockerError
+from minidocker.image import reference as refs
+from minidocker.image import snapshot
+from minidocker.image import store as st
+
+
+def tag(store: st.Store, source: str, target: str) -> None:
+    image = store.lookup(source)
+    ref = refs.parse(target)
+    if ref.digest:
+        raise MinidockerError(f"tag: {target!r}: a tag cannot contain a digest")
+    media_type = image.manifest.get("mediaType") or st.MEDIA_OCI_MANIFEST
+    store.add_image(image.manifest_digest, image.manifest_size or len(
+        store.read_blob(image.manifest_digest)), media_type, [ref])
+
+
+def _is_tag_reference(name: str, image: st.Image) -> refs.Reference | None:
+    try:
+        ref = refs.parse(name)
+    except MinidockerError:
+        return None
+    return ref if ref.tag and ref.familiar() in image.repo_tags else None
+
+
+def remove(store: st.Store, name: str, force: bool = False) -> list[str]:
+    """`rmi`: untag, and delete the image when no tag is left. An image that a container
+    uses is kept (untag only with force, refused otherwise); lines as Docker prints them."""
+    image = store.lookup(name)
+    ref = _is_tag_reference(name, image)
+    lines: list[str] = []
+    users = snapshot.users_of(store, image)
+    if ref is not None and len(image.repo_tags) > 1:
+        store.untag(ref)
+        return [f"Untagged: {ref.familiar()}"]
+    if ref is None and len(image.repo_tags) > 1 and not force:
+        raise Conflict(f"unable to delete {image.short_id} (must be forced): image is "
+                       "referenced in multiple repositories", hint="use rmi -f")
+    if users and not force:
+        raise Conflict(f"unable to remove image {name}: image {image.short_id} is being used "
+                       f"by container {users[0][:12]}", hint="remove the container first")
+    tags = [refs.parse(t) for t in image.repo_tags]
+    for t in tags:
+        store.untag(t)
+        lines.append(f"Untagged: {t.familiar()}")
+    for rd in image.repo_digests:
+        lines.append(f"Untagged: {rd}")
+    if users:
+        return lines  # forced: the container keeps the (now untagged) image
+    ids = _same_image_manifests(store, image)
+    store.remove_entries(lambda e: e["digest"] in ids)
+    store.gc()
+    lines.append(f"Deleted: {image.id}")
+    return lines
+
+
+def _same_image_manifests(store: st.Store, image: st.Image) -> set[str]:
+    digests = set()
+    for entry in store.read_index()["manifests"]:
+        try:
+            if store.read_json(entry["digest"]).get("config", {}).get("digest") == image.id:
+                digests.add(entry["digest"])
+        except MinidockerError:
+            continue
+    return digests
+
+
+def prune(store: st.Store, all_unused: bool = False) -> tuple[list[str], int]:
+    """Remove untagged images (every unused one with all_unused) that no container uses;
+    returns (deleted lines, bytes reclaimed on disk)."""
+    before = _disk_usage(store.path)
+    used = {lease.get("image") for lease in snapshot.leases(store)}
+    doomed = [i for i in store.images()
+              if i.id not in used and (all_unused or not i.repo_tags)]
+    lines = []
+    for image in doomed:
+        for t in image.repo_tags:
+            lines.append(f"untagged: {t}")
+        ids = _same_image_manifests(store, image)
+        store.remove_entries(lambda e, ids=ids: e["digest"] in ids)  # type: ignore[misc]
+        lines.append(f"deleted: {image.id}")
+    store.gc()
+    return lines, max(0, before - _disk_usage(store.path))
+
+
+def _disk_usage(path: str) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+def inspect(store: st.Store, names: list[str]) -> list[dict[str, Any]]:
+    from minidocker.image import views
+    return [views.inspect_doc(store, store.lookup(n)) for n in names]
