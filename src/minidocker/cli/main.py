@@ -12,6 +12,18 @@ import sys
 
 # name -> (module under minidocker.cli.commands, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "pull": ("pull", "Download an image from a registry"),
+    "push": ("push", "Upload an image to a registry"),
+    "images": ("images", "List images"),
+    "image": ("image", "Manage images"),
+    "tag": ("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+    "rmi": ("rmi", "Remove one or more images"),
+    "load": ("load", "Load images from a Docker or OCI archive"),
+    "save": ("save", "Save images to a Docker or OCI archive"),
+    "import": ("import_image", "Import a rootfs tarball or directory as an image"),
+    "history": ("history", "Show the history of an image"),
+    "login": ("login", "Log in to a registry"),
+    "logout": ("logout", "Log out from a registry"),
     "network": ("network", "Manage networks"),
 }
 ALIASES: dict[str, str] = {}
@@ -105,15 +117,3 @@ def _error(message: str, code: int, hint: str | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-    "pull": ("pull", "Download an image from a registry"),
-    "push": ("push", "Upload an image to a registry"),
-    "images": ("images", "List images"),
-    "image": ("image", "Manage images"),
-    "tag": ("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
-    "rmi": ("rmi", "Remove one or more images"),
-    "load": ("load", "Load images from a Docker or OCI archive"),
-    "save": ("save", "Save images to a Docker or OCI archive"),
-    "import": ("import_image", "Import a rootfs tarball or directory as an image"),
-    "history": ("history", "Show the history of an image"),
-    "login": ("login", "Log in to a registry"),
-    "logout": ("logout", "Log out from a registry"),
