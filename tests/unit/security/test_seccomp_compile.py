@@ -373,3 +373,17 @@ def test_features_lists_every_action_operator_and_architecture() -> None:
     assert "SCMP_CMP_MASKED_EQ" in doc["operators"]
     assert "SCMP_ARCH_X86_64" in doc["archs"]
     assert set(doc["supportedFlags"]) <= set(doc["knownFlags"])
+
+
+def test_cache_entry_of_another_profile_is_never_used(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    allow = profile(syscalls=[rule(["mkdir"], "SCMP_ACT_ERRNO")])
+    deny = profile(syscalls=[rule(["mkdir"], "SCMP_ACT_KILL")])
+    seccomp.prepare(allow, cache_dir=str(cache))
+    (entry,) = cache.iterdir()
+    planted = entry.read_bytes()
+    seccomp.prepare(deny, cache_dir=str(cache))
+    for other in cache.iterdir():  # every entry now holds the first profile's program
+        other.write_bytes(planted)
+    program = seccomp.prepare(deny, cache_dir=str(cache)).program
+    assert run(program, AUDIT_X86_64, MKDIR[AUDIT_X86_64]) == KILL_THREAD
