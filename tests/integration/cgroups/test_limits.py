@@ -1,0 +1,106 @@
+"""Resource limits enforced by the kernel on real processes: memory (OOM kill counted),
+pids, CPU quota, and a limit changed while the container runs."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+from minidocker.linux.cgroups.base import CgroupManager
+from tests.integration.cgroups.conftest import spawn
+
+MiB = 1 << 20
+HOG = "b = bytearray(256 << 20)\nb[::4096] = b'x' * len(b[::4096])\nprint('survived')"
+
+
+def test_a_memory_hog_is_oom_killed_and_counted(make_cgroup: Callable[..., CgroupManager]
+                                                ) -> None:
+    mgr = make_cgroup("hog", {"memory": {"limit": 64 * MiB, "swap": 64 * MiB}})
+    assert mgr.oom_kill_count() == 0
+    proc = spawn(mgr, HOG, stdout=subprocess.PIPE)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert "survived" not in out
+    assert mgr.oom_kill_count() == 1
+    assert mgr.stats()["memory"]["oom_kill"] == 1
+
+
+def test_a_process_within_the_limit_is_not_killed(make_cgroup: Callable[..., CgroupManager]
+                                                  ) -> None:
+    mgr = make_cgroup("small", {"memory": {"limit": 128 * MiB, "swap": 128 * MiB}})
+    proc = spawn(mgr, "b = bytearray(16 << 20); b[::4096] = b'x' * len(b[::4096])")
+    assert proc.wait(timeout=120) == 0
+    assert mgr.oom_kill_count() == 0
+    assert 0 < mgr.stats()["memory"]["usage"]["max"] <= 128 * MiB
+
+
+FORK_BOMB = """
+import os, sys, time
+n = 0
+while n < 100:
+    try:
+        pid = os.fork()
+    except BlockingIOError:
+        break
+    if pid == 0:
+        time.sleep(600)
+        os._exit(0)
+    n += 1
+print(n, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_fork_bomb_stops_at_pids_max(make_cgroup: Callable[..., CgroupManager]) -> None:
+    mgr = make_cgroup("bomb", {"pids": {"limit": 10}})
+    proc = spawn(mgr, FORK_BOMB, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdin is not None
+    forked = int(proc.stdout.readline())
+    assert forked == 9  # the bomb itself is the 10th task
+    assert mgr.stats()["pids"] == {"current": 10, "limit": 10}
+    assert len(mgr.pids()) == 10
+    mgr.kill_all()
+    proc.wait(timeout=30)
+
+
+BUSY = """
+import time
+end = time.monotonic() + 2.0
+while time.monotonic() < end:
+    pass
+"""
+
+
+def test_a_busy_loop_gets_the_cpu_its_quota_allows(make_cgroup: Callable[..., CgroupManager]
+                                                   ) -> None:
+    mgr = make_cgroup("busy", {"cpu": {"quota": 20_000, "period": 100_000}})
+    start = time.monotonic()
+    proc = spawn(mgr, BUSY)
+    assert proc.wait(timeout=120) == 0
+    wall = time.monotonic() - start
+    cpu = mgr.stats()["cpu"]
+    used = cpu["usage"]["total"] / 1e9
+    # 20% of one CPU; unthrottled it would use ~100% of the wall time
+    assert 0 < used <= 0.2 * wall + 0.25, (used, wall)
+    assert cpu["throttling"]["throttled_periods"] > 0
+
+
+def test_update_changes_a_running_containers_memory_limit(
+        make_cgroup: Callable[..., CgroupManager]) -> None:
+    mgr = make_cgroup("upd", {"memory": {"limit": 64 * MiB, "swap": 64 * MiB}})
+    proc = spawn(mgr, "import sys; sys.stdin.read()", stdin=subprocess.PIPE)
+    try:
+        for limit in (256 * MiB, 48 * MiB, 512 * MiB):  # up, down, up: memsw stays >= limit
+            mgr.apply({"memory": {"limit": limit, "swap": limit}})
+            assert mgr.stats()["memory"]["usage"]["limit"] == limit
+        # the new limit is enforced on the running process
+        mgr.apply({"memory": {"limit": 48 * MiB, "swap": 48 * MiB}})
+        hog = spawn(mgr, HOG)
+        assert hog.wait(timeout=120) == -signal.SIGKILL
+        assert mgr.oom_kill_count() == 1
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
