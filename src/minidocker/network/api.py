@@ -9,26 +9,39 @@ that may follow a crash. Each function leaves nothing behind when it fails half-
 
 from __future__ import annotations
 
-import datetime
 import os
-import re
+import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minidocker.errors import Conflict, NotFound, UsageError
 from minidocker.network import dns, ipam, link
 from minidocker.network.model import DEFAULT_BRIDGE, DEFAULT_NETWORK, Endpoint, Network
-from minidocker.network.nat import Firewall
 from minidocker.network.ports import PortSpec, resolve_ports
 from minidocker.network.statefile import write_in_place
 from minidocker.network.store import Store
 
+if TYPE_CHECKING:
+    from minidocker.network.nat import Firewall
+
 PREDEFINED = ("bridge", "host", "none")
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def _valid_name(name: str) -> bool:
+    """Docker's rule, [a-zA-Z0-9][a-zA-Z0-9_.-]* (no `re`: its import is on the run path)."""
+    return bool(name) and name[0] not in "_.-" and set(name) <= _NAME_CHARS
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _firewall(store: Store) -> Firewall:
+    # imported on use: nat needs subprocess, which a run without ports never does
+    from minidocker.network.nat import Firewall
+
+    return Firewall(store.nft_table())
 
 
 def _uplink_mtu(route_file: str = "/proc/net/route") -> int:
@@ -88,7 +101,7 @@ def _ensure_device(store: Store, net: Network) -> None:
     _mtu, created = link.ensure_bridge(net.bridge, net.gateway, net.prefixlen, net.mtu)
     if created:
         try:
-            Firewall(store.nft_table()).setup_network(net)
+            _firewall(store).setup_network(net)
         except BaseException:
             link.delete_bridge(net.bridge)
             raise
@@ -107,7 +120,7 @@ def ensure_network(root: str, name: str = DEFAULT_NETWORK) -> Network:
 def create_network(root: str, name: str, *, subnet: str | None = None,
                    gateway: str | None = None, internal: bool = False,
                    labels: dict[str, str] | None = None, bridge: str | None = None) -> Network:
-    if not _NAME.match(name):
+    if not _valid_name(name):
         raise UsageError(f"invalid network name {name!r}",
                          hint="use letters, digits and _.- (not first)")
     if name in PREDEFINED:
@@ -159,7 +172,7 @@ def remove_network(root: str, name: str, *, predefined_ok: bool = False) -> Netw
             names = ", ".join(sorted(e.name or cid[:12] for cid, e in users.items()))
             raise Conflict(f"network {net.name} has active endpoints ({names})",
                            hint="stop or disconnect its containers first")
-        Firewall(store.nft_table()).teardown_network(net)
+        _firewall(store).teardown_network(net)
         link.delete_bridge(net.bridge)
         store.ipam.remove_subnet(net.subnet)
         networks = store.networks()
@@ -225,7 +238,6 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
     its peers' on a user network). Returns the endpoint, which is also persisted."""
     store = Store(root)
     net = _default_record(store) if network == DEFAULT_NETWORK else store.find(network)
-    fw = Firewall(store.nft_table())
     specs = list(ports)
     if specs and net.internal:
         raise UsageError(f"cannot publish ports on internal network {net.name}")
@@ -257,7 +269,7 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
         link.attach(netns_path, net.bridge, ep.veth, ep.ifname, ep.ip, ep.prefixlen,
                     gateway, ep.mac, net.mtu)
         if mappings:
-            fw.add_ports(net.id, container_id, ep.ip, mappings)
+            _firewall(store).add_ports(net.id, container_id, ep.ip, mappings)
         _refresh_hosts(store, net.name, container_id)
     except BaseException:
         _teardown(store, ep, net)
@@ -268,7 +280,7 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
 def _teardown(store: Store, ep: Endpoint, net: Network | None) -> None:
     """Undo an endpoint: port rules, veth, lease, record; each step tolerates `gone`."""
     if net is not None and ep.ports:
-        Firewall(store.nft_table()).remove_ports(net.id, ep.container_id)
+        _firewall(store).remove_ports(net.id, ep.container_id)
     link.detach(ep.veth)
     with store.lock():
         endpoints = store.endpoints()
@@ -367,8 +379,8 @@ def cleanup_stale(root: str, alive: Callable[[str], bool]) -> dict[str, int]:
     counts["leases"] = len(store.ipam.release_where(
         lambda subnet, ip, owner: owner not in known and not alive(owner)))
     ours = {n.id[:12] for n in networks.values()}
-    if networks and Firewall(store.nft_table()).exists():
-        counts["rules"] = Firewall(store.nft_table()).remove_ports_where(
+    if networks and _firewall(store).exists():
+        counts["rules"] = _firewall(store).remove_ports_where(
             lambda net12, cid: net12 in ours and cid not in known)
     recorded = {e.veth for eps in endpoints.values() for e in eps.values()}
     bridges = {n.bridge for n in networks.values()}
