@@ -1,0 +1,232 @@
+"""Human-facing output as the Docker CLI prints it: aligned tables, sizes, durations, ids.
+
+The rules follow Docker's own helpers (go-units HumanSize/BytesSize/HumanDuration, the
+formatter's Ellipsis, text/tabwriter as Docker configures it) so columns line up the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+# Docker's tables: tabwriter.NewWriter(out, minwidth=10, tabwidth=1, padding=3, ' ', 0)
+TABLE_MIN_WIDTH = 10
+TABLE_PADDING = 3
+
+
+def display_width(s: str) -> int:
+    """Columns a string takes in a terminal: East Asian wide characters count 2,
+    combining marks 0 (go-runewidth's rule, which Docker's tabwriter uses)."""
+    if s.isascii():
+        return len(s)
+    import unicodedata
+
+    width = 0
+    for ch in s:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def tabwrite(text: str, *, minwidth: int = TABLE_MIN_WIDTH, padding: int = TABLE_PADDING) -> str:
+    """Align tab-terminated cells into columns, as Go's text/tabwriter does (elastic
+    tabstops: a column spans the consecutive lines that have a cell in it; the last cell
+    of a line is not part of any column and is written unpadded)."""
+    lines = [line.split("\t") for line in text.split("\n")]
+    if lines[-1] == [""]:
+        lines[-1] = []  # text ended with a newline: no trailing partial line
+    cell_widths = [[display_width(c) for c in cells] for cells in lines]
+    out: list[str] = []
+    last = len(lines) - 1
+
+    def write_lines(start: int, stop: int, widths: list[int]) -> None:
+        for i in range(start, stop):
+            cells = lines[i]
+            cw = cell_widths[i]
+            ncols = len(widths)
+            for j, cell in enumerate(cells):
+                out.append(cell)
+                if j < ncols:
+                    out.append(" " * (widths[j] - cw[j]))
+            if i != last:
+                out.append("\n")
+
+    def format_block(start: int, stop: int, widths: list[int]) -> None:
+        column = len(widths)
+        this = start
+        while this < stop:
+            if column >= len(lines[this]) - 1:
+                this += 1
+                continue
+            # lines [start, this) have no cell in this column: they are done
+            write_lines(start, this, widths)
+            start = this
+            width = minwidth
+            while this < stop and column < len(lines[this]) - 1:
+                width = max(width, cell_widths[this][column] + padding)
+                this += 1
+            format_block(start, this, [*widths, width])
+            start = this
+        write_lines(start, stop, widths)
+
+    format_block(0, len(lines), [])
+    return "".join(out)
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A table as `docker ps` prints one: a header line, then one line per row, columns
+    at least 10 wide and 3 spaces apart, the last column unpadded; ends with a newline."""
+    text = "\t".join(headers) + "\n" + "".join("\t".join(row) + "\n" for row in rows)
+    return tabwrite(text)
+
+
+# --------------------------------------------------------------------------- sizes
+
+_DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
+_BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
+
+
+def _scale(size: float, base: float, units: Sequence[str]) -> tuple[float, str]:
+    i = 0
+    while size >= base and i < len(units) - 1:
+        size /= base
+        i += 1
+    return size, units[i]
+
+
+def human_size(size: float, precision: int = 4) -> str:
+    """go-units HumanSizeWithPrecision: decimal units, `precision` significant digits.
+    `docker images` and `ps -s` use precision 3 ("7.8MB"), `system df` 4 ("1.235GB")."""
+    value, unit = _scale(float(size), 1000.0, _DECIMAL_UNITS)
+    return f"{value:.{precision}g}{unit}"
+
+
+def bytes_size(size: float) -> str:
+    """go-units BytesSize: binary units, 4 significant digits ("1.953MiB"), as `stats`."""
+    value, unit = _scale(float(size), 1024.0, _BINARY_UNITS)
+    return f"{value:.4g}{unit}"
+
+
+# --------------------------------------------------------------------------- time
+
+
+def human_duration(seconds: float) -> str:
+    """go-units HumanDuration: "Less than a second", "About a minute", "3 hours", ..."""
+    secs = int(seconds)
+    if secs < 1:
+        return "Less than a second"
+    if secs == 1:
+        return "1 second"
+    if secs < 60:
+        return f"{secs} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"
+
+
+Timestamp = float | datetime
+
+
+def _epoch(t: Timestamp) -> float:
+    return t.timestamp() if isinstance(t, datetime) else float(t)
+
+
+def ago(t: Timestamp, now: float | None = None) -> str:
+    """ "5 minutes ago": `docker ps` CREATED column (RunningFor)."""
+    now = time.time() if now is None else now
+    return human_duration(now - _epoch(t)) + " ago"
+
+
+def status_text(state: str, *, exit_code: int = 0, started_at: Timestamp | None = None,
+                finished_at: Timestamp | None = None, health: str | None = None,
+                now: float | None = None) -> str:
+    """The STATUS column of `docker ps` for a State.Status value: "Up 5 minutes",
+    "Up 2 hours (Paused)", "Exited (0) 3 seconds ago", "Created", ..."""
+    now = time.time() if now is None else now
+
+    def since(t: Timestamp | None) -> str:
+        return human_duration(now - _epoch(t)) if t is not None else human_duration(0)
+
+    if state in ("running", "paused"):
+        text = f"Up {since(started_at)}"
+        if state == "paused":
+            return text + " (Paused)"
+        if health:
+            return text + (" (health: starting)" if health == "starting" else f" ({health})")
+        return text
+    if state == "restarting":
+        return f"Restarting ({exit_code}) {since(finished_at)} ago"
+    if state == "removing":
+        return "Removal In Progress"
+    if state == "dead":
+        return "Dead"
+    if state == "created" or started_at is None:
+        return "Created"
+    if finished_at is None:
+        return ""
+    return f"Exited ({exit_code}) {since(finished_at)} ago"
+
+
+def go_time(t: Timestamp) -> str:
+    """Go's time.Time.String() in local time, as `ps` CreatedAt shows it:
+    "2024-01-02 15:04:05 +0100 CET"."""
+    dt = datetime.fromtimestamp(_epoch(t)).astimezone()
+    frac = f".{dt.microsecond:06d}".rstrip("0") if dt.microsecond else ""
+    return dt.strftime("%Y-%m-%d %H:%M:%S") + frac + dt.strftime(" %z %Z")
+
+
+# --------------------------------------------------------------------------- truncation
+
+
+def truncate_id(ident: str) -> str:
+    """stringid.TruncateID: drop an algorithm prefix ("sha256:"), keep 12 characters."""
+    return ident.split(":", 1)[-1][:12]
+
+
+def _char_width(ch: str) -> int:
+    import unicodedata
+
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def ellipsis(s: str, max_width: int) -> str:
+    """Docker's formatter.Ellipsis: fit s in max_width columns, ending with "…" if cut."""
+    if max_width <= 0:
+        return ""
+    if max_width == 1:
+        return s[:1]
+    if s.isascii():
+        return s if len(s) <= max_width else s[:max_width - 1] + "…"
+    widths = [_char_width(ch) for ch in s]
+    if sum(widths) <= max_width:
+        return s
+    used = 0
+    for i, w in enumerate(widths):
+        if used + w > max_width - 1:
+            # Docker's loop finds no cut when the first character is already too wide
+            return s[:i] + "…" if i else s
+        used += w
+    return s
+
+
+def quote_command(command: str, *, trunc: bool = True) -> str:
+    """The COMMAND column of `docker ps`: cut to 20 columns, then Go-quoted."""
+    from minidocker.cli.template import go_quote
+
+    return go_quote(ellipsis(command, 20) if trunc else command)
