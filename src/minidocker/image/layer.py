@@ -109,17 +109,15 @@ class _GzipReader(io.RawIOBase):
             self.in_member = True
             try:
                 self.pending = self.obj.decompress(data, max(n, CHUNK))
+                while self.obj.eof:  # end of one gzip member; another may follow
+                    rest = self.obj.unused_data
+                    self.obj = zlib.decompressobj(47)
+                    self.in_member = bool(rest.strip(b"\0"))
+                    if not self.in_member:
+                        break
+                    self.pending += self.obj.decompress(rest)
             except zlib.error as e:
                 raise LayerError(f"gzip stream is corrupt: {e}") from None
-            if self.obj.eof:
-                rest = self.obj.unused_data
-                self.obj = zlib.decompressobj(47)
-                self.in_member = False
-                if rest.strip(b"\0"):
-                    self.in_member = True
-                    self.pending += self.obj.decompress(rest)
-                elif not self.pending:
-                    continue
         out, self.pending = self.pending[:n], self.pending[n:]
         return out
 
@@ -128,11 +126,12 @@ class _ZstdReader(io.RawIOBase):
     """zstd through the `zstd` command (Debian package zstd), so nothing to pip install."""
 
     def __init__(self, raw: IO[bytes]):
-        try:
+        stdin: Any
+        try:  # a seekable file: zstd reads it directly, from where our buffer stands
             fileno = raw.fileno()
-            stdin: Any = fileno
-            feed = None
-        except (OSError, AttributeError, io.UnsupportedOperation):
+            os.lseek(fileno, raw.tell(), os.SEEK_SET)
+            stdin, feed = fileno, None
+        except (OSError, AttributeError, ValueError):
             stdin, feed = subprocess.PIPE, raw
         try:
             self.proc = subprocess.Popen(["zstd", "-dcq"], stdin=stdin, stdout=subprocess.PIPE,
@@ -258,7 +257,10 @@ class Extractor:
                 os.mkdir(parts[-1], 0o755, dir_fd=fd)
             except FileExistsError:
                 pass
-            fd = self._open(fd, parts[-1])
+            try:
+                fd = self._open(fd, parts[-1])
+            except FileNotFoundError:
+                raise LayerError(f"{key!r}: path goes through a dangling symlink") from None
         if len(self.fds) > 256:
             for old in list(self.fds)[:128]:
                 os.close(self.fds.pop(old))
@@ -316,6 +318,7 @@ class Extractor:
             existing = None
         if existing is not None and not (m.isdir() and stat.S_ISDIR(existing.st_mode)):
             self._remove(pfd, parts)
+            existing = None
         self.size += m.size if m.isreg() else 0
         if m.isreg():
             self._file(tf, m, pfd, base)
@@ -380,9 +383,12 @@ class Extractor:
             name = key[len("SCHILY.xattr."):]
             if name.startswith("trusted.overlay."):
                 continue  # a layer must not forge overlayfs metadata
+            data = value.encode("utf-8", "surrogateescape")
             try:
-                os.setxattr(target, name, value.encode("utf-8", "surrogateescape"),
-                            follow_symlinks=False)
+                if isinstance(target, int):
+                    os.setxattr(target, name, data)
+                else:
+                    os.setxattr(target, name, data, follow_symlinks=False)
             except OSError as e:
                 if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EACCES):
                     raise

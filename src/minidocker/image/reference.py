@@ -93,7 +93,8 @@ def parse(text: str, *, default_tag: bool = True) -> Reference:
         if not _DIGEST_RE.match(digest):
             raise UsageError(f"invalid reference format: bad digest {digest!r} in {text!r}")
         if digest.startswith("sha256:") and not _SHA256_RE.match(digest):
-            raise UsageError(f"invalid reference format: bad sha256 digest in {text!r}")
+            raise UsageError(f"invalid reference format: bad digest in {text!r} "
+                             "(sha256 needs 64 lowercase hex digits)")
     tag = None
     slash = rest.rfind("/")
     colon = rest.rfind(":")
