@@ -46,7 +46,8 @@ Commands:
 def _usage() -> str:
     width = max((len(n) for n in COMMANDS), default=8) + 2
     lines = [f"  {name:<{width}}{summary}" for name, (_, summary) in sorted(COMMANDS.items())]
-    return USAGE + "\n".join(lines) + "\n\nRun 'minidocker COMMAND --help' for a command's options.\n"
+    tail = "\n\nRun 'minidocker COMMAND --help' for a command's options.\n"
+    return USAGE + "\n".join(lines) + tail
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -164,8 +164,9 @@ def capget(pid: int = 0) -> tuple[int, int, int]:
     hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, pid)
     data = (_CapData * 2)()
     _check(_syscall(_NR["capget"], ctypes.byref(hdr), data), "capget")
-    return tuple(data[0].__getattribute__(f) | (data[1].__getattribute__(f) << 32)  # type: ignore[return-value]
-                 for f in ("effective", "permitted", "inheritable"))
+    eff, perm, inh = (getattr(data[0], f) | (getattr(data[1], f) << 32)
+                      for f in ("effective", "permitted", "inheritable"))
+    return eff, perm, inh
 
 
 def capset(effective: int, permitted: int, inheritable: int) -> None:
@@ -203,7 +204,7 @@ def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> i
 # ---- seccomp, pidfd, fds ----------------------------------------------------------------
 
 
-def seccomp(operation: int, flags: int, args: ctypes._Pointer | ctypes.c_void_p | None) -> int:  # type: ignore[type-arg]
+def seccomp(operation: int, flags: int, args: object) -> int:
     return _check(_syscall(_NR["seccomp"], ctypes.c_uint(operation), ctypes.c_uint(flags),
                            args), "seccomp")
 

@@ -13,6 +13,7 @@ import os
 import socket
 import struct
 import termios
+from typing import Any
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
@@ -87,7 +88,7 @@ class RawTerminal:
 
     def __init__(self, fd: int):
         self.fd = fd
-        self.saved: list | None = None  # type: ignore[type-arg]
+        self.saved: list[Any] | None = None
 
     def __enter__(self) -> RawTerminal:
         if os.isatty(self.fd):

@@ -12,7 +12,7 @@ from minidocker.errors import Conflict, MinidockerError, NotFound, UsageError
 from minidocker.linux import libc
 from minidocker.runtime import hooks
 from minidocker.runtime.cgroup import from_state
-from minidocker.runtime.state import Container, Status, process_matches, proc_stat
+from minidocker.runtime.state import Container, Status, proc_stat, process_matches
 
 
 def start(container: Container) -> None:

@@ -41,10 +41,10 @@ class Prepared:
 
 def set_rlimits(process: dict[str, Any]) -> None:
     for rl in process.get("rlimits") or []:
-        limit = (rl["soft"], rl["hard"])
-        limit = tuple(resource.RLIM_INFINITY if v >= 2**63 - 1 else v for v in limit)
+        soft, hard = (resource.RLIM_INFINITY if v >= 2**63 - 1 else v
+                      for v in (rl["soft"], rl["hard"]))
         try:
-            resource.setrlimit(RLIMITS[rl["type"]], limit)
+            resource.setrlimit(RLIMITS[rl["type"]], (soft, hard))
         except (ValueError, OSError) as e:
             raise MinidockerError(f"setrlimit {rl['type']} {rl['soft']}:{rl['hard']}: "
                                   f"{getattr(e, 'strerror', None) or e}")
