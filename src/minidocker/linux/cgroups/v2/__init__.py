@@ -160,7 +160,9 @@ class V2Manager(CgroupManager):
 
     def kill_all(self, sig: int = signal.SIGKILL) -> None:
         if sig == signal.SIGKILL and common.exists(self.dir, "cgroup.kill"):
-            common.write(self.dir, "cgroup.kill", "1")
+            common.write(self.dir, "cgroup.kill", "1")  # kills frozen tasks too
+            if self.is_frozen():  # as on v1: a killed container is not left paused
+                freezer.thaw(self.dir)
             return
         super().kill_all(sig)
 
