@@ -363,10 +363,11 @@ def _refresh_hosts(store: Store, network: str, new_container: str | None) -> Non
 def cleanup_stale(root: str, alive: Callable[[str], bool]) -> dict[str, int]:
     """Remove what belongs to containers for which alive(container_id) is false: their
     endpoints (veth, port rules, lease, record), then leftovers no record explains: leases,
-    port rules and veths on our bridges. Call it under the engine's own lock or with a
-    predicate that counts containers being created as alive."""
+    port rules and veths on our bridges; rules of live networks that were flushed are
+    written again. Returns how many of each it found. Call it under the engine's own lock,
+    or with a predicate that counts containers being created as alive."""
     store = Store(root)
-    counts = {"endpoints": 0, "leases": 0, "rules": 0, "veths": 0}
+    counts = {"endpoints": 0, "leases": 0, "veths": 0, "rules": 0, "repaired": 0}
     networks = store.networks()
     for net_name, eps in store.endpoints().items():
         for cid, ep in eps.items():
@@ -378,13 +379,40 @@ def cleanup_stale(root: str, alive: Callable[[str], bool]) -> dict[str, int]:
     known = {cid for eps in endpoints.values() for cid in eps}
     counts["leases"] = len(store.ipam.release_where(
         lambda subnet, ip, owner: owner not in known and not alive(owner)))
-    ours = {n.id[:12] for n in networks.values()}
-    if networks and _firewall(store).exists():
-        counts["rules"] = _firewall(store).remove_ports_where(
-            lambda net12, cid: net12 in ours and cid not in known)
     recorded = {e.veth for eps in endpoints.values() for e in eps.values()}
     bridges = {n.bridge for n in networks.values()}
-    for veth in link.ports_of(bridges) if bridges else {}:
+    ports = link.ports_of(bridges) if bridges else {}
+    for veth in ports:
         if veth.startswith("md") and veth not in recorded and link.detach(veth):
             counts["veths"] += 1
+    if networks:
+        counts["rules"], counts["repaired"] = _cleanup_rules(store, networks, endpoints)
     return counts
+
+
+def _cleanup_rules(store: Store, networks: dict[str, Network],
+                   endpoints: dict[str, dict[str, Endpoint]]) -> tuple[int, int]:
+    """Delete port rules no endpoint explains; rewrite the rules of networks whose bridge
+    exists but whose rules are gone (someone flushed the table): (deleted, repaired)."""
+    from minidocker.network.nat import net_tag, port_tag
+
+    fw = _firewall(store)
+    rules = fw.rules()
+    ours = {n.id[:12] for n in networks.values()}
+    known = {cid for eps in endpoints.values() for cid in eps}
+    deleted = fw.remove_ports_where(lambda net12, cid: net12 in ours and cid not in known,
+                                    rules)
+    comments = {r.get("comment", "") for r in rules}
+    present = link.existing({n.bridge for n in networks.values()})
+    repaired = 0
+    for net in networks.values():
+        if net.bridge not in present:
+            continue
+        if net_tag(net) not in comments:
+            fw.setup_network(net)
+            repaired += 1
+        for cid, ep in endpoints.get(net.name, {}).items():
+            if ep.ports and port_tag(net.id, cid) not in comments:
+                fw.add_ports(net.id, cid, ep.ip, ep.ports)
+                repaired += 1
+    return deleted, repaired

@@ -98,6 +98,9 @@ def attach(netns: str, bridge: str, veth: str, ifname: str, ip: str, prefixlen: 
             finally:
                 os.close(fd)
             try:
+                # hairpin: with br_netfilter, a container's packet to its own published
+                # port is DNATed back out of the port it came in by; allow that
+                _sysctl(f"/sys/class/net/{veth}/brport/hairpin_mode", "1")
                 with Netlink(netns) as inner:
                     lo = inner.get_link("lo")
                     if lo is not None and not lo.flags & 1:
@@ -130,3 +133,9 @@ def ports_of(bridges: set[str]) -> dict[str, str]:
         links = nl.links()
     index_to_name = {lk.index: lk.name for lk in links if lk.name in bridges}
     return {lk.name: index_to_name[lk.master] for lk in links if lk.master in index_to_name}
+
+
+def existing(names: set[str]) -> set[str]:
+    """Which of `names` are links of this namespace."""
+    with Netlink() as nl:
+        return {lk.name for lk in nl.links() if lk.name in names}

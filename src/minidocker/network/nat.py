@@ -167,12 +167,13 @@ class Firewall:
         tag = port_tag(net_id, container_id)
         self.apply(self._delete(self.rules(), lambda cm: cm == tag))
 
-    def remove_ports_where(self, doomed: Callable[[str, str], bool]) -> int:
+    def remove_ports_where(self, doomed: Callable[[str, str], bool],
+                           rules: list[dict[str, Any]] | None = None) -> int:
         """Delete port rules for which doomed(net_id12, container_id); returns how many."""
         def match(comment: str) -> bool:
             parts = comment.split(" ")
             return len(parts) == 4 and parts[:2] == ["md", "port"] and doomed(parts[2], parts[3])
-        lines = self._delete(self.rules(), match)
+        lines = self._delete(self.rules() if rules is None else rules, match)
         self.apply(lines)
         return len(lines)
 

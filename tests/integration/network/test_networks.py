@@ -111,3 +111,17 @@ def test_second_network_gets_eth1_without_default_route(netenv: NetEnv) -> None:
     routes = c.exec("ip", "route").stdout
     assert f"default via {e0.gateway} dev eth0" in routes
     assert f"via {e1.gateway}" not in routes
+
+
+def test_exhausted_network_refuses_and_leaves_nothing(netenv: NetEnv) -> None:
+    network.create_network(netenv.root, "tiny", subnet="10.199.8.0/29",
+                           bridge=netenv.bridge_name("t"))  # 5 addresses besides the gateway
+    cs = [netenv.container() for _ in range(6)]
+    eps = [network.connect(netenv.root, "tiny", c.id, c.path) for c in cs[:5]]
+    assert sorted(e.ip for e in eps) == [f"10.199.8.{i}" for i in range(2, 7)]
+    with pytest.raises(network.AddressExhausted, match="no free address"):
+        network.connect(netenv.root, "tiny", cs[5].id, cs[5].path)
+    assert "eth0" not in cs[5].exec("ip", "link").stdout
+    assert network.endpoints_of(netenv.root, cs[5].id) == []
+    network.disconnect(netenv.root, "tiny", cs[0].id)
+    assert network.connect(netenv.root, "tiny", cs[5].id, cs[5].path).ip == eps[0].ip

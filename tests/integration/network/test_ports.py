@@ -29,6 +29,14 @@ def test_published_port_from_loopback_bridge_address_and_other_container(
     assert client.fetch(proto, ep.gateway, port) == f"{proto} web from {ep.gateway}"
 
 
+def test_container_reaches_its_own_published_port(netenv: NetEnv) -> None:
+    c = netenv.container()
+    c.serve(80, "self")
+    ep = network.connect(netenv.root, "bridge", c.id, c.path,
+                         ports=network.parse_port_spec("80"))
+    assert c.fetch("tcp", ep.gateway, ep.ports[0].host_port) == f"tcp self from {ep.gateway}"
+
+
 def test_explicit_host_ip_and_port(netenv: NetEnv) -> None:
     server = netenv.container()
     server.serve(8000, "api")

@@ -13,7 +13,7 @@ from minidocker.errors import MinidockerError
 from minidocker.network import nat
 from minidocker.network.link import veth_name
 from minidocker.network.store import Store
-from tests.integration.network.conftest import NetEnv, run
+from tests.integration.network.conftest import NetEnv, host_fetch, run
 
 
 def test_cleanup_stale_removes_dead_containers_and_orphans(netenv: NetEnv) -> None:
@@ -32,7 +32,7 @@ def test_cleanup_stale_removes_dead_containers_and_orphans(netenv: NetEnv) -> No
     nat.Firewall(netenv.table).add_ports(net.id, "ghost", "10.0.0.9",
                                          [network.PortMapping("127.0.0.1", 1, 1, "tcp")])
     counts = network.cleanup_stale(netenv.root, lambda cid: cid == alive.id)
-    assert counts == {"endpoints": 1, "leases": 1, "rules": 1, "veths": 1}
+    assert counts == {"endpoints": 1, "leases": 1, "rules": 1, "veths": 1, "repaired": 0}
     links = netenv.links()
     assert e_dead.veth not in links and orphan not in links and e_alive.veth in links
     rules = run("nft", "list", "chain", "ip", netenv.table, "ports").stdout
@@ -41,7 +41,19 @@ def test_cleanup_stale_removes_dead_containers_and_orphans(netenv: NetEnv) -> No
     assert [e.container_id for e in network.endpoints_of(netenv.root, alive.id)] == [alive.id]
     # idempotent
     assert network.cleanup_stale(netenv.root, lambda cid: cid == alive.id) == {
-        "endpoints": 0, "leases": 0, "rules": 0, "veths": 0}
+        "endpoints": 0, "leases": 0, "rules": 0, "veths": 0, "repaired": 0}
+
+
+def test_cleanup_stale_rewrites_flushed_rules(netenv: NetEnv) -> None:
+    server = netenv.container()
+    server.serve(80, "web")
+    ep = network.connect(netenv.root, "bridge", server.id, server.path,
+                         ports=network.parse_port_spec("127.0.0.1::80"))
+    port = ep.ports[0].host_port
+    run("nft", "delete", "table", "ip", netenv.table)  # an admin flushing our table
+    counts = network.cleanup_stale(netenv.root, lambda cid: True)
+    assert (counts["repaired"], counts["endpoints"]) == (2, 0)  # network rules + its ports
+    assert host_fetch("tcp", "127.0.0.1", port) == f"tcp web from {ep.gateway}"
 
 
 def test_namespace_gone_before_disconnect(netenv: NetEnv) -> None:
