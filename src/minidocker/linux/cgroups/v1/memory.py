@@ -35,6 +35,12 @@ def apply(path: str, res: dict[str, Any]) -> None:
                                  "host (no memory.memsw.limit_in_bytes)")
     # memsw must stay >= limit at every step: raise memsw first when the limit grows
     current_limit = common.read_int(path, "memory.limit_in_bytes")
+    if swap in (None, 0) and limit not in (None, 0) and \
+            common.exists(path, "memory.memsw.limit_in_bytes"):
+        memsw = common.read_int(path, "memory.memsw.limit_in_bytes")
+        if limit == UNLIMITED or limit > memsw:
+            raise InvalidConfig(f"memory.limit: {_value(limit)} is above the current memory+swap "
+                                f"limit {memsw}: change memory.swap with it")
     swap_first = swap not in (None, 0) and (swap == UNLIMITED or swap > current_limit)
     if swap_first:
         common.write(path, "memory.memsw.limit_in_bytes", _value(swap), "memory.swap")
