@@ -44,8 +44,6 @@ def apply_changes(config: dict[str, Any], changes: Sequence[str]) -> None:
         keyword, rest = keyword.upper(), rest.strip()
         if keyword in ("CMD", "ENTRYPOINT"):
             config["Cmd" if keyword == "CMD" else "Entrypoint"] = _command(rest, change)
-            if keyword == "ENTRYPOINT":
-                config.pop("Cmd", None) if not rest else None
         elif keyword == "ENV":
             env = [e for e in config.get("Env") or []]
             for key, value in _pairs(rest, change):

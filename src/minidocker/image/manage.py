@@ -51,8 +51,10 @@ def remove(store: st.Store, name: str, force: bool = False) -> list[str]:
         lines.append(f"Untagged: {t.familiar()}")
     for rd in image.repo_digests:
         lines.append(f"Untagged: {rd}")
-    if users:
-        return lines  # forced: the container keeps the (now untagged) image
+    if users:  # forced: the container keeps the image, now untagged
+        media_type = image.manifest.get("mediaType") or st.MEDIA_OCI_MANIFEST
+        store.add_image(image.manifest_digest, image.manifest_size, media_type, [])
+        return lines
     ids = _same_image_manifests(store, image)
     store.remove_entries(lambda e: e["digest"] in ids)
     store.gc()

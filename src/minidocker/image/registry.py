@@ -116,7 +116,7 @@ class Client:
                 hdrs["Authorization"] = auth
             data = body() if callable(body) else body
             resp = self._send(method, url, hdrs, data)
-            if resp.status == 401 and self._answer(resp, scope):
+            if resp.status == 401 and self._answer(resp, scope, auth):
                 continue
             break
         redirects = 0
@@ -162,14 +162,16 @@ class Client:
             return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         return None
 
-    def _answer(self, resp: Response, scope: str) -> bool:
-        """Handle a 401: fetch a token (Bearer) or switch to basic auth; False if hopeless."""
+    def _answer(self, resp: Response, scope: str, sent: str | None) -> bool:
+        """Handle a 401: fetch a token (Bearer) or switch to basic auth; False if hopeless.
+        `sent` is the Authorization we sent: if another thread has meanwhile obtained a
+        different one, just retry with that."""
         challenge = resp.header("WWW-Authenticate") or ""
         resp.close()
         kind, _, params_text = challenge.partition(" ")
         params = dict(re.findall(r'(\w+)="([^"]*)"', params_text))
         if kind.lower() == "basic":
-            if not self.credentials or self.basic:
+            if not self.credentials or (sent or "").startswith("Basic "):
                 return False
             self.basic = True
             return True
@@ -177,7 +179,8 @@ class Client:
             return False
         with self.lock:
             if scope in self.tokens:
-                return False  # the token we had was refused
+                # refused: hopeless if that was the token we sent, else retry with it
+                return f"Bearer {self.tokens[scope]}" != sent
         token = self._fetch_token(params, scope)
         with self.lock:
             self.tokens[scope] = token

@@ -185,7 +185,8 @@ class AuthProxy:
         for k, v in (headers or {}).items():
             h.send_header(k, v)
         h.end_headers()
-        h.wfile.write(body)
+        if h.command != "HEAD":
+            h.wfile.write(body)
 
 
 @pytest.fixture

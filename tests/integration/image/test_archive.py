@@ -1,0 +1,92 @@
+"""save and load: Docker and OCI archives, written and read by skopeo on the other side."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from minidocker.errors import InvalidConfig
+from minidocker.image import archive, snapshot
+from minidocker.image.store import Store
+from tests.integration.image.test_rootfs_commit import LAYERS, load_layout
+from tests.unit.image.helpers import add_image, file, make_tar, write_layout
+
+
+def skopeo_inspect(target: str) -> dict[str, object]:
+    out = subprocess.run(["skopeo", "inspect", target], check=True, capture_output=True,
+                         text=True).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("fmt, transport", [("docker", "docker-archive"),
+                                            ("oci", "oci-archive")])
+def test_save_is_readable_by_skopeo_and_loads_back(tmp_path: Path, fmt: str,
+                                                   transport: str) -> None:
+    store = Store(str(tmp_path / "root"))
+    image = load_layout(tmp_path, store)
+    out = tmp_path / f"saved-{fmt}.tar"
+    with open(out, "wb") as f:
+        archive.save(store, ["test:1"], f, fmt)
+    info = skopeo_inspect(f"{transport}:{out}")
+    assert len(info["Layers"]) == 2  # type: ignore[arg-type]
+    other = Store(str(tmp_path / "other"))
+    with open(out, "rb") as f:
+        assert archive.load(other, f) == ["Loaded image: test:1"]
+    loaded = other.lookup("test:1")
+    assert loaded.id == image.id
+    assert all(snapshot.exists(other, c) for c in loaded.chain_ids)
+
+
+def test_load_a_docker_archive_written_by_skopeo(tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    write_layout(layout, {"t": add_image(layout, LAYERS)})
+    out = tmp_path / "skopeo.tar"
+    subprocess.run(["skopeo", "copy", "-q", f"oci:{layout}:t",
+                    f"docker-archive:{out}:example.com/team/app:2"], check=True,
+                   capture_output=True)
+    store = Store(str(tmp_path / "root"))
+    with open(out, "rb") as f:
+        assert archive.load(store, f) == ["Loaded image: example.com/team/app:2"]
+    image = store.lookup("example.com/team/app:2")
+    assert Path(snapshot.lower_dirs(store, image)[0], "opt/new").read_text() == "new"
+
+
+def test_load_from_a_gzipped_stream(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "root"))
+    load_layout(tmp_path, store)
+    buf = io.BytesIO()
+    archive.save(store, ["test:1"], buf, "docker")
+    import gzip
+    other = Store(str(tmp_path / "other"))
+    assert archive.load(other, io.BytesIO(gzip.compress(buf.getvalue()))) == [
+        "Loaded image: test:1"]
+
+
+def test_bad_archives_leave_nothing_behind(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "root"))
+    layer = make_tar([file("../escape", "x")])
+    import hashlib
+    diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
+    config = json.dumps({"rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in [("c.json", config), ("l/layer.tar", layer),
+                           ("manifest.json", json.dumps([{"Config": "c.json", "RepoTags":
+                                                          ["bad:1"], "Layers":
+                                                          ["l/layer.tar"]}]).encode())]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    with pytest.raises(InvalidConfig, match="escapes"):
+        archive.load(store, io.BytesIO(buf.getvalue()))
+    assert store.images() == []
+    assert not [n for n in Path(store.snapshots_dir).iterdir() if not n.name.endswith(".lock")]
+    assert list(Path(store.ingest_dir).iterdir()) == []
+    assert not (tmp_path / "escape").exists()
+    with pytest.raises(InvalidConfig, match="not an image archive|not a valid tar"):
+        archive.load(store, io.BytesIO(b"garbage" * 1000))

@@ -1,0 +1,94 @@
+"""The image commands as a user runs them: output shapes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.integration.image.conftest import CLI, Registry
+from tests.integration.image.test_pull import push_layout
+
+
+def test_pull_images_inspect_tag_history_rmi(tmp_path: Path, registry: Registry,
+                                             cli: CLI) -> None:
+    name = push_layout(tmp_path, registry, "cli/app")
+    out = cli("pull", name).stdout
+    assert "Status: Downloaded newer image" in out and out.strip().endswith(name)
+    assert "Image is up to date" in cli("pull", name).stdout
+    listing = cli("images").stdout.splitlines()
+    assert listing[0].split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
+    assert listing[1].split()[:2] == [name.rsplit(":", 1)[0], "v1"]
+    (doc,) = json.loads(cli("image", "inspect", name).stdout)
+    assert doc["Id"].startswith("sha256:") and doc["RepoTags"] == [name]
+    assert doc["RepoDigests"][0].startswith(name.rsplit(":", 1)[0] + "@sha256:")
+    assert doc["Config"]["Cmd"] == ["/bin/sh"] and len(doc["RootFS"]["Layers"]) == 3
+    short = doc["Id"][7:19]
+    assert cli("images", "-q").stdout.split() == [short]
+    assert cli("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.strip() == name
+    assert "sha256:" in cli("images", "--digests").stdout
+    cli("tag", name, "mine:latest")
+    assert cli("image", "inspect", "-f", "{{.Id}}", "mine").stdout.strip() == doc["Id"]
+    hist = cli("history", "mine").stdout.splitlines()
+    assert hist[0].split()[:2] == ["IMAGE", "CREATED"] and len(hist) == 4
+    assert cli("rmi", "mine").stdout.strip() == "Untagged: mine:latest"
+    rmi = cli("rmi", short).stdout
+    assert f"Untagged: {name}" in rmi and f"Deleted: {doc['Id']}" in rmi
+    assert cli("images", "-q").stdout == ""
+
+
+def test_errors_are_one_line_with_exit_125(cli: CLI) -> None:
+    for args in (["image", "inspect", "nope"], ["pull", "Bad:Name"], ["rmi", "nope"],
+                 ["tag", "nope", "x"], ["history", "nope"]):
+        proc = cli(*args, check=False)
+        assert proc.returncode == 125, (args, proc.stderr)
+        assert proc.stderr.startswith("minidocker: error: "), proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_save_load_import_roundtrip(tmp_path: Path, busybox_rootfs: Path, cli: CLI,
+                                    md_root: Path) -> None:
+    image_id = cli("import", "-c", "CMD [\"sh\"]", str(busybox_rootfs), "bb:1").stdout.strip()
+    assert image_id.startswith("sha256:")
+    tarball = tmp_path / "rootfs.tar.gz"
+    subprocess.run(["tar", "-C", str(busybox_rootfs), "-czf", str(tarball), "."], check=True)
+    with open(tarball, "rb") as f:
+        proc = subprocess.run([*_cmd(md_root), "import", "-", "bb:stdin"], stdin=f,
+                              capture_output=True, text=True, check=True)
+    assert proc.stdout.startswith("sha256:")
+    saved = tmp_path / "bb.tar"
+    cli("save", "-o", str(saved), "bb:1")
+    other = CLI(tmp_path / "other")
+    assert other("load", "-i", str(saved)).stdout.strip() == "Loaded image: bb:1"
+    with open(saved, "rb") as f:
+        proc = subprocess.run([*_cmd(tmp_path / "third"), "load"], stdin=f,
+                              capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "Loaded image: bb:1"
+    oci = subprocess.run([*_cmd(md_root), "save", "--format", "oci", "bb:1"],
+                         capture_output=True, check=True).stdout
+    assert other("load", input=oci).stdout.decode().strip() == "Loaded image: bb:1"
+    assert "Total reclaimed space" in cli("image", "prune", "-a", "-f").stdout
+    assert cli("images", "-q").stdout == ""
+
+
+def test_push_and_login_logout(tmp_path: Path, registry: Registry, auth_proxy,  # type: ignore[no-untyped-def]
+                               busybox_rootfs: Path, cli: CLI, md_root: Path) -> None:
+    proxy = auth_proxy("basic", "u", "p")
+    target = f"{proxy.addr}/cli/pushed:1"
+    cli("import", str(busybox_rootfs), target)
+    proc = cli("push", target, check=False)
+    assert proc.returncode == 125 and "401" in proc.stderr
+    login = subprocess.run([*_cmd(md_root), "login", "-u", "u", "--password-stdin", proxy.addr],
+                           input="p\n", capture_output=True, text=True)
+    assert login.stdout.strip() == "Login Succeeded", login.stderr
+    assert oct(os.stat(md_root / "auth.json").st_mode & 0o777) == "0o600"
+    assert "digest: sha256:" in cli("push", target).stdout
+    assert "Removing login credentials" in cli("logout", proxy.addr).stdout
+    other = CLI(tmp_path / "other")
+    assert other("pull", target.replace(proxy.addr, registry.addr)).returncode == 0
+
+
+def _cmd(root: Path) -> list[str]:
+    from tests.conftest import tool
+    return [tool("minidocker"), "--root", str(root)]
