@@ -197,6 +197,13 @@ class Agent(threading.Thread):
         finally:
             self.server.close()
 
+    def stop(self) -> None:
+        """Wake a pending accept (the runtime failed before connecting) and wait."""
+        if self.is_alive():
+            with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as poke:
+                poke.connect(self.server.getsockname())
+        self.join(10)
+
     def handle(self, listener: int) -> None:
         poller = select.poll()
         poller.register(listener, select.POLLIN)
