@@ -42,14 +42,14 @@ def tabwrite(text: str, *, minwidth: int = TABLE_MIN_WIDTH, padding: int = TABLE
     last = len(lines) - 1
 
     def write_lines(start: int, stop: int, widths: list[int]) -> None:
+        ncols = len(widths)
         for i in range(start, stop):
             cells = lines[i]
             cw = cell_widths[i]
-            ncols = len(widths)
-            for j, cell in enumerate(cells):
-                out.append(cell)
-                if j < ncols:
-                    out.append(" " * (widths[j] - cw[j]))
+            # pad the cells that belong to a column; the rest go out as they are
+            padded = min(ncols, len(cells))
+            out.extend([cells[j] + " " * (widths[j] - cw[j]) for j in range(padded)])
+            out.extend(cells[ncols:])
             if i != last:
                 out.append("\n")
 

@@ -1106,7 +1106,7 @@ def _json_float(f: float) -> str:
     a = abs(f)
     if a != 0 and (a < 1e-6 or a >= 1e21):
         s = _format_float(f, "e")
-        if s[-4:-2] == "-0":
+        if s[-4:-1] == "e-0":
             s = s[:-2] + s[-1]
         return s
     return _format_float(f, "f")
