@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
 
-_MACHINE = platform.machine()
+_MACHINE = os.uname().machine
 # syscall numbers of calls glibc has no wrapper for (x86_64, aarch64)
 _NR = {
     "x86_64": {"pivot_root": 155, "setns": 308, "openat2": 437, "seccomp": 317,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def open_manager(spec: dict[str, Any], cid: str, systemd: bool) -> Any:

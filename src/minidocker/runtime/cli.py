@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
 
 from minidocker.errors import MinidockerError, UsageError, describe
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 USAGE = """\
 usage: minidocker-runtime [global options] COMMAND [options] [ARGS]

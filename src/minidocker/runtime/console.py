@@ -13,10 +13,13 @@ import os
 import socket
 import struct
 import termios
-from typing import Any
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 TIOCSPTLCK = 0x40045431
 TIOCGPTPEER = 0x5441

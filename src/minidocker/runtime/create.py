@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
-from dataclasses import dataclass
-from typing import Any
 
 from minidocker.errors import Conflict, MinidockerError
 from minidocker.linux import libc
@@ -21,17 +18,24 @@ from minidocker.runtime.spec import load_bundle
 from minidocker.runtime.spec import namespaces as spec_namespaces
 from minidocker.runtime.state import Container, State, check_id, proc_stat, write_atomic
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from typing import Any
 
-@dataclass
+
 class CreateOptions:
-    bundle: str
-    pid_file: str | None = None
-    console_socket: str | None = None
-    no_pivot: bool = False
-    preserve_fds: int = 0
-    systemd_cgroup: bool = False
-    # set by `run` in the foreground: our own end of a console socketpair
-    console_pair: socket.socket | None = None
+    def __init__(self, bundle: str, pid_file: str | None = None,
+                 console_socket: str | None = None, no_pivot: bool = False,
+                 preserve_fds: int = 0, systemd_cgroup: bool = False):
+        self.bundle = bundle
+        self.pid_file = pid_file
+        self.console_socket = console_socket
+        self.no_pivot = no_pivot
+        self.preserve_fds = preserve_fds
+        self.systemd_cgroup = systemd_cgroup
+        # set by `run` in the foreground: the container's end of a console socketpair
+        self.console_pair: socket.socket | None = None
 
 
 def create(root: str, cid: str, opts: CreateOptions) -> Container:
@@ -117,18 +121,17 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
     fifo_fd = os.open(container.fifo, os.O_PATH | os.O_CLOEXEC)
     from minidocker.runtime import cgroup as cgroup_glue
     new = {k for k, p in wanted.items() if p is None}
+    parent_sock, child_sock = sync.pair()
     cfg = init_mod.InitConfig(
         id=container.id, spec=spec, rootfs=rootfs, bundle=bundle, fifo_fd=fifo_fd,
-        sock=None,  # type: ignore[arg-type]
+        sock=child_sock,
         console_sock=console_sock, no_pivot=opts.no_pivot, preserve_fds=opts.preserve_fds,
         prepared=prepared, new_namespaces=new,
         cgroup_mount=cgroup_glue.make_mounter("cgroup" in new))
-    parent_sock, child_sock = sync.pair()
     try:
         pid = os.fork()
         if pid == 0:  # stage 1
             parent_sock.close()
-            cfg.sock = child_sock
             _stage1(cfg, wanted, join_fds, linux)
         procs.append(pid)
         child_sock.close()
@@ -181,10 +184,16 @@ def _stage1(cfg: init_mod.InitConfig, wanted: dict[str, str | None],
             libc.unshare(flags)
         if wanted.get("time", "") is None and linux.get("timeOffsets"):
             namespaces.write_time_offsets(linux["timeOffsets"])
+        # the init may only talk once the parent has its pid: it waits on this pipe
+        gate_r, gate_w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            os.close(gate_w)
+            os.read(gate_r, 1)
+            os.close(gate_r)
             init_mod.run(cfg)
         sync.send(sock, sync.PID, pid=pid)
+        os.write(gate_w, b"1")
         os._exit(0)
     except BaseException as e:  # noqa: BLE001
         sync.report_and_exit(sock, e)

@@ -9,14 +9,17 @@ socket is close-on-exec so a successful execve is seen as EOF after READY.
 from __future__ import annotations
 
 import os
-import socket
-from typing import Any
 
 from minidocker.errors import Conflict, MinidockerError
 from minidocker.runtime import namespaces, process, sync
 from minidocker.runtime.cgroup import from_state
 from minidocker.runtime.spec import validate_process
 from minidocker.runtime.state import Container
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from typing import Any
 
 
 def exec_process(container: Container, proc: dict[str, Any], *, console_socket: str | None,
@@ -77,10 +80,15 @@ def _child(sock: socket.socket, join_fds: list[tuple[str, int]], proc: dict[str,
         if userns:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
+        gate_r, gate_w = os.pipe()  # the grandchild speaks only after PID is sent
         pid = os.fork()
         if pid == 0:
+            os.close(gate_w)
+            os.read(gate_r, 1)
+            os.close(gate_r)
             _grandchild(sock, proc, prepared, console_sock, preserve_fds)
         sync.send(sock, sync.PID, pid=pid)
+        os.write(gate_w, b"1")
         os._exit(0)
     except BaseException as e:  # noqa: BLE001
         sync.report_and_exit(sock, e)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidocker import OCI_VERSION, __version__
 from minidocker.linux.caps import CAPS, last_cap
 from minidocker.runtime.rootfs import _FLAGS, _IGNORED, PROPAGATION
 from minidocker.runtime.spec import NAMESPACE_TYPES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def features() -> dict[str, Any]:

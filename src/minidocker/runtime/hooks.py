@@ -10,10 +10,13 @@ import json
 import os
 import select
 import signal
-from typing import Any
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class HookError(MinidockerError):

@@ -8,34 +8,41 @@ privileges, reports READY, then blocks on the exec fifo until `start`.
 from __future__ import annotations
 
 import os
-import socket
 import stat
-from dataclasses import dataclass
-from typing import Any
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
-from minidocker.runtime import console, hooks, process, sync
+from minidocker.runtime import hooks, process, sync
 from minidocker.runtime.rootfs import Rootfs, open_devnull, open_procfs, proc_write
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from typing import Any
 
-@dataclass
+
 class InitConfig:
-    id: str
-    spec: dict[str, Any]
-    rootfs: str
-    bundle: str
-    fifo_fd: int
-    sock: socket.socket
-    console_sock: socket.socket | None
-    no_pivot: bool
-    preserve_fds: int
-    prepared: process.Prepared
-    new_namespaces: set[str]
-    cgroup_mount: Any
-    procfd: int = -1
-    exec_path: str = ""
-    env: dict[str, str] | None = None
+    """Everything the init needs, prepared by the parent before it forks."""
+
+    def __init__(self, *, id: str, spec: dict[str, Any], rootfs: str, bundle: str,
+                 fifo_fd: int, sock: socket.socket, console_sock: socket.socket | None,
+                 no_pivot: bool, preserve_fds: int, prepared: process.Prepared,
+                 new_namespaces: set[str], cgroup_mount: Any):
+        self.id = id
+        self.spec = spec
+        self.rootfs = rootfs
+        self.bundle = bundle
+        self.fifo_fd = fifo_fd
+        self.sock = sock
+        self.console_sock = console_sock
+        self.no_pivot = no_pivot
+        self.preserve_fds = preserve_fds
+        self.prepared = prepared
+        self.new_namespaces = new_namespaces
+        self.cgroup_mount = cgroup_mount
+        self.procfd = -1
+        self.exec_path = ""
+        self.env: dict[str, str] = {}
 
 
 def run(cfg: InitConfig) -> None:
@@ -143,7 +150,7 @@ def _wait_for_start_and_exec(cfg: InitConfig) -> None:
     listener = process.load_seccomp(cfg.prepared)
     if listener is not None:
         _send_listener(cfg, listener, state)
-    process.execve(cfg.exec_path, proc, cfg.env or {})
+    process.execve(cfg.exec_path, proc, cfg.env)
 
 
 def _send_listener(cfg: InitConfig, listener: int, state: dict[str, Any]) -> None:
@@ -155,6 +162,7 @@ def _send_listener(cfg: InitConfig, listener: int, state: dict[str, Any]) -> Non
 
 
 def _setup_console(rootfs: Rootfs, sock: socket.socket) -> None:
+    from minidocker.runtime import console
     devpts = rootfs.open("/dev/pts", os.O_PATH | os.O_DIRECTORY,
                          libc.RESOLVE_IN_ROOT | libc.RESOLVE_NO_SYMLINKS)
     try:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Any
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # OCI type -> (clone flag, name under /proc/<pid>/ns)
 KINDS: dict[str, tuple[int, str]] = {

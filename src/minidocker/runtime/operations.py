@@ -6,13 +6,16 @@ import errno
 import os
 import signal
 import time
-from typing import Any
 
 from minidocker.errors import Conflict, MinidockerError, NotFound, UsageError
 from minidocker.linux import libc
 from minidocker.runtime import hooks
 from minidocker.runtime.cgroup import from_state
 from minidocker.runtime.state import Container, Status, proc_stat, process_matches
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def start(container: Container) -> None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import resource
-from typing import Any
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import caps, libc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Linux's RLIMIT_* numbers (the resource module lacks some of them)
 RLIMITS = {name: i for i, name in enumerate([

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 O_PATH = os.O_PATH
 IN_ROOT = libc.RESOLVE_IN_ROOT | libc.RESOLVE_NO_MAGICLINKS

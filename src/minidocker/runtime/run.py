@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-from typing import Any
 
 from minidocker.errors import MinidockerError, UsageError
 from minidocker.linux import libc
 from minidocker.runtime.create import CreateOptions, create
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 FORWARDED = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
              signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT, signal.SIGTSTP]
@@ -26,6 +28,7 @@ def run(root: str, cid: str, opts: CreateOptions, *, detach: bool, keep: bool) -
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")
     ours = theirs = None
     if not detach and not opts.console_socket and _wants_terminal(opts.bundle):
+        import socket
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         opts.console_pair = theirs
     try:
@@ -142,6 +145,7 @@ def exec_command(root: str, cid: str, args: list[str], flags: dict[str, Any]) ->
     if proc.get("terminal") and not console_socket:
         if detach:
             raise UsageError("exec --detach with a terminal needs --console-socket")
+        import socket
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     from minidocker.runtime.cli import _int_flag
     preserve = _int_flag(flags, "preserve-fds")

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from minidocker import OCI_VERSION
 from minidocker.errors import InvalidConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 

@@ -11,40 +11,53 @@ start time (guards against pid reuse), the exec fifo and the freezer.
 
 from __future__ import annotations
 
-import enum
 import errno
 import fcntl
 import json
 import os
-import re
-import shutil
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from minidocker import OCI_VERSION
 from minidocker.errors import Conflict, NotFound, UsageError
 
-_ID_RE = re.compile(r"^[\w+.-]+$")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+_ID_EXTRA = set("_+.-")
 
 
-class Status(enum.StrEnum):
-    CREATING = "creating"
-    CREATED = "created"
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPED = "stopped"
+class Status(str):
+    """One of the runtime-spec statuses, with the rules of what each allows.
+    (A plain str subclass: enum would cost import time on every runtime call.)"""
+
+    CREATING: Status
+    CREATED: Status
+    RUNNING: Status
+    PAUSED: Status
+    STOPPED: Status
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
 
     def can_start(self) -> bool:
-        return self is Status.CREATED
+        return self == "created"
 
     def can_kill(self) -> bool:
-        return self in (Status.CREATED, Status.RUNNING, Status.PAUSED)
+        return self in ("created", "running", "paused")
 
     def can_exec(self) -> bool:
-        return self in (Status.CREATED, Status.RUNNING)
+        return self in ("created", "running")
 
     def can_delete(self) -> bool:
-        return self in (Status.CREATED, Status.STOPPED)
+        return self in ("created", "stopped")
+
+
+Status.CREATING = Status("creating")
+Status.CREATED = Status("created")
+Status.RUNNING = Status("running")
+Status.PAUSED = Status("paused")
+Status.STOPPED = Status("stopped")
 
 
 def default_root() -> str:
@@ -54,26 +67,42 @@ def default_root() -> str:
     return os.path.join(runtime_dir, "minidocker-runtime")
 
 
+def valid_id(cid: str) -> bool:
+    return bool(cid) and cid not in (".", "..") and all(
+        c.isascii() and (c.isalnum() or c in _ID_EXTRA) for c in cid)
+
+
 def check_id(cid: str) -> str:
-    if not cid or not _ID_RE.match(cid) or cid in (".", ".."):
+    if not valid_id(cid):
         raise UsageError(f"invalid container id {cid!r}: use letters, digits, _ + . -")
     return cid
 
 
-@dataclass
 class State:
-    id: str
-    bundle: str
-    rootfs: str
-    pid: int = 0
-    pid_start: int = 0
-    created: str = ""
-    owner: str = ""
-    config: dict[str, Any] = field(default_factory=dict)
-    cgroup: dict[str, Any] | None = None
-    namespaces: dict[str, str] = field(default_factory=dict)
-    console_socket: str | None = None
-    no_pivot: bool = False
+    """What state.json holds: enough to rebuild the container object later."""
+
+    FIELDS = ("id", "bundle", "rootfs", "pid", "pid_start", "created", "owner", "config",
+              "cgroup", "namespaces", "no_pivot")
+
+    def __init__(self, id: str, bundle: str, rootfs: str, pid: int = 0, pid_start: int = 0,
+                 created: str = "", owner: str = "", config: dict[str, Any] | None = None,
+                 cgroup: dict[str, Any] | None = None,
+                 namespaces: dict[str, str] | None = None, no_pivot: bool = False,
+                 **_unknown: Any):
+        self.id = id
+        self.bundle = bundle
+        self.rootfs = rootfs
+        self.pid = pid
+        self.pid_start = pid_start
+        self.created = created
+        self.owner = owner
+        self.config = config or {}
+        self.cgroup = cgroup
+        self.namespaces = namespaces or {}
+        self.no_pivot = no_pivot
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.FIELDS}
 
 
 class Container:
@@ -108,7 +137,7 @@ class Container:
         return self._state
 
     def save(self, state: State) -> None:
-        write_atomic(self.state_file, json.dumps(asdict(state)).encode())
+        write_atomic(self.state_file, json.dumps(state.to_dict()).encode())
         self._state = state
 
     def lock(self) -> int:
@@ -121,6 +150,7 @@ class Container:
         return fd
 
     def remove_dir(self) -> None:
+        import shutil
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # ---- live status ----
@@ -215,6 +245,6 @@ def list_containers(root: str) -> list[Container]:
         raise
     out = []
     for name in names:
-        if _ID_RE.match(name) and os.path.isdir(os.path.join(root, name)):
+        if valid_id(name) and os.path.isdir(os.path.join(root, name)):
             out.append(Container(root, name))
     return out
