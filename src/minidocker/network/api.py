@@ -145,6 +145,8 @@ def create_network(root: str, name: str, *, subnet: str | None = None,
         bridge = bridge or f"md-{net_id[:12]}"
         if len(bridge) > 15 or any(n.bridge == bridge for n in networks.values()):
             raise Conflict(f"bridge name {bridge} is too long or already used")
+        if link.existing({bridge}):  # never adopt an interface someone else made
+            raise Conflict(f"network interface {bridge} already exists")
         net = Network(name=name, id=net_id, subnet=subnet, gateway=gw, bridge=bridge,
                       internal=internal, labels=dict(labels or {}), mtu=_uplink_mtu(),
                       created=_now())

@@ -7,6 +7,7 @@ import errno
 import os
 import zlib
 
+from minidocker.errors import Conflict
 from minidocker.network.model import BridgeUnavailable
 from minidocker.network.netlink import IFLA_MTU, RTM_NEWLINK, Netlink, attr_u32, ifinfo
 
@@ -49,8 +50,7 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> tupl
                 if link is None:
                     raise OSError(errno.ENODEV, f"bridge {name} vanished")
             elif link.kind != "bridge":
-                raise BridgeUnavailable(f"{name} exists and is a {link.kind or 'device'}, "
-                                        "not a bridge")
+                raise Conflict(f"network interface {name} exists and is not a bridge")
             if mtu and link.mtu != mtu and created:
                 nl.request(RTM_NEWLINK, _mtu_body(link.index, mtu), what=f"mtu of {name}")
                 link.mtu = mtu

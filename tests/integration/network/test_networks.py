@@ -125,3 +125,13 @@ def test_exhausted_network_refuses_and_leaves_nothing(netenv: NetEnv) -> None:
     assert network.endpoints_of(netenv.root, cs[5].id) == []
     network.disconnect(netenv.root, "tiny", cs[0].id)
     assert network.connect(netenv.root, "tiny", cs[5].id, cs[5].path).ip == eps[0].ip
+
+
+def test_existing_interface_is_never_adopted(netenv: NetEnv) -> None:
+    name = netenv.bridge_name("e")
+    run("ip", "link", "add", name, "type", "veth", "peer", "name", f"{name}p")
+    netenv.extra_links.append(name)
+    with pytest.raises(Conflict, match="already exists"):
+        network.create_network(netenv.root, "taken", bridge=name)
+    assert "taken" not in [n.name for n in network.list_networks(netenv.root)]
+    assert run("ip", "-j", "addr", "show", name).stdout.count("inet") == 0
