@@ -35,6 +35,14 @@ MISSING: Any = _Missing()
 _NOFINAL: Any = object()  # no value piped in from a previous command
 
 
+class FreeMap(dict[str, Any]):
+    """A free-form map (Labels, Options, DriverOpts): Docker has these as Go maps inside
+    typed structs, so an absent key prints <no value> even when strict_fields makes absent
+    keys of the other (struct-like) dicts an error, and `index` of an absent key gives ""."""
+
+    __slots__ = ()
+
+
 # --------------------------------------------------------------------------- lexer
 # A token is (kind, value, pos); kinds are short strings. pos is an offset into the text.
 
@@ -720,7 +728,7 @@ class _Parser:
             if kind == "range":
                 self.range_depth -= 1
             del self.vars[mark:]
-        return _Control(pos, kind, pipe, body, orelse)
+        return _Control(pipe.pos, kind, pipe, body, orelse)
 
     def pipeline(self, context: str) -> _Pipe:
         pipe = _Pipe(self.peek_non_space()[2])
@@ -1411,7 +1419,7 @@ def _index_one(item: Any, key: Any) -> Any:
         if type(key) is not str and all(type(k) is str for k in item):
             raise _CallError(f"value has type {go_type(key)}; should be string")
         # a missing key gives the element type's zero value: "" for string maps (Labels)
-        if all(type(x) is str for x in item.values()):
+        if type(item) is FreeMap or all(type(x) is str for x in item.values()):
             return ""
         return None
     if isinstance(item, list | tuple | str | bytes):
@@ -1854,8 +1862,8 @@ class _Compiler:
             if run is None:
                 fail(f"template: no such template {go_quote(name)}")
             new_dot = ev(st, dot) if ev else None
-            if st.depth > 1000:
-                fail("exceeded maximum template depth (100000)")
+            if st.depth >= 100:
+                fail("exceeded maximum template depth (100)")
             saved = st.vars
             st.vars = [["$", new_dot]]
             st.depth += 1
@@ -2072,7 +2080,7 @@ def _field(st: _State, recv: Any, name: str, args: list[Any], final: Any,
             fail(f"{name} is not a method but has arguments")
         if name in recv:
             return recv[name]
-        if st.strict:
+        if st.strict and type(recv) is not FreeMap:
             fail(f"map has no entry for key {go_quote(name)}")
         return MISSING
     if recv is MISSING:

@@ -14,6 +14,7 @@ import pytest
 
 from minidocker.cli.template import (
     Format,
+    FreeMap,
     Template,
     TemplateError,
     default_header,
@@ -362,6 +363,17 @@ def test_strict_fields_reports_missing_keys_as_docker_inspect_does() -> None:
     assert r("{{.State.Status}}", strict_fields=True) == "running"
 
 
+def test_free_maps_stay_lenient_under_strict_fields() -> None:
+    # docker inspect: a typo in a struct field fails, an absent label prints <no value>
+    data = {"Config": {"Labels": FreeMap(foo="bar"), "Image": "busybox"}}
+    assert r("{{.Config.Labels.foo}} {{.Config.Labels.nope}}", data, strict_fields=True) == \
+        "bar <no value>"
+    assert r('[{{index .Config.Labels "nope"}}]', {"Config": {"Labels": FreeMap()}}) == "[]"
+    assert err("{{.Config.Imag}}", data, strict_fields=True).endswith(
+        'map has no entry for key "Imag"')
+    assert r("{{json .Config}}", data) == '{"Image":"busybox","Labels":{"foo":"bar"}}'
+
+
 def test_field_of_null_is_a_nil_pointer_error() -> None:
     assert err("{{.State.Health.Status}}") == ('template: :1:8: executing "" at '
                                                "<.State.Health.Status>: nil pointer evaluating "
@@ -424,6 +436,11 @@ def test_execution_errors(template: str, message: str) -> None:
 
 def test_range_over_a_scalar_is_an_error() -> None:
     assert err("{{range .Name}}{{end}}").endswith("range can't iterate over /web")
+
+
+def test_runaway_template_recursion_is_an_error() -> None:
+    assert err('{{define "T"}}{{template "T" .}}{{end}}{{template "T" .}}').endswith(
+        "exceeded maximum template depth (100)")
 
 
 # --------------------------------------------------------------------------- compile once
