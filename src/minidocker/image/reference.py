@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from minidocker.errors import UsageError
 
@@ -21,14 +20,29 @@ _DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
 _SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-@dataclass(frozen=True)
 class Reference:
-    """A normalized image reference; `tag` is None only when a digest is given."""
+    """A normalized image reference; `tag` is None only when a digest is given.
 
-    domain: str
-    path: str
-    tag: str | None = None
-    digest: str | None = None
+    (A plain class, not a dataclass: `minidocker run` imports this, and dataclasses costs
+    4 ms of imports.)"""
+
+    __slots__ = ("domain", "path", "tag", "digest")
+
+    def __init__(self, domain: str, path: str, tag: str | None = None,
+                 digest: str | None = None):
+        self.domain = domain
+        self.path = path
+        self.tag = tag
+        self.digest = digest
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Reference) and str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __repr__(self) -> str:
+        return f"Reference({str(self)!r})"
 
     @property
     def name(self) -> str:

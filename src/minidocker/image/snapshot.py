@@ -8,16 +8,16 @@ only when complete, so a failed unpack leaves nothing visible. Containers hold a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from minidocker.errors import Conflict, MinidockerError, NotFound
 from minidocker.image.store import Image, Store, digest_hex
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 EMPTY = "empty"  # the lower dir of an image without layers
 
@@ -50,6 +50,7 @@ def unpack_layer(store: Store, image: Image, index: int) -> str:
     with store.lock(f"snapshots/{digest_hex(chain_id)}"):
         if os.path.isdir(os.path.join(final, "fs")):
             return final
+        import shutil
         import tempfile
         tmp = tempfile.mkdtemp(prefix=".tmp-", dir=store.snapshots_dir)
         try:
@@ -111,14 +112,19 @@ def lower_dirs(store: Store, image: Image) -> list[str]:
 # ---- container rootfs ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Rootfs:
     """What the engine needs to mount a container's rootfs: overlay over `lowers`."""
 
-    lowers: tuple[str, ...]
-    upper: str
-    work: str
-    target: str
+    __slots__ = ("lowers", "upper", "work", "target")
+
+    def __init__(self, lowers: tuple[str, ...], upper: str, work: str, target: str):
+        self.lowers = lowers
+        self.upper = upper
+        self.work = work
+        self.target = target
+
+    def __repr__(self) -> str:
+        return f"Rootfs(target={self.target!r}, lowers={len(self.lowers)})"
 
     @property
     def options(self) -> str:
@@ -190,18 +196,25 @@ def add_lease(store: Store, container_id: str, image: Image) -> None:
 
 def release(store: Store, container_id: str) -> None:
     """Drop a container's lease (when the container is removed)."""
-    with contextlib.suppress(FileNotFoundError):
+    try:
         os.unlink(os.path.join(store.leases_dir, f"{container_id}.json"))
+    except FileNotFoundError:
+        pass
 
 
 def leases(store: Store) -> list[dict[str, Any]]:
-    out = []
-    with contextlib.suppress(FileNotFoundError):
-        for name in os.listdir(store.leases_dir):
-            if name.endswith(".json"):
-                with contextlib.suppress(OSError, ValueError):
-                    with open(os.path.join(store.leases_dir, name)) as f:
-                        out.append(json.load(f))
+    out: list[dict[str, Any]] = []
+    try:
+        names = os.listdir(store.leases_dir)
+    except FileNotFoundError:
+        return out
+    for name in names:
+        if name.endswith(".json"):
+            try:
+                with open(os.path.join(store.leases_dir, name)) as f:
+                    out.append(json.load(f))
+            except (OSError, ValueError):
+                pass  # a lease being written or removed right now
     return out
 
 
@@ -220,6 +233,9 @@ def check_unused(store: Store, image: Image) -> None:
 
 def remove_unused(store: Store, keep: set[str]) -> int:
     """Remove snapshots whose chain ID is not in `keep`, and stale temp dirs (gc lock held)."""
+    import contextlib
+    import shutil
+
     keep_hex = {digest_hex(c) for c in keep}
     removed = 0
     with contextlib.suppress(FileNotFoundError):

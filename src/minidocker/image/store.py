@@ -10,18 +10,18 @@ rewritten atomically under a lock, so concurrent pulls and tags never corrupt it
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from minidocker.errors import Conflict, InvalidConfig, MinidockerError, NotFound
 from minidocker.image import reference as refs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
 OCI_LAYOUT_VERSION = "1.0.0"
 MEDIA_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -61,17 +61,22 @@ def canonical_json(doc: Any) -> bytes:
     return json.dumps(doc, separators=(",", ":"), sort_keys=False).encode()
 
 
-@dataclass
 class Image:
     """One image as the engine sees it: Id (config digest), manifest, config and names."""
 
-    id: str
-    manifest_digest: str
-    manifest: dict[str, Any]
-    config: dict[str, Any]
-    repo_tags: list[str] = field(default_factory=list)
-    repo_digests: list[str] = field(default_factory=list)
-    manifest_size: int = 0
+    def __init__(self, id: str, manifest_digest: str, manifest: dict[str, Any],
+                 config: dict[str, Any], repo_tags: list[str] | None = None,
+                 repo_digests: list[str] | None = None, manifest_size: int = 0):
+        self.id = id
+        self.manifest_digest = manifest_digest
+        self.manifest = manifest
+        self.config = config
+        self.repo_tags = repo_tags if repo_tags is not None else []
+        self.repo_digests = repo_digests if repo_digests is not None else []
+        self.manifest_size = manifest_size
+
+    def __repr__(self) -> str:
+        return f"Image({self.id!r}, tags={self.repo_tags!r})"
 
     @property
     def layers(self) -> list[dict[str, Any]]:
@@ -140,8 +145,10 @@ class BlobWriter:
     def discard(self) -> None:
         if not self.file.closed:
             self.file.close()
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
 
     def __enter__(self) -> BlobWriter:
         return self
@@ -183,24 +190,15 @@ class Store:
     def index_path(self) -> str:
         return os.path.join(self.layout, "index.json")
 
-    @contextlib.contextmanager
-    def lock(self, name: str = "index", shared: bool = False) -> Iterator[None]:
+    def lock(self, name: str = "index", shared: bool = False) -> _Lock:
         """flock on `<image>/<name>.lock`: `index` guards index.json, `gc` blob removal."""
         os.makedirs(self.path, exist_ok=True)
-        fd = os.open(os.path.join(self.path, f"{name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                     0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return _Lock(os.path.join(self.path, f"{name}.lock"), shared)
 
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
+    def writing(self) -> _Lock:
         """Held (shared) while adding content, so that gc never removes what is being added."""
         self.init()
-        with self.lock("gc", shared=True):
-            yield
+        return self.lock("gc", shared=True)
 
     # ---- blobs -------------------------------------------------------------------------
 
@@ -239,8 +237,7 @@ class Store:
                 os.chmod(tmp, 0o644)
                 os.rename(tmp, self.blob_path(digest))
             except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+                os.unlink(tmp)
                 raise
         return digest
 
@@ -362,13 +359,17 @@ class Store:
                 continue
             ref_name = _ref_name(entry)
             if ref_name:
-                with contextlib.suppress(MinidockerError):
+                try:
                     tag = refs.parse(ref_name).familiar()
-                    if tag not in image.repo_tags:
-                        image.repo_tags.append(tag)
+                except MinidockerError:
+                    tag = ""
+                if tag and tag not in image.repo_tags:
+                    image.repo_tags.append(tag)
             for rd in _split(entry.get("annotations", {}).get(ANNOTATION_REPO_DIGESTS)):
-                with contextlib.suppress(MinidockerError):
+                try:
                     rd = refs.parse(rd).familiar()
+                except MinidockerError:
+                    pass
                 if rd not in image.repo_digests:
                     image.repo_digests.append(rd)
         return list(by_id.values())
@@ -411,6 +412,8 @@ class Store:
 
     def gc(self) -> tuple[int, int]:
         """Remove blobs and snapshots no image or lease refers to; returns (blobs, snapshots)."""
+        import contextlib
+
         from minidocker.image import snapshot
 
         with self.lock("gc"):
@@ -443,6 +446,26 @@ class Store:
                             removed_blobs += 1
             removed_snaps = snapshot.remove_unused(self, chains)
         return removed_blobs, removed_snaps
+
+
+class _Lock:
+    """A flock held for a `with` block (a class: contextlib costs imports on the run path)."""
+
+    def __init__(self, path: str, shared: bool):
+        self.path = path
+        self.shared = shared
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
 
 
 def _empty_index() -> dict[str, Any]:
@@ -481,7 +504,7 @@ def _entry(digest: str, size: int, media_type: str, ref_name: str | None,
 
 
 def _write_atomic(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp.{os.getpid()}.{threading.get_ident()}"
+    tmp = f"{path}.tmp.{os.getpid()}.{id(data)}"
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
