@@ -79,6 +79,21 @@ def test_updated_rules_apply_to_new_opens(make_cgroup: Callable[..., CgroupManag
                                     "access": "rwm"}]})
     result = _try(mgr, nodes)
     assert (result["full"], result["mknod"]) == ("ok", "ok")
+    mgr.apply({"devices": [RULES[0], RULES[1]]})
+    assert _try(mgr, nodes)["zero"] == DENIED
+
+
+@pytest.mark.skipif(MODE == "unified", reason="cgroup v1 host only")
+def test_v1_updates_leave_exactly_the_new_allowlist(make_cgroup: Callable[..., CgroupManager]
+                                                    ) -> None:
+    mgr = make_cgroup("devlist", {"devices": RULES})
+    listing = Path(mgr.host_paths()["devices"]) / "devices.list"
+    assert set(listing.read_text().split("\n")) - {""} == {"c 1:3 rwm", "c 1:5 r"}
+    mgr.apply({"devices": [RULES[0], RULES[1],
+                           {"allow": True, "type": "c", "major": 1, "minor": 7}]})
+    assert set(listing.read_text().split("\n")) - {""} == {"c 1:3 rwm", "c 1:7 rwm"}
+    mgr.apply({"devices": [{"allow": True, "access": "rwm"}]})
+    assert listing.read_text().strip() == "a *:* rwm"
 
 
 @pytest.mark.skipif(MODE != "hybrid", reason="needs the cgroup2 hierarchy of a hybrid host")

@@ -90,10 +90,18 @@ class CgroupManager(abc.ABC):
         """The cgroup directories on the host: {controller or "": dir}."""
 
     def kill_all(self, sig: int = signal.SIGKILL) -> None:
-        """Signal every process of the cgroup; frozen meanwhile so that none forks away."""
+        """Signal every process of the cgroup; frozen meanwhile (where the host has a
+        freezer) so that none forks away. A cgroup already gone has nothing to kill."""
+        if not self.exists():
+            return
         was_frozen = self.is_frozen()
+        froze = False
         if not was_frozen:
-            self.freeze()
+            try:
+                self.freeze()
+                froze = True
+            except common.CgroupError:
+                pass  # no freezer: signal the tasks as they are
         try:
             for pid in self.pids():
                 try:
@@ -101,8 +109,8 @@ class CgroupManager(abc.ABC):
                 except ProcessLookupError:
                     pass
         finally:
-            if not was_frozen or sig == signal.SIGKILL:  # a frozen task dies only when thawed
-                self.thaw()
+            if froze or (was_frozen and sig == signal.SIGKILL):
+                self.thaw()  # a frozen task dies only when thawed
 
     def _check_freezable(self) -> None:
         if not self.exists():
