@@ -113,7 +113,7 @@ def _uint(value: Any, what: str, top: int) -> int:
 
 def _action(name: Any, errno_ret: Any, what: str) -> int:
     """The SECCOMP_RET_* value of an OCI action (with its errno for ERRNO and TRACE)."""
-    if name not in ACTIONS:
+    if not isinstance(name, str) or name not in ACTIONS:
         raise _fail(f"{what}: unknown action {name!r}")
     if errno_ret is not None and name not in _WITH_ERRNO:
         raise _fail(f"{what}: {name} takes no errnoRet")
@@ -142,10 +142,10 @@ def _check(seccomp: Any) -> tuple[int, list[tuple[list[str], int, list[dict[str,
         raise _fail("SCMP_ACT_NOTIFY cannot be the default action")
     default_value = _action(default, seccomp.get("defaultErrnoRet"), "defaultAction")
     for arch in _list(seccomp, "architectures"):
-        if arch not in ARCHES:
+        if not isinstance(arch, str) or arch not in ARCHES:
             raise _fail(f"unknown architecture {arch!r}")
     for flag in _list(seccomp, "flags"):
-        if flag not in FLAGS:
+        if not isinstance(flag, str) or flag not in FLAGS:
             raise _fail(f"unknown flag {flag!r}")
     listener = seccomp.get("listenerPath")
     if listener is not None and (not isinstance(listener, str) or not listener):
@@ -165,7 +165,7 @@ def _check(seccomp: Any) -> tuple[int, list[tuple[list[str], int, list[dict[str,
         if not isinstance(names, list) or not names:
             raise _fail(f"{what}.names must be a non-empty list")
         for name in names:
-            if name not in NAMES:
+            if not isinstance(name, str) or name not in NAMES:
                 raise _fail(f"{what}: unknown system call {name!r}")
         action = _action(entry.get("action"), entry.get("errnoRet"), what)
         if action == ACT_NOTIFY:
@@ -185,7 +185,7 @@ def _check(seccomp: Any) -> tuple[int, list[tuple[list[str], int, list[dict[str,
             _uint(arg.get("index"), f"{where}.index", 5)
             _uint(arg.get("value"), f"{where}.value", 2**64 - 1)
             _uint(arg.get("valueTwo", 0), f"{where}.valueTwo", 2**64 - 1)
-            if arg.get("op") not in OPERATORS:
+            if not isinstance(arg.get("op"), str) or arg["op"] not in OPERATORS:
                 raise _fail(f"{where}: unknown operator {arg.get('op')!r}")
         rules.append((names, action, args))
     return default_value, rules

@@ -320,6 +320,24 @@ def test_bad_input_is_one_clear_error(doc: Any, message: str) -> None:
         seccomp.prepare(doc)
 
 
+@pytest.mark.parametrize("doc", [
+    {"defaultAction": ["SCMP_ACT_ALLOW"]},
+    {"defaultAction": "SCMP_ACT_ALLOW", "architectures": [["SCMP_ARCH_X86"]]},
+    {"defaultAction": "SCMP_ACT_ALLOW", "flags": [{}]},
+    {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": [["read"]], "action": "x"}]},
+    {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": {}}]},
+    {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["read"], "action": "SCMP_ACT_ERRNO",
+         "args": [{"index": 0, "value": 1, "op": ["SCMP_CMP_EQ"]}]}]},
+    {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": "read", "action": "x"}]},
+    {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": {"names": ["read"]}},
+    {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": True},
+])
+def test_wrong_types_are_invalid_config_not_a_crash(doc: dict[str, Any]) -> None:
+    with pytest.raises(InvalidConfig):
+        seccomp.validate(doc)
+
+
 def test_names_known_only_to_other_architectures_are_valid() -> None:
     doc = profile(syscalls=[rule(["socketcall", "cacheflush", "s390_runtime_instr",
                                   "riscv_hwprobe", "uretprobe"], "SCMP_ACT_ERRNO")])
