@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    Timestamp = float | datetime  # seconds since the epoch, or an aware datetime
 
 # Docker's tables: tabwriter.NewWriter(out, minwidth=10, tabwidth=1, padding=3, ' ', 0)
 TABLE_MIN_WIDTH = 10
@@ -140,11 +145,8 @@ def human_duration(seconds: float) -> str:
     return f"{int(seconds / 3600) // 24 // 365} years"
 
 
-Timestamp = float | datetime
-
-
 def _epoch(t: Timestamp) -> float:
-    return t.timestamp() if isinstance(t, datetime) else float(t)
+    return float(t) if isinstance(t, int | float) else t.timestamp()
 
 
 def ago(t: Timestamp, now: float | None = None) -> str:
@@ -186,6 +188,8 @@ def status_text(state: str, *, exit_code: int = 0, started_at: Timestamp | None 
 def go_time(t: Timestamp) -> str:
     """Go's time.Time.String() in local time, as `ps` CreatedAt shows it:
     "2024-01-02 15:04:05 +0100 CET"."""
+    from datetime import datetime
+
     dt = datetime.fromtimestamp(_epoch(t)).astimezone()
     frac = f".{dt.microsecond:06d}".rstrip("0") if dt.microsecond else ""
     return dt.strftime("%Y-%m-%d %H:%M:%S") + frac + dt.strftime(" %z %Z")

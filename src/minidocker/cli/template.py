@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NoReturn
 
 from minidocker.errors import UsageError
+
+TYPE_CHECKING = False  # `typing` (and the `re` it imports) stays out of the ps path
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    Token = tuple[str, str, int]  # (kind, value, offset in the text)
+    # name -> (function, least number of arguments, most (None: any))
+    FuncSpec = tuple[Callable[..., Any], int, int | None]
+    Eval = Callable[["_State", Any], Any]  # (state, dot) -> value
+    Cmd = Callable[["_State", Any, Any], Any]  # (state, dot, final) -> value
+    Run = Callable[["_State", Any, list[str]], None]  # writes output
 
 
 class TemplateError(UsageError):
@@ -35,7 +45,7 @@ MISSING: Any = _Missing()
 _NOFINAL: Any = object()  # no value piped in from a previous command
 
 
-class FreeMap(dict[str, Any]):
+class FreeMap(dict[str, object]):
     """A free-form map (Labels, Options, DriverOpts): Docker has these as Go maps inside
     typed structs, so an absent key prints <no value> even when strict_fields makes absent
     keys of the other (struct-like) dicts an error, and `index` of an absent key gives ""."""
@@ -50,7 +60,6 @@ _SPACE = " \t\r\n"
 _KEYWORDS = {
     "if", "else", "end", "range", "with", "break", "continue", "define", "template", "block",
 }
-Token = tuple[str, str, int]
 
 
 def _is_alnum(ch: str) -> bool:
@@ -1584,9 +1593,6 @@ def _f_call(fn: Any, *args: Any) -> Any:
     return fn(*args)
 
 
-# name -> (function, least number of arguments, most (None: any))
-FuncSpec = tuple[Callable[..., Any], int, int | None]
-
 FUNCS: dict[str, FuncSpec] = {
     # Go's builtins ("and"/"or" are evaluated lazily by the compiler)
     "and": (_f_not, 1, None),
@@ -1671,10 +1677,6 @@ class _State:
                 return
         raise TemplateError(f"template: undefined variable: {name}")
 
-
-Eval = Callable[[_State, Any], Any]  # (state, dot) -> value
-Cmd = Callable[[_State, Any, Any], Any]  # (state, dot, final) -> value
-Run = Callable[[_State, Any, list[str]], None]  # writes output
 
 _METHOD_TYPES = (types.MethodType, types.BuiltinMethodType)
 
