@@ -119,8 +119,9 @@ def _action(name: Any, errno_ret: Any, what: str) -> int:
         raise _fail(f"{what}: {name} takes no errnoRet")
     value = ACTIONS[name]
     if name in _WITH_ERRNO:
+        # libseccomp takes errno values below MAX_ERRNO (4095) only
         value |= errno.EPERM if errno_ret is None else _uint(errno_ret, f"{what} errnoRet",
-                                                             0xFFFF)
+                                                             4094)
     return value
 
 
