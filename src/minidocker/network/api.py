@@ -62,7 +62,15 @@ def _uplink_mtu(route_file: str = "/proc/net/route") -> int:
 def _avoid(store: Store, networks: Iterable[Network]) -> list[str]:
     """What a new subnet must not overlap: host routes, resolvers, our other networks."""
     servers = [s for s in dns.host_resolv_conf()[0] if ":" not in s]
-    return ipam.host_routes() + servers + [n.subnet for n in networks]
+    return _host_routes() + servers + [n.subnet for n in networks]
+
+
+def _host_routes() -> list[str]:
+    """Routes of all tables over netlink; the main table from /proc/net/route if that fails."""
+    try:
+        return link.host_routes()
+    except OSError:
+        return ipam.host_routes()
 
 
 def _pools(store: Store) -> list[tuple[str, int]] | None:
@@ -135,7 +143,7 @@ def create_network(root: str, name: str, *, subnet: str | None = None,
             raise Conflict(f"network with name {name} already exists")
         if subnet:
             subnet, gw = ipam.validate_subnet(subnet, gateway)
-            for route in ipam.host_routes():
+            for route in _host_routes():
                 if ipam.overlaps(subnet, route):
                     raise Conflict(f"subnet {subnet} overlaps the host route to {route}")
         else:
@@ -237,7 +245,8 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
     """Attach the container whose network namespace is at `netns_path` to `network`:
     lease an address, plug a veth (eth0, or ethN for further networks), publish `ports`
     (see ports.parse_port_spec), and write the hosts files (its own at `hosts_path`, and
-    its peers' on a user network). Returns the endpoint, which is also persisted."""
+    its peers' on a user network). `extra_hosts` are (name, ip) pairs, ip may be
+    "host-gateway". Returns the endpoint, which is also persisted."""
     store = Store(root)
     net = _default_record(store) if network == DEFAULT_NETWORK else store.find(network)
     specs = list(ports)
@@ -262,7 +271,8 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
                       mac=(mac or link.mac_for(address)).lower(),
                       veth=link.veth_name(net.id, container_id), ifname=f"eth{len(others)}",
                       name=name, aliases=list(aliases), ports=mappings, hostname=hostname,
-                      extra_hosts=[f"{h}:{a}" for h, a in extra_hosts], hosts_path=hosts_path)
+                      extra_hosts=[f"{h}:{net.gateway if a == 'host-gateway' else a}"
+                                   for h, a in extra_hosts], hosts_path=hosts_path)
         # the record comes first: after a crash from here on, cleanup_stale finds it all
         endpoints.setdefault(net.name, {})[container_id] = ep
         store.save_endpoints(endpoints)

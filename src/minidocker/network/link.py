@@ -139,3 +139,10 @@ def existing(names: set[str]) -> set[str]:
     """Which of `names` are links of this namespace."""
     with Netlink() as nl:
         return {lk.name for lk in nl.links() if lk.name in names}
+
+
+def host_routes() -> list[str]:
+    """Destinations of the host's IPv4 routes in all tables (policy routing, VPNs and the
+    local table included), without default routes."""
+    with Netlink() as nl:
+        return nl.routes()

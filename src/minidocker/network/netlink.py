@@ -19,7 +19,7 @@ NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
 NLM_F_DUMP, NLM_F_EXCL, NLM_F_CREATE = 0x300, 0x200, 0x400
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK = 16, 17, 18, 19
-RTM_NEWADDR, RTM_NEWROUTE = 20, 24
+RTM_NEWADDR, RTM_NEWROUTE, RTM_GETROUTE = 20, 24, 26
 IFF_UP = 0x1
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO = 1, 3, 4, 10, 18
 IFLA_NET_NS_FD = 28
@@ -196,6 +196,17 @@ class Netlink:
         return True
 
     # -- addresses and routes ---------------------------------------------------------
+
+    def routes(self) -> list[str]:
+        """Destinations (CIDR) of every IPv4 route of every table, except default routes."""
+        body = _RTMSG.pack(socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0)
+        result = []
+        for payload in self.request(RTM_GETROUTE, body, NLM_F_DUMP):
+            dst_len = payload[1]
+            dst = parse_attrs(payload[_RTMSG.size:]).get(RTA_DST)
+            if dst_len and dst:
+                result.append(f"{socket.inet_ntoa(dst)}/{dst_len}")
+        return result
 
     def add_address(self, index: int, ip: str, prefixlen: int, what: str = "") -> None:
         raw = socket.inet_aton(ip)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import subprocess
 
 import pytest
 
 from minidocker import network
 from minidocker.errors import Conflict
 from minidocker.network.store import Store
-from tests.integration.network.conftest import FakeContainer, NetEnv, run
+from tests.integration.network.conftest import FakeContainer, NetEnv, run, wait_for
 
 
 def _addr(c: FakeContainer) -> dict:
@@ -90,3 +92,26 @@ def test_connect_twice_is_a_conflict_and_changes_nothing(netenv: NetEnv) -> None
     with pytest.raises(Conflict, match="already connected"):
         network.connect(netenv.root, "bridge", c.id, c.path)
     assert network.endpoints_of(netenv.root, c.id) == [ep]
+
+
+def test_namespace_of_a_process_and_its_death(netenv: NetEnv) -> None:
+    """The engine's case: /proc/PID/ns/net of the container's init; when it dies the
+    kernel takes the veth pair away, and disconnect still cleans up the rest."""
+    proc = subprocess.Popen(["unshare", "--net", "sleep", "60"])
+    try:
+        path = f"/proc/{proc.pid}/ns/net"
+        _wait_for_own_netns(path)
+        ep = network.connect(netenv.root, "bridge", "p" * 64, path)
+        out = run("nsenter", f"--net={path}", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+        assert f"inet {ep.ip}/{ep.prefixlen}" in out
+    finally:
+        proc.kill()
+        proc.wait()
+    assert wait_for(lambda: ep.veth not in netenv.links())
+    network.disconnect(netenv.root, "bridge", "p" * 64)
+    assert network.endpoints_of(netenv.root, "p" * 64) == []
+
+
+def _wait_for_own_netns(path: str) -> None:
+    host = os.stat("/proc/self/ns/net").st_ino
+    assert wait_for(lambda: os.stat(path).st_ino != host)

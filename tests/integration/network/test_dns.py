@@ -25,11 +25,13 @@ def test_containers_resolve_each_other_by_name_and_alias(netenv: NetEnv, tmp_pat
     ew = network.connect(netenv.root, "app", web.id, web.path, name="web", aliases=["www"],
                          hostname="webhost", hosts_path=str(web_hosts))
     ec = network.connect(netenv.root, "app", client.id, client.path, name="client",
-                         hosts_path=str(client_hosts), extra_hosts=[("db.test", "10.9.9.9")])
+                         hosts_path=str(client_hosts),
+                         extra_hosts=[("db.test", "10.9.9.9"), ("gw", "host-gateway")])
     text = client_hosts.read_text()
     assert f"{ew.ip}\tweb www {web.id[:12]}" in text
     assert f"{ec.ip}\t{client.id[:12]} client" in text
     assert "10.9.9.9\tdb.test" in text
+    assert f"{ec.gateway}\tgw" in text
     assert f"{ec.ip}\tclient" in web_hosts.read_text()  # the earlier one learnt the newcomer
     assert f"{ew.ip}\twebhost web www" in web_hosts.read_text()
     assert _resolve_ping(client, client_hosts, "web")
@@ -41,7 +43,10 @@ def test_containers_resolve_each_other_by_name_and_alias(netenv: NetEnv, tmp_pat
 
 def test_default_bridge_has_no_peer_names(netenv: NetEnv, tmp_path: Path) -> None:
     a, b = netenv.container(), netenv.container()
-    network.connect(netenv.root, "bridge", a.id, a.path, name="a", hosts_path=str(tmp_path / "a"))
-    network.connect(netenv.root, "bridge", b.id, b.path, name="b", hosts_path=str(tmp_path / "b"))
-    assert "\tb" not in (tmp_path / "a").read_text()
-    assert "\ta" not in (tmp_path / "b").read_text()
+    ea = network.connect(netenv.root, "bridge", a.id, a.path, name="a",
+                         hosts_path=str(tmp_path / "a"))
+    eb = network.connect(netenv.root, "bridge", b.id, b.path, name="b",
+                         hosts_path=str(tmp_path / "b"))
+    assert f"{ea.ip}\t{a.id[:12]} a" in (tmp_path / "a").read_text()
+    assert eb.ip not in (tmp_path / "a").read_text()
+    assert ea.ip not in (tmp_path / "b").read_text()
