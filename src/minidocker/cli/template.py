@@ -514,7 +514,10 @@ class _Control(_Node):
         self.orelse = orelse
 
     def __str__(self) -> str:
-        return "{{" + self.kind + " " + str(self.pipe) + "}}"
+        text = "{{" + self.kind + " " + str(self.pipe) + "}}" + "".join(map(str, self.body))
+        if self.orelse is not None:
+            text += "{{else}}" + "".join(map(str, self.orelse))
+        return text + "{{end}}"
 
 
 class _Jump(_Node):
@@ -918,6 +921,19 @@ def go_type(v: Any) -> str:
     return type(v).__name__
 
 
+def _plain(v: Any) -> Any:
+    """A str/int/float subclass (StrEnum, IntEnum) as the plain value Go would see."""
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, int):
+        return int(v)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, str):
+        return str.__str__(v)
+    return v
+
+
 def truth(v: Any) -> bool:
     """Go's template truth: false, 0, "", nil and empty collections are false; structs true."""
     if v is None or v is MISSING:
@@ -997,6 +1013,8 @@ def _sprint_v(v: Any, verb: str = "v") -> str:
         return _format_float(v)
     if v is None or v is MISSING:
         return "<nil>"
+    if isinstance(v, str | int | float):
+        return _sprint_v(_plain(v), verb)
     if isinstance(v, list | tuple):
         return "[" + " ".join(_sprint_v(e, verb) for e in v) + "]"
     if isinstance(v, Mapping):
@@ -1085,6 +1103,8 @@ def _json_into(v: Any, out: list[str]) -> None:
         out.append(str(v))
     elif t is float:
         out.append(_json_float(v))
+    elif isinstance(v, str | int | float):
+        _json_into(_plain(v), out)
     elif isinstance(v, Mapping):
         out.append("{")
         for i, k in enumerate(_sort_keys(v)):
@@ -1237,7 +1257,7 @@ def go_sprintf(fmt: str, args: list[Any]) -> str:
         if argi >= len(args):
             out.append(f"%!{verb}(MISSING)")
             continue
-        arg = args[argi]
+        arg = _plain(args[argi])
         argi += 1
         s = _fmt_one(verb, arg, plus, space, sharp, prec)
         numeric = type(arg) in (int, float) and verb not in "sqcUvt" or verb in "eEfFgG"
@@ -1251,6 +1271,7 @@ def go_sprintf(fmt: str, args: list[Any]) -> str:
 
 def _fmt_one(verb: str, arg: Any, plus: bool, space: bool, sharp: bool,
              prec: int | None) -> str:
+    arg = _plain(arg)
     t = type(arg)
     if verb == "v":
         if sharp and t is str:
@@ -1336,6 +1357,8 @@ class _ArgError(Exception):
 def _want_str(v: Any) -> str:
     if type(v) is str:
         return v
+    if isinstance(v, str):
+        return str.__str__(v)
     if v is None:
         raise _ArgError("invalid value; expected string")
     raise _ArgError(f"wrong type for value; expected string; got {go_type(v)}")
@@ -1480,7 +1503,7 @@ _INT, _FLOAT, _STR, _BOOL = "int", "float", "string", "bool"
 
 
 def _basic_kind(v: Any) -> str | None:
-    t = type(v)
+    t = type(_plain(v))
     if t is bool:
         return _BOOL
     if t is int:
@@ -1511,7 +1534,7 @@ def _f_eq(a: Any, *others: Any) -> bool:
                 if (a is None) == (b is None):
                     return True
                 continue
-        if a == b:
+        if _plain(a) == _plain(b):
             return True
     return False
 
@@ -1532,22 +1555,22 @@ def _ordered(a: Any, b: Any) -> None:
 
 def _f_lt(a: Any, b: Any) -> bool:
     _ordered(a, b)
-    return bool(a < b)
+    return bool(_plain(a) < _plain(b))
 
 
 def _f_le(a: Any, b: Any) -> bool:
     _ordered(a, b)
-    return bool(a <= b)
+    return bool(_plain(a) <= _plain(b))
 
 
 def _f_gt(a: Any, b: Any) -> bool:
     _ordered(a, b)
-    return bool(a > b)
+    return bool(_plain(a) > _plain(b))
 
 
 def _f_ge(a: Any, b: Any) -> bool:
     _ordered(a, b)
-    return bool(a >= b)
+    return bool(_plain(a) >= _plain(b))
 
 
 def _f_print(*args: Any) -> str:
@@ -1862,7 +1885,7 @@ class _Compiler:
         def run_template(st: _State, dot: Any, out: list[str]) -> None:
             run = st.defines.get(name)
             if run is None:
-                fail(f"template: no such template {go_quote(name)}")
+                fail(f"template {go_quote(name)} not defined")
             new_dot = ev(st, dot) if ev else None
             if st.depth >= 100:
                 fail("exceeded maximum template depth (100)")

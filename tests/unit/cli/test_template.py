@@ -531,3 +531,18 @@ def test_benchmark_ps_rows() -> None:
     assert len(out.splitlines()) == 1001 and text
     print(f"\n1000 rows: templates {rendered * 1000:.1f} ms, with table layout "
           f"{total * 1000:.1f} ms")
+
+
+def test_enum_values_act_as_their_plain_values() -> None:
+    import enum
+
+    class Status(enum.StrEnum):
+        RUNNING = "running"
+
+    class Code(enum.IntEnum):
+        OK = 0
+
+    data = {"Status": Status.RUNNING, "Code": Code.OK}
+    assert r('{{.Status}} {{upper .Status}} {{eq .Status "running"}} {{json .}}', data) == \
+        'running RUNNING true {"Code":0,"Status":"running"}'
+    assert r('{{printf "%s/%d" .Status .Code}} {{lt .Code 1}}', data) == "running/0 true"
