@@ -704,6 +704,7 @@ class _Parser:
         if tok[0] not in ("string", "rawstring"):
             self.unexpected(tok, context)
         name = self.unquote(tok)
+        pos = tok[2]  # Go places a template call at its name
         pipe: _Pipe | None = None
         if kind == "block":
             pipe = self.pipeline(context)
