@@ -1261,7 +1261,7 @@ def go_sprintf(fmt: str, args: list[Any]) -> str:
         arg = _plain(args[argi])
         argi += 1
         s = _fmt_one(verb, arg, plus, space, sharp, prec)
-        numeric = type(arg) in (int, float) and verb not in "sqcUvt" or verb in "eEfFgG"
+        numeric = type(arg) in (int, float) and verb not in "sqcUt"
         out.append(_fmt_pad(s, width, minus, zero and not minus and numeric))
     if argi < len(args):
         extra = ", ".join("<nil>" if a is None else f"{go_type(a)}={_sprint_v(a)}"
@@ -2161,12 +2161,16 @@ class Template:
                          (lambda st, dot, out: None) for name, body in parser.defines.items()}
 
     def execute(self, data: Any) -> str:
+        if data is None:
+            data = MISSING  # Go: executing with nil data gives an invalid dot
         out: list[str] = []
         self._run(_State(data, self.strict_fields, self._defines), data, out)
         return "".join(out)
 
     def execute_partial(self, data: Any) -> str:
         """What was written before an error, as Go leaves it in the writer (table headers)."""
+        if data is None:
+            data = MISSING
         out: list[str] = []
         try:
             self._run(_State(data, self.strict_fields, self._defines), data, out)

@@ -546,3 +546,12 @@ def test_enum_values_act_as_their_plain_values() -> None:
     assert r('{{.Status}} {{upper .Status}} {{eq .Status "running"}} {{json .}}', data) == \
         'running RUNNING true {"Code":0,"Status":"running"}'
     assert r('{{printf "%s/%d" .Status .Code}} {{lt .Code 1}}', data) == "running/0 true"
+
+
+def test_nil_data() -> None:
+    assert render("{{.}} {{.Foo}} {{.Foo.Bar}}", None) == "<no value> <no value> <no value>"
+
+
+def test_printf_zero_padding_applies_to_numbers_only() -> None:
+    assert go_sprintf("%05v|%05d|%08.3f|%-6v|%5s", [42, -3, 3.14159, 1.5, "ab"]) == \
+        "00042|-0003|0003.142|1.5   |   ab"
