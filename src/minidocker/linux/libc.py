@@ -20,11 +20,11 @@ _NR = {
     "x86_64": {"pivot_root": 155, "setns": 308, "openat2": 437, "seccomp": 317,
                "pidfd_open": 434, "pidfd_send_signal": 424, "close_range": 436,
                "capget": 125, "capset": 126, "move_mount": 429, "open_tree": 428,
-               "mount_setattr": 442},
+               "mount_setattr": 442, "keyctl": 250},
     "aarch64": {"pivot_root": 41, "setns": 268, "openat2": 437, "seccomp": 277,
                 "pidfd_open": 434, "pidfd_send_signal": 424, "close_range": 436,
                 "capget": 90, "capset": 91, "move_mount": 429, "open_tree": 428,
-                "mount_setattr": 442},
+                "mount_setattr": 442, "keyctl": 219},
 }[_MACHINE]
 
 
@@ -224,6 +224,21 @@ CLOSE_RANGE_CLOEXEC = 4
 def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:
     _check(_syscall(_NR["close_range"], ctypes.c_uint(first), ctypes.c_uint(last),
                     ctypes.c_uint(flags)), "close_range")
+
+
+KEYCTL_JOIN_SESSION_KEYRING = 1
+KEYCTL_SETPERM = 5
+
+
+def join_session_keyring(name: str) -> int:
+    """A new session keyring named `name`; returns its serial."""
+    return _check(_syscall(_NR["keyctl"], ctypes.c_int(KEYCTL_JOIN_SESSION_KEYRING),
+                           _b(name)), "keyctl(JOIN_SESSION_KEYRING)", name)
+
+
+def keyctl_setperm(serial: int, perm: int) -> None:
+    _check(_syscall(_NR["keyctl"], ctypes.c_int(KEYCTL_SETPERM), ctypes.c_int(serial),
+                    ctypes.c_uint(perm)), "keyctl(SETPERM)")
 
 
 # ---- filesystems ------------------------------------------------------------------------

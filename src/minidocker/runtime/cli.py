@@ -135,7 +135,8 @@ def cmd_create(opts: Options, argv: list[str]) -> int:
         console_socket=last(flags, "console-socket"),
         no_pivot=bool(flags.get("no-pivot")),
         preserve_fds=_int_flag(flags, "preserve-fds"),
-        systemd_cgroup=opts.systemd_cgroup))
+        systemd_cgroup=opts.systemd_cgroup,
+        no_new_keyring=bool(flags.get("no-new-keyring"))))
     return 0
 
 
@@ -291,7 +292,8 @@ def cmd_run(opts: Options, argv: list[str]) -> int:
         console_socket=last(flags, "console-socket"),
         no_pivot=bool(flags.get("no-pivot")),
         preserve_fds=_int_flag(flags, "preserve-fds"),
-        systemd_cgroup=opts.systemd_cgroup),
+        systemd_cgroup=opts.systemd_cgroup,
+        no_new_keyring=bool(flags.get("no-new-keyring"))),
         detach=bool(flags.get("detach")), keep=bool(flags.get("keep")))
 
 

@@ -27,13 +27,15 @@ if TYPE_CHECKING:
 class CreateOptions:
     def __init__(self, bundle: str, pid_file: str | None = None,
                  console_socket: str | None = None, no_pivot: bool = False,
-                 preserve_fds: int = 0, systemd_cgroup: bool = False):
+                 preserve_fds: int = 0, systemd_cgroup: bool = False,
+                 no_new_keyring: bool = False):
         self.bundle = bundle
         self.pid_file = pid_file
         self.console_socket = console_socket
         self.no_pivot = no_pivot
         self.preserve_fds = preserve_fds
         self.systemd_cgroup = systemd_cgroup
+        self.no_new_keyring = no_new_keyring
         # set by `run` in the foreground: the container's end of a console socketpair
         self.console_pair: socket.socket | None = None
 
@@ -126,7 +128,7 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
         id=container.id, spec=spec, rootfs=rootfs, bundle=bundle, fifo_fd=fifo_fd,
         sock=child_sock,
         console_sock=console_sock, no_pivot=opts.no_pivot, preserve_fds=opts.preserve_fds,
-        prepared=prepared, new_namespaces=new,
+        prepared=prepared, new_namespaces=new, new_keyring=not opts.no_new_keyring,
         cgroup_mount=cgroup_glue.make_mounter("cgroup" in new))
     try:
         pid = os.fork()

@@ -7,6 +7,7 @@ privileges, reports READY, then blocks on the exec fifo until `start`.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -27,7 +28,7 @@ class InitConfig:
     def __init__(self, *, id: str, spec: dict[str, Any], rootfs: str, bundle: str,
                  fifo_fd: int, sock: socket.socket, console_sock: socket.socket | None,
                  no_pivot: bool, preserve_fds: int, prepared: process.Prepared,
-                 new_namespaces: set[str], cgroup_mount: Any):
+                 new_namespaces: set[str], cgroup_mount: Any, new_keyring: bool = True):
         self.id = id
         self.spec = spec
         self.rootfs = rootfs
@@ -40,6 +41,7 @@ class InitConfig:
         self.prepared = prepared
         self.new_namespaces = new_namespaces
         self.cgroup_mount = cgroup_mount
+        self.new_keyring = new_keyring
         self.procfd = -1
         self.exec_path = ""
         self.env: dict[str, str] = {}
@@ -72,6 +74,8 @@ def _setup(cfg: InitConfig) -> None:
     userns = "user" in cfg.new_namespaces or bool(linux.get("uidMappings"))
     rootfs = Rootfs(cfg.rootfs, userns=userns, cgroup_mount=cfg.cgroup_mount)
 
+    if cfg.new_keyring:
+        _join_keyring(cfg.id)
     if "mount" in cfg.new_namespaces:
         rootfs.prepare(linux.get("rootfsPropagation"))
     for m in spec.get("mounts") or []:
@@ -185,6 +189,17 @@ def _setup_console(rootfs: Rootfs, sock: socket.socket) -> None:
         sock.close()
     console.become_controlling(peer)
     os.close(peer)
+
+
+def _join_keyring(cid: str) -> None:
+    """A session keyring of the container's own, so keys never leak between containers."""
+    try:
+        serial = libc.join_session_keyring(f"_ses.{cid}")
+        # possessor: all; user: view, read, write, search, link (as runc)
+        libc.keyctl_setperm(serial, 0x3F1F0000)
+    except OSError as e:
+        if e.errno not in (errno.ENOSYS, errno.EACCES, errno.EPERM, errno.EDQUOT):
+            raise MinidockerError(f"cannot join a session keyring: {e.strerror}")
 
 
 def _sysctl(procfd: int, key: str, value: str) -> None:
