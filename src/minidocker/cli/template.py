@@ -1451,10 +1451,7 @@ def _index_one(item: Any, key: Any) -> Any:
             return item[key]
         if type(key) is not str and all(type(k) is str for k in item):
             raise _CallError(f"value has type {go_type(key)}; should be string")
-        # a missing key gives the element type's zero value: "" for string maps (Labels)
-        if type(item) is FreeMap or all(type(x) is str for x in item.values()):
-            return ""
-        return None
+        return "" if type(item) is FreeMap else _zero_value(item.values())
     if isinstance(item, list | tuple | str | bytes):
         if type(key) is not int:
             raise _CallError(f"cannot index slice/array with type {go_type(key)}")
@@ -1465,6 +1462,23 @@ def _index_one(item: Any, key: Any) -> Any:
     if item is None:
         raise _CallError("index of untyped nil")
     raise _CallError(f"can't index item of type {go_type(item)}")
+
+
+_ZEROS: dict[type, Any] = {str: "", int: 0, float: 0.0, bool: False, list: []}
+
+
+def _zero_value(values: Iterable[Any]) -> Any:
+    """What Go's index gives for an absent key: the zero of the map's element type. Our
+    maps have no element type, so one is inferred when all values agree (an empty map
+    counts as a string map: Labels); otherwise nil, as for map[string]interface{}."""
+    kinds = {type(v) for v in values}
+    if not kinds:
+        return ""
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        if kind in _ZEROS:
+            return [] if kind is list else _ZEROS[kind]
+    return None
 
 
 def _f_index(item: Any, *keys: Any) -> Any:

@@ -104,7 +104,7 @@ def test_nil_inside_collections_prints_as_nil() -> None:
 
 def test_index_of_missing_label_is_empty_like_a_string_map() -> None:
     assert r('[{{index .Config.Labels "nope"}}]') == "[]"
-    assert r('[{{index .M "nope"}}]', {"M": {"a": [1]}}) == "[<no value>]"
+    assert r('[{{index .M "nope"}}]', {"M": {"a": {"k": 1}}}) == "[<no value>]"
 
 
 # --------------------------------------------------------------------------- literals
@@ -555,3 +555,16 @@ def test_nil_data() -> None:
 def test_printf_zero_padding_applies_to_numbers_only() -> None:
     assert go_sprintf("%05v|%05d|%08.3f|%-6v|%5s", [42, -3, 3.14159, 1.5, "ab"]) == \
         "00042|-0003|0003.142|1.5   |   ab"
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"M": {"a": 1}}, "0"),
+    ({"M": {"a": "x"}}, ""),
+    ({"M": {}}, ""),
+    ({"M": {"a": True}}, "false"),
+    ({"M": {"a": [1]}}, "[]"),
+    ({"M": {"a": 1, "b": "x"}}, "<no value>"),
+    ({"M": {"a": {"k": 1}}}, "<no value>"),
+])
+def test_index_of_absent_key_is_the_zero_of_the_element_type(data: Any, expected: str) -> None:
+    assert r('{{index .M "nope"}}', data) == expected
