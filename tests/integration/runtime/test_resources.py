@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 
 from tests.conftest import Runtime
 
@@ -21,7 +22,7 @@ def start(runtime: Runtime, make_bundle, args: list[str], **linux) -> str:
 
 def cgroup_dir(runtime: Runtime, cid: str, controller: str) -> str:
     pid = runtime.state(cid)["pid"]
-    for line in open(f"/proc/{pid}/cgroup"):
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
         _, ctrls, path = line.rstrip("\n").split(":", 2)
         if controller in ctrls.split(","):
             return f"/sys/fs/cgroup/{controller}{path}"
@@ -49,12 +50,13 @@ def test_paused_container_makes_no_progress(runtime: Runtime, make_bundle) -> No
     time.sleep(0.2)
     runtime.run("pause", cid, check=True)
     pid = runtime.state(cid)["pid"]
-    first = open(f"/proc/{pid}/root/tmp/n").read()
+    counter = Path(f"/proc/{pid}/root/tmp/n")
+    first = counter.read_text()
     time.sleep(0.3)
-    assert open(f"/proc/{pid}/root/tmp/n").read() == first
+    assert counter.read_text() == first
     runtime.run("resume", cid, check=True)
     time.sleep(0.3)
-    assert open(f"/proc/{pid}/root/tmp/n").read() != first
+    assert counter.read_text() != first
 
 
 def test_delete_force_of_paused_container(runtime: Runtime, make_bundle) -> None:
@@ -124,5 +126,6 @@ def test_own_session_keyring(runtime: Runtime, make_bundle) -> None:
     cid = runtime.new_id()
     proc = runtime.run("run", "-b", str(b), cid)
     assert proc.returncode == 0 and f"_ses.{cid}" in proc.stdout
-    proc = runtime.run("run", "--no-new-keyring", "-b", str(b), runtime.new_id())
-    assert proc.returncode == 0 and "_ses.t" not in proc.stdout
+    other = runtime.new_id()
+    proc = runtime.run("run", "--no-new-keyring", "-b", str(b), other)
+    assert proc.returncode == 0 and f"_ses.{other}" not in proc.stdout
