@@ -118,6 +118,16 @@ def _fetch(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
     digest = desc["digest"]
     if store.has_blob(digest):
         return
+    # one downloader per blob (other pulls, threads or processes, wait and then find it)
+    # (the lock file stays: unlinking it would race with waiters; gc removes it)
+    with store.lock(f"locks/blob-{st.digest_hex(digest)}"):
+        if not store.has_blob(digest):
+            _download(store, client, repo, desc, progress)
+
+
+def _download(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
+              progress: Progress | None) -> None:
+    digest = desc["digest"]
     key = digest.removeprefix("sha256:")[:12]
     partial = os.path.join(store.ingest_dir, st.digest_hex(digest) + ".partial")
     restarted = False

@@ -47,7 +47,7 @@ def unpack_layer(store: Store, image: Image, index: int) -> str:
     diff_id = image.diff_ids[index]
     final = snapshot_path(store, chain_id)
     os.makedirs(store.snapshots_dir, exist_ok=True)
-    with store.lock(f"snapshots/{digest_hex(chain_id)}"):
+    with store.lock(f"locks/snapshot-{digest_hex(chain_id)}"):
         if os.path.isdir(os.path.join(final, "fs")):
             return final
         import shutil
@@ -241,10 +241,6 @@ def remove_unused(store: Store, keep: set[str]) -> int:
     with contextlib.suppress(FileNotFoundError):
         for name in os.listdir(store.snapshots_dir):
             path = os.path.join(store.snapshots_dir, name)
-            if name.endswith(".lock") and name[:-5] not in keep_hex:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-                continue
             if name == EMPTY or name in keep_hex:
                 continue
             if os.path.isdir(path):

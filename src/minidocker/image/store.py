@@ -190,12 +190,13 @@ class Store:
     def index_path(self) -> str:
         return os.path.join(self.layout, "index.json")
 
-    def lock(self, name: str = "index", shared: bool = False) -> _Lock:
+    def lock(self, name: str = "index", shared: bool = False) -> FileLock:
         """flock on `<image>/<name>.lock`: `index` guards index.json, `gc` blob removal."""
-        os.makedirs(self.path, exist_ok=True)
-        return _Lock(os.path.join(self.path, f"{name}.lock"), shared)
+        path = os.path.join(self.path, f"{name}.lock")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return FileLock(path, shared)
 
-    def writing(self) -> _Lock:
+    def writing(self) -> FileLock:
         """Held (shared) while adding content, so that gc never removes what is being added."""
         self.init()
         return self.lock("gc", shared=True)
@@ -445,13 +446,14 @@ class Store:
                             os.unlink(os.path.join(self.blobs_dir, name))
                             removed_blobs += 1
             removed_snaps = snapshot.remove_unused(self, chains)
+            _clean_ingest(self)
         return removed_blobs, removed_snaps
 
 
-class _Lock:
+class FileLock:
     """A flock held for a `with` block (a class: contextlib costs imports on the run path)."""
 
-    def __init__(self, path: str, shared: bool):
+    def __init__(self, path: str, shared: bool = False):
         self.path = path
         self.shared = shared
         self.fd = -1
@@ -466,6 +468,29 @@ class _Lock:
 
     def __exit__(self, *exc: object) -> None:
         os.close(self.fd)
+
+
+def _clean_ingest(store: Store, max_age: float = 86400) -> None:
+    """Under the gc lock (no writer holds a lock now): drop the per-blob and per-snapshot
+    lock files, and partial downloads nobody resumed for a day."""
+    import time
+
+    now = time.time()
+    for directory, everything in ((os.path.join(store.path, "locks"), True),
+                                  (store.ingest_dir, False)):
+        try:
+            names = os.listdir(directory)
+        except FileNotFoundError:
+            continue
+        for name in names:
+            path = os.path.join(directory, name)
+            try:
+                if os.path.isdir(path):
+                    continue
+                if everything or now - os.lstat(path).st_mtime > max_age:
+                    os.unlink(path)
+            except OSError:
+                pass
 
 
 def _empty_index() -> dict[str, Any]:

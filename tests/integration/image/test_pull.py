@@ -14,6 +14,7 @@ import pytest
 from minidocker.errors import MinidockerError
 from minidocker.image import distribution, snapshot
 from minidocker.image.store import Store
+from tests.conftest import tool
 from tests.integration.image.conftest import Registry, skopeo_copy
 from tests.unit.image.helpers import Entry, add_image, add_index, file, write_layout
 
@@ -111,3 +112,71 @@ def test_unreachable_registry(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "root"))
     with pytest.raises(MinidockerError, match="cannot reach registry"):
         distribution.pull(store, f"127.0.0.1:{free_port()}/x:1")
+
+
+def test_docker_schema2_and_zstd_images(tmp_path: Path, registry: Registry) -> None:
+    layout = tmp_path / "src"
+    write_layout(layout, {"t": add_image(layout, LAYERS, compress="none")})
+    docker_ref = f"{registry.addr}/pull/schema2:1"
+    skopeo_copy(f"oci:{layout}:t", f"docker://{docker_ref}", "--format", "v2s2",
+                "--dest-compress")
+    zstd_layout = tmp_path / "zstd"
+    write_layout(zstd_layout, {"t": add_image(zstd_layout, LAYERS, compress="zstd",
+                                              cmd=["/zstd"])})
+    zstd_ref = f"{registry.addr}/pull/zstd:1"
+    skopeo_copy(f"oci:{zstd_layout}:t", f"docker://{zstd_ref}", "--preserve-digests")
+    store = Store(str(tmp_path / "root"))
+    docker_image = distribution.pull(store, docker_ref)
+    assert docker_image.manifest["mediaType"] == \
+        "application/vnd.docker.distribution.manifest.v2+json"
+    zstd_image = distribution.pull(store, zstd_ref)
+    assert zstd_image.layers[0]["mediaType"].endswith("+zstd")
+    # same content, same diff IDs: the snapshots are shared, not unpacked twice
+    assert zstd_image.chain_ids == docker_image.chain_ids
+    assert len(os.listdir(store.snapshots_dir)) == 3
+
+
+def test_concurrent_pulls_into_one_store(tmp_path: Path, registry: Registry) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    first = push_layout(tmp_path / "a", registry, "pull/conc-a")
+    second = push_layout(tmp_path / "b", registry, "pull/conc-b",
+                         layers=[*LAYERS[:2], [file("other", "x")]])
+    root = str(tmp_path / "root")
+    with ThreadPoolExecutor(4) as pool:
+        images = list(pool.map(lambda n: distribution.pull(Store(root), n),
+                               [first, second, first, second]))
+    store = Store(root)
+    assert sorted(t for i in store.images() for t in i.repo_tags) == sorted([first, second])
+    assert images[0].chain_ids[:2] == images[1].chain_ids[:2]
+    index = json.loads(Path(store.index_path).read_text())
+    assert len(index["manifests"]) == 2
+    procs = [subprocess.Popen([tool("minidocker"), "--root", root, "pull", "-q", n],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for n in (first, second, first)]
+    for p in procs:
+        assert p.wait(60) == 0, p.stderr.read() if p.stderr else ""
+    assert len(json.loads(Path(store.index_path).read_text())["manifests"]) == 2
+
+
+def test_pull_shows_progress_on_a_terminal(tmp_path: Path, registry: Registry) -> None:
+    name = push_layout(tmp_path, registry, "pull/tty")
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(tool("minidocker"), [tool("minidocker"), "--root", str(tmp_path / "root"),
+                                      "pull", name])
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    text = out.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "\x1b[" in text and "Pull complete" in text and "Downloaded newer image" in text

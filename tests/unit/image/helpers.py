@@ -84,6 +84,11 @@ def add_image(layout: Path, layers: list[list[Entry]], *, arch: str = "amd64",
         if compress == "gzip":
             blob = gzip.compress(tar, mtime=0)
             media = "application/vnd.oci.image.layer.v1.tar+gzip"
+        elif compress == "zstd":
+            import subprocess
+            blob = subprocess.run(["zstd", "-q", "-c"], input=tar, check=True,
+                                  capture_output=True).stdout
+            media = "application/vnd.oci.image.layer.v1.tar+zstd"
         else:
             blob = tar
             media = "application/vnd.oci.image.layer.v1.tar"
