@@ -83,8 +83,16 @@ class FakeContainer:
         proc = self.exec(sys.executable, "-c", CLIENT, proto, host, str(port), check=check)
         return proc.stdout.strip()
 
-    def ping(self, ip: str) -> bool:
-        return self.exec("busybox", "ping", "-c", "1", "-W", "1", ip, check=False).returncode == 0
+    def ping(self, ip: str, tries: int = 3) -> bool:
+        """Whether `ip` answers a ping (a few tries: a loaded CI host may drop the first)."""
+        for _ in range(tries):
+            if self.exec("busybox", "ping", "-c", "1", "-W", "1", ip,
+                         check=False).returncode == 0:
+                return True
+        return False
+
+    def cannot_reach(self, ip: str) -> bool:
+        return not self.ping(ip, tries=1)
 
     def remove(self) -> None:
         for p in self.procs:

@@ -11,7 +11,8 @@ from tests.integration.network.conftest import FakeContainer, NetEnv
 
 def _resolve_ping(c: FakeContainer, hosts: Path, name: str) -> bool:
     """Ping `name` inside the namespace with `hosts` bind-mounted as /etc/hosts."""
-    script = f"mount --bind {hosts} /etc/hosts && busybox ping -c 1 -W 1 {name}"
+    script = (f"mount --bind {hosts} /etc/hosts || exit 2; for i in 1 2 3; do "
+              f"busybox ping -c 1 -W 1 {name} && exit 0; done; exit 1")
     return c.exec("unshare", "-m", "sh", "-c", script, check=False).returncode == 0
 
 
