@@ -259,6 +259,12 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
             raise Conflict(f"container {name or container_id[:12]} is already connected "
                            f"to network {net.name}")
         others = [eps[container_id] for eps in endpoints.values() if container_id in eps]
+        used = {o.ifname for o in others}
+        ifname = next(f"eth{i}" for i in range(len(used) + 1) if f"eth{i}" not in used)
+        # the default route comes from the first non-internal network the container joins
+        networks = store.networks()
+        routed = any(o.network in networks and not networks[o.network].internal
+                     for o in others)
         address = store.ipam.allocate(net.subnet, container_id, ip)
         try:
             published = [p for eps in endpoints.values() for e in eps.values() for p in e.ports]
@@ -269,7 +275,7 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
         ep = Endpoint(network=net.name, container_id=container_id, ip=address,
                       prefixlen=net.prefixlen, gateway=net.gateway,
                       mac=(mac or link.mac_for(address)).lower(),
-                      veth=link.veth_name(net.id, container_id), ifname=f"eth{len(others)}",
+                      veth=link.veth_name(net.id, container_id), ifname=ifname,
                       name=name, aliases=list(aliases), ports=mappings, hostname=hostname,
                       extra_hosts=[f"{h}:{net.gateway if a == 'host-gateway' else a}"
                                    for h, a in extra_hosts], hosts_path=hosts_path)
@@ -277,7 +283,7 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
         endpoints.setdefault(net.name, {})[container_id] = ep
         store.save_endpoints(endpoints)
     try:
-        gateway = None if net.internal or others else net.gateway
+        gateway = None if net.internal or routed else net.gateway
         link.attach(netns_path, net.bridge, ep.veth, ep.ifname, ep.ip, ep.prefixlen,
                     gateway, ep.mac, net.mtu)
         if mappings:

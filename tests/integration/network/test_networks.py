@@ -135,3 +135,17 @@ def test_existing_interface_is_never_adopted(netenv: NetEnv) -> None:
         network.create_network(netenv.root, "taken", bridge=name)
     assert "taken" not in [n.name for n in network.list_networks(netenv.root)]
     assert run("ip", "-j", "addr", "show", name).stdout.count("inet") == 0
+
+
+def test_interface_names_are_reused_and_route_comes_from_first_routed_network(
+        netenv: NetEnv) -> None:
+    network.create_network(netenv.root, "in", internal=True, bridge=netenv.bridge_name("n"))
+    network.create_network(netenv.root, "x", bridge=netenv.bridge_name("x"))
+    c = netenv.container()
+    assert network.connect(netenv.root, "in", c.id, c.path).ifname == "eth0"
+    ex = network.connect(netenv.root, "x", c.id, c.path)
+    assert ex.ifname == "eth1"
+    assert f"default via {ex.gateway} dev eth1" in c.exec("ip", "route").stdout
+    network.disconnect(netenv.root, "in", c.id)
+    assert network.connect(netenv.root, "bridge", c.id, c.path).ifname == "eth0"
+    assert sorted(e.ifname for e in network.endpoints_of(netenv.root, c.id)) == ["eth0", "eth1"]
