@@ -37,7 +37,8 @@ def test_cgroup_v2_integration_tests_pass_in_the_vm() -> None:
             *VM_TESTS]
     with tempfile.TemporaryFile(mode="w+") as out:
         start = time.monotonic()
-        rc = harness.run(argv, env=env, cwd=str(REPO), output=out.fileno(), timeout=900)
+        rc = harness.run(argv, env=env, cwd=str(REPO), output=out.fileno(), timeout=900,
+                         disk_mb=64)
         elapsed = time.monotonic() - start
         out.seek(0)
         log = out.read()

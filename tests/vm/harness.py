@@ -15,6 +15,7 @@ The cache lives in $MINIDOCKER_VM_CACHE (default /var/tmp/minidocker-vm).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import re
 import shlex
@@ -27,8 +28,9 @@ from pathlib import Path
 
 GUEST = Path(__file__).resolve().parent / "guest"
 CACHE = Path(os.environ.get("MINIDOCKER_VM_CACHE", "/var/tmp/minidocker-vm"))
-# what the initramfs must load to mount the host's root: virtio PCI, 9p over virtio, overlay
-INITRAMFS_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay"]
+# what the initramfs loads: virtio PCI, 9p over virtio and overlay to mount the host's
+# root; virtio_blk for the optional scratch disk (/dev/vda, for block I/O tests)
+INITRAMFS_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "overlay", "virtio_blk"]
 EXIT_TIMEOUT = 124
 EXIT_VM_FAILED = 125
 
@@ -189,10 +191,24 @@ def setup(cache: Path = CACHE) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     if not (cache / "kernel" / "vmlinuz").exists():
         _fetch_kernel(cache)
-    stamp = cache / "initramfs.cpio.gz"
-    newest_input = max(p.stat().st_mtime for p in GUEST.iterdir())
-    if not stamp.exists() or stamp.stat().st_mtime < newest_input:
+    key = _initramfs_key()
+    key_file = cache / "initramfs.key"
+    if not (cache / "initramfs.cpio.gz").exists() or not key_file.exists() or \
+            key_file.read_text() != key:
         _build_initramfs(cache)
+        key_file.write_text(key)
+
+
+def _initramfs_key() -> str:
+    """What the initramfs is made of: rebuilt when any of it changes."""
+    digest = hashlib.sha256(" ".join(INITRAMFS_MODULES).encode())
+    for script in sorted(GUEST.iterdir()):
+        digest.update(script.read_bytes())
+    busybox = _static_busybox()
+    if busybox is not None:
+        st = busybox.stat()
+        digest.update(f"{st.st_size} {st.st_mtime_ns}".encode())
+    return digest.hexdigest()
 
 
 _ENV_SKIP = {"PWD", "OLDPWD", "SHLVL", "_", "HOSTNAME"}
@@ -208,11 +224,12 @@ def _job_script(argv: Sequence[str], env: dict[str, str], cwd: str) -> str:
 
 def run(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None,
         memory_mb: int = 1024, cpus: int = 2, timeout: float = 600,
-        tmpfs: Sequence[str] = (), output: int | None = None,
+        tmpfs: Sequence[str] = (), disk_mb: int = 0, output: int | None = None,
         cache: Path = CACHE) -> int:
     """Boot the VM, run `argv` as root in it, return its exit status.
 
-    Output goes to `output` (a file descriptor; default: inherited stdout).
+    Output goes to `output` (a file descriptor; default: inherited stdout). `disk_mb`
+    gives the guest an empty scratch disk, /dev/vda (a sparse file, discarded after).
     """
     if not is_ready(cache):
         raise VMError(f"the VM cache {cache} is not built: python -m tests.vm.harness setup")
@@ -237,6 +254,10 @@ def run(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | No
                 "-fsdev", "local,id=host,path=/,security_model=passthrough,readonly=on,"
                           "multidevs=remap",
                 "-device", "virtio-9p-pci,fsdev=host,mount_tag=host"]
+        if disk_mb:
+            with open(job / "disk.img", "wb") as disk:
+                disk.truncate(disk_mb << 20)
+            qemu += ["-drive", f"file={job / 'disk.img'},if=virtio,format=raw"]
         try:
             subprocess.run(qemu, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
                            timeout=timeout)

@@ -3,11 +3,16 @@ pids, CPU quota, and a limit changed while the container runs."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
+
+from minidocker.errors import MinidockerError
 from minidocker.linux.cgroups.base import CgroupManager
 from tests.integration.cgroups.conftest import spawn
 
@@ -104,3 +109,57 @@ def test_update_changes_a_running_containers_memory_limit(
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_cpuset_pins_the_processes(make_cgroup: Callable[..., CgroupManager]) -> None:
+    mgr = make_cgroup("pin", {"cpu": {"cpus": "0", "mems": "0", "shares": 256}})
+    proc = spawn(mgr, "import os; print(sorted(os.sched_getaffinity(0)))",
+                 stdout=subprocess.PIPE)
+    out, _ = proc.communicate(timeout=60)
+    assert out.strip() == "[0]"
+    assert mgr.stats()["cpu"]["usage"]["total"] > 0
+
+
+def _a_block_device() -> tuple[int, int] | None:
+    for name in sorted(os.listdir("/sys/block")):
+        if not name.startswith(("loop", "ram", "zram")):
+            major, minor = Path(f"/sys/block/{name}/dev").read_text().split(":")
+            return int(major), int(minor)
+    return None
+
+
+def test_block_io_throttles_are_set_on_a_real_device(
+        make_cgroup: Callable[..., CgroupManager]) -> None:
+    dev = _a_block_device()
+    if dev is None:
+        pytest.skip("no block device on this machine")
+    major, minor = dev
+    mgr = make_cgroup("blk", {"blockIO": {
+        "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1 << 20}],
+        "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]}})
+    directory = mgr.host_paths()["blkio" if mgr.version == 1 else ""]
+    if mgr.version == 1:
+        text = (Path(directory) / "blkio.throttle.read_bps_device").read_text()
+        assert text.split() == [f"{major}:{minor}", str(1 << 20)]
+    else:
+        text = (Path(directory) / "io.max").read_text()
+        assert text.split() == [f"{major}:{minor}", f"rbps={1 << 20}", "wbps=max",
+                                "riops=max", "wiops=100"]
+    assert set(mgr.stats()["blkio"]) == {"ioServiceBytesRecursive", "ioServicedRecursive"}
+
+
+def test_hugetlb_limits_where_the_host_has_the_controller(
+        make_cgroup: Callable[..., CgroupManager]) -> None:
+    res = {"hugepageLimits": [{"pageSize": "2MB", "limit": 4 << 21}]}
+    probe = make_cgroup("probe")
+    try:
+        probe.validate(res)
+    except MinidockerError as exc:
+        assert str(exc).startswith("hugepageLimits[0]: cannot apply") or \
+            str(exc).startswith("hugepageLimits: cannot apply")
+        return
+    mgr = make_cgroup("huge", res)
+    assert mgr.stats()["hugetlb"]["2MB"]["usage"] == 0
+    name = "hugetlb.2MB.limit_in_bytes" if mgr.version == 1 else "hugetlb.2MB.max"
+    directory = mgr.host_paths()["hugetlb" if mgr.version == 1 else ""]
+    assert (Path(directory) / name).read_text().strip() == str(4 << 21)
