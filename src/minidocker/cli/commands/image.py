@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             importlib.import_module(f"minidocker.cli.commands.{module}").add_arguments(p)
         elif name == "inspect":
             p.add_argument("images", nargs="+", metavar="IMAGE")
-            p.add_argument("-f", "--format", help="Go-template subset, e.g. '{{.Id}}'")
+            p.add_argument("-f", "--format", help="Go template, e.g. '{{.Id}}'")
         elif name == "prune":
             p.add_argument("-a", "--all", action="store_true",
                            help="remove every unused image, not only untagged ones")
@@ -48,20 +48,26 @@ def run(args: argparse.Namespace) -> int:
 def inspect(args: argparse.Namespace) -> int:
     import json
 
-    from minidocker.image import manage, views
+    from minidocker.cli.template import FreeMap, parse
+    from minidocker.image import manage
     from minidocker.image.store import Store
 
     docs = manage.inspect(Store(), args.images)
     if args.format:
-        print("\n".join(views.render(args.format, d) for d in docs))
+        template = parse(args.format, strict_fields=True)
+        for doc in docs:
+            config = doc.get("Config") or {}
+            for key in ("Labels", "ExposedPorts", "Volumes"):  # Go maps: lenient, nil ok
+                config[key] = FreeMap(config.get(key) or {})
+            print(template.execute(doc))
     else:
         print(json.dumps(docs, indent=4))
     return 0
 
 
 def prune(args: argparse.Namespace) -> int:
+    from minidocker.cli.output import human_size
     from minidocker.image import manage
-    from minidocker.image.progress import human_size
     from minidocker.image.store import Store
 
     lines, reclaimed = manage.prune(Store(), all_unused=args.all)

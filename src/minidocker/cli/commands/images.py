@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+DEFAULT_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+DIGESTS_TABLE = ("table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}"
+                 "\t{{.Size}}")
+TITLES = {"ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
@@ -11,10 +16,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-a", "--all", action="store_true", help="accepted for compatibility")
     parser.add_argument("--digests", action="store_true", help="show digests")
     parser.add_argument("--no-trunc", action="store_true", help="do not truncate IDs")
-    parser.add_argument("--format", help="Go-template subset, e.g. '{{.Repository}}:{{.Tag}}'")
+    parser.add_argument("--format", help="Go template, 'table ...' or 'json'")
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from minidocker.cli.output import ago, go_time, human_size
+    from minidocker.cli.template import Format
     from minidocker.image import reference, views
     from minidocker.image.store import Store
 
@@ -24,26 +33,19 @@ def run(args: argparse.Namespace) -> int:
         ref = reference.parse(args.repository, default_tag=False)
         rows = [r for r in rows if r["Repository"] == ref.familiar_name
                 and (ref.tag is None or r["Tag"] == ref.tag)]
-    if args.no_trunc:
-        by_short = {i.short_id: i.id for i in store.images()}
-        for r in rows:
-            r["ID"] = by_short.get(r["ID"], r["ID"])
+    for r in rows:
+        if args.no_trunc:
+            r["ID"] = r["FullID"]
+        created = r["Created"]
+        r["CreatedSince"] = ago(created) if created is not None else "N/A"
+        r["CreatedAt"] = go_time(created) if created is not None else ""
+        r["Size"] = human_size(r["Size"], 3)
+        del r["FullID"], r["Created"]
     if args.quiet:
-        seen: list[str] = []
-        for r in rows:
-            if r["ID"] not in seen:
-                seen.append(r["ID"])
-        if seen:
-            print("\n".join(seen))
+        ids = list(dict.fromkeys(r["ID"] for r in rows))
+        sys.stdout.write("".join(f"{i}\n" for i in ids))
         return 0
-    if args.format:
-        out = views.format_rows(rows, args.format)
-        if out:
-            print(out)
-        return 0
-    columns = [("Repository", "REPOSITORY"), ("Tag", "TAG")]
-    if args.digests:
-        columns.append(("Digest", "DIGEST"))
-    columns += [("ID", "IMAGE ID"), ("CreatedSince", "CREATED"), ("Size", "SIZE")]
-    print(views.table(rows, columns))
+    fmt = Format(args.format or (DIGESTS_TABLE if args.digests else DEFAULT_TABLE),
+                 default_table=DIGESTS_TABLE if args.digests else DEFAULT_TABLE)
+    sys.stdout.write(fmt.render(rows, TITLES))
     return 0
