@@ -1,6 +1,5 @@
-"""What the image commands print: Docker-shaped `image inspect` documents, `images` rows,
-`history` rows, and a small `--format` (Go template subset: {{.Field}}, {{json .}},
-{{json .Field}}, `table` prefix)."""
+"""What the image commands show, as data: Docker-shaped `image inspect` documents and the
+rows of `images` and `history` (raw sizes and times; the CLI formats them)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from typing import Any
 
 from minidocker.image import snapshot
 from minidocker.image import store as st
-
 
 # Docker's inspect always shows these keys of an image's Config (null when unset)
 CONFIG_DEFAULTS: dict[str, Any] = {
