@@ -151,8 +151,11 @@ def create_network(root: str, name: str, *, subnet: str | None = None,
             gw = ipam.gateway_of(subnet)
         net_id = os.urandom(32).hex()
         bridge = bridge or f"md-{net_id[:12]}"
-        if len(bridge) > 15 or any(n.bridge == bridge for n in networks.values()):
-            raise Conflict(f"bridge name {bridge} is too long or already used")
+        if not _valid_name(bridge) or len(bridge) > 15:
+            raise UsageError(f"invalid bridge name {bridge!r}",
+                             hint="at most 15 letters, digits and _.-")
+        if any(n.bridge == bridge for n in networks.values()):
+            raise Conflict(f"bridge name {bridge} is already used by another network")
         if link.existing({bridge}):  # never adopt an interface someone else made
             raise Conflict(f"network interface {bridge} already exists")
         net = Network(name=name, id=net_id, subnet=subnet, gateway=gw, bridge=bridge,
@@ -247,6 +250,8 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
     (see ports.parse_port_spec), and write the hosts files (its own at `hosts_path`, and
     its peers' on a user network). `extra_hosts` are (name, ip) pairs, ip may be
     "host-gateway". Returns the endpoint, which is also persisted."""
+    if not _valid_name(container_id):  # it ends up in nft comments and file names
+        raise UsageError(f"invalid container id {container_id!r}")
     store = Store(root)
     net = _default_record(store) if network == DEFAULT_NETWORK else store.find(network)
     specs = list(ports)
