@@ -172,12 +172,18 @@ def _stage1(cfg: init_mod.InitConfig, wanted: dict[str, str | None],
     """In the first child: enter or make namespaces, fork the init. Never returns."""
     sock = cfg.sock
     try:
+        # CVE-2019-5736: while we (host Python) are inside the container's namespaces, no
+        # container process may open /proc/<our pid>/exe; execve resets this.
+        libc.prctl(libc.PR_SET_DUMPABLE, 0, what="prctl(PR_SET_DUMPABLE)")
         sync.recv(sock, sync.GO)
         namespaces.join(join_fds)
         if wanted.get("user", "") is None:
             libc.unshare(libc.CLONE_NEWUSER)
+            # the parent must be able to open our /proc files to write the id maps
+            libc.prctl(libc.PR_SET_DUMPABLE, 1, what="prctl(PR_SET_DUMPABLE)")
             sync.send(sock, sync.USERNS)
             sync.recv(sock, sync.USERNS_DONE)
+            libc.prctl(libc.PR_SET_DUMPABLE, 0, what="prctl(PR_SET_DUMPABLE)")
             _become_root()
         elif "user" in wanted:
             _become_root()

@@ -75,6 +75,8 @@ def _child(sock: socket.socket, join_fds: list[tuple[str, int]], proc: dict[str,
            prepared: process.Prepared, console_sock: socket.socket | None,
            preserve_fds: int, userns: bool) -> None:
     try:
+        from minidocker.linux import libc
+        libc.prctl(libc.PR_SET_DUMPABLE, 0, what="prctl(PR_SET_DUMPABLE)")  # CVE-2019-5736
         sync.recv(sock, sync.GO)
         namespaces.join(join_fds)
         if userns:

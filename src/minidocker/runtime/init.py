@@ -80,10 +80,10 @@ def _setup(cfg: InitConfig) -> None:
         rootfs.prepare(linux.get("rootfsPropagation"))
     for m in spec.get("mounts") or []:
         rootfs.mount(m)
-    rootfs.create_devices(linux.get("devices") or [], default=rootfs.dev_is_ours)
+    rootfs.create_devices(linux.get("devices") or [], default=not rootfs.dev_from_host)
     has_devpts = any(m.get("type") == "devpts" and m.get("destination") == "/dev/pts"
                      for m in spec.get("mounts") or [])
-    if rootfs.dev_is_ours:
+    if not rootfs.dev_from_host:
         rootfs.dev_symlinks(with_ptmx=has_devpts)
     if proc.get("terminal") and cfg.console_sock is not None:
         _setup_console(rootfs, cfg.console_sock)
@@ -149,7 +149,7 @@ def _wait_for_start_and_exec(cfg: InitConfig) -> None:
              "pid": os.getpid(), "bundle": cfg.bundle,
              "annotations": spec.get("annotations") or {}}
     hooks.run_hooks((spec.get("hooks") or {}).get("startContainer"), state, "startContainer")
-    process.close_fds(2 + cfg.preserve_fds)
+    process.close_fds(2 + cfg.preserve_fds, procfd)
     os.close(procfd)
     listener = process.load_seccomp(cfg.prepared)
     if listener is not None:

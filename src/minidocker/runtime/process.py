@@ -148,9 +148,34 @@ def load_seccomp(prepared: Prepared) -> int | None:
     return seccomp_mod.load(prepared.seccomp_filter)
 
 
-def close_fds(keep_up_to: int) -> None:
-    """Mark every fd above `keep_up_to` close-on-exec, so nothing of ours leaks in."""
-    libc.close_range(keep_up_to + 1, 0xFFFFFFFF, libc.CLOSE_RANGE_CLOEXEC)
+def close_fds(keep_up_to: int, procfd: int | None = None) -> None:
+    """Mark every fd above `keep_up_to` close-on-exec, so nothing of ours leaks in.
+
+    A seccomp profile loaded before this point (no noNewPrivileges) may deny close_range
+    (EPERM), and old kernels lack it: then walk the open fds, as runc does.
+    """
+    try:
+        libc.close_range(keep_up_to + 1, 0xFFFFFFFF, libc.CLOSE_RANGE_CLOEXEC)
+        return
+    except OSError:
+        pass
+    try:
+        if procfd is not None:
+            dfd = os.open("self/fd", os.O_RDONLY | os.O_DIRECTORY, dir_fd=procfd)
+            try:
+                fds = [int(n) for n in os.listdir(dfd)]
+            finally:
+                os.close(dfd)
+        else:
+            fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(keep_up_to + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0]))
+    for fd in fds:
+        if fd > keep_up_to:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass  # closed meanwhile (the listing's own fd)
 
 
 def execve(path: str, process: dict[str, Any], env: dict[str, str]) -> None:

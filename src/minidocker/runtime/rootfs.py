@@ -8,6 +8,7 @@ a device node outside the rootfs.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -78,6 +79,20 @@ def parse_options(options: list[str]) -> tuple[int, int, list[str]]:
     return flags, propagation, data
 
 
+def clean(path: str) -> list[str]:
+    """The components of `path` with "." and ".." resolved lexically, never above root."""
+    out: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if out:
+                out.pop()
+            continue
+        out.append(part)
+    return out
+
+
 def fd_path(fd: int) -> str:
     return f"/proc/self/fd/{fd}"
 
@@ -90,22 +105,21 @@ class Rootfs:
         self.userns = userns
         self.cgroup_mount = cgroup_mount  # callable(Rootfs, dest, flags) for "cgroup" mounts
         self.fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        self.dev_is_ours = False
+        self.dev_from_host = False  # /dev bind-mounted: make no devices in it
 
     # ---- safe resolution ----
 
     def open(self, rel: str, flags: int = O_PATH, resolve: int = IN_ROOT) -> int:
         return libc.openat2(self.fd, rel.lstrip("/") or ".", flags, resolve)
 
-    def mkdir_all(self, rel: str, mode: int = 0o755) -> int:
-        """Create every missing directory of `rel` inside the rootfs; an O_PATH fd of it."""
-        parts = [p for p in rel.split("/") if p and p != "."]
+    def mkdir_all(self, rel: str, mode: int = 0o755, _links: int = 0) -> int:
+        """Create every missing directory of `rel` inside the rootfs; an O_PATH fd of it.
+        A dangling symlink on the way is followed inside the rootfs (as runc does)."""
+        parts = clean(rel)
         cur = "."
         fd = os.dup(self.fd)
         try:
-            for part in parts:
-                if part == "..":
-                    raise MinidockerError(f"path {rel!r} contains '..'")
+            for i, part in enumerate(parts):
                 nxt = f"{cur}/{part}"
                 try:
                     new = self.open(nxt, O_PATH | os.O_DIRECTORY)
@@ -113,14 +127,22 @@ class Rootfs:
                     try:
                         os.mkdir(part, mode, dir_fd=fd)
                     except FileExistsError:
-                        pass
+                        target = os.readlink(part, dir_fd=fd)
+                        if _links >= 40:
+                            raise OSError(errno.ELOOP, f"{rel}: too many symlinks")
+                        base = "" if target.startswith("/") else cur
+                        rest = "/".join(parts[i + 1:])
+                        os.close(fd)
+                        fd = -1
+                        return self.mkdir_all(f"{base}/{target}/{rest}", mode, _links + 1)
                     new = self.open(nxt, O_PATH | os.O_DIRECTORY)
                 os.close(fd)
                 fd, cur = new, nxt
-            return fd
-        except BaseException:
-            os.close(fd)
-            raise
+            result, fd = fd, -1
+            return result
+        finally:
+            if fd >= 0:
+                os.close(fd)
 
     def make_target(self, rel: str, is_dir: bool) -> int:
         """Create the mount point `rel` (a directory, or an empty file) and return its fd."""
@@ -163,8 +185,8 @@ class Rootfs:
         bind = bool(flags & libc.MS_BIND) or mtype == "bind"
         if mtype == "bind" and not flags & libc.MS_BIND:
             flags |= libc.MS_BIND
-        if dest == "/dev" and not bind:
-            self.dev_is_ours = True
+        if dest == "/dev" and bind:
+            self.dev_from_host = True
         try:
             if bind:
                 self._bind(source, dest, flags)

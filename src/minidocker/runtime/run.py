@@ -104,6 +104,9 @@ def _wait_and_forward(pid: int, master: int | None) -> int:
         128 + os.WTERMSIG(status)
 
 
+wait_and_forward = _wait_and_forward  # public: the engine's foreground exec uses it
+
+
 def _reap(pid: int) -> int:
     """Reap every child until `pid` exits (signal handlers run in between); its status."""
     while True:

@@ -85,9 +85,6 @@ def default_spec(rootless: bool = False) -> dict[str, Any]:
         for m in spec["mounts"]:
             if m["destination"] == "/dev/pts":
                 m["options"].remove("gid=5")
-            if m["destination"] == "/dev/mqueue":
-                m.update(type="none", source="/dev/mqueue",
-                         options=["rbind", "nosuid", "noexec", "nodev"])
     return spec
 
 
