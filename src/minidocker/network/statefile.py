@@ -13,6 +13,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from minidocker.errors import InvalidConfig
+
 
 @contextlib.contextmanager
 def locked(lock_path: str) -> Iterator[None]:
@@ -32,6 +34,8 @@ def read_json(path: str, default: Any) -> Any:
             return json.load(f)
     except FileNotFoundError:
         return default
+    except ValueError as e:
+        raise InvalidConfig(f"corrupt state file {path}: {e}")
 
 
 def write_json(path: str, data: Any) -> None:
