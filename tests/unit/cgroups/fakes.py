@@ -36,10 +36,14 @@ V1_FILES = {
               "blkio.throttle.io_serviced_recursive": "8:0 Read 1\n8:0 Write 2\nTotal 3\n"},
     "devices": {"devices.allow": "", "devices.deny": "", "devices.list": "a *:* rwm"},
     "freezer": {"freezer.state": "THAWED"},
-    "unified": {},
+    # a hybrid host's cgroup2 hierarchy, offering only hugetlb (as the development hosts)
+    "unified": {"cgroup.controllers": "", "cgroup.subtree_control": "",
+                "hugetlb.2MB.max": "max", "hugetlb.2MB.current": "0",
+                "hugetlb.2MB.events": "max 0\n"},
 }
 V1_COMMON = {"cgroup.procs": "", "tasks": ""}
-V1_ROOT_FILES = {"cpuset": {"cpuset.cpus": "0-1", "cpuset.mems": "0"}}
+V1_ROOT_FILES = {"cpuset": {"cpuset.cpus": "0-1", "cpuset.mems": "0"},
+                 "unified": {"cgroup.controllers": "hugetlb", "cgroup.subtree_control": ""}}
 
 V2_CONTROLLERS = "cpuset cpu io memory hugetlb pids"
 V2_FILES = {

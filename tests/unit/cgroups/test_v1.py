@@ -183,3 +183,29 @@ def test_mounts_bind_each_hierarchy_and_link_comounts(tmp_path: Path,
         ("mkdir", "memory", ""),
         ("bind", "memory", str(root / "memory/minidocker/c")),
     ]
+
+
+HUGE = {"hugepageLimits": [{"pageSize": "2MB", "limit": 8 << 21}]}
+
+
+def test_hybrid_hugetlb_not_delegated_is_an_error_with_a_hint(
+        open_v1: Callable[..., V1Manager], v1_root: Path) -> None:
+    mgr = open_v1()
+    with pytest.raises(CgroupError, match="^hugepageLimits: cannot apply") as err:
+        mgr.validate(HUGE)
+    assert err.value.hint is not None and "+hugetlb" in err.value.hint
+
+
+def test_hybrid_hugetlb_delegated_by_the_host_is_used(open_v1: Callable[..., V1Manager],
+                                                      v1_root: Path) -> None:
+    (v1_root / "unified" / "cgroup.subtree_control").write_text("hugetlb")
+    mgr = open_v1("/minidocker/c1")
+    mgr.create()
+    # enabled in the parent minidocker made, never written in the host's root
+    assert read(v1_root / "unified/minidocker/cgroup.subtree_control") == "+hugetlb"
+    assert read(v1_root / "unified/cgroup.subtree_control") == "hugetlb"
+    mgr.apply(HUGE)
+    assert read(v1_root / "unified/minidocker/c1/hugetlb.2MB.max") == str(8 << 21)
+    assert mgr.stats()["hugetlb"] == {"2MB": {"usage": 0, "max": 8 << 21, "failcnt": 0}}
+    again = cgroups.manager_from_state(mgr.to_state())
+    assert isinstance(again, V1Manager) and again.unified_root == mgr.unified_root

@@ -408,3 +408,18 @@ def hugetlb_sizes(directory: str, prefix: str = "hugetlb.") -> list[str]:
     except OSError:
         pass
     return sorted(sizes)
+
+
+def hugetlb_sizes_of_kernel(sysfs: str = "/sys/kernel/mm/hugepages") -> set[str]:
+    """The huge page sizes this kernel supports, named as cgroup files name them."""
+    sizes = set()
+    try:
+        for name in os.listdir(sysfs):  # hugepages-2048kB
+            kb = int(name.split("-")[1].removesuffix("kB"))
+            for unit, div in (("GB", 1 << 20), ("MB", 1 << 10), ("KB", 1)):
+                if kb % div == 0:
+                    sizes.add(f"{kb // div}{unit}")
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    return sizes

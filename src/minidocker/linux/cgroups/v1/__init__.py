@@ -27,6 +27,7 @@ from minidocker.linux.cgroups.v1 import (
     pids,
     rdma,
 )
+from minidocker.linux.cgroups.v2 import hugetlb as v2_hugetlb
 
 # in the order they are applied: cpuset before anything else can place tasks
 CONTROLLERS = [cpuset, cpu, cpuacct, memory, pids, blkio, hugetlb, net_cls, net_prio, rdma,
@@ -78,12 +79,14 @@ class V1Manager(CgroupManager):
     version = 1
 
     def __init__(self, root: str, path: str, dirs: dict[str, str],
-                 created: list[str] | None = None):
-        """`dirs`: {controller (or UNIFIED): the container's directory on the host}."""
+                 created: list[str] | None = None, unified_root: str | None = None):
+        """`dirs`: {controller (or UNIFIED): the container's directory on the host};
+        `unified_root`: where a hybrid host's cgroup2 hierarchy is mounted."""
         self.root = root
         self.path = path
         self.dirs = dirs
         self.created = created or []
+        self.unified_root = unified_root
 
     @classmethod
     def open(cls, root: str, cgroups_path: str | None, container_id: str, *,
@@ -110,7 +113,8 @@ class V1Manager(CgroupManager):
                 raise InvalidConfig(f"cgroupsPath {cg!r} is outside the {ctrl or 'cgroup2'} "
                                     f"hierarchy visible here ({mount_root})")
             dirs[ctrl] = os.path.join(mountpoint, rel)
-        return cls(root, path, dirs)
+        unified_root = mounts[UNIFIED][0] if UNIFIED in mounts else None
+        return cls(root, path, dirs, unified_root=unified_root)
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -137,6 +141,33 @@ class V1Manager(CgroupManager):
                 self.created.append(d)
                 if "cpuset" in self.dirs and directory == self.dirs["cpuset"]:
                     cpuset.init_dir(d)
+        if self._hybrid_hugetlb():
+            self._delegate_hugetlb()
+
+    # A hybrid host may offer hugetlb in its cgroup2 hierarchy only (no v1 mount): used when
+    # the host delegates it from the root (cgroup.subtree_control there has "hugetlb");
+    # minidocker never changes the host's root cgroup, only the parents it made itself.
+
+    def _unified_has(self, name: str, controller: str) -> bool:
+        if not self.unified_root:
+            return False
+        try:
+            return controller in common.read(self.unified_root, name).split()
+        except OSError:
+            return False
+
+    def _hybrid_hugetlb(self) -> bool:
+        return "hugetlb" not in self.dirs and UNIFIED in self.dirs and \
+            self._unified_has("cgroup.subtree_control", "hugetlb")
+
+    def _delegate_hugetlb(self) -> None:
+        cur = self.unified_root
+        assert cur is not None
+        parts = os.path.relpath(self.dirs[UNIFIED], cur).split(os.sep)
+        for part in parts[:-1]:
+            cur = os.path.join(cur, part)
+            if "hugetlb" not in common.read(cur, "cgroup.subtree_control").split():
+                common.write(cur, "cgroup.subtree_control", "+hugetlb", "hugepageLimits")
 
     def validate(self, resources: dict[str, Any] | None) -> None:
         res = common.validate_common(resources)
@@ -144,16 +175,28 @@ class V1Manager(CgroupManager):
             key = sorted(res["unified"])[0]
             raise common.CgroupError(f"unified.{key}: cannot apply: cgroup v2 key/values need "
                                      f"a cgroup v2 host (this one is cgroup v1)")
+        hybrid_hugetlb = self._hybrid_hugetlb()
         for ctrl in CONTROLLERS:
             keys = ctrl.needed(res)
+            if ctrl is hugetlb and hybrid_hugetlb:
+                continue
             if keys and ctrl.NAME not in self.dirs:
+                hint = None
+                if ctrl is hugetlb and self._unified_has("cgroup.controllers", "hugetlb"):
+                    hint = (f"the kernel offers hugetlb in the cgroup2 hierarchy: delegate it "
+                            f"with 'echo +hugetlb > {self.unified_root}/cgroup.subtree_control'")
                 raise common.CgroupError(f"{keys[0]}: cannot apply: the {ctrl.NAME} cgroup "
-                                         f"controller is not available on this host")
+                                         f"controller is not available on this host",
+                                         hint=hint)
         for i, page in enumerate(common.items(res.get("hugepageLimits"))):
-            hugetlb_dir = os.path.dirname(self.dirs["hugetlb"])
-            while not os.path.isdir(hugetlb_dir):
-                hugetlb_dir = os.path.dirname(hugetlb_dir)
-            if page["pageSize"] not in common.hugetlb_sizes(hugetlb_dir):
+            if hybrid_hugetlb:  # cgroup2's root has no hugetlb files: ask the kernel
+                sizes = sorted(common.hugetlb_sizes_of_kernel())
+            else:
+                existing = self.dirs["hugetlb"]
+                while not os.path.isdir(existing):
+                    existing = os.path.dirname(existing)
+                sizes = common.hugetlb_sizes(existing)
+            if page["pageSize"] not in sizes:
                 raise common.CgroupError(f"hugepageLimits[{i}]: cannot apply: no "
                                          f"{page['pageSize']} huge pages on this host")
 
@@ -163,6 +206,8 @@ class V1Manager(CgroupManager):
         for ctrl in CONTROLLERS:
             if ctrl.NAME in self.dirs:
                 ctrl.apply(self.dirs[ctrl.NAME], res)
+        if res.get("hugepageLimits") and "hugetlb" not in self.dirs:
+            v2_hugetlb.apply(self.dirs[UNIFIED], res)
 
     def add_process(self, pid: int) -> None:
         for directory in self._unique_dirs():
@@ -210,6 +255,9 @@ class V1Manager(CgroupManager):
         for ctrl in CONTROLLERS:
             if ctrl.NAME in self.dirs and os.path.isdir(self.dirs[ctrl.NAME]):
                 ctrl.stats(self.dirs[ctrl.NAME], out)
+        if "hugetlb" not in self.dirs and UNIFIED in self.dirs and \
+                common.hugetlb_sizes(self.dirs[UNIFIED]):
+            v2_hugetlb.stats(self.dirs[UNIFIED], out)
         return out
 
     def oom_kill_count(self) -> int:
@@ -236,11 +284,12 @@ class V1Manager(CgroupManager):
 
     def to_state(self) -> dict[str, Any]:
         return {"version": 1, "root": self.root, "path": self.path, "dirs": dict(self.dirs),
-                "created": list(self.created)}
+                "created": list(self.created), "unified_root": self.unified_root}
 
     @classmethod
     def from_state(cls, data: dict[str, Any]) -> V1Manager:
-        return cls(data["root"], data["path"], dict(data["dirs"]), list(data["created"]))
+        return cls(data["root"], data["path"], dict(data["dirs"]), list(data["created"]),
+                   data.get("unified_root"))
 
     def host_paths(self) -> dict[str, str]:
         return dict(self.dirs)
