@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from minidocker.errors import Conflict, NotFound, UsageError
 from minidocker.network import dns, ipam, link
 from minidocker.network.model import DEFAULT_BRIDGE, DEFAULT_NETWORK, Endpoint, Network
-from minidocker.network.ports import PortSpec, resolve_ports
+from minidocker.network.ports import PortSpec, parse_port_spec, resolve_ports
 from minidocker.network.statefile import write_in_place
 from minidocker.network.store import Store
 
@@ -242,19 +242,20 @@ def inspect_network(root: str, name: str) -> dict[str, Any]:
 
 def connect(root: str, network: str, container_id: str, netns_path: str, *, name: str = "",
             aliases: Iterable[str] = (), ip: str | None = None, mac: str | None = None,
-            ports: Iterable[PortSpec] = (), hostname: str = "",
+            ports: Iterable[PortSpec | str] = (), hostname: str = "",
             extra_hosts: Iterable[tuple[str, str]] = (), hosts_path: str | None = None
             ) -> Endpoint:
     """Attach the container whose network namespace is at `netns_path` to `network`:
     lease an address, plug a veth (eth0, or ethN for further networks), publish `ports`
-    (see ports.parse_port_spec), and write the hosts files (its own at `hosts_path`, and
-    its peers' on a user network). `extra_hosts` are (name, ip) pairs, ip may be
-    "host-gateway". Returns the endpoint, which is also persisted."""
+    (PortSpecs, or -p strings such as "127.0.0.1:8080:80/tcp"), and write the hosts files
+    (its own at `hosts_path`, and its peers' on a user network). `extra_hosts` are
+    (name, ip) pairs, ip may be "host-gateway". Returns the persisted endpoint."""
     if not _valid_name(container_id):  # it ends up in nft comments and file names
         raise UsageError(f"invalid container id {container_id!r}")
     store = Store(root)
     net = _default_record(store) if network == DEFAULT_NETWORK else store.find(network)
-    specs = list(ports)
+    specs = [spec for p in ports
+             for spec in (parse_port_spec(p) if isinstance(p, str) else [p])]
     if specs and net.internal:
         raise UsageError(f"cannot publish ports on internal network {net.name}")
     with store.lock():

@@ -42,7 +42,7 @@ def test_explicit_host_ip_and_port(netenv: NetEnv) -> None:
     server.serve(8000, "api")
     port = _free_port()
     ep = network.connect(netenv.root, "bridge", server.id, server.path,
-                         ports=network.parse_port_spec(f"127.0.0.1:{port}:8000"))
+                         ports=[f"127.0.0.1:{port}:8000"])  # -p strings are fine too
     assert [(p.host_ip, p.host_port) for p in ep.ports] == [("127.0.0.1", port)]
     assert host_fetch("tcp", "127.0.0.1", port).startswith("tcp api")
     rules = run("nft", "list", "chain", "ip", netenv.table, "ports").stdout
