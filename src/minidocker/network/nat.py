@@ -147,7 +147,9 @@ class Firewall:
         if not remaining:
             self.apply([f"delete table ip {self.table}"])
             return
-        doomed.append(f"delete element ip {self.table} bridges {{ {_q(net.bridge)} }}")
+        element = f"ip {self.table} bridges {{ {_q(net.bridge)} }}"
+        # add first: deleting an absent element would fail the batch (after a repair)
+        doomed += [f"add element {element}", f"delete element {element}"]
         self.apply(doomed)
 
     # -- published ports -------------------------------------------------------------

@@ -100,4 +100,5 @@ def test_teardown_of_last_network_deletes_our_table() -> None:
                    {"chain": "post", "handle": 4, "comment": net_tag(other)}])
     fw.teardown_network(NET)
     assert _statements(fw.scripts[0]) == ["delete rule ip mdtest post handle 3",
+                                          'add element ip mdtest bridges { "br-x" }',
                                           'delete element ip mdtest bridges { "br-x" }']
