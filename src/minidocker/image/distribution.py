@@ -14,6 +14,8 @@ import hashlib
 import http.client
 import json
 import os
+import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -69,21 +71,21 @@ def pull(store: st.Store, name: str, *, platform: str | None = None, insecure: b
                                 f"{len(image.diff_ids)} diff IDs in its config")
         fresh = not store.has_blob(manifest_digest) or bool(snapshot.missing(store, image))
 
+        cancelled = threading.Event()
+
         def layer_job(i: int) -> None:
             key = layers[i]["digest"].removeprefix("sha256:")[:12]
             if not snapshot.exists(store, image.chain_ids[i]):
-                _fetch(store, client, ref.path, layers[i], progress)
+                _fetch(store, client, ref.path, layers[i], progress, cancelled)
                 progress.set(key, "Extracting")
                 snapshot.unpack_layer(store, image, i)
             progress.set(key, "Pull complete")
 
-        for layer in layers:
+        for i, layer in enumerate(layers):
             key = layer["digest"].removeprefix("sha256:")[:12]
-            exists = snapshot.exists(store, image.chain_ids[layers.index(layer)])
+            exists = snapshot.exists(store, image.chain_ids[i])
             progress.add(key, "Already exists" if exists else "Waiting", int(layer.get("size", 0)))
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            futures = [pool.submit(layer_job, i) for i in range(len(layers))]
-            errors = [f.exception() for f in futures]
+        errors = _run_all(layer_job, range(len(layers)), cancelled)
         for err in errors:
             if err is not None:
                 raise _one_line(err)
@@ -100,6 +102,26 @@ def pull(store: st.Store, name: str, *, platform: str | None = None, insecure: b
     return store.lookup(str(ref))
 
 
+class Cancelled(MinidockerError):
+    """The user interrupted the pull (workers stop at their next chunk)."""
+
+
+def _run_all(job: Callable[[int], None], items: Iterable[int],
+             cancelled: threading.Event) -> list[BaseException | None]:
+    """Run `job` over `items` on the worker pool; on Ctrl-C tell the workers to stop, wait
+    for them (so their temp files are cleaned up), then re-raise."""
+    pool = ThreadPoolExecutor(max_workers=WORKERS)
+    try:
+        futures = [pool.submit(job, i) for i in items]
+        return [f.exception() for f in futures]
+    except KeyboardInterrupt:
+        cancelled.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
 def _one_line(err: BaseException) -> BaseException:
     if isinstance(err, MinidockerError | KeyboardInterrupt):
         return err
@@ -113,7 +135,7 @@ def _one_line(err: BaseException) -> BaseException:
 
 
 def _fetch(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
-           progress: Progress | None) -> None:
+           progress: Progress | None, cancelled: threading.Event | None = None) -> None:
     """Make blob `desc` present in the store: resume, download, verify, publish."""
     digest = desc["digest"]
     if store.has_blob(digest):
@@ -122,11 +144,11 @@ def _fetch(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
     # (the lock file stays: unlinking it would race with waiters; gc removes it)
     with store.lock(f"locks/blob-{st.digest_hex(digest)}"):
         if not store.has_blob(digest):
-            _download(store, client, repo, desc, progress)
+            _download(store, client, repo, desc, progress, cancelled)
 
 
 def _download(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
-              progress: Progress | None) -> None:
+              progress: Progress | None, cancelled: threading.Event | None) -> None:
     digest = desc["digest"]
     key = digest.removeprefix("sha256:")[:12]
     partial = os.path.join(store.ingest_dir, st.digest_hex(digest) + ".partial")
@@ -138,8 +160,13 @@ def _download(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
             progress.set(key, "Downloading") if not progress.tty else progress.add(
                 key, "Downloading", int(desc.get("size", 0)))
         try:
-            client.fetch_blob(repo, digest, partial,
-                              (lambda n: progress.advance(key, n)) if progress else None)
+            def advance(n: int) -> None:
+                if cancelled is not None and cancelled.is_set():
+                    raise Cancelled("pull interrupted", hint="pull again to resume")
+                if progress:
+                    progress.advance(key, n)
+
+            client.fetch_blob(repo, digest, partial, advance)
         except (http.client.HTTPException, ConnectionError, TimeoutError) as e:
             if attempt < RESUME_ATTEMPTS:
                 continue  # resume from what we have, with a Range request
@@ -187,8 +214,7 @@ def push(store: st.Store, name: str, *, insecure: bool = False,
         client.upload_blob(ref.path, digest, store.blob_path(digest), scope)
         progress.set(key, "Pushed")
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        errors = [f.exception() for f in [pool.submit(job, d) for d in descs]]
+    errors = _run_all(lambda i: job(descs[i]), range(len(descs)), threading.Event())
     for err in errors:
         if err is not None:
             raise _one_line(err)

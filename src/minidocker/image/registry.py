@@ -258,7 +258,7 @@ class Client:
         if progress and mode == "ab":
             progress(have)
         with open(partial, mode) as f:
-            while chunk := resp.read(CHUNK):
+            while chunk := resp.resp.read1(CHUNK):  # what arrived: steady progress
                 f.write(chunk)
                 if progress:
                     progress(len(chunk))

@@ -88,7 +88,8 @@ def skopeo_copy(src: str, dest: str, *extra: str) -> None:
 class AuthProxy:
     """Forwards to the registry; demands Bearer tokens (mode 'bearer') from its own /token
     endpoint, or basic credentials (mode 'basic'). `cut_blobs` makes the next full GET of
-    those blob digests (digest -> times) stop half-way; `ranges` records Range headers seen."""
+    those blob digests (digest -> times) stop half-way, `slow_blobs` trickles them;
+    `ranges` records Range headers seen, `requests` every (method, path)."""
 
     def __init__(self, registry: Registry, mode: str, user: str = "", password: str = ""):
         self.registry = registry
@@ -98,6 +99,8 @@ class AuthProxy:
         self.token_requests: list[dict[str, str]] = []
         self.cut_blobs: dict[str, int] = {}
         self.ranges: list[str] = []
+        self.slow_blobs: set[str] = set()
+        self.requests: list[tuple[str, str]] = []
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -129,6 +132,7 @@ class AuthProxy:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         url = urllib.parse.urlsplit(h.path)
+        self.requests.append((h.command, url.path))
         header = h.headers.get("Authorization") or ""
         if url.path == "/token":
             query = dict(urllib.parse.parse_qsl(url.query))
@@ -173,7 +177,12 @@ class AuthProxy:
             h.close_connection = True
             h.connection.shutdown(socket.SHUT_RDWR)
             return
-        if h.command != "HEAD":
+        if h.command != "HEAD" and digest in self.slow_blobs and "/blobs/" in url.path:
+            for i in range(0, len(data), 4096):  # a trickle: ~0.4 MB/s
+                h.wfile.write(data[i:i + 4096])
+                h.wfile.flush()
+                time.sleep(0.01)
+        elif h.command != "HEAD":
             h.wfile.write(data)
         conn.close()
 

@@ -127,3 +127,41 @@ def test_push_with_bearer_auth_skips_existing_blobs(tmp_path: Path, registry: Re
                     [reference.parse(target)])
     distribution.push(store, target)
     assert any(r.get("scope") == "repository:push/bearer:pull,push" for r in proxy.token_requests)
+    # every blob was there already: HEADs only, no upload, then the manifest
+    assert not [r for r in proxy.requests if r[0] in ("POST", "PATCH")
+                or (r[0] == "PUT" and "/blobs/" in r[1])]
+    assert ("PUT", "/v2/push/bearer/manifests/second") in proxy.requests
+
+
+def test_ctrl_c_stops_a_pull_cleanly_and_it_resumes(tmp_path: Path, registry: Registry,
+                                                     auth_proxy) -> None:  # type: ignore[no-untyped-def]
+    import signal
+    import time
+
+    from tests.conftest import tool
+
+    name = push_layout(tmp_path, registry, "resume/ctrlc")
+    proxy = auth_proxy("none")
+    big = _biggest_layer(tmp_path, name)
+    proxy.slow_blobs.add(big["digest"])
+    root = tmp_path / "root"
+    remote = name.replace(registry.addr, proxy.addr)
+    proc = subprocess.Popen([tool("minidocker"), "--root", str(root), "pull", remote],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    partial = root / "image/ingest" / (str(big["digest"]).split(":")[1] + ".partial")
+    deadline = time.monotonic() + 30
+    while not (partial.exists() and partial.stat().st_size > 0):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    store = Store(str(root))
+    assert store.images() == []
+    assert [n for n in os.listdir(store.snapshots_dir) if n.startswith(".tmp")] == []
+    have = partial.stat().st_size
+    proxy.slow_blobs.clear()
+    proxy.ranges.clear()
+    assert distribution.pull(store, remote).chain_ids
+    assert proxy.ranges == [f"bytes={have}-"]
