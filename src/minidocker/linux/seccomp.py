@@ -589,8 +589,8 @@ def load(filter: Filter) -> int | None:
     return ret if filter.notify else None
 
 
-def send_listener(fd: int, listener_path: str, state: dict[str, Any], metadata: str | None
-                  ) -> None:
+def send_listener(fd: int, listener_path: str, state: dict[str, Any], metadata: str | None,
+                  connected: Any = None) -> None:
     """Send the container process state and the listener fd to the agent at listener_path
     (one connection, one message, the fd as SCM_RIGHTS), as the runtime-spec prescribes.
     """
@@ -607,8 +607,12 @@ def send_listener(fd: int, listener_path: str, state: dict[str, Any], metadata: 
     data = json.dumps(message).encode()
     what = f"seccomp listener {listener_path}"
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as sock:
-            sock.connect(listener_path)
+        # `connected`: a socket the caller connected before pivot_root, when the path
+        # is no longer reachable from where we are now
+        with connected or socket.socket(socket.AF_UNIX,
+                                        socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as sock:
+            if connected is None:
+                sock.connect(listener_path)
             sent = sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
                                           struct.pack("i", fd))])
             if sent < len(data):

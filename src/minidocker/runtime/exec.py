@@ -35,7 +35,7 @@ def exec_process(container: Container, proc: dict[str, Any], *, console_socket: 
     if proc.get("terminal") and not (console_socket or console_pair):
         raise MinidockerError("a terminal was asked for: --console-socket is required")
     seccomp = linux.get("seccomp")
-    prepared = process.Prepared(proc, seccomp)
+    prepared = process.Prepared(proc, seccomp, os.path.join(container.root, ".seccomp-cache"))
 
     kinds = [k for k in namespaces.JOIN_ORDER if k in state.namespaces
              and not namespaces.same_as_ours(state.pid, namespaces.KINDS[k][1])]

@@ -45,6 +45,9 @@ class InitConfig:
         self.procfd = -1
         self.exec_path = ""
         self.env: dict[str, str] = {}
+        self.host_pid = 0
+        self.listener_sock: Any = None
+        self.listener_fd: int | None = None
 
 
 def run(cfg: InitConfig) -> None:
@@ -71,6 +74,10 @@ def _setup(cfg: InitConfig) -> None:
     proc = spec.get("process") or {}
     procfd = open_procfs()
     cfg.procfd = procfd
+    cfg.host_pid = int(os.readlink("self", dir_fd=procfd))  # hooks and agents want it
+    seccomp = cfg.prepared.seccomp or {}
+    if seccomp.get("listenerPath") and getattr(cfg.prepared.seccomp_filter, "notify", False):
+        cfg.listener_sock = _connect_listener(seccomp["listenerPath"])
     userns = "user" in cfg.new_namespaces or bool(linux.get("uidMappings"))
     rootfs = Rootfs(cfg.rootfs, userns=userns, cgroup_mount=cfg.cgroup_mount)
 
@@ -91,7 +98,7 @@ def _setup(cfg: InitConfig) -> None:
     sync.send(cfg.sock, sync.HOOKS)
     sync.recv(cfg.sock, sync.HOOKS_DONE)
     state = {"ociVersion": spec["ociVersion"], "id": cfg.id, "status": "creating",
-             "pid": os.getpid(), "bundle": cfg.bundle,
+             "pid": cfg.host_pid, "bundle": cfg.bundle,
              "annotations": spec.get("annotations") or {}}
     hooks.run_hooks((spec.get("hooks") or {}).get("createContainer"), state, "createContainer")
 
@@ -127,7 +134,7 @@ def _setup(cfg: InitConfig) -> None:
     process.set_rlimits(proc)
     if cfg.prepared.seccomp_filter is not None and not proc.get("noNewPrivileges"):
         # without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it
-        process.load_seccomp(cfg.prepared)
+        cfg.listener_fd = process.load_seccomp(cfg.prepared)
         cfg.prepared.seccomp_filter = None
     process.drop_privileges(proc)
     process.chdir(proc.get("cwd") or "/")
@@ -146,12 +153,14 @@ def _wait_for_start_and_exec(cfg: InitConfig) -> None:
     spec = cfg.spec
     proc = spec.get("process") or {}
     state = {"ociVersion": spec["ociVersion"], "id": cfg.id, "status": "running",
-             "pid": os.getpid(), "bundle": cfg.bundle,
+             "pid": cfg.host_pid, "bundle": cfg.bundle,
              "annotations": spec.get("annotations") or {}}
     hooks.run_hooks((spec.get("hooks") or {}).get("startContainer"), state, "startContainer")
     process.close_fds(2 + cfg.preserve_fds, procfd)
     os.close(procfd)
     listener = process.load_seccomp(cfg.prepared)
+    if listener is None:
+        listener = cfg.listener_fd
     if listener is not None:
         _send_listener(cfg, listener, state)
     process.execve(cfg.exec_path, proc, cfg.env)
@@ -161,8 +170,20 @@ def _send_listener(cfg: InitConfig, listener: int, state: dict[str, Any]) -> Non
     from minidocker.linux import seccomp as seccomp_mod
     seccomp = cfg.prepared.seccomp or {}
     seccomp_mod.send_listener(listener, seccomp["listenerPath"], state,
-                              seccomp.get("listenerMetadata", ""))
+                              seccomp.get("listenerMetadata", ""), connected=cfg.listener_sock)
     os.close(listener)
+
+
+def _connect_listener(path: str) -> Any:
+    """Connect to the seccomp agent now: after pivot_root its path is out of reach."""
+    import socket
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.connect(path)
+    except OSError as e:
+        sock.close()
+        raise MinidockerError(f"seccomp listenerPath {path}: {e.strerror}")
+    return sock
 
 
 def _setup_console(rootfs: Rootfs, sock: socket.socket) -> None:

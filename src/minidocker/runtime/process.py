@@ -33,12 +33,18 @@ class ExecError(MinidockerError):
 class Prepared:
     """What the process needs, computed before the rootfs changes under us."""
 
-    def __init__(self, process: dict[str, Any], seccomp: dict[str, Any] | None):
+    def __init__(self, process: dict[str, Any], seccomp: dict[str, Any] | None,
+                 cache_dir: str | None = None):
         self.process = process
         self.seccomp_filter: Any = None
         if seccomp:
             from minidocker.linux import seccomp as seccomp_mod
-            self.seccomp_filter = seccomp_mod.prepare(seccomp)
+            if cache_dir is not None:
+                try:
+                    os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+                except OSError:
+                    cache_dir = None
+            self.seccomp_filter = seccomp_mod.prepare(seccomp, cache_dir=cache_dir)
         self.seccomp = seccomp
 
 

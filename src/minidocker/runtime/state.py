@@ -245,6 +245,7 @@ def list_containers(root: str) -> list[Container]:
         raise
     out = []
     for name in names:
-        if valid_id(name) and os.path.isdir(os.path.join(root, name)):
+        if valid_id(name) and not name.startswith(".") and \
+                os.path.isdir(os.path.join(root, name)):
             out.append(Container(root, name))
     return out

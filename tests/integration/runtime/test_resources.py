@@ -71,18 +71,18 @@ def test_limits_from_config_and_update(runtime: Runtime, make_bundle) -> None:
                 resources={"memory": {"limit": 64 << 20}, "pids": {"limit": 20},
                            "devices": [{"allow": False, "access": "rwm"}]})
     mem = cgroup_dir(runtime, cid, "memory")
-    assert int(open(f"{mem}/memory.limit_in_bytes").read()) == 64 << 20
+    assert int(Path(f"{mem}/memory.limit_in_bytes").read_text()) == 64 << 20
     pids = cgroup_dir(runtime, cid, "pids")
-    assert open(f"{pids}/pids.max").read().strip() == "20"
+    assert Path(f"{pids}/pids.max").read_text().strip() == "20"
     runtime.run("update", "--memory", "32m", "--pids-limit", "10", cid, check=True)
-    assert int(open(f"{mem}/memory.limit_in_bytes").read()) == 32 << 20
-    assert open(f"{pids}/pids.max").read().strip() == "10"
+    assert int(Path(f"{mem}/memory.limit_in_bytes").read_text()) == 32 << 20
+    assert Path(f"{pids}/pids.max").read_text().strip() == "10"
     saved = json.loads((runtime.root / cid / "state.json").read_text())
     assert saved["config"]["linux"]["resources"]["pids"]["limit"] == 10
     proc = runtime.run("update", "--resources", "-", cid,
                        input=json.dumps({"pids": {"limit": 7}}).encode())
     assert proc.returncode == 0, proc.stderr
-    assert open(f"{pids}/pids.max").read().strip() == "7"
+    assert Path(f"{pids}/pids.max").read_text().strip() == "7"
     for bad in (["--memory", "lots"], ["--pids-limit", "x"], ["--bogus", "1"]):
         proc = runtime.run("update", *bad, cid)
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, bad

@@ -8,8 +8,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from minidocker.runtime import defaults
 from tests.conftest import Runtime
 from tests.integration.security.test_seccomp import Agent
@@ -73,8 +71,6 @@ def test_unknown_syscall_name_is_one_clear_error(runtime: Runtime, make_bundle) 
     assert not (runtime.root / cid).exists()
 
 
-@pytest.mark.xfail(strict=True, reason="the runtime's init connects to listenerPath after "
-                   "pivot_root, where the host path is gone (issue 4)")
 def test_notify_listener_reaches_the_agent_which_decides(runtime: Runtime, make_bundle,
                                                          tmp_path: Path) -> None:
     sock = tmp_path / "agent.sock"
