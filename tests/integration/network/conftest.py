@@ -152,12 +152,17 @@ class NetEnv:
         found += [f"network {n}" for n in store.networks()]
         return found
 
-    def teardown(self) -> None:
-        """Remove everything of the test, also after a failure."""
+    def teardown(self) -> list[str]:
+        """Undo the test through the library (disconnect every endpoint, remove every
+        network), note what that left behind, then remove everything by force, also
+        after a failure. Returns the leftovers: each test doubles as a teardown test."""
         from minidocker import network
+        from minidocker.network.link import veth_name
         from minidocker.network.store import Store
 
         store = Store(self.root)
+        veths = {veth_name(net.id, c.id) for net in store.networks().values()
+                 for c in self.containers}
         for eps in store.endpoints().values():
             for cid in eps:
                 try:
@@ -169,15 +174,21 @@ class NetEnv:
                 network.remove_network(self.root, net.name, predefined_ok=True)
             except Exception:
                 pass
-        for c in self.containers:
+        extra = set(self.extra_links)
+        leftovers = [r for r in self.residue(veths) if r[len("link "):] not in extra]
+        for c in self.containers:  # removing a namespace would hide a leaked veth pair
             c.remove()
         for name in self.extra_links:
             run("ip", "link", "del", name, check=False)
         if self.table_exists():
             run("nft", "delete", "table", "ip", self.table, check=False)
         for name in self.links():
-            if name.startswith(f"mdt{self.tag}"):
+            if name.startswith(f"mdt{self.tag}") or name in veths:
                 run("ip", "link", "del", name, check=False)
+        namespaces = run("ip", "netns", "list").stdout
+        leftovers += [f"netns {line.split()[0]}" for line in namespaces.splitlines()
+                      if line.startswith(f"mdt{self.tag}")]
+        return leftovers
 
 
 @pytest.fixture
@@ -186,7 +197,8 @@ def netenv(tmp_path: Path) -> Iterator[NetEnv]:
     try:
         yield env
     finally:
-        env.teardown()
+        leftovers = env.teardown()
+    assert leftovers == [], "the library left these behind"
 
 
 @pytest.fixture

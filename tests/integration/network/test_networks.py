@@ -130,7 +130,7 @@ def test_exhausted_network_refuses_and_leaves_nothing(netenv: NetEnv) -> None:
 def test_existing_interface_is_never_adopted(netenv: NetEnv) -> None:
     name = netenv.bridge_name("e")
     run("ip", "link", "add", name, "type", "veth", "peer", "name", f"{name}p")
-    netenv.extra_links.append(name)
+    netenv.extra_links += [name, f"{name}p"]
     with pytest.raises(Conflict, match="already exists"):
         network.create_network(netenv.root, "taken", bridge=name)
     assert "taken" not in [n.name for n in network.list_networks(netenv.root)]
