@@ -9,7 +9,7 @@ import zlib
 
 from minidocker.errors import Conflict
 from minidocker.network.model import BridgeUnavailable
-from minidocker.network.netlink import IFLA_MTU, RTM_NEWLINK, Netlink, attr_u32, ifinfo
+from minidocker.network.netlink import IFF_UP, IFLA_MTU, RTM_NEWLINK, Netlink, attr_u32, ifinfo
 
 # the kernel says this when it cannot make a bridge or veth at all: fall back, don't fail
 _UNAVAILABLE = {errno.EPERM, errno.EACCES, errno.EOPNOTSUPP, errno.EAFNOSUPPORT,
@@ -51,17 +51,22 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> tupl
                     raise OSError(errno.ENODEV, f"bridge {name} vanished")
             elif link.kind != "bridge":
                 raise Conflict(f"network interface {name} exists and is not a bridge")
-            if mtu and link.mtu != mtu and created:
-                nl.request(RTM_NEWLINK, _mtu_body(link.index, mtu), what=f"mtu of {name}")
-                link.mtu = mtu
-            nl.add_address(link.index, gateway, prefixlen, what=f"{gateway} on {name}")
-            if not link.flags & 1:
-                nl.set_up(link.index, what=name)
+            try:
+                if mtu and link.mtu != mtu and created:
+                    nl.request(RTM_NEWLINK, _mtu_body(link.index, mtu), what=f"mtu of {name}")
+                    link.mtu = mtu
+                nl.add_address(link.index, gateway, prefixlen, what=f"{gateway} on {name}")
+                if not link.flags & IFF_UP:
+                    nl.set_up(link.index, what=name)
+                _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
+            except BaseException:
+                if created:  # half a bridge is worse than none
+                    nl.delete_link(name)
+                raise
     except OSError as e:
         if e.errno in _UNAVAILABLE:
             raise BridgeUnavailable(f"cannot create bridge {name}: {os.strerror(e.errno)}")
         raise
-    _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
     return link.mtu, created
 
 
@@ -72,12 +77,6 @@ def _mtu_body(index: int, mtu: int) -> bytes:
 def delete_bridge(name: str) -> bool:
     with Netlink() as nl:
         return nl.delete_link(name)
-
-
-def bridge_mtu(name: str) -> int:
-    with Netlink() as nl:
-        link = nl.get_link(name)
-    return link.mtu if link else 0
 
 
 def attach(netns: str, bridge: str, veth: str, ifname: str, ip: str, prefixlen: int,
@@ -103,7 +102,7 @@ def attach(netns: str, bridge: str, veth: str, ifname: str, ip: str, prefixlen: 
                 _sysctl(f"/sys/class/net/{veth}/brport/hairpin_mode", "1")
                 with Netlink(netns) as inner:
                     lo = inner.get_link("lo")
-                    if lo is not None and not lo.flags & 1:
+                    if lo is not None and not lo.flags & IFF_UP:
                         inner.set_up(lo.index, what="lo")
                     eth = inner.get_link(ifname)
                     if eth is None:
