@@ -15,6 +15,7 @@ from minidocker.errors import MinidockerError
 from minidocker.linux import libc
 from minidocker.runtime import hooks, process, sync
 from minidocker.runtime.rootfs import Rootfs, open_devnull, open_procfs, proc_write
+from minidocker.runtime.spec import namespaces as spec_namespaces
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,7 +84,9 @@ def _setup(cfg: InitConfig) -> None:
 
     if cfg.new_keyring:
         _join_keyring(cfg.id)
-    if "mount" in cfg.new_namespaces:
+    # a mount namespace given by path is the container's too: prepare it (as runc)
+    mount_ns = "mount" in spec_namespaces(spec)
+    if mount_ns:
         rootfs.prepare(linux.get("rootfsPropagation"))
     for m in spec.get("mounts") or []:
         rootfs.mount(m)
@@ -116,15 +119,18 @@ def _setup(cfg: InitConfig) -> None:
     for path in linux.get("readonlyPaths") or []:
         rootfs.readonly(path)
 
-    rootfs.pivot(cfg.no_pivot)
+    if mount_ns:
+        rootfs.pivot(cfg.no_pivot)
+    else:
+        rootfs.chroot()
     if (spec.get("root") or {}).get("readonly"):
         Rootfs.remount_root_readonly()
     if spec.get("hostname"):
-        if "uts" not in cfg.new_namespaces:
+        if "uts" not in spec_namespaces(spec):
             raise MinidockerError("hostname is set but the container has no uts namespace")
         libc.sethostname(spec["hostname"])
     if spec.get("domainname"):
-        if "uts" not in cfg.new_namespaces:
+        if "uts" not in spec_namespaces(spec):
             raise MinidockerError("domainname is set but the container has no uts namespace")
         libc.setdomainname(spec["domainname"])
 

@@ -386,6 +386,15 @@ class Rootfs:
         os.chdir("/")
         os.close(self.fd)
 
+    def chroot(self) -> None:
+        """Enter the rootfs without pivot_root: for a container in the host's mount
+        namespace, where pivot_root would move the root of every host process (runc
+        chroots there too)."""
+        os.fchdir(self.fd)
+        os.chroot(".")
+        os.chdir("/")
+        os.close(self.fd)
+
     @staticmethod
     def remount_root_readonly() -> None:
         keep = 0

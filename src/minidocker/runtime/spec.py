@@ -266,6 +266,9 @@ def validate(spec: Any) -> dict[str, Any]:
         _validate_hooks(spec["hooks"])
     for key in ("hostname", "domainname"):
         _opt(spec, key, str, "config")
+    if (root or {}).get("readonly") and "mount" not in namespaces(spec):
+        # a remount of "/" would hit the host's mount holding the rootfs
+        raise _fail("root.readonly", "needs a mount namespace")
     _opt(spec, "annotations", dict, "config")
     return spec
 

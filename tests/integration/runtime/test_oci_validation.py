@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
 from tests.conftest import Runtime
 
 
@@ -22,3 +29,87 @@ def test_seccomp_denying_close_range_without_no_new_privs(runtime: Runtime,
     lines = proc.stdout.split()
     assert lines[0] == "hi"
     assert sorted(lines[1:]) == ["0", "1", "2", "3"]  # 3: ls's own directory fd
+
+
+def _without(config: dict, kind: str) -> None:
+    config["linux"]["namespaces"] = [ns for ns in config["linux"]["namespaces"]
+                                     if ns["type"] != kind]
+
+
+@pytest.fixture
+def holder() -> Iterator[Callable[[str], str]]:
+    """holder("--mount") -> /proc/PID/ns/... of a sleeping process in a new namespace."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def make(flag: str) -> str:
+        p = subprocess.Popen(["unshare", flag, "sleep", "60"])
+        procs.append(p)
+        kind = {"--mount": "mnt", "--uts": "uts"}[flag]
+        deadline = time.monotonic() + 5
+        while os.readlink(f"/proc/{p.pid}/ns/{kind}") == os.readlink(f"/proc/self/ns/{kind}"):
+            assert time.monotonic() < deadline, "unshare did not start"
+            time.sleep(0.01)
+        return f"/proc/{p.pid}/ns/{kind}"
+
+    yield make
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def test_no_mount_namespace_chroots_and_leaves_host_root(runtime: Runtime,
+                                                         make_bundle) -> None:
+    # runtime-tools linux_ns_itype: without a mount namespace the container shares the
+    # host's; pivot_root there would move every host process's root: chroot instead.
+    b = make_bundle(["sh", "-c", "ls /bin/busybox && echo ok"])
+    _without(b.config, "mount")
+    b.config["mounts"] = []  # mounts would land in the host's namespace
+    b.write()
+    before = os.stat("/")
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["/bin/busybox", "ok"]
+    after = os.stat("/")
+    assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
+
+
+def test_root_readonly_needs_a_mount_namespace(runtime: Runtime, make_bundle) -> None:
+    b = make_bundle(["true"])
+    _without(b.config, "mount")
+    b.config["mounts"] = []
+    b.config["root"]["readonly"] = True
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode != 0
+    assert "root.readonly" in proc.stderr and "mount namespace" in proc.stderr
+
+
+def test_join_mount_namespace_by_path(runtime: Runtime, make_bundle, holder) -> None:
+    # runtime-tools linux_ns_path: a mount namespace given by path is prepared and
+    # pivoted into like a new one
+    path = holder("--mount")
+    b = make_bundle(["sh", "-c", "cat /proc/self/mountinfo | wc -l; echo ok"])
+    for ns in b.config["linux"]["namespaces"]:
+        if ns["type"] == "mount":
+            ns["path"] = path
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-1] == "ok"
+
+
+def test_hostname_in_uts_namespace_joined_by_path(runtime: Runtime, make_bundle,
+                                                  holder) -> None:
+    path = holder("--uts")
+    b = make_bundle(["hostname"], hostname="joined-uts")
+    for ns in b.config["linux"]["namespaces"]:
+        if ns["type"] == "uts":
+            ns["path"] = path
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "joined-uts"
+    pid = path.split("/")[2]
+    out = subprocess.run(["nsenter", "-t", pid, "--uts", "hostname"], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "joined-uts"
