@@ -103,6 +103,13 @@ def _default_record(store: Store) -> Network:
         return net
 
 
+def _network(store: Store, name: str) -> Network:
+    """A network by name or id; "bridge" (or Docker's "default") is made on first use."""
+    if name in (DEFAULT_NETWORK, "default"):
+        return _default_record(store)
+    return store.find(name)
+
+
 def _ensure_device(store: Store, net: Network) -> None:
     """The bridge up with its address; its nft rules are written when it is created.
     Runs under the store lock so a concurrent run never sees a bridge without rules."""
@@ -119,7 +126,7 @@ def ensure_network(root: str, name: str = DEFAULT_NETWORK) -> Network:
     """The network `name` with its bridge and rules in place (the default network is
     created on first use). Raises BridgeUnavailable when no bridge can be made."""
     store = Store(root)
-    net = _default_record(store) if name == DEFAULT_NETWORK else store.find(name)
+    net = _network(store, name)
     with store.lock():
         _ensure_device(store, net)
     return net
@@ -253,7 +260,7 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
     if not _valid_name(container_id):  # it ends up in nft comments and file names
         raise UsageError(f"invalid container id {container_id!r}")
     store = Store(root)
-    net = _default_record(store) if network == DEFAULT_NETWORK else store.find(network)
+    net = _network(store, network)
     specs = [spec for p in ports
              for spec in (parse_port_spec(p) if isinstance(p, str) else [p])]
     if specs and net.internal:
@@ -316,7 +323,7 @@ def _teardown(store: Store, ep: Endpoint, net: Network | None) -> None:
 
 def disconnect(root: str, network: str, container_id: str) -> None:
     store = Store(root)
-    net = store.find(network)
+    net = store.find(DEFAULT_NETWORK if network == "default" else network)
     ep = store.endpoints().get(net.name, {}).get(container_id)
     if ep is None:
         raise NotFound(f"container {container_id[:12]} is not connected to network {net.name}")

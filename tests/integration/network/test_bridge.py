@@ -115,3 +115,11 @@ def test_namespace_of_a_process_and_its_death(netenv: NetEnv) -> None:
 def _wait_for_own_netns(path: str) -> None:
     host = os.stat("/proc/self/ns/net").st_ino
     assert wait_for(lambda: os.stat(path).st_ino != host)
+
+
+def test_default_is_an_alias_of_bridge(netenv: NetEnv) -> None:
+    c = netenv.container()
+    ep = network.connect(netenv.root, "default", c.id, c.path)
+    assert ep.network == "bridge"
+    network.disconnect(netenv.root, "default", c.id)
+    assert network.endpoints_of(netenv.root, c.id) == []
