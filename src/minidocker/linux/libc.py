@@ -226,6 +226,24 @@ def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:
                     ctypes.c_uint(flags)), "close_range")
 
 
+AT_EMPTY_PATH = 0x1000
+AT_RECURSIVE = 0x8000
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def mount_setattr(fd: int, attr_set: int, attr_clr: int, recursive: bool = True) -> None:
+    """mount_setattr(2) on the mount at `fd` (and, recursively, every mount below it)."""
+    attr = _MountAttr(attr_set, attr_clr, 0, 0)
+    flags = AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0)
+    _check(_syscall(_NR["mount_setattr"], ctypes.c_int(fd), b"", ctypes.c_uint(flags),
+                    ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr))),
+           "mount_setattr")
+
+
 KEYCTL_JOIN_SESSION_KEYRING = 1
 KEYCTL_SETPERM = 5
 

@@ -49,6 +49,8 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
         raise MinidockerError("config.json has no process to run")
     linux = spec["linux"]
     seccomp = linux.get("seccomp")
+    from minidocker.runtime import lsm
+    lsm.check(proc)
     prepared = process.Prepared(proc, seccomp, os.path.join(root, ".seccomp-cache"))
     if proc.get("terminal") and not (opts.console_socket or opts.console_pair):
         raise MinidockerError("process.terminal is true: --console-socket is required")

@@ -35,6 +35,8 @@ def exec_process(container: Container, proc: dict[str, Any], *, console_socket: 
     if proc.get("terminal") and not (console_socket or console_pair):
         raise MinidockerError("a terminal was asked for: --console-socket is required")
     seccomp = linux.get("seccomp")
+    from minidocker.runtime import lsm
+    lsm.check(proc)
     prepared = process.Prepared(proc, seccomp, os.path.join(container.root, ".seccomp-cache"))
 
     kinds = [k for k in namespaces.JOIN_ORDER if k in state.namespaces
@@ -104,6 +106,10 @@ def _grandchild(sock: socket.socket, proc: dict[str, Any], prepared: process.Pre
         env = process.environ(proc)
         path = process.lookup(proc["args"][0], env)
         process.set_rlimits(proc)
+        if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
+            from minidocker.runtime import lsm
+            from minidocker.runtime.rootfs import open_procfs
+            lsm.apply(proc, open_procfs())
         if prepared.seccomp_filter is not None and not proc.get("noNewPrivileges"):
             process.load_seccomp(prepared)
             prepared.seccomp_filter = None
@@ -137,7 +143,9 @@ def _terminal(console_sock: socket.socket) -> None:
 
 def process_from_args(spec: dict[str, Any], args: list[str], *, env: list[str],
                       cwd: str | None, user: str | None, caps: list[str], tty: bool,
-                      no_new_privs: bool | None) -> dict[str, Any]:
+                      no_new_privs: bool | None, apparmor: str | None = None,
+                      process_label: str | None = None,
+                      additional_gids: list[str] | None = None) -> dict[str, Any]:
     """An exec process from command-line flags, defaulting to the container's own."""
     import copy
     base = copy.deepcopy(spec.get("process") or {})
@@ -166,4 +174,14 @@ def process_from_args(spec: dict[str, Any], args: list[str], *, env: list[str],
                     current.append(name)
     if no_new_privs is not None:
         base["noNewPrivileges"] = no_new_privs
+    if apparmor:
+        base["apparmorProfile"] = apparmor
+    if process_label:
+        base["selinuxLabel"] = process_label
+    if additional_gids:
+        try:
+            base.setdefault("user", {})["additionalGids"] = [int(g) for g in additional_gids]
+        except ValueError:
+            raise MinidockerError(f"invalid --additional-gids {additional_gids}: numbers "
+                                  "only")
     return base

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from minidocker import OCI_VERSION, __version__
 from minidocker.linux.caps import CAPS, last_cap
-from minidocker.runtime.rootfs import _FLAGS, _IGNORED, PROPAGATION
+from minidocker.runtime.rootfs import _FLAGS, _IGNORED, PROPAGATION, RECURSIVE
 from minidocker.runtime.spec import NAMESPACE_TYPES
 
 TYPE_CHECKING = False
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def features() -> dict[str, Any]:
-    mount_options = sorted(set(_FLAGS) | set(PROPAGATION) | _IGNORED)
+    mount_options = sorted(set(_FLAGS) | set(PROPAGATION) | set(RECURSIVE) | _IGNORED)
     doc: dict[str, Any] = {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,

@@ -142,6 +142,9 @@ def _setup(cfg: InitConfig) -> None:
         # without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it
         cfg.listener_fd = process.load_seccomp(cfg.prepared)
         cfg.prepared.seccomp_filter = None
+    if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
+        from minidocker.runtime import lsm
+        lsm.apply(proc, procfd)
     process.drop_privileges(proc)
     process.chdir(proc.get("cwd") or "/")
 

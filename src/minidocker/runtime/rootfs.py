@@ -47,9 +47,25 @@ PROPAGATION = {
     "unbindable": libc.MS_UNBINDABLE, "runbindable": libc.MS_UNBINDABLE | libc.MS_REC,
 }
 # options the runtime understands but the kernel's mount data must not see
-_IGNORED = {"tmpcopyup", "defaults", "newinstance-ok", "rro", "rrw", "rnosuid", "rsuid",
-            "rnodev", "rdev", "rnoexec", "rexec", "rnoatime", "ratime", "rrelatime",
-            "rnorelatime", "rstrictatime", "rnosymfollow", "rsymfollow", "idmap", "ridmap"}
+# options the runtime understands but the kernel's mount data must not see
+_IGNORED = {"tmpcopyup", "defaults"}
+# recursive attributes (mount_setattr with AT_RECURSIVE): option -> (set, clear)
+_ATTR_RDONLY, _ATTR_NOSUID, _ATTR_NODEV, _ATTR_NOEXEC = 0x1, 0x2, 0x4, 0x8
+_ATTR_ATIME, _ATTR_NOATIME, _ATTR_STRICTATIME = 0x70, 0x10, 0x20
+_ATTR_NODIRATIME, _ATTR_NOSYMFOLLOW = 0x80, 0x200000
+RECURSIVE: dict[str, tuple[int, int]] = {
+    "rro": (_ATTR_RDONLY, 0), "rrw": (0, _ATTR_RDONLY),
+    "rnosuid": (_ATTR_NOSUID, 0), "rsuid": (0, _ATTR_NOSUID),
+    "rnodev": (_ATTR_NODEV, 0), "rdev": (0, _ATTR_NODEV),
+    "rnoexec": (_ATTR_NOEXEC, 0), "rexec": (0, _ATTR_NOEXEC),
+    "rnodiratime": (_ATTR_NODIRATIME, 0), "rdiratime": (0, _ATTR_NODIRATIME),
+    "rrelatime": (0, _ATTR_ATIME), "rnorelatime": (_ATTR_NOATIME, _ATTR_ATIME),
+    "rnoatime": (_ATTR_NOATIME, _ATTR_ATIME), "ratime": (0, _ATTR_ATIME),
+    "rstrictatime": (_ATTR_STRICTATIME, _ATTR_ATIME),
+    "rnostrictatime": (0, _ATTR_ATIME),
+    "rnosymfollow": (_ATTR_NOSYMFOLLOW, 0), "rsymfollow": (0, _ATTR_NOSYMFOLLOW),
+}
+_UNSUPPORTED = {"idmap", "ridmap"}
 _LOCKABLE = libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC | libc.MS_RDONLY | \
     libc.MS_NOATIME | libc.MS_NODIRATIME | libc.MS_RELATIME
 _ST_TO_MS = {1: libc.MS_RDONLY, 2: libc.MS_NOSUID, 4: libc.MS_NODEV, 8: libc.MS_NOEXEC,
@@ -74,9 +90,28 @@ def parse_options(options: list[str]) -> tuple[int, int, list[str]]:
             flags = flags & ~bit if clear else flags | bit
         elif opt in PROPAGATION:
             propagation |= PROPAGATION[opt]
-        elif opt not in _IGNORED:
+        elif opt in _UNSUPPORTED:
+            raise MinidockerError(f"mount option {opt!r} (id-mapped mounts) is not "
+                                  "supported by this runtime")
+        elif opt not in _IGNORED and opt not in RECURSIVE:
             data.append(opt)
     return flags, propagation, data
+
+
+def recursive_attrs(options: list[str]) -> tuple[int, int]:
+    """(attr_set, attr_clr) for mount_setattr from the r* options (rro, rnosuid ...)."""
+    attr_set = attr_clr = 0
+    for opt in options:
+        if opt not in RECURSIVE:
+            continue
+        add, remove = RECURSIVE[opt]
+        if remove == _ATTR_ATIME:  # an atime option replaces the whole atime field
+            attr_set = (attr_set & ~_ATTR_ATIME) | add
+            attr_clr |= _ATTR_ATIME
+        else:
+            attr_set = (attr_set | add) & ~remove
+            attr_clr = (attr_clr | remove) & ~add
+    return attr_set, attr_clr
 
 
 def clean(path: str) -> list[str]:
@@ -211,6 +246,13 @@ class Rootfs:
                             self._remount(fd, dest, flags | libc.MS_BIND)
                         else:
                             raise
+                finally:
+                    os.close(fd)
+            attr_set, attr_clr = recursive_attrs(options)
+            if attr_set or attr_clr:
+                fd = self.open(dest)
+                try:
+                    libc.mount_setattr(fd, attr_set, attr_clr, recursive=True)
                 finally:
                     os.close(fd)
             if propagation:

@@ -141,7 +141,12 @@ def exec_command(root: str, cid: str, args: list[str], flags: dict[str, Any]) ->
                                  env=flags.get("env") or [], cwd=last(flags, "cwd"),
                                  user=last(flags, "user"), caps=flags.get("cap") or [],
                                  tty=bool(flags.get("tty")),
-                                 no_new_privs=True if flags.get("no-new-privs") else None)
+                                 no_new_privs=True if flags.get("no-new-privs") else None,
+                                 apparmor=last(flags, "apparmor"),
+                                 process_label=last(flags, "process-label"),
+                                 additional_gids=flags.get("additional-gids"))
+    if last(flags, "cgroup"):
+        raise UsageError("exec --cgroup (a sub-cgroup) is not supported by this runtime")
     detach = bool(flags.get("detach"))
     console_socket = last(flags, "console-socket")
     ours = theirs = None

@@ -349,3 +349,61 @@ def test_failing_poststart_hook_only_warns(runtime: Runtime, make_bundle,
     proc = runtime.run("run", "-b", str(b), runtime.new_id())
     assert proc.returncode == 0 and proc.stdout == "ran\n"
     assert "warning" in proc.stderr and "poststart" in proc.stderr
+
+
+def test_recursive_mount_attributes(runtime: Runtime, make_bundle, tmp_path: Path) -> None:
+    src = tmp_path / "tree"
+    (src / "sub").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "inner", str(src / "sub")],
+                   check=True)
+    try:
+        b = sh(make_bundle, "touch /t/sub/x 2>/dev/null && echo rw || echo ro; "
+                            "grep ' /t/sub ' /proc/mounts")
+        b.config["mounts"].append({"destination": "/t", "type": "bind", "source": str(src),
+                                   "options": ["rbind", "rro", "rnosuid"]})
+        b.write()
+        lines = run_ok(runtime, b).splitlines()
+    finally:
+        subprocess.run(["umount", str(src / "sub")], check=True)
+    assert lines[0] == "ro"  # read-only reached the submount too
+    assert " ro," in lines[1] and "nosuid" in lines[1]
+
+
+def test_idmap_mounts_are_refused_clearly(runtime: Runtime, make_bundle,
+                                          tmp_path: Path) -> None:
+    b = make_bundle(["true"])
+    b.config["mounts"].append({"destination": "/t", "type": "bind", "source": str(tmp_path),
+                               "options": ["bind", "idmap"]})
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 1 and "id-mapped mounts" in proc.stderr
+
+
+def test_lsm_profile_that_cannot_be_applied_is_an_error(runtime: Runtime,
+                                                        make_bundle) -> None:
+    """As runc: a profile that cannot be applied (no such LSM on the host, or no such
+    profile) fails the create with one line; it is never silently dropped."""
+    b = make_bundle(["true"])
+    b.config["process"]["apparmorProfile"] = "minidocker-no-such-profile"
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 1 and "minidocker-no-such-profile" in proc.stderr
+    b.config["process"].pop("apparmorProfile")
+    b.config["process"]["selinuxLabel"] = "system_u:system_r:no_such_t:s0"
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 1 and "no_such_t" in proc.stderr
+    assert not runtime.root.exists() or not [
+        p for p in runtime.root.iterdir() if not p.name.startswith(".")]
+
+
+def test_exec_additional_gids(runtime: Runtime, make_bundle) -> None:
+    b = make_bundle(["sleep", "100"])
+    cid = runtime.new_id()
+    runtime.run("run", "-d", "-b", str(b), cid, check=True)
+    proc = runtime.run("exec", "-u", "1000:1000", "--additional-gids", "5",
+                       "--additional-gids", "7", cid, "id", "-G")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1000", "5", "7"]
+    proc = runtime.run("exec", "--apparmor", "minidocker-no-such-profile", cid, "true")
+    assert proc.returncode == 1 and "minidocker-no-such-profile" in proc.stderr
