@@ -142,6 +142,10 @@ def test_v2_delegates_controllers_and_applies_unified_values(
     d = Path(mgr.host_paths()[""])
     enabled = (d.parent / "cgroup.subtree_control").read_text().split()
     assert {"cpu", "memory", "pids", "io"} <= set(enabled)
+    # the host's root cgroup delegates only what containers use (no misc, rdma here)
+    root_enabled = set(Path("/sys/fs/cgroup/cgroup.subtree_control").read_text().split())
+    assert {"cpu", "memory", "pids", "io"} <= root_enabled
+    assert not {"misc", "rdma"} & root_enabled
     assert (d / "memory.high").read_text().strip() == str(100 << 20)
     assert (d / "memory.max").read_text().strip() == str(256 << 20)
     assert mgr.stats()["pids"]["limit"] == 33

@@ -16,6 +16,8 @@ from minidocker.linux.cgroups.v1 import rdma
 from minidocker.linux.cgroups.v2 import cpu, cpuset, freezer, hugetlb, io, memory, pids
 
 CONTROLLERS = [cpuset, cpu, memory, pids, io, hugetlb]
+# what a container cgroup gets from parents minidocker did not make, unless it needs more
+BASIC = {"cpuset", "cpu", "io", "memory", "pids"}
 
 
 class V2Manager(CgroupManager):
@@ -47,10 +49,10 @@ class V2Manager(CgroupManager):
         return cur
 
     def available(self) -> set[str]:
-        """The controllers the container's cgroup has or can get (from its nearest existing
-        ancestor's cgroup.controllers)."""
+        """The controllers the container's cgroup has or can get: those of the root, which
+        create() and apply() delegate down to it as needed."""
         try:
-            return set(common.read(self._nearest_existing(), "cgroup.controllers").split())
+            return set(common.read(self.root, "cgroup.controllers").split())
         except OSError:
             return set()
 
@@ -81,15 +83,19 @@ class V2Manager(CgroupManager):
             if os.path.isdir(self.dir) and not common.exists(self.dir, key):
                 raise common.CgroupError(f"unified.{key}: cannot apply: no such cgroup file")
         for i, page in enumerate(common.items(res.get("hugepageLimits"))):
-            if page["pageSize"] not in common.hugetlb_sizes(self._nearest_existing()) and \
-                    page["pageSize"] not in common.hugetlb_sizes(self.root):
+            # the files of a cgroup with hugetlb tell the sizes; else ask the kernel
+            sizes = common.hugetlb_sizes(self._nearest_existing()) or \
+                sorted(common.hugetlb_sizes_of_kernel())
+            if page["pageSize"] not in sizes:
                 raise common.CgroupError(f"hugepageLimits[{i}]: cannot apply: no "
                                          f"{page['pageSize']} huge pages on this host")
 
-    def _enable_controllers(self, directory: str) -> None:
-        """Let the children of `directory` use every controller it has."""
+    def _enable_controllers(self, directory: str, wanted: set[str] | None = None) -> None:
+        """Let the children of `directory` use the `wanted` controllers it has (all)."""
         have = set(common.read(directory, "cgroup.controllers").split())
         enabled = set(common.read(directory, "cgroup.subtree_control").split())
+        if wanted is not None:
+            have &= wanted
         for ctrl in sorted(have - enabled):
             try:
                 common.write(directory, "cgroup.subtree_control", f"+{ctrl}")
@@ -107,9 +113,12 @@ class V2Manager(CgroupManager):
         return os.path.isdir(self.dir)
 
     def create(self) -> None:
+        """The directories; the parents minidocker makes delegate every controller, the ones
+        that existed (the host's root ...) only the basic ones, and others when a resource
+        needs them (see apply)."""
         cur = self.root
         for part in common.split_path(self.path):
-            self._enable_controllers(cur)
+            self._enable_controllers(cur, None if cur in self.created else BASIC)
             cur = os.path.join(cur, part)
             try:
                 os.mkdir(cur, 0o755)
@@ -119,9 +128,29 @@ class V2Manager(CgroupManager):
                 raise common.CgroupError(f"cannot create cgroup {cur}: {exc.strerror}")
             self.created.append(cur)
 
+    def _needed_controllers(self, res: dict[str, Any]) -> set[str]:
+        needed = {ctrl.NAME for ctrl in [*CONTROLLERS, rdma] if ctrl.needed(res)}
+        needed |= {key.split(".", 1)[0] for key in res.get("unified") or {}
+                   if not key.endswith(".pressure")}
+        return needed & self.available()
+
+    def _delegate(self, needed: set[str]) -> None:
+        """Enable `needed` controllers the container's cgroup lacks, down from the root."""
+        try:
+            have = set(common.read(self.dir, "cgroup.controllers").split())
+        except OSError:
+            return
+        if not needed - have:
+            return
+        cur = self.root
+        for part in common.split_path(self.path):
+            self._enable_controllers(cur, needed - have)
+            cur = os.path.join(cur, part)
+
     def apply(self, resources: dict[str, Any] | None) -> None:
         self.validate(resources)
         res = resources or {}
+        self._delegate(self._needed_controllers(res))
         for ctrl in [*CONTROLLERS, rdma]:
             ctrl.apply(self.dir, res)
         for key, value in sorted((res.get("unified") or {}).items()):
