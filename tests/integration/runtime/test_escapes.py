@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pwd
 import shutil
@@ -186,14 +187,28 @@ def test_proc_writes_go_only_to_a_real_procfs(runtime: Runtime, make_bundle) -> 
         time.sleep(0.02)
 
 
+def _subid_range(path: str, name: str) -> int:
+    for line in Path(path).read_text().splitlines():
+        owner, start, _count = line.split(":")
+        if owner == name:
+            return int(start)
+    raise AssertionError(f"{name} has no range in {path}")
+
+
 @pytest.fixture
 def unprivileged_user():
+    """A user of the test's own, with subordinate id ranges (useradd adds them)."""
     name = f"mdt{uuid.uuid4().hex[:6]}"
+    for path in ("/etc/subuid", "/etc/subgid"):
+        Path(path).touch()
     subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/sh", name], check=True)
     try:
         yield pwd.getpwnam(name)
     finally:
         subprocess.run(["userdel", name], check=False)
+        for path in ("/etc/subuid", "/etc/subgid"):  # userdel may leave the range
+            lines = Path(path).read_text().splitlines(keepends=True)
+            Path(path).write_text("".join(x for x in lines if not x.startswith(name + ":")))
 
 
 def test_rootless_run_as_ordinary_user(unprivileged_user, busybox_rootfs: Path,
@@ -237,6 +252,19 @@ def test_rootless_run_as_ordinary_user(unprivileged_user, busybox_rootfs: Path,
     assert lines[1].split() == ["0", str(user.pw_uid), "1"]
     assert lines[2] == "0"
     assert (work / "bundle" / "rootfs" / "f").stat().st_uid == user.pw_uid
+    # more than the own id: the ranges of /etc/subuid, written by newuidmap/newgidmap
+    sub_uid = _subid_range("/etc/subuid", user.pw_name)
+    sub_gid = _subid_range("/etc/subgid", user.pw_name)
+    doc = json.loads(config)
+    doc["linux"]["uidMappings"].append({"containerID": 1, "hostID": sub_uid, "size": 1000})
+    doc["linux"]["gidMappings"].append({"containerID": 1, "hostID": sub_gid, "size": 1000})
+    doc["process"]["args"] = ["cat", "/proc/self/uid_map", "/proc/self/gid_map"]
+    (work / "bundle" / "config.json").write_text(json.dumps(doc))
+    proc = as_user("run", "r3")
+    assert proc.returncode == 0, proc.stderr
+    maps = [line.split() for line in proc.stdout.splitlines()]
+    assert maps == [["0", str(user.pw_uid), "1"], ["1", str(sub_uid), "1000"],
+                    ["0", str(user.pw_gid), "1"], ["1", str(sub_gid), "1000"]]
     # what needs root is refused with a clear line
     config = config.replace('"uidMappings"', '"uidMappings_unused"')
     bad = (work / "bundle" / "config.json")
