@@ -26,6 +26,7 @@ from minidocker.image import store as st
 from minidocker.image.progress import Progress
 from minidocker.image.registry import (
     Client,
+    ConnectionFailed,
     RegistryError,
     host_platform,
     push_scope,
@@ -167,10 +168,12 @@ def _download(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
                     progress.advance(key, n)
 
             client.fetch_blob(repo, digest, partial, advance)
-        except (http.client.HTTPException, ConnectionError, TimeoutError) as e:
+        except (http.client.HTTPException, ConnectionError, TimeoutError,
+                ConnectionFailed) as e:
             if attempt < RESUME_ATTEMPTS:
                 continue  # resume from what we have, with a Range request
-            raise RegistryError(f"download of {digest} interrupted: {type(e).__name__}",
+            why = e.message if isinstance(e, ConnectionFailed) else type(e).__name__
+            raise RegistryError(f"download of {digest} interrupted: {why}",
                                 hint="pull again to resume") from None
         if _file_digest(partial) == digest:
             store.publish_file(partial, digest)

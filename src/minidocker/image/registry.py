@@ -34,20 +34,43 @@ class RegistryError(MinidockerError):
     """The registry refused or failed a request; the message carries its error code."""
 
 
+class ConnectionFailed(RegistryError):
+    """The connection failed (refused, reset, closed early): worth retrying."""
+
+
 class Response:
-    def __init__(self, resp: http.client.HTTPResponse, url: str):
+    """A response whose connection is dropped if its body is not read to the end, so a
+    half-read body never poisons the next request on that (kept-alive) connection."""
+
+    def __init__(self, resp: http.client.HTTPResponse, url: str,
+                 conn: http.client.HTTPConnection):
         self.resp = resp
         self.status = resp.status
         self.url = url
+        self.conn = conn
 
     def header(self, name: str) -> str | None:
         return self.resp.getheader(name)
 
     def read(self, n: int = -1) -> bytes:
-        return self.resp.read() if n < 0 else self.resp.read(n)
+        try:
+            return self.resp.read() if n < 0 else self.resp.read(n)
+        except BaseException:
+            self.abort()
+            raise
+
+    def read1(self, n: int) -> bytes:
+        try:
+            return self.resp.read1(n)
+        except BaseException:
+            self.abort()
+            raise
 
     def close(self) -> None:
-        self.resp.read()
+        self.read()
+
+    def abort(self) -> None:
+        self.conn.close()
 
 
 class Client:
@@ -93,15 +116,19 @@ class Client:
             conn = self._connection(parts.scheme, parts.netloc)
             try:
                 conn.request(method, path or "/", body=body, headers=headers)
-                return Response(conn.getresponse(), url)
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                conn.close()  # a kept-alive connection the server closed: retry once
+                return Response(conn.getresponse(), url, conn)
+            except (http.client.HTTPException, ConnectionResetError, BrokenPipeError) as e:
+                conn.close()  # most likely a kept-alive connection the server closed: retry
                 if attempt == 2 or (body is not None and not isinstance(body, bytes)):
-                    raise
+                    raise ConnectionFailed(f"{parts.netloc}: {method} {parts.path}: connection "
+                                        f"failed ({type(e).__name__})") from None
             except OSError as e:
                 conn.close()
-                raise RegistryError(f"cannot reach registry {parts.netloc}: "
+                raise ConnectionFailed(f"cannot reach registry {parts.netloc}: "
                                     f"{e.strerror or e}") from None
+            except BaseException:
+                conn.close()
+                raise
         raise AssertionError("unreachable")
 
     def request(self, method: str, path: str, *, scope: str, headers: dict[str, str] | None = None,
@@ -258,11 +285,16 @@ class Client:
         if progress and mode == "ab":
             progress(have)
         with open(partial, mode) as f:
-            while chunk := resp.resp.read1(CHUNK):  # what arrived: steady progress
-                f.write(chunk)
-                if progress:
-                    progress(len(chunk))
+            try:
+                while chunk := resp.read1(CHUNK):  # what arrived: steady progress
+                    f.write(chunk)
+                    if progress:
+                        progress(len(chunk))
+            except BaseException:
+                resp.abort()
+                raise
         if resp.resp.length:  # http.client returns b"" on a short body instead of raising
+            resp.abort()
             raise http.client.IncompleteRead(b"", resp.resp.length)
 
     def blob_exists(self, repo: str, digest: str, scope: str) -> bool:
