@@ -1,10 +1,12 @@
 """Fixtures: fake v1 and v2 hierarchies in a tmp dir, and managers opened on them.
 
 `fake_kernel` makes a mkdir under a fake hierarchy grow the control files a kernel shows
-in a new cgroup; it fakes the kernel, not the code under test."""
+in a new cgroup, and rmdir take them away (or fail while the cgroup is busy); it fakes the
+kernel, not the code under test."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,7 +47,22 @@ def fake_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
         elif rel.parts[0] == "v1" and len(rel.parts) >= 3:
             fakes.populate_v1(path, rel.parts[1])
 
+    real_rmdir = os.rmdir
+
+    def rmdir(path: Any, **kw: Any) -> None:
+        """cgroupfs: control files go with the directory; busy with children or tasks."""
+        p = Path(path)
+        if str(p).startswith(str(tmp_path)) and p.is_dir():
+            entries = list(p.iterdir())
+            procs = p / "cgroup.procs"
+            if any(e.is_dir() for e in entries) or (procs.exists() and procs.read_text()):
+                raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(path))
+            for e in entries:
+                e.unlink()
+        real_rmdir(path, **kw)
+
     monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(os, "rmdir", rmdir)
     yield
 
 

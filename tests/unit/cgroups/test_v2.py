@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from minidocker.linux import cgroups
-from minidocker.linux.cgroups import CgroupError
+from minidocker.linux.cgroups import CgroupError, common
 from minidocker.linux.cgroups.v2 import V2Manager, cpu, io, memory
 from tests.unit.cgroups.fakes import V2_CONTROLLERS, read
 
@@ -156,3 +156,24 @@ def test_corrupt_state_is_a_clear_error() -> None:
         cgroups.manager_from_state({"version": 3})
     with pytest.raises(Exception, match="corrupt cgroup state"):
         cgroups.manager_from_state({"version": 2})
+
+
+def test_the_shared_parent_goes_with_the_last_container(open_v2: Callable[..., V2Manager],
+                                                        v2_root: Path) -> None:
+    first, second = open_v2(None, "one"), open_v2(None, "two")
+    first.create()
+    second.create()
+    assert first.created == [str(v2_root / "minidocker"), first.dir]
+    assert second.created == [second.dir]
+    first.destroy()
+    assert (v2_root / "minidocker").is_dir()  # still used by the second
+    second.destroy()
+    assert not (v2_root / "minidocker").exists()
+
+
+def test_destroy_refuses_while_tasks_remain(open_v2: Callable[..., V2Manager]) -> None:
+    mgr = open_v2()
+    mgr.create()
+    (Path(mgr.dir) / "cgroup.procs").write_text("4242\n")
+    with pytest.raises(CgroupError, match="cannot remove cgroup .*busy"):
+        common.remove_dir(mgr.dir, attempts=2)

@@ -118,6 +118,37 @@ def remove_dir(path: str, attempts: int = 50) -> None:
             time.sleep(0.01 * (i + 1))
 
 
+def remove_created(leaves: list[str], created: list[str]) -> None:
+    """Remove the container's cgroups (each leaf with whatever was made inside it), then
+    the parents its manager made, and minidocker's shared parent (a leaf's parent named
+    "minidocker"), where empty: another container may still use them."""
+    for leaf in leaves:
+        for dirpath, _, _ in sorted(os.walk(leaf), key=lambda w: -len(w[0])):
+            remove_dir(dirpath)
+    shared = [os.path.dirname(leaf) for leaf in leaves
+              if os.path.basename(os.path.dirname(leaf)) == DEFAULT_PARENT]
+    for directory in [*reversed(created), *shared]:
+        try:
+            os.rmdir(directory)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY):
+                raise CgroupError(f"cannot remove cgroup {directory}: {exc.strerror}")
+
+
+def retry_vanished(make: Callable[[], None], attempts: int = 5) -> None:
+    """Run `make` again when a parent directory vanished under it (the shared parent
+    removed by another container's delete at the same moment)."""
+    for attempt in range(attempts):
+        try:
+            make()
+            return
+        except FileNotFoundError as exc:
+            if attempt == attempts - 1:
+                raise CgroupError(f"cannot create cgroup {exc.filename}: {exc.strerror}")
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     delay = 0.001

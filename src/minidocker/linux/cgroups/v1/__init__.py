@@ -6,7 +6,6 @@ On a hybrid host the container also gets a directory in the cgroup2 hierarchy mo
 
 from __future__ import annotations
 
-import errno
 import os
 from typing import Any
 
@@ -125,6 +124,9 @@ class V1Manager(CgroupManager):
         return any(os.path.isdir(d) for d in self._unique_dirs())
 
     def create(self) -> None:
+        common.retry_vanished(self._create)
+
+    def _create(self) -> None:
         for directory in self._unique_dirs():
             missing = []
             cur = directory
@@ -136,6 +138,8 @@ class V1Manager(CgroupManager):
                     os.mkdir(d, 0o755)
                 except FileExistsError:
                     continue
+                except FileNotFoundError:
+                    raise  # a parent vanished meanwhile: create() starts again
                 except OSError as exc:
                     raise common.CgroupError(f"cannot create cgroup {d}: {exc.strerror}")
                 self.created.append(d)
@@ -266,19 +270,7 @@ class V1Manager(CgroupManager):
         return memory.oom_kill_count(self.dirs["memory"])
 
     def destroy(self) -> None:
-        for directory in self._unique_dirs():
-            # leaf first: sub-cgroups a nested engine made inside the container
-            for dirpath, _, _ in sorted(os.walk(directory), key=lambda w: -len(w[0])):
-                common.remove_dir(dirpath)
-        for directory in reversed(self.created):
-            try:
-                os.rmdir(directory)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY):
-                    raise common.CgroupError(f"cannot remove cgroup {directory}: "
-                                             f"{exc.strerror}")
+        common.remove_created(self._unique_dirs(), self.created)
 
     # ---- state and mounts ---------------------------------------------------------------
 

@@ -3,7 +3,6 @@ in every ancestor's cgroup.subtree_control on the way down; devices are an eBPF 
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 from typing import Any
@@ -113,6 +112,9 @@ class V2Manager(CgroupManager):
         return os.path.isdir(self.dir)
 
     def create(self) -> None:
+        common.retry_vanished(self._create)
+
+    def _create(self) -> None:
         """The directories; the parents minidocker makes delegate every controller, the ones
         that existed (the host's root ...) only the basic ones, and others when a resource
         needs them (see apply)."""
@@ -124,6 +126,8 @@ class V2Manager(CgroupManager):
                 os.mkdir(cur, 0o755)
             except FileExistsError:
                 continue
+            except FileNotFoundError:
+                raise  # a parent vanished meanwhile: create() starts again
             except OSError as exc:
                 raise common.CgroupError(f"cannot create cgroup {cur}: {exc.strerror}")
             self.created.append(cur)
@@ -206,17 +210,7 @@ class V2Manager(CgroupManager):
         return memory.oom_kill_count(self.dir)
 
     def destroy(self) -> None:
-        for dirpath, _, _ in sorted(os.walk(self.dir), key=lambda w: -len(w[0])):
-            common.remove_dir(dirpath)
-        for directory in reversed(self.created):
-            try:
-                os.rmdir(directory)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY):
-                    raise common.CgroupError(f"cannot remove cgroup {directory}: "
-                                             f"{exc.strerror}")
+        common.remove_created([self.dir], self.created)
 
     # ---- state and mounts -----------------------------------------------------------------
 
