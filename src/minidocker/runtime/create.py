@@ -68,7 +68,7 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
     try:
         me = proc_stat(os.getpid())
         write_atomic(os.path.join(container.dir, "creating"),
-                     f"{os.getpid()} {me[1] if me else 0}".encode())
+                     f"{os.getpid()} {me[1] if me else 0}".encode(), durable=False)
         os.mkfifo(container.fifo, 0o622)
         os.chmod(container.fifo, 0o622)
         from minidocker.runtime import cgroup as cgroup_glue
@@ -87,7 +87,8 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
                       no_pivot=opts.no_pivot)
         container.save(state)
         if opts.pid_file:
-            write_atomic(os.path.abspath(opts.pid_file), f"{pid}".encode(), 0o644)
+            write_atomic(os.path.abspath(opts.pid_file), f"{pid}".encode(), 0o644,
+                         durable=False)
         os.unlink(os.path.join(container.dir, "creating"))
         return container
     except BaseException:

@@ -223,12 +223,15 @@ def process_matches(pid: int, start: int) -> bool:
     return st is not None and st[0] not in ("Z", "X") and st[1] == start
 
 
-def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+def write_atomic(path: str, data: bytes, mode: int = 0o600, durable: bool = True) -> None:
+    """Write via a temp file and rename; `durable` fsyncs first (state files), which
+    transient markers and pid files can skip."""
     tmp = f"{path}.tmp.{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.rename(tmp, path)
