@@ -16,6 +16,7 @@ from minidocker.linux import libc
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -23,13 +24,21 @@ class HookError(MinidockerError):
     pass
 
 
-def run_hooks(hooks: list[dict[str, Any]] | None, state: dict[str, Any], stage: str) -> None:
-    """Run every hook of one stage in order; the first failure raises HookError."""
+def run_hooks(hooks: list[dict[str, Any]] | None, state: dict[str, Any], stage: str,
+              warn: Callable[[str], None] | None = None) -> None:
+    """Run every hook of one stage in order; the first failure raises HookError, unless
+    `warn` is given: then each failure is a warning and the next hook runs (the spec's
+    rule for poststart and poststop)."""
     if not hooks:
         return
     payload = json.dumps(state).encode()
     for hook in hooks:
-        run_hook(hook, payload, stage)
+        try:
+            run_hook(hook, payload, stage)
+        except HookError as e:
+            if warn is None:
+                raise
+            warn(str(e))
 
 
 def run_hook(hook: dict[str, Any], payload: bytes, stage: str) -> None:

@@ -39,11 +39,9 @@ def start(container: Container) -> None:
             raise Conflict(f"cannot start container {container.id}: its init exited")
         os.unlink(container.fifo)
         spec_hooks = state.config.get("hooks") or {}
-        doc = container.oci_state()
-        try:
-            hooks.run_hooks(spec_hooks.get("poststart"), doc, "poststart")
-        except hooks.HookError as e:
-            _warn(str(e))
+        # the state as of this start: the process runs (it may have exited by now)
+        doc = {**container.oci_state(), "status": "running", "pid": state.pid}
+        hooks.run_hooks(spec_hooks.get("poststart"), doc, "poststart", warn=_warn)
     finally:
         os.close(lock)
 
@@ -198,11 +196,8 @@ def delete(container: Container, force: bool = False) -> None:
                "status": "stopped", "pid": state.pid, "bundle": state.bundle,
                "annotations": state.config.get("annotations") or {}}
         container.remove_dir()
-        try:
-            hooks.run_hooks((state.config.get("hooks") or {}).get("poststop"), doc,
-                            "poststop")
-        except hooks.HookError as e:
-            _warn(str(e))
+        hooks.run_hooks((state.config.get("hooks") or {}).get("poststop"), doc,
+                        "poststop", warn=_warn)
     finally:
         os.close(lock)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -113,3 +114,37 @@ def test_hostname_in_uts_namespace_joined_by_path(runtime: Runtime, make_bundle,
     out = subprocess.run(["nsenter", "-t", pid, "--uts", "hostname"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "joined-uts"
+
+
+def _hook(script: str) -> dict:
+    return {"path": "/bin/sh", "args": ["sh", "-c", script]}
+
+
+def test_failing_poststart_and_poststop_hooks_warn_and_the_rest_run(
+        runtime: Runtime, make_bundle, tmp_path) -> None:
+    # runtime-tools poststart_fail, poststop_fail, hooks_stdin: a failing poststart or
+    # poststop hook is a warning, the remaining hooks still run; poststart hooks get the
+    # state of a running container with its pid even when the process is already gone.
+    out = tmp_path / "hooks.out"
+    b = make_bundle(["true"])
+    b.config["hooks"] = {
+        "poststart": [_hook("exit 3"), _hook(f"cat > {out}.poststart; echo ps >> {out}")],
+        "poststop": [_hook("exit 4"), _hook(f"echo pt >> {out}")],
+    }
+    b.write()
+    cid = runtime.new_id()
+    runtime.run("create", "-b", str(b), cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    start = runtime.run("start", cid)
+    assert start.returncode == 0, start.stderr
+    assert "exit status 3" in start.stderr
+    deadline = time.monotonic() + 10
+    while runtime.state(cid)["status"] != "stopped":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    delete = runtime.run("delete", cid)
+    assert delete.returncode == 0, delete.stderr
+    assert "exit status 4" in delete.stderr
+    assert out.read_text().split() == ["ps", "pt"]
+    doc = json.loads((tmp_path / "hooks.out.poststart").read_text())
+    assert doc["status"] == "running" and doc["pid"] == pid and doc["id"] == cid
