@@ -17,11 +17,10 @@ from minidocker.linux import libc
 from minidocker.linux.cgroups import common
 from minidocker.linux.cgroups.base import CgroupManager, CgroupMount
 from minidocker.linux.cgroups.common import DEFAULT_ROOT, CgroupError
-from minidocker.linux.cgroups.v1 import V1Manager
-from minidocker.linux.cgroups.v2 import V2Manager
 
-__all__ = ["CgroupError", "CgroupManager", "CgroupMount", "DEFAULT_ROOT", "V1Manager",
-           "V2Manager", "detect", "manager_from_state", "mount_cgroups", "open_manager"]
+# v1 and v2 are imported when needed: a host uses one of them (each import costs at `run`)
+__all__ = ["CgroupError", "CgroupManager", "CgroupMount", "DEFAULT_ROOT", "detect",
+           "manager_from_state", "mount_cgroups", "open_manager"]
 
 UNIFIED, HYBRID, LEGACY = "unified", "hybrid", "legacy"
 
@@ -58,8 +57,12 @@ def open_manager(cgroups_path: str | None, container_id: str, *, systemd: bool =
         else None
     mode = mode or detect(root)
     if mode == UNIFIED:
+        from minidocker.linux.cgroups.v2 import V2Manager
+
         return V2Manager.open(root, cgroups_path, container_id,
                               proc_self_cgroup=proc_self_cgroup, systemd_path=sd_path)
+    from minidocker.linux.cgroups.v1 import V1Manager
+
     return V1Manager.open(root, cgroups_path, container_id, mountinfo=mountinfo,
                           proc_self_cgroup=proc_self_cgroup, systemd_path=sd_path)
 
@@ -68,8 +71,12 @@ def manager_from_state(data: dict[str, Any]) -> CgroupManager:
     """The manager again, from what its to_state() returned (kept in the state file)."""
     try:
         if data["version"] == 2:
+            from minidocker.linux.cgroups.v2 import V2Manager
+
             return V2Manager.from_state(data)
         if data["version"] == 1:
+            from minidocker.linux.cgroups.v1 import V1Manager
+
             return V1Manager.from_state(data)
     except (KeyError, TypeError) as exc:
         raise InvalidConfig(f"corrupt cgroup state: missing {exc}")

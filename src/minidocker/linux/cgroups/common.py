@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from minidocker.errors import InvalidConfig, MinidockerError
+from minidocker.linux.cgroups.devices.rules import parse_rules
 
 DEFAULT_ROOT = "/sys/fs/cgroup"
 DEFAULT_PARENT = "minidocker"
@@ -349,8 +350,8 @@ def validate_common(resources: Any) -> dict[str, Any]:
                                 f"({cpu['period']})")
     for key in ("burst", "realtimeRuntime", "realtimePeriod"):
         if cpu.get(key) is not None:
-            check_int(cpu[key], f"cpu.{key}", minimum=0, allow_minus_one=key ==
-                      "realtimeRuntime")
+            unlimited_ok = key == "realtimeRuntime"  # -1: no realtime limit
+            check_int(cpu[key], f"cpu.{key}", minimum=0, allow_minus_one=unlimited_ok)
     for key in ("cpus", "mems"):
         if cpu.get(key) is not None:
             check_cpu_list(cpu[key], f"cpu.{key}")
@@ -410,8 +411,6 @@ def validate_common(resources: Any) -> dict[str, Any]:
                                 f"as 'memory.high'; cgroup.* files are not resources)")
         if "\n" in v:
             raise InvalidConfig(f"unified.{k}: value must be one line")
-    from minidocker.linux.cgroups.devices.rules import parse_rules
-
     parse_rules(res.get("devices"))
     return res
 

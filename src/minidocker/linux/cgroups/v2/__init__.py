@@ -9,7 +9,6 @@ from typing import Any
 
 from minidocker.linux.cgroups import common
 from minidocker.linux.cgroups.base import CgroupManager, CgroupMount
-from minidocker.linux.cgroups.devices import ebpf
 from minidocker.linux.cgroups.devices.rules import parse_rules
 from minidocker.linux.cgroups.v1 import rdma
 from minidocker.linux.cgroups.v2 import cpu, cpuset, freezer, hugetlb, io, memory, pids
@@ -161,6 +160,8 @@ class V2Manager(CgroupManager):
             common.write(self.dir, key, value, f"unified.{key}")
         rules = parse_rules(res.get("devices"))
         if rules:
+            from minidocker.linux.cgroups.devices import ebpf  # ctypes only when needed
+
             try:
                 ebpf.install(self.dir, rules)
             except OSError as exc:
