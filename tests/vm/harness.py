@@ -7,7 +7,8 @@ sees this checkout and its virtualenv at the same paths, and nothing it writes r
 the host. One command runs as root; its exit status comes back on a second serial port.
 
     python -m tests.vm.harness setup          # once, as root: kernel + initramfs cache
-    python -m tests.vm.harness run CMD ...    # CMD's exit status (124 timeout, 125 VM failure)
+    python -m tests.vm.harness run [--disk MB] CMD ...
+                        # CMD's exit status (124 timeout, 125 VM failure); --disk: /dev/vda
 
 The cache lives in $MINIDOCKER_VM_CACHE (default /var/tmp/minidocker-vm).
 """
@@ -275,7 +276,10 @@ def main(args: list[str]) -> int:
         print(f"vm: ready in {CACHE}")
         return 0
     if args[:1] == ["run"] and len(args) > 1:
-        return run(args[1:])
+        disk = 0
+        if args[1] == "--disk" and len(args) > 3:
+            disk, args = int(args[2]), args[2:]
+        return run(args[1:], disk_mb=disk)
     print(__doc__, file=sys.stderr)
     return 2
 
