@@ -111,6 +111,9 @@ def lower_dirs(store: Store, image: Image) -> list[str]:
 
 # ---- container rootfs ---------------------------------------------------------------------
 
+# mount(2) data is one page: past this, mount_rootfs names lower dirs by /proc/self/fd/N
+LOWERDIR_BUDGET = 3500
+
 
 class Rootfs:
     """What the engine needs to mount a container's rootfs: overlay over `lowers`."""
@@ -135,11 +138,7 @@ def overlay_options(lowers: list[str], upper: str, work: str) -> str:
     for path in (*lowers, upper, work):
         if any(c in path for c in ",:\\"):
             raise MinidockerError(f"overlay path {path!r} contains ',', ':' or '\\'")
-    options = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work}"
-    if len(options) > 4000:
-        raise MinidockerError(f"too many layers for one overlay mount ({len(lowers)})",
-                              hint="use a shorter --root path or squash the image")
-    return options
+    return f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work}"
 
 
 def prepare_rootfs(store: Store, image: Image, container_dir: str, container_id: str) -> Rootfs:
@@ -158,9 +157,28 @@ def prepare_rootfs(store: Store, image: Image, container_dir: str, container_id:
 
 
 def mount_rootfs(rootfs: Rootfs) -> None:
+    """Mount the overlay at rootfs.target. When the lower dirs do not fit in one page of
+    mount options (images of many layers), they are passed as /proc/self/fd/N of O_PATH
+    fds held just for the mount call (overlayfs resolves them at mount time)."""
     from minidocker.linux import libc
 
-    libc.mount("overlay", rootfs.target, "overlay", 0, rootfs.options, what=rootfs.target)
+    options = rootfs.options
+    if len(options) <= LOWERDIR_BUDGET:
+        libc.mount("overlay", rootfs.target, "overlay", 0, options, what=rootfs.target)
+        return
+    fds = []
+    try:
+        for path in rootfs.lowers:
+            fds.append(os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+        options = overlay_options([f"/proc/self/fd/{fd}" for fd in fds], rootfs.upper,
+                                  rootfs.work)
+        if len(options) > 4000:
+            raise MinidockerError(f"too many layers for one overlay mount ({len(fds)})",
+                                  hint="squash the image")
+        libc.mount("overlay", rootfs.target, "overlay", 0, options, what=rootfs.target)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def unmount_rootfs(target: str) -> None:
@@ -238,6 +256,7 @@ def remove_unused(store: Store, keep: set[str]) -> int:
 
     keep_hex = {digest_hex(c) for c in keep}
     removed = 0
+
     with contextlib.suppress(FileNotFoundError):
         for name in os.listdir(store.snapshots_dir):
             path = os.path.join(store.snapshots_dir, name)

@@ -66,6 +66,9 @@ def test_pulled_store_is_readable_by_skopeo(tmp_path: Path, registry: Registry) 
     assert json.loads(out)["Digest"] == image.manifest_digest
     subprocess.run(["skopeo", "copy", "-q", f"oci:{store.layout}:{name}",
                     f"dir:{tmp_path / 'copy'}"], check=True, capture_output=True)
+    listed = subprocess.run(["umoci", "ls", "--layout", store.layout], check=True,
+                            capture_output=True, text=True).stdout.split()
+    assert listed == [f"{name}"]
 
 
 def test_pull_again_is_up_to_date_and_by_digest_works(tmp_path: Path, registry: Registry) -> None:

@@ -118,3 +118,29 @@ def test_import_directory_with_changes(tmp_path: Path, busybox_rootfs: Path) -> 
     assert cfg["Entrypoint"] == ["/bin/busybox"] and {"X=1", "Y=2"} <= set(cfg["Env"])
     lower = Path(snapshot.lower_dirs(store, image)[0])
     assert tree(lower) == tree(busybox_rootfs)
+
+
+def test_an_image_with_many_layers_still_mounts(tmp_path: Path) -> None:
+    """120 layers exceed one page of lowerdir= paths; the mount still works."""
+    layout = tmp_path / "layout"
+    layers = [[file(f"f{i:03}", str(i)), file("top", str(i))] for i in range(120)]
+    write_layout(layout, {"docker.io/library/many:1": add_image(layout, layers)})
+    tarball = tmp_path / "many.tar"
+    with tarfile.open(tarball, "w") as tf:
+        tf.add(layout, arcname=".")
+    store = Store(str(tmp_path / "root"))
+    with open(tarball, "rb") as f:
+        archive.load(store, f)
+    image = store.lookup("many:1")
+    assert len(":".join(snapshot.lower_dirs(store, image))) > snapshot.LOWERDIR_BUDGET
+    rootfs = snapshot.prepare_rootfs(store, image, str(tmp_path / "ctr"), "many")
+    snapshot.mount_rootfs(rootfs)
+    try:
+        root = Path(rootfs.target)
+        assert (root / "top").read_text() == "119"
+        assert len(list(root.iterdir())) == 121
+    finally:
+        snapshot.unmount_rootfs(rootfs.target)
+    snapshot.release(store, "many")
+    manage.remove(store, "many:1")
+    assert os.listdir(store.snapshots_dir) == []
