@@ -29,6 +29,11 @@ def test_pull_images_inspect_tag_history_rmi(tmp_path: Path, registry: Registry,
     assert cli("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.strip() == name
     assert "sha256:" in cli("images", "--digests").stdout
     cli("tag", name, "mine:latest")
+    assert cli("images", "--format", "{{.Repository}}", "-f", "reference=mi*").stdout == "mine\n"
+    assert cli("images", "-q", "-f", "dangling=true").stdout == ""
+    both = cli("image", "inspect", "-f", "{{.Id}}", "mine", "nope", check=False)
+    assert both.returncode == 1 and both.stdout.strip() == doc["Id"]
+    assert "no such image: nope" in both.stderr
     assert cli("image", "inspect", "-f", "{{.Id}}", "mine").stdout.strip() == doc["Id"]
     hist = cli("history", "mine").stdout.splitlines()
     assert hist[0].split()[:2] == ["IMAGE", "CREATED"] and len(hist) == 4

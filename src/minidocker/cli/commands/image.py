@@ -47,12 +47,21 @@ def run(args: argparse.Namespace) -> int:
 
 def inspect(args: argparse.Namespace) -> int:
     import json
+    import sys
 
     from minidocker.cli.template import FreeMap, parse
+    from minidocker.errors import NotFound
     from minidocker.image import manage
     from minidocker.image.store import Store
 
-    docs = manage.inspect(Store(), args.images)
+    store = Store()
+    docs, status = [], 0
+    for name in args.images:  # as Docker: show what exists, report the rest, exit 1
+        try:
+            docs.extend(manage.inspect(store, [name]))
+        except NotFound as e:
+            sys.stderr.write(f"Error: {e.message}\n")
+            status = 1
     if args.format:
         template = parse(args.format, strict_fields=True)
         for doc in docs:
@@ -62,7 +71,7 @@ def inspect(args: argparse.Namespace) -> int:
             print(template.execute(doc))
     else:
         print(json.dumps(docs, indent=4))
-    return 0
+    return status
 
 
 def prune(args: argparse.Namespace) -> int:
