@@ -44,7 +44,9 @@ def test_pull_images_inspect_tag_history_rmi(tmp_path: Path, registry: Registry,
 
 
 def test_errors_are_one_line_with_exit_125(cli: CLI) -> None:
-    for args in (["image", "inspect", "nope"], ["pull", "Bad:Name"], ["rmi", "nope"],
+    inspect = cli("image", "inspect", "nope", check=False)  # Docker: [] and exit 1
+    assert (inspect.returncode, inspect.stdout.strip()) == (1, "[]")
+    for args in (["pull", "Bad:Name"], ["rmi", "nope"],
                  ["tag", "nope", "x"], ["history", "nope"]):
         proc = cli(*args, check=False)
         assert proc.returncode == 125, (args, proc.stderr)
