@@ -135,16 +135,23 @@ def test_block_io_throttles_are_set_on_a_real_device(
         pytest.skip("no block device on this machine")
     major, minor = dev
     mgr = make_cgroup("blk", {"blockIO": {
+        "weight": 500,
         "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1 << 20}],
         "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]}})
     directory = mgr.host_paths()["blkio" if mgr.version == 1 else ""]
     if mgr.version == 1:
         text = (Path(directory) / "blkio.throttle.read_bps_device").read_text()
         assert text.split() == [f"{major}:{minor}", str(1 << 20)]
+        weight = [f for f in ("blkio.weight", "blkio.bfq.weight")
+                  if (Path(directory) / f).exists()][0]
+        assert (Path(directory) / weight).read_text().split()[-1] == "500"
     else:
         text = (Path(directory) / "io.max").read_text()
         assert text.split() == [f"{major}:{minor}", f"rbps={1 << 20}", "wbps=max",
                                 "riops=max", "wiops=100"]
+        bfq = Path(directory) / "io.bfq.weight"
+        weight = bfq.read_text() if bfq.exists() else (Path(directory) / "io.weight").read_text()
+        assert weight.split()[:2] in (["default", "500"], ["default", "4950"])
     assert set(mgr.stats()["blkio"]) == {"ioServiceBytesRecursive", "ioServicedRecursive"}
 
 
