@@ -171,3 +171,18 @@ def test_hugetlb_limits_where_the_host_has_the_controller(
     name = "hugetlb.2MB.limit_in_bytes" if mgr.version == 1 else "hugetlb.2MB.max"
     directory = mgr.host_paths()["hugetlb" if mgr.version == 1 else ""]
     assert (Path(directory) / name).read_text().strip() == str(4 << 21)
+
+
+def test_events_report_an_oom_kill_as_it_happens(make_cgroup: Callable[..., CgroupManager]
+                                                 ) -> None:
+    from minidocker.linux.cgroups import events
+
+    mgr = make_cgroup("evt", {"memory": {"limit": 64 * MiB, "swap": 64 * MiB}})
+    deadline = time.monotonic() + 120
+    stream = events.watch("evt", mgr, interval=3600, poll=0.05,
+                          stop=lambda: time.monotonic() > deadline)
+    first = next(stream)
+    assert first["type"] == "stats" and first["data"]["memory"]["oom_kill"] == 0
+    hog = spawn(mgr, HOG)
+    assert next(stream) == {"type": "oom", "id": "evt"}
+    assert hog.wait(timeout=60) == -signal.SIGKILL
