@@ -1,0 +1,151 @@
+"""The content store: an OCI layout whose index.json entries are the tags; lookups by name,
+digest and ID; tag moves leave dangling images; gc keeps only what is referenced."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from minidocker.errors import Conflict, InvalidConfig, NotFound
+from minidocker.image import manage
+from minidocker.image.reference import parse
+from minidocker.image.store import (
+    MEDIA_OCI_MANIFEST,
+    Image,
+    Store,
+    chain_ids,
+    sha256_digest,
+)
+
+
+def make_image(store: Store, label: str) -> Image:
+    layer = store.write_blob(f"layer {label}".encode())
+    config = {"architecture": "amd64", "os": "linux", "config": {"Labels": {"l": label}},
+              "rootfs": {"type": "layers", "diff_ids": [sha256_digest(label.encode())]}}
+    config_digest, config_size = store.write_json(config)
+    manifest = {"schemaVersion": 2, "mediaType": MEDIA_OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                           "digest": config_digest, "size": config_size},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                            "digest": layer, "size": 7}]}
+    digest, size = store.write_json(manifest)
+    return Image(config_digest, digest, manifest, config, manifest_size=size)
+
+
+def add(store: Store, image: Image, *tags: str) -> None:
+    store.add_image(image.manifest_digest, image.manifest_size, MEDIA_OCI_MANIFEST,
+                    [parse(t) for t in tags])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(str(tmp_path / "root")).init()
+
+
+def test_layout_files(store: Store) -> None:
+    layout = Path(store.layout)
+    assert json.loads((layout / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
+    assert json.loads((layout / "index.json").read_text())["manifests"] == []
+
+
+def test_blobs_are_verified_and_content_addressed(store: Store) -> None:
+    digest = store.write_blob(b"hello")
+    assert digest == sha256_digest(b"hello")
+    assert Path(store.blob_path(digest)).read_bytes() == b"hello"
+    with pytest.raises(InvalidConfig, match="digest mismatch"):
+        store.write_blob(b"other", expected=digest)
+    with store.blob_writer(expected=digest) as w:
+        w.write(b"hellO")
+        with pytest.raises(InvalidConfig, match="digest mismatch"):
+            w.commit()
+    assert [n for n in os.listdir(store.blobs_dir)] == [digest.split(":")[1]]
+    assert os.listdir(store.ingest_dir) == []
+
+
+def test_tags_are_index_entries_with_full_reference_names(store: Store) -> None:
+    image = make_image(store, "a")
+    add(store, image, "alpine", "localhost:5000/x:1")
+    entries = json.loads(Path(store.index_path).read_text())["manifests"]
+    names = sorted(e["annotations"]["org.opencontainers.image.ref.name"] for e in entries)
+    assert names == ["docker.io/library/alpine:latest", "localhost:5000/x:1"]
+    (found,) = store.images()
+    assert sorted(found.repo_tags) == ["alpine:latest", "localhost:5000/x:1"]
+
+
+def test_lookup_by_name_digest_id_and_prefix(store: Store) -> None:
+    image = make_image(store, "a")
+    add(store, image, "alpine:3")
+    for name in ("alpine:3", "docker.io/library/alpine:3", image.id, image.id[7:19],
+                 image.id[7:10], f"alpine@{image.manifest_digest}"):
+        assert store.lookup(name).id == image.id, name
+    with pytest.raises(NotFound, match="no such image: alpine:latest"):
+        store.lookup("alpine")
+
+
+def test_ambiguous_id_prefix(store: Store) -> None:
+    images = [make_image(store, str(i)) for i in range(40)]
+    for i, image in enumerate(images):
+        add(store, image, f"img:{i}")
+    first = images[0].id[7]
+    same = [i for i in images if i.id[7] == first]
+    if len(same) > 1:
+        with pytest.raises(Conflict, match="ambiguous"):
+            store.lookup(first)
+
+
+def test_moving_a_tag_leaves_the_old_image_dangling(store: Store) -> None:
+    old, new = make_image(store, "old"), make_image(store, "new")
+    add(store, old, "app:1")
+    add(store, new, "app:1")
+    by_id = {i.id: i for i in store.images()}
+    assert by_id[new.id].repo_tags == ["app:1"]
+    assert by_id[old.id].repo_tags == []
+    lines, _ = manage.prune(store)
+    assert lines == [f"deleted: {old.id}"]
+    assert not os.path.exists(store.blob_path(old.manifest_digest))
+    assert os.path.exists(store.blob_path(new.manifest_digest))
+
+
+def test_rmi_untags_then_deletes(store: Store) -> None:
+    image = make_image(store, "a")
+    add(store, image, "a:1", "a:2")
+    assert manage.remove(store, "a:1") == ["Untagged: a:1"]
+    with pytest.raises(NotFound):
+        store.lookup("a:1")
+    assert manage.remove(store, "a:2") == ["Untagged: a:2", f"Deleted: {image.id}"]
+    assert os.listdir(store.blobs_dir) == []
+
+
+def test_rmi_by_id_of_a_multi_tagged_image_needs_force(store: Store) -> None:
+    image = make_image(store, "a")
+    add(store, image, "a:1", "b:1")
+    with pytest.raises(Conflict, match="must be forced"):
+        manage.remove(store, image.id[7:19])
+    lines = manage.remove(store, image.id[7:19], force=True)
+    assert lines[-1] == f"Deleted: {image.id}" and len(lines) == 3
+
+
+def test_concurrent_tagging_loses_no_update(store: Store) -> None:
+    images = [make_image(store, str(i)) for i in range(8)]
+
+    def tag_all(i: int) -> None:
+        for j in range(5):
+            add(Store(store.root), images[i], f"t{i}:{j}")
+
+    threads = [threading.Thread(target=tag_all, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(len(i.repo_tags) for i in store.images()) == 40
+
+
+def test_chain_ids() -> None:
+    a, b = sha256_digest(b"a"), sha256_digest(b"b")
+    assert chain_ids([]) == []
+    assert chain_ids([a]) == [a]
+    assert chain_ids([a, b]) == [a, sha256_digest(f"{a} {b}".encode())]
