@@ -202,3 +202,11 @@ def test_hybrid_hugetlb_delegated_by_the_host_is_used(open_v1: Callable[..., V1M
     assert mgr.stats()["hugetlb"] == {"2MB": {"usage": 0, "max": 8 << 21, "failcnt": 0}}
     again = cgroups.manager_from_state(mgr.to_state())
     assert isinstance(again, V1Manager) and again.unified_root == mgr.unified_root
+
+
+def test_cpuset_stats_are_lists_as_runc_reports_them(open_v1: Callable[..., V1Manager]
+                                                     ) -> None:
+    mgr = open_v1()
+    mgr.create()
+    mgr.apply({"cpu": {"cpus": "0-2,5", "mems": "0"}})
+    assert mgr.stats()["cpuset"] == {"cpus": [0, 1, 2, 5], "mems": [0]}

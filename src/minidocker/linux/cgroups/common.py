@@ -300,6 +300,18 @@ def check_cpu_list(value: Any, key: str) -> str:
     return value.replace(" ", "")
 
 
+def expand_cpu_list(text: str) -> list[int]:
+    """"0-2,4" -> [0, 1, 2, 4] (runc reports cpuset lists this way)."""
+    out: list[int] = []
+    for part in text.strip().split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            out.extend(range(int(lo), int(hi) + 1))
+        elif part:
+            out.append(int(part))
+    return out
+
+
 def check_device_numbers(entry: Any, key: str, extra: Iterable[str]) -> dict[str, Any]:
     entry = check_keys(entry, ["major", "minor", *extra], key)
     for num in ("major", "minor"):

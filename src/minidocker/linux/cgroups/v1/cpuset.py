@@ -34,6 +34,7 @@ def apply(path: str, res: dict[str, Any]) -> None:
 
 def stats(path: str, out: dict[str, Any]) -> None:
     out["cpuset"] = {
-        "cpus": common.read(path, "cpuset.cpus") if common.exists(path, "cpuset.cpus") else "",
-        "mems": common.read(path, "cpuset.mems") if common.exists(path, "cpuset.mems") else "",
+        key: common.expand_cpu_list(common.read(path, name)) if common.exists(path, name)
+        else []
+        for key, name in (("cpus", "cpuset.cpus"), ("mems", "cpuset.mems"))
     }

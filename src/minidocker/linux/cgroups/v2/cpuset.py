@@ -27,4 +27,8 @@ def apply(path: str, res: dict[str, Any]) -> None:
 
 
 def stats(path: str, out: dict[str, Any]) -> None:
-    pass
+    out["cpuset"] = {
+        key: common.expand_cpu_list(common.read(path, name)) if common.exists(path, name)
+        else []
+        for key, name in (("cpus", "cpuset.cpus.effective"), ("mems", "cpuset.mems.effective"))
+    }
