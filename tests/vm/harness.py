@@ -15,6 +15,7 @@ The cache lives in $MINIDOCKER_VM_CACHE (default /var/tmp/minidocker-vm).
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import os
@@ -190,6 +191,12 @@ def setup(cache: Path = CACHE) -> None:
     if missing:
         raise VMError(f"missing Debian packages: {' '.join(missing)} (run scripts/setup --dev)")
     cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test runs of several checkouts may set up at once
+        _setup_locked(cache)
+
+
+def _setup_locked(cache: Path) -> None:
     if not (cache / "kernel" / "vmlinuz").exists():
         _fetch_kernel(cache)
     key = _initramfs_key()
