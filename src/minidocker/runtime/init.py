@@ -121,6 +121,8 @@ def _setup(cfg: InitConfig) -> None:
 
     if mount_ns:
         rootfs.pivot(cfg.no_pivot)
+        if linux.get("rootfsPropagation"):  # the container's root mount, now it is "/"
+            Rootfs.set_root_propagation(linux["rootfsPropagation"])
     else:
         rootfs.chroot()
     if (spec.get("root") or {}).get("readonly"):

@@ -141,10 +141,31 @@ def chdir(cwd: str) -> None:
         raise MinidockerError(f"cannot change to cwd {cwd}: {e.strerror}")
     try:
         here = os.getcwd()  # ENOENT when cwd is not reachable from our root
-    except OSError:
+    except FileNotFoundError:
         here = ""
+    except OSError:  # getcwd denied by a seccomp profile: walk up with stat instead
+        here = "/" if _reaches_root(cwd) else ""
     if not here.startswith("/"):
         raise MinidockerError(f"cwd {cwd} resolves outside the container root")
+
+
+def _reaches_root(cwd: str) -> bool:
+    """Whether following ".." from the cwd ends at our root (the kernel stops there) rather
+    than at another filesystem root."""
+    try:
+        root = os.stat("/")
+        cur = os.stat(".")
+        up = ".."
+        for _ in range(1024):
+            if (cur.st_dev, cur.st_ino) == (root.st_dev, root.st_ino):
+                return True
+            parent = os.stat(up)
+            if (parent.st_dev, parent.st_ino) == (cur.st_dev, cur.st_ino):
+                return False
+            cur, up = parent, up + "/.."
+    except OSError as e:
+        raise MinidockerError(f"cannot verify cwd {cwd}: {e.strerror}")
+    return False
 
 
 def load_seccomp(prepared: Prepared) -> int | None:

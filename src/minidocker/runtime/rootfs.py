@@ -438,6 +438,11 @@ class Rootfs:
         os.close(self.fd)
 
     @staticmethod
+    def set_root_propagation(propagation: str) -> None:
+        libc.mount(None, "/", None, PROPAGATION[propagation],
+                   what=f"/ (rootfsPropagation {propagation})")
+
+    @staticmethod
     def remount_root_readonly() -> None:
         keep = 0
         st_flags = os.statvfs("/").f_flag

@@ -148,3 +148,41 @@ def test_failing_poststart_and_poststop_hooks_warn_and_the_rest_run(
     assert out.read_text().split() == ["ps", "pt"]
     doc = json.loads((tmp_path / "hooks.out.poststart").read_text())
     assert doc["status"] == "running" and doc["pid"] == pid and doc["id"] == cid
+
+
+@pytest.mark.parametrize("propagation,tag", [("shared", "shared:"),
+                                             ("unbindable", "unbindable"),
+                                             ("private", None)])
+def test_rootfs_propagation_is_the_container_root_mounts(runtime: Runtime, make_bundle,
+                                                          propagation: str,
+                                                          tag: str | None) -> None:
+    # runtime-tools linux_rootfs_propagation: rootfsPropagation applies to "/" as the
+    # container sees it (after pivot_root), so a shared root propagates binds of itself
+    # and an unbindable one cannot be bind-mounted
+    b = make_bundle(["sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"])
+    b.config["linux"]["rootfsPropagation"] = propagation
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    fields = proc.stdout.split()
+    optional = fields[6:fields.index("-")]
+    if tag is None:
+        assert optional == []
+    else:
+        assert any(f.startswith(tag) for f in optional), proc.stdout
+
+
+def test_seccomp_denying_getcwd_without_no_new_privs(runtime: Runtime, make_bundle) -> None:
+    # runtime-tools linux_seccomp: the cwd check must not need getcwd, which the profile
+    # (loaded before the user is set, without noNewPrivileges) may deny
+    b = make_bundle(["sh", "-c", "echo ok"])
+    b.config["process"]["noNewPrivileges"] = False
+    b.config["process"]["cwd"] = "/bin"
+    b.config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+    }
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
