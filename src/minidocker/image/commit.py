@@ -124,6 +124,8 @@ def write_upper_tar(upper: str, out: IO[bytes]) -> None:
                 tf.addfile(info)
                 continue
             info = tf.gettarinfo(full, arcname=rel)
+            if info is None:
+                continue  # a socket: not something a layer can hold
             info.uname = info.gname = ""
             xattrs = _xattrs(full)
             if xattrs:
@@ -307,7 +309,12 @@ def _tar_directory(path: str, out: IO[bytes]) -> None:
         for rel, full in _walk(path):
             st_ = os.lstat(full)
             info = tf.gettarinfo(full, arcname=rel)
+            if info is None:
+                continue  # a socket: not something a layer can hold
             info.uname = info.gname = ""
+            xattrs = _xattrs(full)
+            if xattrs:
+                info.pax_headers = {f"SCHILY.xattr.{k}": v for k, v in xattrs.items()}
             key = (st_.st_dev, st_.st_ino)
             if info.isreg() and st_.st_nlink > 1:
                 if key in seen:

@@ -144,3 +144,19 @@ def test_an_image_with_many_layers_still_mounts(tmp_path: Path) -> None:
     snapshot.release(store, "many")
     manage.remove(store, "many:1")
     assert os.listdir(store.snapshots_dir) == []
+
+
+def test_import_keeps_xattrs_and_skips_sockets(tmp_path: Path) -> None:
+    import socket
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "cap").write_text("x")
+    os.setxattr(src / "cap", "user.note", b"kept")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(src / "sock"))
+        store = Store(str(tmp_path / "root"))
+        image = commit.import_rootfs(store, str(src), ref="x:1")
+    lower = Path(snapshot.lower_dirs(store, image)[0])
+    assert os.getxattr(lower / "cap", "user.note") == b"kept"
+    assert not (lower / "sock").exists()
