@@ -178,11 +178,30 @@ def test_events_report_an_oom_kill_as_it_happens(make_cgroup: Callable[..., Cgro
     from minidocker.linux.cgroups import events
 
     mgr = make_cgroup("evt", {"memory": {"limit": 64 * MiB, "swap": 64 * MiB}})
-    deadline = time.monotonic() + 120
-    stream = events.watch("evt", mgr, interval=3600, poll=0.05,
+    deadline = time.monotonic() + 300
+    # no polling: the notifier wakes the stream (poll only bounds noticing stop())
+    stream = events.watch("evt", mgr, interval=3600, poll=300,
                           stop=lambda: time.monotonic() > deadline)
     first = next(stream)
     assert first["type"] == "stats" and first["data"]["memory"]["oom_kill"] == 0
     hog = spawn(mgr, HOG)
     assert next(stream) == {"type": "oom", "id": "evt"}
     assert hog.wait(timeout=60) == -signal.SIGKILL
+    assert time.monotonic() < deadline - 200  # woken by the kill, not by a timeout
+
+
+def test_the_oom_notifier_fd_wakes_a_selector(make_cgroup: Callable[..., CgroupManager]
+                                              ) -> None:
+    import selectors
+
+    from minidocker.linux.cgroups.notify import OOMNotifier
+
+    mgr = make_cgroup("ntf", {"memory": {"limit": 64 * MiB, "swap": 64 * MiB}})
+    with OOMNotifier(mgr) as notifier, selectors.DefaultSelector() as sel:
+        sel.register(notifier, selectors.EVENT_READ)
+        assert sel.select(timeout=0) == []
+        hog = spawn(mgr, HOG)
+        assert hog.wait(timeout=120) == -signal.SIGKILL
+        assert sel.select(timeout=60)  # readable
+        notifier.drain()
+        assert mgr.oom_kill_count() == 1
