@@ -69,3 +69,12 @@ def test_events_report_stats_and_each_new_oom_kill(open_v2: Callable[..., V2Mana
 def test_events_end_when_the_cgroup_is_gone(open_v2: Callable[..., V2Manager]) -> None:
     mgr = open_v2()
     assert list(events.watch("c1", mgr, interval=0)) == []
+
+
+def test_v1_limits_without_swap_when_swap_is_unlimited(open_v1: Callable[..., V1Manager]
+                                                       ) -> None:
+    mgr = open_v1()
+    mgr.create()
+    mgr.apply({"memory": {"limit": 64 << 20}})
+    mgr.apply({"memory": {"limit": -1}})
+    assert (Path(mgr.dirs["memory"]) / "memory.limit_in_bytes").read_text() == "-1"

@@ -38,7 +38,8 @@ def apply(path: str, res: dict[str, Any]) -> None:
     if swap in (None, 0) and limit not in (None, 0) and \
             common.exists(path, "memory.memsw.limit_in_bytes"):
         memsw = common.read_int(path, "memory.memsw.limit_in_bytes")
-        if limit == UNLIMITED or limit > memsw:
+        memsw_unlimited = memsw >= 1 << 62  # the kernel shows "no limit" as ~2**63
+        if not memsw_unlimited and (limit == UNLIMITED or limit > memsw):
             raise InvalidConfig(f"memory.limit: {_value(limit)} is above the current memory+swap "
                                 f"limit {memsw}: change memory.swap with it")
     swap_first = swap not in (None, 0) and (swap == UNLIMITED or swap > current_limit)
