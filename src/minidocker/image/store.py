@@ -40,6 +40,7 @@ INDEX_TYPES = (MEDIA_OCI_INDEX, MEDIA_DOCKER_LIST)
 
 ANNOTATION_REF = "org.opencontainers.image.ref.name"
 ANNOTATION_REPO_DIGESTS = "io.minidocker.repo-digests"
+ANNOTATION_CONFIG = "io.minidocker.config"  # the image ID, so lookups need only index.json
 
 
 def default_root() -> str:
@@ -281,6 +282,7 @@ class Store:
         """Record a manifest: one entry per tag (moved from any older image) or, without tags,
         one untagged entry. An image that loses its last tag stays as an untagged entry."""
         names = [str(t) for t in tags]
+        config_digest = str(self.read_json(manifest_digest).get("config", {}).get("digest", ""))
 
         def change(entries: list[dict[str, Any]]) -> None:
             repo_digests = _repo_digests(entries, manifest_digest)
@@ -294,10 +296,11 @@ class Store:
                 elif ref_name is not None and ref_name in names:
                     entries.remove(entry)
                     displaced.append(entry)
-            new = [_entry(manifest_digest, manifest_size, media_type, name, repo_digests)
-                   for name in names]
+            new = [_entry(manifest_digest, manifest_size, media_type, name, repo_digests,
+                          config_digest) for name in names]
             if not new and not any(e["digest"] == manifest_digest for e in entries):
-                new.append(_entry(manifest_digest, manifest_size, media_type, None, repo_digests))
+                new.append(_entry(manifest_digest, manifest_size, media_type, None, repo_digests,
+                                  config_digest))
             for entry in entries:
                 if entry["digest"] == manifest_digest and repo_digests:
                     entry.setdefault("annotations", {})[ANNOTATION_REPO_DIGESTS] = \
@@ -377,6 +380,9 @@ class Store:
 
     def lookup(self, name: str) -> Image:
         """An image by reference (`alpine`, `alpine:3`, `x@sha256:...`), Id or Id prefix."""
+        fast = self._lookup_tag(name)
+        if fast is not None:
+            return fast
         images = self.images()
         wanted_hex = name.removeprefix("sha256:").lower()
         ref: refs.Reference | None = None
@@ -402,6 +408,50 @@ class Store:
         shown = ref.familiar() if ref else name
         raise NotFound(f"no such image: {shown}",
                        hint=f"pull it first: minidocker pull {shown}" if ref else None)
+
+    def _lookup_tag(self, name: str) -> Image | None:
+        """The run path's common case, a tag: from index.json plus two blobs, not every
+        image's. None when the slow path must decide (no such tag, or foreign entries)."""
+        try:
+            ref = refs.parse(name)
+        except MinidockerError:
+            return None
+        if ref.digest:
+            return None
+        entries = self.read_index()["manifests"]
+        wanted = str(ref)
+        target = next((e for e in entries if _ref_name(e) == wanted), None)
+        if target is None or not all(ANNOTATION_CONFIG in (e.get("annotations") or {})
+                                     for e in entries):
+            return None
+        config_digest = target["annotations"][ANNOTATION_CONFIG]
+        try:
+            manifest = self.read_json(target["digest"])
+            config = self.read_json(config_digest)
+        except (NotFound, InvalidConfig):
+            return None
+        image = Image(config_digest, target["digest"], manifest, config,
+                      manifest_size=int(target.get("size", 0)))
+        for entry in entries:
+            annotations = entry.get("annotations") or {}
+            if annotations.get(ANNOTATION_CONFIG) != config_digest:
+                continue
+            ref_name = annotations.get(ANNOTATION_REF)
+            if ref_name:
+                try:
+                    tag = refs.parse(ref_name).familiar()
+                except MinidockerError:
+                    continue
+                if tag not in image.repo_tags:
+                    image.repo_tags.append(tag)
+            for rd in _split(annotations.get(ANNOTATION_REPO_DIGESTS)):
+                try:
+                    rd = refs.parse(rd).familiar()
+                except MinidockerError:
+                    pass
+                if rd not in image.repo_digests:
+                    image.repo_digests.append(rd)
+        return image
 
     def try_lookup(self, name: str) -> Image | None:
         try:
@@ -516,12 +566,14 @@ def _repo_digests(entries: list[dict[str, Any]], manifest_digest: str) -> list[s
 
 
 def _entry(digest: str, size: int, media_type: str, ref_name: str | None,
-           repo_digests: list[str]) -> dict[str, Any]:
+           repo_digests: list[str], config_digest: str = "") -> dict[str, Any]:
     annotations: dict[str, str] = {}
     if ref_name:
         annotations[ANNOTATION_REF] = ref_name
     if repo_digests:
         annotations[ANNOTATION_REPO_DIGESTS] = ",".join(repo_digests)
+    if config_digest:
+        annotations[ANNOTATION_CONFIG] = config_digest
     entry: dict[str, Any] = {"mediaType": media_type, "digest": digest, "size": size}
     if annotations:
         entry["annotations"] = annotations
