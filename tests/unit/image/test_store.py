@@ -149,3 +149,22 @@ def test_chain_ids() -> None:
     assert chain_ids([]) == []
     assert chain_ids([a]) == [a]
     assert chain_ids([a, b]) == [a, sha256_digest(f"{a} {b}".encode())]
+
+
+def test_tag_lookup_sees_every_name_of_the_image(store: Store) -> None:
+    """Two manifests of one config (say gzip and zstd variants) are one image: looking up
+    either tag gives all its names, as the full listing does."""
+    image = make_image(store, "a")
+    other_manifest = dict(image.manifest, annotations={"variant": "2"})
+    digest, size = store.write_json(other_manifest)
+    add(store, image, "a:gzip")
+    store.add_image(digest, size, MEDIA_OCI_MANIFEST, [parse("a:zstd")])
+    (listed,) = store.images()
+    for name in ("a:gzip", "a:zstd"):
+        found = store.lookup(name)
+        assert found.id == image.id
+        assert sorted(found.repo_tags) == sorted(listed.repo_tags) == ["a:gzip", "a:zstd"]
+    with pytest.raises(Conflict, match="must be forced"):
+        manage.remove(store, image.id)
+    assert manage.remove(store, "a:gzip") == ["Untagged: a:gzip"]
+    assert store.lookup("a:zstd").id == image.id
