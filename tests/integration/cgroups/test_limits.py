@@ -205,3 +205,46 @@ def test_the_oom_notifier_fd_wakes_a_selector(make_cgroup: Callable[..., CgroupM
         assert sel.select(timeout=60)  # readable
         notifier.drain()
         assert mgr.oom_kill_count() == 1
+
+
+def test_every_memory_and_cpu_setting_the_kernel_offers(
+        make_cgroup: Callable[..., CgroupManager]) -> None:
+    memory: dict[str, object] = {"limit": 256 * MiB, "swap": 512 * MiB,
+                                 "reservation": 128 * MiB}
+    if MODE != "unified":  # v1 only: tcp buffer limit, swappiness, the OOM killer switch
+        memory.update({"kernelTCP": 16 * MiB, "swappiness": 20, "disableOOMKiller": False})
+    res = {"memory": memory,
+           "cpu": {"shares": 512, "quota": 50_000, "period": 100_000, "burst": 10_000,
+                   "idle": 0, "cpus": "0", "mems": "0"}}
+    mgr = make_cgroup("all", res)
+    paths = mgr.host_paths()
+    if MODE == "unified":
+        d = Path(paths[""])
+        expected = {"memory.max": str(256 * MiB), "memory.swap.max": str(256 * MiB),
+                    "memory.low": str(128 * MiB), "cpu.weight": "20",
+                    "cpu.max": "50000 100000", "cpu.max.burst": "10000", "cpu.idle": "0",
+                    "cpuset.cpus": "0"}
+        for name, value in expected.items():
+            assert (d / name).read_text().strip() == value, name
+    else:
+        mem, cpu = Path(paths["memory"]), Path(paths["cpu"])
+        assert (mem / "memory.kmem.tcp.limit_in_bytes").read_text().strip() == str(16 * MiB)
+        assert (mem / "memory.swappiness").read_text().strip() == "20"
+        assert (mem / "memory.soft_limit_in_bytes").read_text().strip() == str(128 * MiB)
+        assert (cpu / "cpu.cfs_burst_us").read_text().strip() == "10000"
+        assert (cpu / "cpu.shares").read_text().strip() == "512"
+    st = mgr.stats()
+    assert st["memory"]["usage"]["limit"] == 256 * MiB
+    assert st["cpuset"]["cpus"] == [0]
+
+
+def test_a_kernel_memory_limit_is_applied_or_refused_never_ignored(
+        make_cgroup: Callable[..., CgroupManager]) -> None:
+    mgr = make_cgroup("kmem")
+    try:
+        mgr.apply({"memory": {"kernel": 64 * MiB}})
+    except MinidockerError as exc:
+        assert str(exc).startswith("memory.kernel: ")
+        return
+    path = Path(mgr.host_paths()["memory"]) / "memory.kmem.limit_in_bytes"
+    assert path.read_text().strip() == str(64 * MiB)

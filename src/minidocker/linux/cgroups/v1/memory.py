@@ -55,6 +55,11 @@ def apply(path: str, res: dict[str, Any]) -> None:
     if mem.get("kernel") not in (None, 0):
         common.write(path, "memory.kmem.limit_in_bytes", _value(mem["kernel"]),
                      "memory.kernel")
+        # Linux 5.16+ accepts the write and ignores it: that must not pass for a limit
+        got = common.read_int(path, "memory.kmem.limit_in_bytes")
+        if mem["kernel"] != UNLIMITED and got != mem["kernel"]:
+            raise common.CgroupError("memory.kernel: cannot apply: this kernel ignores "
+                                     "kernel memory limits (memory.kmem.limit_in_bytes)")
     if mem.get("kernelTCP") not in (None, 0):
         common.write(path, "memory.kmem.tcp.limit_in_bytes", _value(mem["kernelTCP"]),
                      "memory.kernelTCP")
