@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from minidocker.errors import InvalidConfig, MinidockerError, UsageError
+from minidocker.errors import InvalidConfig, MinidockerError, NotFound, UsageError
 from minidocker.image import auth, snapshot
 from minidocker.image import reference as refs
 from minidocker.image import store as st
@@ -47,7 +47,13 @@ def pull(store: st.Store, name: str, *, platform: str | None = None, insecure: b
     progress = progress or Progress(quiet=True)
     client = client_for(store, ref.domain, insecure)
     with store.writing():
-        body, media_type, digest = client.get_manifest(ref.path, ref.digest or ref.tag or "latest")
+        try:
+            body, media_type, digest = client.get_manifest(ref.path,
+                                                           ref.digest or ref.tag or "latest")
+        except NotFound as e:
+            raise NotFound(f"manifest for {ref.familiar()} not found: {e.message}",
+                           hint="check the name and tag, and that you are logged in "
+                                "if the repository is private") from None
         repo_digest = f"{ref.name}@{digest}"
         extra_blobs = []
         if media_type in st.INDEX_TYPES:
@@ -76,10 +82,12 @@ def pull(store: st.Store, name: str, *, platform: str | None = None, insecure: b
 
         def layer_job(i: int) -> None:
             key = layers[i]["digest"].removeprefix("sha256:")[:12]
-            if not snapshot.exists(store, image.chain_ids[i]):
-                _fetch(store, client, ref.path, layers[i], progress, cancelled)
-                progress.set(key, "Extracting")
-                snapshot.unpack_layer(store, image, i)
+            if snapshot.exists(store, image.chain_ids[i]):
+                progress.set(key, "Already exists")
+                return
+            _fetch(store, client, ref.path, layers[i], progress, cancelled)
+            progress.set(key, "Extracting")
+            snapshot.unpack_layer(store, image, i)
             progress.set(key, "Pull complete")
 
         for i, layer in enumerate(layers):

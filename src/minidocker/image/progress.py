@@ -71,7 +71,7 @@ class Progress:
             return
         if not self.tty:
             if final:
-                self.out.write(self._text(key) + "\n")
+                self.out.write(f"{key}: {self.status[key]}\n")
                 self.out.flush()
             return
         # move up over the lines drawn so far and rewrite them all
