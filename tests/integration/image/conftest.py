@@ -30,7 +30,7 @@ def free_port() -> int:
 
 
 class Registry:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, extra_config: str = ""):
         self.port = free_port()
         self.addr = f"127.0.0.1:{self.port}"
         self.storage = workdir / "storage"
@@ -39,7 +39,7 @@ class Registry:
         self.config.write_text(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
             f"storage:\n  filesystem:\n    rootdirectory: {self.storage}\n  delete:\n"
-            f"    enabled: true\nhttp:\n  addr: {self.addr}\n")
+            f"    enabled: true\nhttp:\n  addr: {self.addr}\n{extra_config}")
         self.log = open(workdir / "registry.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(["docker-registry", "serve", str(self.config)],
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -48,7 +48,7 @@ class Registry:
             try:
                 conn = http.client.HTTPConnection(self.addr, timeout=1)
                 conn.request("GET", "/v2/")
-                if conn.getresponse().status == 200:
+                if conn.getresponse().status in (200, 401):
                     break
             except OSError:
                 pass
@@ -248,3 +248,102 @@ def md_root(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def cli(md_root: Path) -> CLI:
     return CLI(md_root)
+
+
+class TokenServer:
+    """A distribution token server: RS256 JWTs with an x5c chain (key and self-signed cert
+    made by openssl), which the registry itself verifies (`auth: token:` in its config).
+    Grants what is asked; with `user` set, only to that user's basic credentials."""
+
+    ISSUER = "minidocker-test-issuer"
+    SERVICE = "minidocker-test-registry"
+
+    def __init__(self, workdir: Path, user: str = "", password: str = ""):
+        self.workdir = workdir
+        self.user, self.password = user, password
+        self.requests: list[dict[str, str]] = []
+        self.key = workdir / "key.pem"
+        self.cert = workdir / "cert.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "1", "-subj", "/CN=minidocker-test-token", "-keyout", str(self.key),
+                        "-out", str(self.cert)], check=True, capture_output=True)
+        der = subprocess.run(["openssl", "x509", "-in", str(self.cert), "-outform", "DER"],
+                             check=True, capture_output=True).stdout
+        self.x5c = base64.b64encode(der).decode()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server.handle(self)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.realm = f"http://127.0.0.1:{self.httpd.server_address[1]}/token"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def registry_config(self) -> str:
+        return (f"auth:\n  token:\n    realm: {self.realm}\n    service: {self.SERVICE}\n"
+                f"    issuer: {self.ISSUER}\n    rootcertbundle: {self.cert}\n")
+
+    def handle(self, h: http.server.BaseHTTPRequestHandler) -> None:
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(h.path).query))
+        self.requests.append(query)
+        expected = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        if self.user and h.headers.get("Authorization") != f"Basic {expected}":
+            body, status = b'{"details":"bad credentials"}', 401
+        else:
+            body, status = json.dumps({"token": self.token(query)}).encode(), 200
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def token(self, query: dict[str, str]) -> str:
+        access = []
+        for scope in query.get("scope", "").split(" "):
+            parts = scope.split(":")
+            if len(parts) == 3:
+                access.append({"type": parts[0], "name": parts[1],
+                               "actions": parts[2].split(",")})
+        now = int(time.time())
+        claims = {"iss": self.ISSUER, "sub": self.user or "anonymous",
+                  "aud": query.get("service", ""), "exp": now + 300, "nbf": now - 10,
+                  "iat": now, "jti": secrets.token_hex(8), "access": access}
+        header = {"typ": "JWT", "alg": "RS256", "x5c": [self.x5c]}
+        signing_input = f"{_b64url(json.dumps(header))}.{_b64url(json.dumps(claims))}"
+        signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(self.key)],
+                                   input=signing_input.encode(), check=True,
+                                   capture_output=True).stdout
+        return f"{signing_input}.{_b64url(signature)}"
+
+
+def _b64url(data: str | bytes) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[tuple[Registry, TokenServer]]:
+    """docker-registry with `auth: token`, its tokens from a TokenServer that wants the
+    credentials alice / wonderland."""
+    if not shutil.which("docker-registry") or not shutil.which("openssl"):
+        pytest.skip("docker-registry and openssl are needed")
+    workdir = tmp_path_factory.mktemp("token-registry")
+    tokens = TokenServer(workdir, "alice", "wonderland")
+    try:
+        reg = Registry(workdir, tokens.registry_config())
+        try:
+            yield reg, tokens
+        finally:
+            reg.stop()
+    finally:
+        tokens.close()
