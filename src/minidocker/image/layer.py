@@ -24,7 +24,6 @@ import stat
 import subprocess
 import tarfile
 import zlib
-from collections.abc import Iterable
 from typing import IO, Any
 
 from minidocker.errors import InvalidConfig
@@ -484,7 +483,3 @@ def diff_id_of(path: str) -> str:
         reader = _HashingReader(decompressed(f))
         reader.drain()
         return reader.digest
-
-
-def iter_names(names: Iterable[str]) -> list[list[str]]:
-    return [clean_name(n) for n in names]

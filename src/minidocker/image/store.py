@@ -326,8 +326,8 @@ class Store:
         return removed
 
     def untag(self, ref: refs.Reference) -> str:
-        """Remove a tag; returns the manifest digest it pointed to. The last tag of an image
-        leaves the image untagged only if `keep` is wanted by the caller (see rmi)."""
+        """Remove a tag's entry; returns the manifest digest it pointed to. The caller decides
+        what becomes of an image that loses its last tag (manage.remove)."""
         name = str(ref)
         found: list[str] = []
 
