@@ -6,14 +6,12 @@ from __future__ import annotations
 import abc
 import os
 import signal
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from minidocker.linux.cgroups import common
 
 
-@dataclass(frozen=True)
-class CgroupMount:
+class CgroupMount(NamedTuple):
     """One step of mounting /sys/fs/cgroup inside a container, relative to the mount target:
     kind "tmpfs" | "cgroup2" | "cgroup" (v1, options in data) | "bind" (source = host dir)
     | "mkdir" | "symlink" (source = link text)."""

@@ -286,11 +286,12 @@ def check_bool(value: Any, key: str) -> bool:
     return value
 
 
-_CPU_LIST = re.compile(r"^\s*(\d+(-\d+)?)(\s*,\s*\d+(-\d+)?)*\s*$")
+# patterns are compiled on first use (re caches them), not at import: `run` pays imports
+_CPU_LIST = r"^\s*(\d+(-\d+)?)(\s*,\s*\d+(-\d+)?)*\s*$"
 
 
 def check_cpu_list(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not (value == "" or _CPU_LIST.match(value)):
+    if not isinstance(value, str) or not (value == "" or re.match(_CPU_LIST, value)):
         raise InvalidConfig(f"{key}: malformed list {value!r} (expected e.g. '0-2,4')")
     for part in value.split(","):
         if "-" in part:
@@ -321,11 +322,11 @@ def check_device_numbers(entry: Any, key: str, extra: Iterable[str]) -> dict[str
     return entry
 
 
-_PAGE_SIZE = re.compile(r"^(\d+)(KB|MB|GB)$")
+_PAGE_SIZE = r"^(\d+)(KB|MB|GB)$"
 
 
 def check_page_size(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not _PAGE_SIZE.match(value):
+    if not isinstance(value, str) or not re.match(_PAGE_SIZE, value):
         raise InvalidConfig(f"{key}: malformed page size {value!r} (expected e.g. '2MB')")
     return value
 

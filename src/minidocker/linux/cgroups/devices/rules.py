@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from minidocker.errors import InvalidConfig
 
@@ -11,8 +10,7 @@ ACCESS_BITS = {"m": 1, "r": 2, "w": 4}  # the kernel's BPF_DEVCG_ACC_* values
 TYPES = ("a", "c", "b")
 
 
-@dataclass(frozen=True)
-class DeviceRule:
+class DeviceRule(NamedTuple):  # a NamedTuple: cheaper to import than dataclasses
     allow: bool
     type: str = "a"            # a (all), c (char), b (block)
     major: int | None = None   # None: any
