@@ -1,0 +1,19 @@
+"""minidocker rm: remove one or more containers."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="force the removal of a running container (uses SIGKILL)")
+    parser.add_argument("-v", "--volumes", action="store_true",
+                        help="remove anonymous volumes associated with the container")
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+
+def run(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands._common import each
+    from minidocker.engine import lifecycle
+    return each(args.containers, lambda r: lifecycle.remove(r, args.force, args.volumes))

@@ -1,0 +1,1 @@
+"""The engine: container records, lifecycle orchestration, the monitor, logs, bundles."""

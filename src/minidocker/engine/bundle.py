@@ -1,0 +1,372 @@
+"""Bundle generation: an OCI config.json from the image config and the container's flags,
+with Docker's defaults (capabilities, seccomp profile, masked and read-only paths, and
+/etc/hosts, /etc/hostname, /etc/resolv.conf bind-mounted from the record).
+
+Input is the record's config (Docker's shape: Config + HostConfig); nothing here touches
+the system except reading the image's /etc/passwd and /etc/group.
+"""
+
+from __future__ import annotations
+
+import os
+
+from minidocker.errors import MinidockerError, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+ULIMITS = {
+    "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU", "data": "RLIMIT_DATA", "fsize": "RLIMIT_FSIZE",
+    "locks": "RLIMIT_LOCKS", "memlock": "RLIMIT_MEMLOCK", "msgqueue": "RLIMIT_MSGQUEUE",
+    "nice": "RLIMIT_NICE", "nofile": "RLIMIT_NOFILE", "nproc": "RLIMIT_NPROC",
+    "rss": "RLIMIT_RSS", "rtprio": "RLIMIT_RTPRIO", "rttime": "RLIMIT_RTTIME",
+    "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
+}
+
+ALL_CAPS = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+]
+
+
+def cap_name(text: str) -> str:
+    name = text.strip().upper()
+    return name if name.startswith("CAP_") or name == "ALL" else "CAP_" + name
+
+
+def capabilities(cap_add: list[str], cap_drop: list[str], privileged: bool) -> list[str]:
+    """The bounding set as Docker computes it: defaults, +add, -drop ("ALL" works both ways)."""
+    from minidocker.runtime.defaults import DOCKER_CAPABILITIES
+    if privileged:
+        return list(ALL_CAPS)
+    adds = [cap_name(c) for c in cap_add]
+    drops = [cap_name(c) for c in cap_drop]
+    for cap in adds + drops:
+        if cap != "ALL" and cap not in ALL_CAPS:
+            raise UsageError(f"unknown capability: {cap!r}")
+    caps = [] if "ALL" in drops else list(DOCKER_CAPABILITIES)
+    caps = [c for c in caps if c not in drops]
+    if "ALL" in adds:
+        caps = [c for c in ALL_CAPS if c not in drops or c in adds]
+    for cap in adds:
+        if cap != "ALL" and cap not in caps:
+            caps.append(cap)
+    return caps
+
+
+# ---- users ---------------------------------------------------------------------------------
+
+
+def _read_db(lowers: list[str], name: str) -> list[list[str]]:
+    """Lines of /etc/<name> of the image (first lower dir that has it: topmost first)."""
+    for lower in lowers:
+        path = os.path.join(lower, "etc", name)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                return [line.rstrip("\n").split(":") for line in f if line.strip()
+                        and not line.startswith("#")]
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            continue
+    return []
+
+
+def resolve_user(user: str, lowers: list[str]) -> dict[str, Any]:
+    """`name|uid[:group|gid]` -> OCI process.user, resolved through the image's files."""
+    if not user:
+        user = "0"
+    name, _, group = user.partition(":")
+    passwd = _read_db(lowers, "passwd")
+    uid = gid = None
+    home_user = None
+    if name.isdigit():
+        uid = int(name)
+        for entry in passwd:
+            if len(entry) >= 4 and entry[2] == name:
+                home_user = entry[0]
+                gid = int(entry[3]) if entry[3].isdigit() else 0
+                break
+    else:
+        for entry in passwd:
+            if len(entry) >= 4 and entry[0] == name:
+                uid = int(entry[2])
+                gid = int(entry[3])
+                home_user = name
+                break
+        if uid is None:
+            raise MinidockerError(f"unable to find user {name}: no matching entries in "
+                                  "passwd file", exit_code=126)
+    groups = _read_db(lowers, "group")
+    if group:
+        if group.isdigit():
+            gid = int(group)
+        else:
+            for entry in groups:
+                if len(entry) >= 3 and entry[0] == group:
+                    gid = int(entry[2])
+                    break
+            else:
+                raise MinidockerError(f"unable to find group {group}: no matching entries "
+                                      "in group file", exit_code=126)
+    result: dict[str, Any] = {"uid": uid, "gid": gid or 0}
+    if home_user:
+        extra = sorted({int(e[2]) for e in groups if len(e) >= 4 and e[2].isdigit()
+                        and home_user in e[3].split(",") and int(e[2]) != result["gid"]})
+        if extra:
+            result["additionalGids"] = extra
+    return result
+
+
+# ---- sizes ---------------------------------------------------------------------------------
+
+
+def parse_bytes(text: str) -> int:
+    """Docker's RAMInBytes: 512, 512k, 64m, 1.5g (binary units, case-insensitive)."""
+    value = text.strip().lower().removesuffix("b").removesuffix("i")
+    mult = 1
+    if value and value[-1] in "kmgtp":
+        mult = 1024 ** ("kmgtp".index(value[-1]) + 1)
+        value = value[:-1]
+    try:
+        n = float(value)
+    except ValueError:
+        raise UsageError(f"invalid size: {text!r}")
+    if n < 0:
+        raise UsageError(f"invalid size: {text!r}")
+    return int(n * mult)
+
+
+def parse_ulimit(text: str) -> dict[str, Any]:
+    name, _, values = text.partition("=")
+    if name not in ULIMITS or not values:
+        raise UsageError(f"invalid ulimit {text!r}: use NAME=SOFT[:HARD]")
+    soft, _, hard = values.partition(":")
+    try:
+        s = int(soft)
+        h = int(hard) if hard else s
+    except ValueError:
+        raise UsageError(f"invalid ulimit {text!r}: limits must be numbers")
+    if h < s:
+        raise UsageError(f"invalid ulimit {text!r}: soft limit above hard limit")
+    return {"Name": name, "Soft": s, "Hard": h}
+
+
+# ---- the spec ------------------------------------------------------------------------------
+
+
+def base_mounts(privileged: bool) -> list[dict[str, Any]]:
+    sys_opts = ["nosuid", "noexec", "nodev"] + ([] if privileged else ["ro"])
+    return [
+        {"destination": "/proc", "type": "proc", "source": "proc",
+         "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
+                     "gid=5"]},
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts},
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+         "options": ["nosuid", "noexec", "nodev", "relatime",
+                     "rw" if privileged else "ro"]},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+         "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+         "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    ]
+
+
+def resources(host: dict[str, Any]) -> dict[str, Any]:
+    res: dict[str, Any] = {"devices": [{"allow": bool(host.get("Privileged")),
+                                        "access": "rwm"}]}
+    memory: dict[str, Any] = {}
+    if host.get("Memory"):
+        memory["limit"] = int(host["Memory"])
+        swap = host.get("MemorySwap")
+        if swap and int(swap) != 0:
+            memory["swap"] = int(swap)  # -1 = unlimited, as runc reads it
+        else:
+            memory["swap"] = int(host["Memory"]) * 2  # Docker: swap as much as memory
+    if memory:
+        res["memory"] = memory
+    cpu: dict[str, Any] = {}
+    if host.get("NanoCpus"):
+        cpu["period"] = 100000
+        cpu["quota"] = int(host["NanoCpus"]) * 100000 // 10**9
+    if host.get("CpuShares"):
+        cpu["shares"] = int(host["CpuShares"])
+    if host.get("CpusetCpus"):
+        cpu["cpus"] = host["CpusetCpus"]
+    if host.get("CpusetMems"):
+        cpu["mems"] = host["CpusetMems"]
+    if cpu:
+        res["cpu"] = cpu
+    if host.get("PidsLimit"):
+        res["pids"] = {"limit": int(host["PidsLimit"])}
+    return res
+
+
+def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
+              mounts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The OCI config for a record's config. `mounts` are the resolved user mounts
+    (OCI shape, see volumes.py); `lowers` are the image's dirs (for /etc/passwd)."""
+    from minidocker import OCI_VERSION
+    cfg = config["Config"]
+    host = config["HostConfig"]
+    privileged = bool(host.get("Privileged"))
+    caps = capabilities(host.get("CapAdd") or [], host.get("CapDrop") or [], privileged)
+    args = list(config.get("Path") and [config["Path"]] or []) + list(config.get("Args") or [])
+    if not args:
+        raise UsageError("no command specified", hint="give a command after the image")
+    env = list(cfg.get("Env") or [])
+    if not any(e.startswith("PATH=") for e in env):
+        env.insert(0, DEFAULT_PATH)
+    env.append(f"HOSTNAME={cfg.get('Hostname', '')}")
+    if cfg.get("Tty") and not any(e.startswith("TERM=") for e in env):
+        env.append("TERM=xterm")
+    proc: dict[str, Any] = {
+        "terminal": bool(cfg.get("Tty")),
+        "user": resolve_user(cfg.get("User") or "", lowers),
+        "args": args,
+        "env": env,
+        "cwd": cfg.get("WorkingDir") or "/",
+        "capabilities": {k: list(caps) for k in ("bounding", "effective", "permitted")},
+    }
+    rlimits = [{"type": ULIMITS[u["Name"]], "soft": u["Soft"], "hard": u["Hard"]}
+               for u in host.get("Ulimits") or []]
+    if rlimits:
+        proc["rlimits"] = rlimits
+    security = host.get("SecurityOpt") or []
+    if "no-new-privileges" in security or "no-new-privileges:true" in security or \
+            "no-new-privileges=true" in security:
+        proc["noNewPrivileges"] = True
+    if host.get("OomScoreAdj"):
+        proc["oomScoreAdj"] = int(host["OomScoreAdj"])
+
+    spec_mounts = base_mounts(privileged)
+    for name in ("hosts", "hostname", "resolv.conf"):
+        spec_mounts.append({"destination": f"/etc/{name}", "type": "bind",
+                            "source": os.path.join(record_dir, name),
+                            "options": ["rbind", "rprivate"]})
+    for tmpfs_dest, opts in (host.get("Tmpfs") or {}).items():
+        spec_mounts.append({"destination": tmpfs_dest, "type": "tmpfs", "source": "tmpfs",
+                            "options": ["nosuid", "nodev", "noexec"] +
+                            [o for o in opts.split(",") if o]})
+    user_dests = {m["destination"] for m in mounts}
+    spec_mounts = [m for m in spec_mounts if m["destination"] not in user_dests] + mounts
+
+    namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
+    if host.get("NetworkMode", "none") != "host":
+        namespaces.append({"type": "network"})
+    namespaces.append({"type": "cgroup"})
+    linux: dict[str, Any] = {
+        "namespaces": namespaces,
+        "resources": resources(host),
+        "cgroupsPath": f"/minidocker/{config['Id']}",
+    }
+    if not privileged:
+        from minidocker.runtime.defaults import DOCKER_READONLY_PATHS, docker_masked_paths
+        linux["maskedPaths"] = docker_masked_paths()
+        linux["readonlyPaths"] = list(DOCKER_READONLY_PATHS)
+    seccomp = seccomp_profile(security, caps, privileged)
+    if seccomp is not None:
+        linux["seccomp"] = seccomp
+    sysctls = host.get("Sysctls") or {}
+    if sysctls:
+        linux["sysctl"] = dict(sysctls)
+    spec: dict[str, Any] = {
+        "ociVersion": OCI_VERSION,
+        "process": proc,
+        "root": {"path": os.path.join(record_dir, "rootfs"),
+                 "readonly": bool(host.get("ReadonlyRootfs"))},
+        "hostname": cfg.get("Hostname") or config["Id"][:12],
+        "mounts": spec_mounts,
+        "linux": linux,
+        "annotations": {"io.minidocker.name": config.get("Name", "").lstrip("/")},
+    }
+    return spec
+
+
+def seccomp_profile(security: list[str], caps: list[str], privileged: bool
+                    ) -> dict[str, Any] | None:
+    value = None
+    for opt in security:
+        key, sep, val = opt.partition("=") if "=" in opt else opt.partition(":")
+        if key == "seccomp":
+            value = val
+        elif key not in ("no-new-privileges", "label", "apparmor"):
+            raise UsageError(f"invalid --security-opt: {opt!r}")
+    if value == "unconfined" or (privileged and value is None):
+        return None
+    if value:
+        import json
+        try:
+            with open(value) as f:
+                profile = json.load(f)
+        except OSError as e:
+            raise UsageError(f"opening seccomp profile ({value}) failed: {e.strerror}")
+        except ValueError as e:
+            raise UsageError(f"decoding seccomp profile ({value}) failed: {e}")
+        return _docker_profile_to_oci(profile)
+    from minidocker.runtime.defaults import docker_seccomp_profile
+    return docker_seccomp_profile(caps)
+
+
+def _docker_profile_to_oci(profile: dict[str, Any]) -> dict[str, Any]:
+    """A Docker seccomp profile file (defaultAction, syscalls[names, action, args]) as OCI."""
+    out: dict[str, Any] = {"defaultAction": profile.get("defaultAction", "SCMP_ACT_ERRNO")}
+    if "defaultErrnoRet" in profile:
+        out["defaultErrnoRet"] = profile["defaultErrnoRet"]
+    if profile.get("architectures"):
+        out["architectures"] = profile["architectures"]
+    syscalls = []
+    for rule in profile.get("syscalls") or []:
+        names = rule.get("names") or ([rule["name"]] if rule.get("name") else [])
+        item = {"names": names, "action": rule.get("action", "SCMP_ACT_ALLOW")}
+        for key in ("args", "errnoRet"):
+            if rule.get(key) is not None:
+                item[key] = rule[key]
+        syscalls.append(item)
+    out["syscalls"] = syscalls
+    return out
+
+
+def etc_files(config: dict[str, Any], record_dir: str) -> None:
+    """/etc/hosts, /etc/hostname, /etc/resolv.conf of the container, in its record."""
+    hostname = config["Config"].get("Hostname") or config["Id"][:12]
+    hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+             "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+             "ff02::2\tip6-allrouters\n")
+    if config["HostConfig"].get("NetworkMode") == "host":
+        try:
+            with open("/etc/hosts") as f:
+                hosts = f.read()
+        except OSError:
+            pass
+    else:
+        hosts += f"127.0.1.1\t{hostname}\n"
+    for host_line in config["HostConfig"].get("ExtraHosts") or []:
+        name, _, addr = host_line.partition(":")
+        hosts += f"{addr}\t{name}\n"
+    _write(os.path.join(record_dir, "hosts"), hosts)
+    _write(os.path.join(record_dir, "hostname"), hostname + "\n")
+    try:
+        with open("/etc/resolv.conf") as f:
+            resolv = "".join(line for line in f
+                             if not line.startswith("nameserver 127."))
+    except OSError:
+        resolv = ""
+    _write(os.path.join(record_dir, "resolv.conf"), resolv)
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)

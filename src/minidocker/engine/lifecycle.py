@@ -1,0 +1,725 @@
+"""Lifecycle orchestration: create, start (through a monitor), stop, kill, remove, and
+the status of a record derived from live facts.
+
+start() forks a monitor process M (double fork, new session, child subreaper). M creates
+the runtime container with the record's FIFOs as stdio, plugs the network, starts it,
+records `running` and reports to the CLI over a pipe; then it either serves in-process
+(foreground run: no exec, fast) or execs the small monitor.py (detached: little memory).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from minidocker.engine import runtimes
+from minidocker.engine.records import ZERO_TIME, Record, Records, now
+from minidocker.errors import Conflict, MinidockerError, NotFound
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+    from typing import Any
+
+RUNNING_STATES = ("running", "paused", "restarting")
+
+
+# ---- live facts ----------------------------------------------------------------------------
+
+
+def proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """(state letter, start time, exit code field) of a process, or None if it is gone."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    exit_code = int(fields[49]) if len(fields) > 49 else 0
+    return fields[0].decode(), int(fields[19]), exit_code
+
+
+def alive(pid: int, start: int) -> bool:
+    st = proc_stat(pid)
+    return st is not None and st[0] not in ("Z", "X") and st[1] == start
+
+
+def monitor_alive(state: dict[str, Any]) -> bool:
+    return alive(int(state.get("MonitorPid") or 0), int(state.get("MonitorStart") or 0))
+
+
+def live_state(record: Record, reconcile_dead: bool = True) -> dict[str, Any]:
+    """The record's state with Status made true to the facts: a container whose init is
+    gone is never reported running (after a reboot, or a killed monitor)."""
+    state = record.state
+    status = state.get("Status")
+    if status not in RUNNING_STATES and status != "removing":
+        return state
+    if status == "restarting" and monitor_alive(state):
+        return state
+    if alive(int(state.get("Pid") or 0), int(state.get("PidStart") or 0)):
+        return state
+    # the init is gone: the monitor records that in a moment; if it is dead, we do
+    deadline = time.monotonic() + 2.0
+    while monitor_alive(state) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        state = record.reload().state
+        if state.get("Status") not in RUNNING_STATES:
+            return state
+    if not reconcile_dead or state.get("Status") == "removing":
+        return state
+    return finish_without_monitor(record)
+
+
+def finish_without_monitor(record: Record) -> dict[str, Any]:
+    """What the monitor would have done at exit, for a container whose monitor died."""
+    with record.lock():
+        state = record.reload().state
+        if state.get("Status") not in RUNNING_STATES:
+            return state
+        pid = int(state.get("Pid") or 0)
+        st = proc_stat(pid)
+        if st is not None and st[1] == int(state.get("PidStart") or 0) and st[0] == "Z":
+            status = st[2]  # still a zombie of whoever adopted it: its wait status
+        else:
+            status = 255 << 8
+        code = exit_code_of(status)
+    _cleanup_after_exit(record, code, restarting=False)
+    state = record.reload().state
+    if record.config.get("HostConfig", {}).get("AutoRemove"):
+        remove_files(record, volumes=True)
+    return state
+
+
+def exit_code_of(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status)
+    return 255
+
+
+def runtime_of(record: Record) -> runtimes.InProcess | runtimes.Binary:
+    return runtimes.get(record.config.get("HostConfig", {}).get("Runtime") or "", record.root)
+
+
+# ---- create --------------------------------------------------------------------------------
+
+
+def resolve_image(root: str, ref: str, pull: bool = True
+                  ) -> tuple[str, list[str], dict[str, Any], Any]:
+    """(image id, lower dirs topmost first, image config, store Image or None)."""
+    if (ref.startswith((".", "/")) or os.sep in ref) and os.path.isdir(ref):
+        path = os.path.abspath(ref)
+        return path, [path], {}, None
+    from minidocker.image.store import Store
+    store = Store(root)
+    image = store.try_lookup(ref)
+    if image is None:
+        if ref.startswith((".", "/")):
+            raise NotFound(f"no such image or directory: {ref}")
+        if not pull:
+            store.lookup(ref)  # raises the image package's NotFound with its hint
+        import sys
+        sys.stderr.write(f"Unable to find image '{ref}' locally\n")
+        from minidocker.image import distribution
+        from minidocker.image.progress import Progress
+        image = distribution.pull(store, ref, progress=Progress(quiet=False))
+    from minidocker.image import snapshot
+    snapshot.ensure(store, image)
+    lowers = snapshot.lower_dirs(store, image)
+    return image.id, lowers, dict(image.config.get("config") or {}), image
+
+
+def create(root: str, options: dict[str, Any]) -> Record:
+    """A new container record from `options` (Docker's create body: Image, Cmd, Entrypoint,
+    Env, ..., HostConfig, Name); nothing runs yet. Fails leaving nothing behind."""
+    records = Records(root)
+    ref = options["Image"]
+    image_id, lowers, image_cfg, image = resolve_image(root, ref)
+    cid, name = records.allocate(options.get("Name"))
+    record = Record(root, cid)
+    leased = False
+    try:
+        config = build_config(cid, name, ref, image_id, lowers, image_cfg, options)
+        for sub in ("upper", "work", "rootfs", "bundle"):
+            os.mkdir(record.path(sub), 0o755 if sub != "work" else 0o700)
+        if image is not None:
+            from minidocker.image import snapshot
+            from minidocker.image.store import Store
+            snapshot.add_lease(Store(root), cid, image)
+            leased = True
+        from minidocker.engine import volumes
+        config["Mounts"] = volumes.materialize(root, config["Mounts"])
+        write_bundle(record, config)
+        for fifo in ("stdout", "stderr"):
+            os.mkfifo(record.path(fifo), 0o600)
+        record.save_state(new_state())
+        record.save_config(config)
+        return record
+    except BaseException:
+        if leased:
+            from minidocker.image import snapshot
+            from minidocker.image.store import Store
+            snapshot.release(Store(root), cid)
+        _remove_anonymous(root, options.get("_mounts_made") or [])
+        import shutil
+        shutil.rmtree(record.dir, ignore_errors=True)
+        records.release_name(name, cid)
+        raise
+
+
+def new_state() -> dict[str, Any]:
+    return {"Status": "created", "Running": False, "Paused": False, "Restarting": False,
+            "OOMKilled": False, "Dead": False, "Pid": 0, "PidStart": 0, "ExitCode": 0,
+            "Error": "", "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME, "MonitorPid": 0,
+            "MonitorStart": 0, "RestartCount": 0, "ManualStop": False}
+
+
+def build_config(cid: str, name: str, ref: str, image_id: str, lowers: list[str],
+                 image_cfg: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The record's config.json: image config merged with the flags, Docker's way."""
+    entrypoint = options.get("Entrypoint")
+    cmd = options.get("Cmd")
+    if entrypoint is None:
+        entrypoint = image_cfg.get("Entrypoint") or []
+        if not cmd:
+            cmd = image_cfg.get("Cmd") or []
+    elif not cmd:
+        cmd = []  # --entrypoint resets the image's Cmd
+    argv = list(entrypoint or []) + list(cmd or [])
+    env: dict[str, str] = {}
+    for item in list(image_cfg.get("Env") or []) + list(options.get("Env") or []):
+        key, sep, value = item.partition("=")
+        env[key] = item if sep else f"{key}={os.environ.get(key, '')}"
+    labels = dict(image_cfg.get("Labels") or {})
+    labels.update(options.get("Labels") or {})
+    host = dict(options.get("HostConfig") or {})
+    host.setdefault("NetworkMode", "none")
+    host.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
+    hostname = options.get("Hostname") or ("" if host["NetworkMode"] == "host" else cid[:12])
+    if host["NetworkMode"] == "host" and not hostname:
+        hostname = os.uname().nodename
+    config = {
+        "Id": cid,
+        "Name": "/" + name,
+        "Created": now(),
+        "Path": argv[0] if argv else "",
+        "Args": argv[1:],
+        "Image": image_id,
+        "Lowers": lowers,
+        "Config": {
+            "Hostname": hostname,
+            "Domainname": "",
+            "User": options.get("User") if options.get("User") is not None
+            else image_cfg.get("User", ""),
+            "AttachStdin": bool(options.get("OpenStdin")) and not options.get("Detach"),
+            "AttachStdout": not options.get("Detach"),
+            "AttachStderr": not options.get("Detach"),
+            "ExposedPorts": image_cfg.get("ExposedPorts") or {},
+            "Tty": bool(options.get("Tty")),
+            "OpenStdin": bool(options.get("OpenStdin")),
+            "StdinOnce": bool(options.get("OpenStdin")) and not options.get("Detach"),
+            "Env": list(env.values()),
+            "Cmd": list(cmd or []) or None,
+            "Image": ref,
+            "Volumes": image_cfg.get("Volumes"),
+            "WorkingDir": options.get("WorkingDir") or image_cfg.get("WorkingDir") or "",
+            "Entrypoint": list(entrypoint) if entrypoint else None,
+            "Labels": labels,
+            "StopSignal": options.get("StopSignal") or image_cfg.get("StopSignal")
+            or "SIGTERM",
+        },
+        "HostConfig": host,
+        "Mounts": list(options.get("Mounts") or []),
+        "LogPath": "",
+        "Driver": "overlay2",
+    }
+    if options.get("StopTimeout") is not None:
+        config["Config"]["StopTimeout"] = int(options["StopTimeout"])
+    return config
+
+
+def write_bundle(record: Record, config: dict[str, Any]) -> None:
+    import json
+
+    from minidocker.engine import bundle, volumes
+    spec = bundle.make_spec(config, record.dir, config["Lowers"],
+                            volumes.oci_mounts(config["Mounts"]))
+    if config["HostConfig"].get("Init"):
+        _add_init(spec, record)
+    bundle.etc_files(config, record.dir)
+    with open(record.path("bundle", "config.json"), "w") as f:
+        json.dump(spec, f)
+
+
+def _add_init(spec: dict[str, Any], record: Record) -> None:
+    """--init needs a static init binary to bind-mount; none ships with minidocker yet."""
+    raise MinidockerError("--init is not supported yet",
+                          hint="run the image's own init, or drop --init")
+
+
+# ---- rootfs ---------------------------------------------------------------------------------
+
+
+def mount_rootfs(record: Record) -> None:
+    target = record.path("rootfs")
+    if os.path.ismount(target):
+        return
+    from minidocker.image.snapshot import mount_overlay
+    mount_overlay(list(record.config["Lowers"]), record.path("upper"), record.path("work"),
+                  target)
+
+
+def unmount_rootfs(record: Record) -> None:
+    from minidocker.image.snapshot import unmount_rootfs as umount
+    target = record.path("rootfs")
+    for _ in range(3):
+        if not os.path.ismount(target):
+            return
+        umount(target)
+
+
+# ---- start -----------------------------------------------------------------------------------
+
+
+def start(record: Record, *, attach: bool, interactive: bool = False,
+          foreground: bool = False) -> socket.socket | None:
+    """Start the container under a new monitor. With `attach`, returns our end of the
+    attach stream (connected before the container runs, so no output is missed)."""
+    import socket as socket_mod
+
+    from minidocker.engine.records import Lock
+    with Lock(record.path("start.lock")) as start_lock:
+        state = live_state(record.reload(), reconcile_dead=True)
+        if state.get("Status") in RUNNING_STATES:
+            if state.get("Status") == "paused":
+                raise Conflict(f"cannot start a paused container {record.id[:12]}, "
+                               "try unpause instead")
+            return None if not attach else connect_attach(record)
+        if state.get("Status") == "removing":
+            raise Conflict(f"container {record.id[:12]} is marked for removal")
+        mount_rootfs(record)
+        ours = theirs = None
+        if attach:
+            ours, theirs = socket_mod.socketpair(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
+        report_r, report_w = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the forked processes
+            os.close(start_lock.fd)  # our copy would hold the lock as long as we live
+            os.close(report_r)
+            if ours is not None:
+                ours.close()
+            try:
+                if os.fork() != 0:
+                    os._exit(0)
+                _monitor_main(record, report_w, theirs, interactive, foreground)
+            finally:
+                os._exit(1)
+        os.close(report_w)
+        if theirs is not None:
+            theirs.close()
+        os.waitpid(child, 0)
+        with os.fdopen(report_r, "rb") as f:
+            report = f.read().decode(errors="replace")
+        if not report.startswith("ok"):
+            if ours is not None:
+                ours.close()
+            code_text, _, message = report.partition(" ")
+            try:
+                code = int(code_text)
+            except ValueError:
+                code, message = 125, "the container monitor died during start"
+            record.reload()
+            if record.state.get("Status") not in RUNNING_STATES:
+                unmount_rootfs(record)
+            raise MinidockerError(message, exit_code=code)
+        return ours
+
+
+def _monitor_main(record: Record, report_w: int, client: socket.socket | None,
+                  interactive: bool, foreground: bool) -> None:
+    """In M: set up, create and start the container, report, then serve."""
+    import sys
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+        from minidocker.linux import libc
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")
+        os.chdir(record.dir)
+        listener = _listen(record)
+        outputs = open_outputs(record.root, record.id)
+        stdin_w = -1
+        stdin_r = -1
+        if record.config["Config"].get("OpenStdin") and not record.config["Config"]["Tty"]:
+            stdin_r, stdin_w = os.pipe()
+        try:
+            pid, master = spawn_init(record, stdin_r)
+        finally:
+            if stdin_r >= 0:
+                os.close(stdin_r)
+        os.write(report_w, b"ok")
+        os.close(report_w)
+    except BaseException as e:  # noqa: BLE001
+        code = getattr(e, "exit_code", 125)
+        from minidocker.errors import describe
+        msg = describe(e) if isinstance(e, OSError) else str(e)
+        try:
+            os.write(report_w, f"{code} {msg}".encode())
+        finally:
+            os._exit(1)
+    log = record.path(record.id + "-json.log")
+    client_fds = [client.detach()] if client is not None else []
+    if foreground:
+        from minidocker.engine.monitor import Monitor
+        mon = Monitor(record.root, record.id, pid, outputs, stdin_w, master, listener.detach(),
+                      client_fds, log)
+        try:
+            mon.run()
+        finally:
+            os._exit(0)
+    fds = list(outputs) + [stdin_w, master, listener.fileno()] + client_fds
+    for fd in fds:
+        if fd >= 0:
+            os.set_inheritable(fd, True)
+    out_fd = next((fd for fd, kind in outputs.items() if kind == 1), -1)
+    err_fd = next((fd for fd, kind in outputs.items() if kind == 2), -1)
+    from minidocker.engine import monitor
+    args = [sys.executable, "-S", "-I", monitor.__file__, record.root, record.id, str(pid),
+            str(out_fd), str(err_fd), str(stdin_w), str(master), str(listener.fileno()), log,
+            *(str(fd) for fd in client_fds)]
+    os.execv(sys.executable, args)
+
+
+def _listen(record: Record) -> socket.socket:
+    import socket as socket_mod
+    path = "attach.sock"  # relative: we are in the record dir (sun_path is short)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
+    sock.bind(path)
+    os.chmod(path, 0o600)
+    sock.listen(16)
+    return sock
+
+
+def connect_attach(record: Record) -> socket.socket:
+    import socket as socket_mod
+    dirfd = os.open(record.dir, os.O_RDONLY | os.O_DIRECTORY)
+    sock = socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
+    try:
+        sock.connect(f"/proc/self/fd/{dirfd}/attach.sock")
+    except OSError as e:
+        sock.close()
+        raise Conflict(f"cannot attach to container {record.id[:12]}: {e.strerror}")
+    finally:
+        os.close(dirfd)
+    return sock
+
+
+def open_outputs(root: str, cid: str) -> dict[int, int]:
+    """Our read ends of the container's stdout/stderr FIFOs: fd -> 1 (stdout) / 2."""
+    record = Record(root, cid)
+    out = {}
+    for name, kind in (("stdout", 1), ("stderr", 2)):
+        fd = os.open(record.path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        out[fd] = kind
+    return out
+
+
+def spawn_init(record: Record, stdin_fd: int) -> tuple[int, int]:
+    """Create and start the runtime container with the record's stdio; (pid, pty master)."""
+    runtime = runtime_of(record)
+    cid = record.id
+    runtime.delete(cid)  # what a previous run may have left
+    tty = bool(record.config["Config"].get("Tty"))
+    ours = theirs = None
+    if tty:
+        import socket as socket_mod
+        ours, theirs = socket_mod.socketpair(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    saved = [os.dup(fd) for fd in (0, 1, 2)]
+    writers = []
+    try:
+        if tty:
+            targets = [devnull, devnull, devnull]
+        else:
+            writers = [os.open(record.path(n), os.O_RDWR | os.O_CLOEXEC)
+                       for n in ("stdout", "stderr")]
+            targets = [stdin_fd if stdin_fd >= 0 else devnull, writers[0], writers[1]]
+        for fd, target in enumerate(targets):
+            os.dup2(target, fd)
+        pid = runtime.create(cid, record.path("bundle"), theirs)
+    finally:
+        for fd, orig in enumerate(saved):
+            os.dup2(orig, fd)
+            os.close(orig)
+        for fd in writers + [devnull]:
+            os.close(fd)
+        if theirs is not None:
+            theirs.close()
+    master = -1
+    try:
+        if ours is not None:
+            from minidocker.runtime.console import receive_master
+            master = receive_master(ours)
+            ours.close()
+        network_attach(record, pid)
+        runtime.start(cid)
+    except BaseException:
+        runtime.delete(cid)
+        network_detach(record)
+        raise
+    st = proc_stat(pid)
+    me = proc_stat(os.getpid())
+    record.update(Status="running", Running=True, Paused=False, Restarting=False, Pid=pid,
+                  PidStart=st[1] if st else 0, StartedAt=now(), OOMKilled=False,
+                  MonitorPid=os.getpid(), MonitorStart=me[1] if me else 0, Error="",
+                  ExitCode=0, ManualStop=False)
+    return pid, master
+
+
+# ---- networking hook -----------------------------------------------------------------------
+
+
+def network_attach(record: Record, pid: int) -> None:
+    """THE bridge hook: after create, before start, with the init's netns. host/none need
+    nothing; bridge and user networks go through minidocker.network."""
+    mode = record.config["HostConfig"].get("NetworkMode") or "none"
+    if mode in ("none", "host"):
+        return
+    from minidocker.network import api
+    api.connect(record.root, mode, record.id, f"/proc/{pid}/ns/net",
+                name=record.name, hostname=record.config["Config"].get("Hostname", ""),
+                hosts_path=record.path("hosts"))
+
+
+def network_detach(record: Record) -> None:
+    mode = record.config["HostConfig"].get("NetworkMode") or "none"
+    if mode in ("none", "host"):
+        return
+    try:
+        from minidocker.network import api
+        api.disconnect_all(record.root, record.id)
+    except Exception:
+        pass
+
+
+# ---- exit (called by the monitor) -----------------------------------------------------------
+
+
+def on_exit(root: str, cid: str, status: int) -> tuple[int, tuple[int, int] | None]:
+    """Record how the container ended, apply --restart and --rm. Returns (exit code,
+    (pid, master) of the restarted container or None)."""
+    record = Record(root, cid)
+    code = exit_code_of(status)
+    try:
+        record.state  # noqa: B018
+    except (NotFound, MinidockerError):
+        return code, None
+    restart = _wants_restart(record, code)
+    _cleanup_after_exit(record, code, restarting=restart)
+    if restart:
+        count = int(record.reload().state.get("RestartCount") or 0)
+        time.sleep(min(0.1 * (2 ** count), 2.0))
+        try:
+            with record.lock():
+                state = record.reload().state
+                if state.get("ManualStop") or state.get("Status") == "removing":
+                    restart = False
+                else:
+                    record.update(RestartCount=count + 1)
+            if restart:
+                mount_rootfs(record)
+                return code, spawn_init(record, -1)
+        except (NotFound, FileNotFoundError):
+            return code, None
+        except MinidockerError as e:
+            record.update(Status="exited", Restarting=False, Error=str(e))
+    if not restart:
+        state = record.reload().state
+        if state.get("Status") == "removing":
+            return code, None
+        unmount_rootfs(record)
+        if record.config["HostConfig"].get("AutoRemove"):
+            remove_files(record, volumes=True)
+    return code, None
+
+
+def _wants_restart(record: Record, code: int) -> bool:
+    state = record.state
+    if state.get("ManualStop") or state.get("Status") == "removing":
+        return False
+    policy = record.config["HostConfig"].get("RestartPolicy") or {}
+    name = policy.get("Name") or "no"
+    if name in ("always", "unless-stopped"):
+        return True
+    if name == "on-failure" and code != 0:
+        limit = int(policy.get("MaximumRetryCount") or 0)
+        return limit == 0 or int(state.get("RestartCount") or 0) < limit
+    return False
+
+
+def _cleanup_after_exit(record: Record, code: int, restarting: bool) -> None:
+    runtime = runtime_of(record)
+    oom = False
+    try:
+        manager = runtime.cgroup(record.id)
+        if manager is not None:
+            oom = manager.oom_kill_count() > 0
+    except Exception:
+        oom = False
+    try:
+        runtime.delete(record.id)
+    except MinidockerError:
+        pass
+    network_detach(record)
+    with record.lock():
+        state = record.reload().state
+        changes: dict[str, Any] = dict(Running=False, Paused=False, Pid=0, ExitCode=code,
+                                       OOMKilled=oom, FinishedAt=now())
+        if state.get("Status") != "removing":
+            changes["Status"] = "restarting" if restarting else "exited"
+            changes["Restarting"] = restarting
+        state.update(changes)
+        record.save_state(state)
+
+
+# ---- stop, kill, remove ------------------------------------------------------------------------
+
+
+def stop_signal(record: Record) -> int:
+    from minidocker.runtime.operations import parse_signal
+    return parse_signal(record.config["Config"].get("StopSignal") or "SIGTERM")
+
+
+def wait_stopped(record: Record, timeout: float | None) -> bool:
+    """Wait until the record no longer runs (monitor recorded it). True if it stopped."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            state = live_state(record.reload(), reconcile_dead=True)
+        except NotFound:
+            return True
+        if state.get("Status") not in RUNNING_STATES:
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+
+
+def stop(record: Record, timeout: int | None = None, sig: int | None = None) -> None:
+    state = live_state(record)
+    if state.get("Status") not in RUNNING_STATES:
+        return
+    record.update(ManualStop=True)
+    if timeout is None:
+        timeout = int(record.config["Config"].get("StopTimeout", 10))
+    runtime = runtime_of(record)
+    if state.get("Status") == "paused":
+        try:
+            runtime.resume(record.id)
+        except MinidockerError:
+            pass
+        record.update(Status="running", Paused=False)
+    if timeout != 0:
+        try:
+            runtime.kill(record.id, sig or stop_signal(record))
+        except MinidockerError:
+            pass
+        if timeout < 0:
+            timeout = 10**9
+        if wait_stopped(record, timeout):
+            return
+    try:
+        runtime.kill(record.id, 9, all_processes=True)
+    except MinidockerError:
+        pass
+    if not wait_stopped(record, 30):
+        raise MinidockerError(f"container {record.id[:12]} did not stop after SIGKILL")
+
+
+def kill(record: Record, sig: int) -> None:
+    state = live_state(record)
+    if state.get("Status") not in ("running", "paused"):
+        raise Conflict(f"cannot kill container: {record.id[:12]}: container "
+                       f"{record.id} is not running")
+    if sig in (9, 15):
+        record.update(ManualStop=True)
+    runtime_of(record).kill(record.id, sig)
+
+
+def remove(record: Record, force: bool = False, volumes: bool = False) -> None:
+    live_state(record)  # reconciles a dead monitor's container first (takes the lock)
+    with record.lock():
+        state = record.reload().state
+        status = state.get("Status")
+        if status == "removing" and monitor_alive(state):
+            raise Conflict(f"removal of container {record.name} is already in progress")
+        if status in RUNNING_STATES and not alive(int(state.get("Pid") or 0),
+                                                  int(state.get("PidStart") or 0)):
+            status = "exited"
+        if status in RUNNING_STATES and not force:
+            raise Conflict(f"cannot remove container \"{record.name}\": container is "
+                               f"{status}: stop the container before removing or force "
+                               "remove")
+        state["Status"] = "removing"
+        record.save_state(state)
+    if status in RUNNING_STATES:
+        runtime = runtime_of(record)
+        try:
+            runtime.resume(record.id) if status == "paused" else None
+        except MinidockerError:
+            pass
+        try:
+            runtime.kill(record.id, 9, all_processes=True)
+        except MinidockerError:
+            pass
+        deadline = time.monotonic() + 15
+        while monitor_alive(state) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            runtime.delete(record.id)
+        except MinidockerError:
+            pass
+        network_detach(record)
+    remove_files(record, volumes)
+
+
+def remove_files(record: Record, volumes: bool) -> None:
+    """Everything of a stopped container: runtime state, mount, lease, volumes, record."""
+    try:
+        runtime_of(record).delete(record.id)
+    except MinidockerError:
+        pass
+    unmount_rootfs(record)
+    try:
+        from minidocker.image import snapshot
+        from minidocker.image.store import Store
+        snapshot.release(Store(record.root), record.id)
+    except Exception:
+        pass
+    mounts = record.config.get("Mounts") or []
+    if volumes:
+        _remove_anonymous(record.root, mounts)
+    name = record.name
+    import shutil
+    shutil.rmtree(record.dir, ignore_errors=True)
+    Records(record.root).release_name(name, record.id)
+
+
+def _remove_anonymous(root: str, mounts: list[dict[str, Any]]) -> None:
+    from minidocker.engine import volumes as vol
+    for m in mounts:
+        if m.get("Type") == "volume" and m.get("Anonymous") and m.get("Name"):
+            try:
+                vol.remove(root, m["Name"], force=True)
+            except MinidockerError:
+                pass

@@ -1,0 +1,361 @@
+"""The per-container monitor: holds the container's stdio, writes its json-file log, serves
+attach clients, reaps the init and records how it ended (through lifecycle.on_exit).
+
+It is the container init's parent (a child subreaper: the runtime's stage 1 exits at once).
+For a detached container it runs as `python -S -I monitor.py ...` with only os, select,
+_socket, _json and time imported (about 3.7 MB PSS); the rest of the engine is imported
+only when the container exits. A foreground `run` calls serve() in the forked process
+itself (no exec: faster).
+
+stdout/stderr are FIFOs in the record that the container holds open read-write, so a dead
+monitor never makes the container's writes fail: they wait in the pipe for the next one.
+
+Attach protocol (stream sockets), frames of [kind:1][length:4, big-endian][payload]:
+  to clients:   1 stdout, 2 stderr, 3 exit (payload: the exit code in ASCII)
+  from clients: 0 stdin data, 4 stdin closed, 5 resize ("rows cols"), 6 signal (number)
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import time
+
+STDOUT, STDERR, EXIT, STDIN, STDIN_EOF, RESIZE, SIGNAL = 1, 2, 3, 0, 4, 5, 6
+MAX_CLIENT_BACKLOG = 4 << 20
+LOG_LINE_MAX = 16 * 1024
+
+
+def frame(kind: int, payload: bytes) -> bytes:
+    return bytes((kind,)) + len(payload).to_bytes(4, "big") + payload
+
+
+def log_time() -> str:
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + \
+        f".{ns % 10**9:09d}Z"
+
+
+class LogWriter:
+    """Docker's json-file format: {"log":"line\\n","stream":"stdout","time":"..."} per line."""
+
+    def __init__(self, path: str):
+        from _json import encode_basestring
+        self.encode = encode_basestring
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        self.partial = {STDOUT: b"", STDERR: b""}
+
+    def write(self, kind: int, data: bytes) -> None:
+        buf = self.partial[kind] + data
+        lines = buf.split(b"\n")
+        rest = lines.pop()
+        out = [self._entry(kind, line + b"\n") for line in lines]
+        while len(rest) >= LOG_LINE_MAX:
+            out.append(self._entry(kind, rest[:LOG_LINE_MAX]))
+            rest = rest[LOG_LINE_MAX:]
+        self.partial[kind] = rest
+        if out:
+            os.write(self.fd, b"".join(out))
+
+    def flush(self) -> None:
+        for kind, rest in self.partial.items():
+            if rest:
+                os.write(self.fd, self._entry(kind, rest))
+                self.partial[kind] = b""
+
+    def _entry(self, kind: int, data: bytes) -> bytes:
+        stream = "stdout" if kind == STDOUT else "stderr"
+        text = self.encode(data.decode("utf-8", "replace"))
+        return f'{{"log":{text},"stream":"{stream}","time":"{log_time()}"}}\n'.encode()
+
+
+class Client:
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.inbuf = b""
+        self.outbuf = b""
+
+
+class Monitor:
+    def __init__(self, root: str, cid: str, pid: int, outputs: dict[int, int], stdin_fd: int,
+                 master: int, listen_fd: int, client_fds: list[int], log_path: str):
+        self.root = root
+        self.cid = cid
+        self.pid = pid
+        self.outputs = outputs  # fd -> STDOUT/STDERR
+        self.stdin_fd = stdin_fd
+        self.master = master
+        self.listen_fd = listen_fd
+        self.log = LogWriter(log_path)
+        self.poll = select.epoll()
+        self.clients: dict[int, Client] = {}
+        self.pidfd = -1
+        for fd in outputs:
+            os.set_blocking(fd, False)
+            self.poll.register(fd, select.EPOLLIN)
+        if master >= 0:
+            os.set_blocking(master, False)
+            self.poll.register(master, select.EPOLLIN)
+        if listen_fd >= 0:
+            self.poll.register(listen_fd, select.EPOLLIN)
+        for fd in client_fds:
+            self.add_client(fd)
+        self.watch(pid)
+
+    def watch(self, pid: int) -> None:
+        if self.pidfd >= 0:
+            self.poll.unregister(self.pidfd)
+            os.close(self.pidfd)
+        self.pid = pid
+        self.pidfd = os.pidfd_open(pid)
+        self.poll.register(self.pidfd, select.EPOLLIN)
+
+    def add_client(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self.clients[fd] = Client(fd)
+        self.poll.register(fd, select.EPOLLIN)
+
+    def drop_client(self, fd: int) -> None:
+        client = self.clients.pop(fd, None)
+        if client is not None:
+            try:
+                self.poll.unregister(fd)
+            except (OSError, ValueError):
+                pass
+            os.close(fd)
+
+    # ---- output ----
+
+    def output(self, kind: int, data: bytes) -> None:
+        self.log.write(kind, data)
+        msg = frame(kind, data)
+        for client in list(self.clients.values()):
+            self.send(client, msg)
+
+    def send(self, client: Client, msg: bytes) -> None:
+        client.outbuf += msg
+        self.flush_client(client)
+
+    def flush_client(self, client: Client) -> None:
+        while client.outbuf:
+            try:
+                n = os.write(client.fd, client.outbuf)
+            except BlockingIOError:
+                break
+            except OSError:
+                self.drop_client(client.fd)
+                return
+            client.outbuf = client.outbuf[n:]
+        if len(client.outbuf) > MAX_CLIENT_BACKLOG:
+            self.drop_client(client.fd)  # a client that does not read: not our problem
+            return
+        try:
+            self.poll.modify(client.fd, select.EPOLLIN | (select.EPOLLOUT if client.outbuf
+                                                           else 0))
+        except (OSError, ValueError):
+            pass
+
+    def read_output(self, fd: int) -> bool:
+        """Read what is there; False at EOF (or error)."""
+        kind = STDOUT if fd == self.master else self.outputs[fd]
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                return True
+            except OSError:  # EIO: the pty's last peer closed
+                data = b""
+            if not data:
+                try:
+                    self.poll.unregister(fd)
+                except (OSError, ValueError):
+                    pass
+                return False
+            self.output(kind, data)
+
+    # ---- input ----
+
+    def client_input(self, client: Client) -> None:
+        try:
+            data = os.read(client.fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.drop_client(client.fd)
+            return
+        client.inbuf += data
+        while len(client.inbuf) >= 5:
+            kind = client.inbuf[0]
+            size = int.from_bytes(client.inbuf[1:5], "big")
+            if len(client.inbuf) < 5 + size:
+                break
+            payload = client.inbuf[5:5 + size]
+            client.inbuf = client.inbuf[5 + size:]
+            self.handle(kind, payload)
+
+    def handle(self, kind: int, payload: bytes) -> None:
+        target = self.master if self.master >= 0 else self.stdin_fd
+        if kind == STDIN and target >= 0:
+            try:
+                os.set_blocking(target, True)
+                os.write(target, payload)
+            except OSError:
+                pass
+            finally:
+                if target == self.master:
+                    os.set_blocking(target, False)
+        elif kind == STDIN_EOF and self.stdin_fd >= 0 and self.master < 0:
+            os.close(self.stdin_fd)
+            self.stdin_fd = -1
+        elif kind == RESIZE and self.master >= 0:
+            try:
+                import fcntl
+                rows, cols = (int(x) for x in payload.split())
+                size = rows.to_bytes(2, "little") + cols.to_bytes(2, "little") + bytes(4)
+                fcntl.ioctl(self.master, 0x5414, size)  # TIOCSWINSZ
+            except (OSError, ValueError):
+                pass
+        elif kind == SIGNAL:
+            try:
+                os.kill(self.pid, int(payload))
+            except (OSError, ValueError):
+                pass
+
+    def accept(self) -> None:
+        import _socket
+        sock = _socket.socket(fileno=self.listen_fd)
+        try:
+            fd, _ = sock._accept()  # type: ignore[attr-defined]
+        except OSError:
+            return
+        finally:
+            sock.detach()
+        self.add_client(fd)
+
+    # ---- the loop ----
+
+    def run(self) -> int:
+        """Serve until the container ends for good; returns its exit code."""
+        while True:
+            status = self.wait_exit()
+            self.drain()
+            self.log.flush()
+            code, restarted = self.finish(status)
+            if restarted is None:
+                break
+            self.start_again(*restarted)
+        msg = frame(EXIT, str(code).encode())
+        for client in list(self.clients.values()):
+            try:
+                os.set_blocking(client.fd, True)
+                os.write(client.fd, client.outbuf + msg)
+            except OSError:
+                pass
+            self.drop_client(client.fd)
+        return code
+
+    def wait_exit(self) -> int:
+        while True:
+            for fd, events in self.poll.poll():
+                if fd == self.pidfd:
+                    try:
+                        got, status = os.waitpid(self.pid, os.WNOHANG)
+                    except ChildProcessError:
+                        return 255 << 8  # not our child (an adopted container)
+                    if got:
+                        return status
+                elif fd in self.outputs or fd == self.master:
+                    self.read_output(fd)
+                elif fd == self.listen_fd:
+                    self.accept()
+                elif fd in self.clients:
+                    client = self.clients[fd]
+                    if events & select.EPOLLOUT:
+                        self.flush_client(client)
+                    if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR) and \
+                            fd in self.clients:
+                        self.client_input(client)
+            self.reap_others()
+
+    def reap_others(self) -> None:
+        """Zombies reparented to us (we are a subreaper) other than the init."""
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None or info.si_pid == self.pid:
+                return
+            try:
+                os.waitpid(info.si_pid, 0)
+            except ChildProcessError:
+                return
+
+    def drain(self) -> None:
+        """After the init died: read what its processes wrote until every writer is gone."""
+        deadline = time.monotonic() + 2.0
+        open_fds = [fd for fd in self.outputs] + ([self.master] if self.master >= 0 else [])
+        while open_fds and time.monotonic() < deadline:
+            for fd in list(open_fds):
+                if not self.read_output(fd):
+                    open_fds.remove(fd)
+            if open_fds:
+                time.sleep(0.005)
+
+    def finish(self, status: int) -> tuple[int, tuple[int, int] | None]:
+        """Record the end; (exit code, (new pid, new master) if restarted by policy)."""
+        _import_path()
+        from minidocker.engine import lifecycle
+        return lifecycle.on_exit(self.root, self.cid, status)
+
+    def start_again(self, pid: int, master: int) -> None:
+        from minidocker.engine import lifecycle
+        outputs = lifecycle.open_outputs(self.root, self.cid)
+        for fd in self.outputs:
+            os.close(fd)
+        self.outputs = {}
+        for fd, kind in outputs.items():
+            os.set_blocking(fd, False)
+            self.outputs[fd] = kind
+            self.poll.register(fd, select.EPOLLIN)
+        if self.master >= 0:
+            os.close(self.master)
+        self.master = master
+        if master >= 0:
+            os.set_blocking(master, False)
+            self.poll.register(master, select.EPOLLIN)
+        self.watch(pid)
+
+
+def _import_path() -> None:
+    import sys
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if src not in sys.path:
+        sys.path.insert(0, src)
+
+
+def main(argv: list[str]) -> int:
+    """monitor.py ROOT ID PID OUT ERR STDIN MASTER LISTEN LOG [CLIENT]  (fds as numbers)."""
+    root, cid = argv[0], argv[1]
+    pid, out_fd, err_fd, in_fd, master, listen_fd = (int(x) for x in argv[2:8])
+    log_path = argv[8]
+    clients = [int(x) for x in argv[9:]]
+    outputs = {fd: kind for fd, kind in ((out_fd, STDOUT), (err_fd, STDERR)) if fd >= 0}
+    mon = Monitor(root, cid, pid, outputs, in_fd, master, listen_fd, clients, log_path)
+    try:
+        mon.run()
+    except BaseException as e:  # keep a record of why, then let the next command reconcile
+        try:
+            with open(os.path.join(root, "containers", cid, "monitor.err"), "a") as f:
+                f.write(f"{log_time()} {type(e).__name__}: {e}\n")
+        except OSError:
+            pass
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,190 @@
+"""Named volumes (`<root>/volumes/<name>/_data`) and the container mounts of -v, --mount.
+
+A volume is created on first use; anonymous ones (`-v /path`) get a random name and are
+removed with their container by `rm -v`. Metadata is `<root>/volumes/<name>/volume.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from minidocker.engine.records import now, write_atomic
+from minidocker.errors import Conflict, NotFound, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def volumes_dir(root: str) -> str:
+    return os.path.join(root, "volumes")
+
+
+def _valid(name: str) -> bool:
+    return bool(name) and name[0].isalnum() and all(
+        c.isalnum() or c in "_.-" for c in name)
+
+
+def create(root: str, name: str | None = None, labels: dict[str, str] | None = None,
+           anonymous: bool = False) -> dict[str, Any]:
+    """Create (or return the existing) volume `name`."""
+    if name is None:
+        name = os.urandom(32).hex()
+    if not _valid(name):
+        raise UsageError(f"invalid volume name {name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+                         "are allowed")
+    path = os.path.join(volumes_dir(root), name)
+    os.makedirs(volumes_dir(root), mode=0o701, exist_ok=True)
+    try:
+        os.mkdir(path, 0o701)
+    except FileExistsError:
+        return inspect(root, name)
+    os.mkdir(os.path.join(path, "_data"), 0o755)
+    doc = {"CreatedAt": now()[:19] + "Z", "Driver": "local", "Labels": labels or {},
+           "Mountpoint": os.path.join(path, "_data"), "Name": name, "Options": {},
+           "Scope": "local"}
+    if anonymous:
+        doc["Labels"] = {**doc["Labels"], "com.docker.volume.anonymous": ""}
+    write_atomic(os.path.join(path, "volume.json"), json.dumps(doc).encode())
+    return doc
+
+
+def inspect(root: str, name: str) -> dict[str, Any]:
+    try:
+        with open(os.path.join(volumes_dir(root), name, "volume.json")) as f:
+            data: dict[str, Any] = json.load(f)
+            return data
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotFound(f"no such volume: {name}")
+    except ValueError:
+        raise Conflict(f"volume {name}: metadata is corrupt")
+
+
+def names(root: str) -> list[str]:
+    try:
+        return sorted(n for n in os.listdir(volumes_dir(root))
+                      if os.path.exists(os.path.join(volumes_dir(root), n, "volume.json")))
+    except FileNotFoundError:
+        return []
+
+
+def users(root: str, name: str) -> list[str]:
+    """Ids of containers whose config mounts volume `name`."""
+    from minidocker.engine.records import Records
+    out = []
+    for record in Records(root).all():
+        try:
+            mounts = record.config.get("Mounts") or []
+        except (NotFound, Conflict):
+            continue
+        if any(m.get("Type") == "volume" and m.get("Name") == name for m in mounts):
+            out.append(record.id)
+    return out
+
+
+def remove(root: str, name: str, force: bool = False) -> None:
+    inspect(root, name)
+    in_use = users(root, name)
+    if in_use and not force:
+        raise Conflict(f"remove {name}: volume is in use - [{', '.join(in_use)}]")
+    import shutil
+    shutil.rmtree(os.path.join(volumes_dir(root), name), ignore_errors=True)
+
+
+# ---- mount flags ---------------------------------------------------------------------------
+
+
+def parse_volume(spec: str) -> dict[str, Any]:
+    """-v SRC:DST[:OPTS] | -v DST  ->  Docker's MountPoint shape (Type, Source/Name, ...)."""
+    parts = spec.split(":")
+    if len(parts) == 1:
+        return _mount("volume", "", parts[0], True, anonymous=True)
+    if len(parts) > 3:
+        raise UsageError(f"invalid volume specification: {spec!r}")
+    src, dst = parts[0], parts[1]
+    opts = parts[2].split(",") if len(parts) == 3 else []
+    for opt in opts:
+        if opt not in ("ro", "rw", "z", "Z", "private", "rprivate", "shared", "rshared",
+                       "slave", "rslave", "nocopy"):
+            raise UsageError(f"invalid mode: {opt}")
+    rw = "ro" not in opts
+    if src.startswith("/") or src.startswith("."):
+        return _mount("bind", os.path.abspath(src), dst, rw)
+    return _mount("volume", src, dst, rw)
+
+
+def parse_mount(spec: str) -> dict[str, Any]:
+    """--mount type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=...]"""
+    fields: dict[str, str] = {}
+    for item in spec.split(","):
+        key, sep, value = item.partition("=")
+        fields[key.strip().lower()] = value if sep else "true"
+    kind = fields.get("type", "volume")
+    target = fields.get("target") or fields.get("destination") or fields.get("dst")
+    if not target:
+        raise UsageError(f"invalid --mount {spec!r}: target is required")
+    source = fields.get("source") or fields.get("src") or ""
+    readonly = fields.get("readonly", fields.get("ro", "false")) in ("true", "1")
+    if kind == "bind":
+        if not source:
+            raise UsageError(f"invalid --mount {spec!r}: source is required for a bind")
+        if not os.path.exists(source):
+            raise UsageError(f"invalid mount config for type \"bind\": bind source path "
+                             f"does not exist: {source}")
+        return _mount("bind", os.path.abspath(source), target, not readonly)
+    if kind == "volume":
+        return _mount("volume", source, target, not readonly, anonymous=not source)
+    if kind == "tmpfs":
+        m = _mount("tmpfs", "", target, True)
+        if "tmpfs-size" in fields:
+            m["TmpfsSize"] = fields["tmpfs-size"]
+        if "tmpfs-mode" in fields:
+            m["TmpfsMode"] = fields["tmpfs-mode"]
+        return m
+    raise UsageError(f"invalid --mount type {kind!r}: use bind, volume or tmpfs")
+
+
+def _mount(kind: str, source: str, dest: str, rw: bool, anonymous: bool = False
+           ) -> dict[str, Any]:
+    if not dest.startswith("/"):
+        raise UsageError(f"invalid mount destination {dest!r}: must be an absolute path")
+    m: dict[str, Any] = {"Type": kind, "Source": source, "Destination": dest, "RW": rw}
+    if kind == "volume":
+        m["Name"] = source
+        m["Anonymous"] = anonymous
+    return m
+
+
+def materialize(root: str, mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Create the volumes the mounts name (anonymous ones get their name now)."""
+    out = []
+    for m in mounts:
+        m = dict(m)
+        if m["Type"] == "volume":
+            doc = create(root, m.get("Name") or None, anonymous=bool(m.get("Anonymous")))
+            m["Name"] = doc["Name"]
+            m["Source"] = doc["Mountpoint"]
+            m["Driver"] = "local"
+        elif m["Type"] == "bind" and not os.path.exists(m["Source"]):
+            os.makedirs(m["Source"], exist_ok=True)  # -v creates a missing host dir
+        out.append(m)
+    return out
+
+
+def oci_mounts(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for m in mounts:
+        if m["Type"] == "tmpfs":
+            opts = ["nosuid", "nodev", "noexec"]
+            if m.get("TmpfsSize"):
+                opts.append(f"size={m['TmpfsSize']}")
+            if m.get("TmpfsMode"):
+                opts.append(f"mode={m['TmpfsMode']}")
+            out.append({"destination": m["Destination"], "type": "tmpfs", "source": "tmpfs",
+                        "options": opts})
+            continue
+        opts = ["rbind", "rprivate"] + ([] if m.get("RW", True) else ["ro"])
+        out.append({"destination": m["Destination"], "type": "bind", "source": m["Source"],
+                    "options": opts})
+    return out
