@@ -25,8 +25,35 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("login", "Log in to a registry"),
     "logout": ("logout", "Log out from a registry"),
     "network": ("network", "Manage networks"),
+    "run": ("run", "Create and run a new container from an image"),
+    "create": ("create", "Create a new container"),
+    "start": ("start", "Start one or more stopped containers"),
+    "stop": ("stop", "Stop one or more running containers"),
+    "restart": ("restart", "Restart one or more containers"),
+    "kill": ("kill", "Kill one or more running containers"),
+    "rm": ("rm", "Remove one or more containers"),
+    "ps": ("ps", "List containers"),
+    "logs": ("logs", "Fetch the logs of a container"),
+    "exec": ("exec", "Execute a command in a running container"),
+    "inspect": ("inspect", "Return low-level information on containers or images"),
+    "wait": ("wait", "Block until containers stop, then print their exit codes"),
+    "pause": ("pause", "Pause all processes within one or more containers"),
+    "unpause": ("unpause", "Unpause all processes within one or more containers"),
+    "attach": ("attach", "Attach to a running container's input and output"),
+    "top": ("top", "Display the running processes of a container"),
+    "stats": ("stats", "Display a live stream of container resource usage"),
+    "rename": ("rename", "Rename a container"),
+    "cp": ("cp", "Copy files between a container and the local filesystem"),
+    "diff": ("diff", "Inspect changes to files on a container's filesystem"),
+    "export": ("export", "Export a container's filesystem as a tar archive"),
+    "commit": ("commit", "Create a new image from a container's changes"),
+    "container": ("container", "Manage containers"),
+    "volume": ("volume", "Manage volumes"),
+    "system": ("system", "Manage minidocker"),
+    "info": ("info", "Display system-wide information"),
+    "version": ("version", "Show the minidocker version information"),
 }
-ALIASES: dict[str, str] = {}
+ALIASES: dict[str, str] = {"remove": "rm"}
 
 USAGE = """\
 Usage: minidocker [OPTIONS] COMMAND [ARG...]
