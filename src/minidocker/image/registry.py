@@ -79,9 +79,12 @@ class Client:
     def __init__(self, domain: str, *, insecure: bool = False,
                  credentials: tuple[str, str] | None = None):
         self.domain = domain
-        host = DOCKER_HUB_HOST if domain == refs.DEFAULT_DOMAIN else domain
-        self.scheme = "http" if insecure or refs.is_loopback_host(domain) else "https"
-        self.base = f"{self.scheme}://{host}"
+        self.host = DOCKER_HUB_HOST if domain == refs.DEFAULT_DOMAIN else domain
+        # Plain HTTP only for loopback registries and those marked --insecure; which of the
+        # two a registry speaks is found out on first use (see _probe).
+        self.loopback = refs.is_loopback_host(domain)
+        self.allows_http = insecure or self.loopback
+        self._scheme: str | None = None if self.allows_http else "https"
         self.credentials = credentials
         self.tokens: dict[str, str] = {}
         self.basic = False
@@ -90,6 +93,49 @@ class Client:
 
     # ---- transport ---------------------------------------------------------------------
 
+    @property
+    def scheme(self) -> str:
+        if self._scheme is None:
+            with self.lock:
+                if self._scheme is None:
+                    self._scheme = self._probe()
+        return self._scheme
+
+    @property
+    def base(self) -> str:
+        return f"{self.scheme}://{self.host}"
+
+    def _probe(self) -> str:
+        """HTTP or HTTPS? Loopback: ask in plain HTTP and switch when the answer is a TLS
+        server's complaint (or not HTTP at all). --insecure: HTTPS first, without
+        certificate checks, so credentials never go in clear to a server that has TLS."""
+        if self.loopback:
+            conn: http.client.HTTPConnection = http.client.HTTPConnection(self.host, timeout=10)
+            try:
+                conn.request("GET", "/v2/", headers={"User-Agent": USER_AGENT})
+                resp = conn.getresponse()
+                body = resp.read(4096)
+                tls_port = resp.status == 400 and b"HTTPS" in body.upper()
+                return "https" if tls_port else "http"
+            except (http.client.BadStatusLine, ConnectionResetError):
+                return "https"
+            except OSError as e:
+                raise ConnectionFailed(f"cannot reach registry {self.host}: "
+                                       f"{e.strerror or e}") from None
+            finally:
+                conn.close()
+        conn = http.client.HTTPSConnection(self.host, timeout=10, context=_unverified_tls())
+        try:
+            conn.request("GET", "/v2/", headers={"User-Agent": USER_AGENT})
+            conn.getresponse().read()
+            return "https"
+        except ConnectionRefusedError as e:
+            raise ConnectionFailed(f"cannot reach registry {self.host}: {e.strerror}") from None
+        except (OSError, http.client.HTTPException):
+            return "http"
+        finally:
+            conn.close()
+
     def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
         conns: dict[tuple[str, str], http.client.HTTPConnection] = \
             self.local.__dict__.setdefault("conns", {})
@@ -97,8 +143,11 @@ class Client:
         if conn is None:
             if scheme == "https":
                 import ssl
-                conn = http.client.HTTPSConnection(netloc, timeout=TIMEOUT,
-                                                   context=ssl.create_default_context())
+                # a registry allowed plain HTTP is not held to a certificate either (Docker's
+                # insecure registries); everything else is verified
+                context = _unverified_tls() if self.allows_http and netloc == self.host \
+                    else ssl.create_default_context()
+                conn = http.client.HTTPSConnection(netloc, timeout=TIMEOUT, context=context)
             else:
                 conn = http.client.HTTPConnection(netloc, timeout=TIMEOUT)
             conns[(scheme, netloc)] = conn
@@ -226,7 +275,7 @@ class Client:
                 f"{user}:{password}".encode()).decode()
         realm_parts = urllib.parse.urlsplit(realm)
         if realm_parts.scheme != "https" and not (refs.is_loopback_host(realm_parts.netloc)
-                                                  or self.scheme == "http"):
+                                                  or self.allows_http):
             raise RegistryError(f"{self.domain}: token server {realm} is not HTTPS")
         resp = self._send("GET", url, headers, None)
         body = resp.read()
@@ -332,6 +381,14 @@ class Client:
                                      "Content-Length": str(len(body))}, body=body)
         resp.close()
         return resp.header("Docker-Content-Digest") or st.sha256_digest(body)
+
+
+def _unverified_tls() -> Any:
+    import ssl
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def pull_scope(repo: str) -> str:

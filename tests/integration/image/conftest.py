@@ -48,7 +48,7 @@ class Registry:
             try:
                 conn = http.client.HTTPConnection(self.addr, timeout=1)
                 conn.request("GET", "/v2/")
-                if conn.getresponse().status in (200, 401):
+                if conn.getresponse().status in (200, 400, 401):  # 400: a TLS port
                     break
             except OSError:
                 pass
@@ -347,3 +347,20 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory
             reg.stop()
     finally:
         tokens.close()
+
+
+@pytest.fixture(scope="module")
+def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """docker-registry serving HTTPS on 127.0.0.1 with a self-signed certificate."""
+    if not shutil.which("docker-registry") or not shutil.which("openssl"):
+        pytest.skip("docker-registry and openssl are needed")
+    workdir = tmp_path_factory.mktemp("tls-registry")
+    key, cert = workdir / "key.pem", workdir / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    reg = Registry(workdir, f"  tls:\n    certificate: {cert}\n    key: {key}\n")
+    try:
+        yield reg
+    finally:
+        reg.stop()

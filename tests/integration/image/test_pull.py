@@ -183,3 +183,14 @@ def test_pull_shows_progress_on_a_terminal(tmp_path: Path, registry: Registry) -
     text = out.decode(errors="replace")
     assert os.waitstatus_to_exitcode(status) == 0, text
     assert "\x1b[" in text and "Pull complete" in text and "Downloaded newer image" in text
+
+
+def test_a_loopback_registry_speaking_tls(tmp_path: Path, tls_registry: Registry,
+                                          registry: Registry) -> None:
+    name = push_layout(tmp_path, tls_registry, "pull/tls")
+    store = Store(str(tmp_path / "root"))
+    image = distribution.pull(store, name)
+    assert image.chain_ids
+    from minidocker.image.registry import Client
+    assert Client(tls_registry.addr).scheme == "https"
+    assert Client(registry.addr).scheme == "http"
