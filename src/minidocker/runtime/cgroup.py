@@ -15,11 +15,7 @@ if TYPE_CHECKING:
 def open_manager(spec: dict[str, Any], cid: str, systemd: bool) -> Any:
     """The container's cgroup manager, created and with its resources applied; or None
     when running rootless without any resources asked for (nothing delegated to us)."""
-    try:
-        from minidocker.linux import cgroups
-        cgroups.open_manager  # noqa: B018
-    except (ImportError, AttributeError):
-        return None  # TODO(lead): remove once the cgroups package lands
+    from minidocker.linux import cgroups
 
     linux = spec.get("linux") or {}
     resources = with_default_devices(linux.get("resources") or {}, linux.get("devices") or [])
@@ -29,6 +25,7 @@ def open_manager(spec: dict[str, Any], cid: str, systemd: bool) -> Any:
                                   "to this user (run as root or with a delegated cgroup)")
         return None
     manager = cgroups.open_manager(linux.get("cgroupsPath") or None, cid, systemd=systemd)
+    manager.validate(resources)  # a bad value must not create anything
     manager.create()
     try:
         manager.apply(resources)

@@ -10,13 +10,16 @@ v1 (legacy and hybrid) implementation, chosen by statfs on /sys/fs/cgroup.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from minidocker.errors import InvalidConfig
 from minidocker.linux import libc
 from minidocker.linux.cgroups import common
 from minidocker.linux.cgroups.base import CgroupManager, CgroupMount
 from minidocker.linux.cgroups.common import DEFAULT_ROOT, CgroupError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # v1 and v2 are imported when needed: a host uses one of them (each import costs at `run`)
 __all__ = ["CgroupError", "CgroupManager", "CgroupMount", "DEFAULT_ROOT", "detect",

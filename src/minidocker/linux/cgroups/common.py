@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
 
 from minidocker.errors import InvalidConfig, MinidockerError
 from minidocker.linux.cgroups.devices.rules import parse_rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
 
 DEFAULT_ROOT = "/sys/fs/cgroup"
 DEFAULT_PARENT = "minidocker"
@@ -291,6 +293,7 @@ _CPU_LIST = r"^\s*(\d+(-\d+)?)(\s*,\s*\d+(-\d+)?)*\s*$"
 
 
 def check_cpu_list(value: Any, key: str) -> str:
+    import re
     if not isinstance(value, str) or not (value == "" or re.match(_CPU_LIST, value)):
         raise InvalidConfig(f"{key}: malformed list {value!r} (expected e.g. '0-2,4')")
     for part in value.split(","):
@@ -326,6 +329,7 @@ _PAGE_SIZE = r"^(\d+)(KB|MB|GB)$"
 
 
 def check_page_size(value: Any, key: str) -> str:
+    import re
     if not isinstance(value, str) or not re.match(_PAGE_SIZE, value):
         raise InvalidConfig(f"{key}: malformed page size {value!r} (expected e.g. '2MB')")
     return value
@@ -333,6 +337,7 @@ def check_page_size(value: Any, key: str) -> str:
 
 def validate_common(resources: Any) -> dict[str, Any]:
     """Shape checks valid for both hierarchies; the managers check the rest."""
+    import re
     res = check_keys(resources, RESOURCE_KEYS, "linux.resources")
     mem = check_keys(res.get("memory"), MEMORY_KEYS, "linux.resources.memory")
     for key in ("limit", "reservation", "swap", "kernel", "kernelTCP"):
@@ -442,6 +447,7 @@ def items(value: Any) -> list[Any]:
 
 def hugetlb_sizes(directory: str, prefix: str = "hugetlb.") -> list[str]:
     """The huge page sizes the kernel offers ("2MB", "1GB"), from the control file names."""
+    import re
     sizes = set()
     try:
         for name in os.listdir(directory):

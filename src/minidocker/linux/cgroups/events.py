@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import select
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
 
 from minidocker.linux.cgroups.base import CgroupManager
 from minidocker.linux.cgroups.common import CgroupError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 
 def stats_event(container_id: str, manager: CgroupManager) -> dict[str, Any]:

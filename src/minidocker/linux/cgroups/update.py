@@ -3,10 +3,11 @@ into the container's saved config."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from minidocker.errors import InvalidConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -33,6 +34,7 @@ FLAGS: dict[str, tuple[str, str, str]] = {
 
 def parse_size(text: str, flag: str) -> int:
     """"64m", "1G", "1048576", "-1" (unlimited) -> bytes."""
+    import re
     match = re.fullmatch(r"\s*(-1|\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?\s*", text.lower())
     if not match:
         raise InvalidConfig(f"--{flag}: invalid size {text!r} (e.g. 512m, 2g, -1)")

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections import namedtuple
 
 from minidocker.errors import InvalidConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ACCESS_BITS = {"m": 1, "r": 2, "w": 4}  # the kernel's BPF_DEVCG_ACC_* values
 TYPES = ("a", "c", "b")
 
 
-class DeviceRule(NamedTuple):  # a NamedTuple: cheaper to import than dataclasses
+class DeviceRule(namedtuple("DeviceRule", "allow type major minor access",
+                            defaults=("a", None, None, "rwm"))):
+    """type: a (all), c (char), b (block); major/minor None: any. (collections.namedtuple:
+    typing, for NamedTuple or dataclasses, costs 7 ms of start-up.)"""
+
+    __slots__ = ()
     allow: bool
-    type: str = "a"            # a (all), c (char), b (block)
-    major: int | None = None   # None: any
-    minor: int | None = None
-    access: str = "rwm"
+    type: str
+    major: int | None
+    minor: int | None
+    access: str
 
     @property
     def access_mask(self) -> int:

@@ -7,7 +7,6 @@ On a hybrid host the container also gets a directory in the cgroup2 hierarchy mo
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from minidocker.errors import InvalidConfig
 from minidocker.linux.cgroups import common
@@ -27,6 +26,10 @@ from minidocker.linux.cgroups.v1 import (
     rdma,
 )
 from minidocker.linux.cgroups.v2 import hugetlb as v2_hugetlb
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # in the order they are applied: cpuset before anything else can place tasks
 CONTROLLERS = [cpuset, cpu, cpuacct, memory, pids, blkio, hugetlb, net_cls, net_prio, rdma,

@@ -3,9 +3,11 @@ weights and throttles; I/O statistics."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidocker.linux.cgroups import common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "blkio"
 _THROTTLE_FILES = {

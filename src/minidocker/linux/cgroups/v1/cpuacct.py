@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from minidocker.linux.cgroups import common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "cpuacct"
 _NS_PER_TICK = 1_000_000_000 // os.sysconf("SC_CLK_TCK")

@@ -4,9 +4,12 @@ task until both are set, so each directory created gets its parent's values firs
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from minidocker.linux.cgroups import common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "cpuset"
 

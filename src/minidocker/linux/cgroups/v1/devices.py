@@ -6,10 +6,12 @@ new entries are added first and the stale ones removed after: no spurious EPERM.
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidocker.linux.cgroups import common
 from minidocker.linux.cgroups.devices.rules import DeviceRule, effective, parse_rules
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "devices"
 ALLOW_ALL = "a *:* rwm"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidocker.linux.cgroups import common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "rdma"
 

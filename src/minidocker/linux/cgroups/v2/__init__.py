@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any
 
 from minidocker.linux.cgroups import common
 from minidocker.linux.cgroups.base import CgroupManager, CgroupMount
 from minidocker.linux.cgroups.devices.rules import parse_rules
 from minidocker.linux.cgroups.v1 import rdma
 from minidocker.linux.cgroups.v2 import cpu, cpuset, freezer, hugetlb, io, memory, pids
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CONTROLLERS = [cpuset, cpu, memory, pids, io, hugetlb]
 # what a container cgroup gets from parents minidocker did not make, unless it needs more

@@ -3,9 +3,11 @@ cpu.idle; usage and throttling statistics from cpu.stat."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidocker.linux.cgroups import common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "cpu"
 

@@ -3,9 +3,11 @@ statistics from io.stat in the blkio shape runc reports."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidocker.linux.cgroups import common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "io"
 _MAX_FIELDS = {"throttleReadBpsDevice": "rbps", "throttleWriteBpsDevice": "wbps",

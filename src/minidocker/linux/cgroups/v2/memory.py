@@ -3,10 +3,12 @@ from the reservation; usage and OOM statistics from memory.events."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidocker.errors import InvalidConfig
 from minidocker.linux.cgroups import common
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "memory"
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidocker.linux.cgroups import common
 from minidocker.linux.cgroups.v1.pids import value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "pids"
 
