@@ -84,9 +84,13 @@ def test_failed_pull_leaves_no_image_and_a_later_pull_resumes(
     have = partial.stat().st_size
     assert 0 < have < big["size"]
     proxy.ranges.clear()
+    proxy.requests.clear()
     image = distribution.pull(store, remote)
     assert proxy.ranges == [f"bytes={have}-"]
     assert image.chain_ids and not partial.exists()
+    # the blobs that had finished are not fetched again: only the interrupted one
+    blob_gets = [p for m, p in proxy.requests if m == "GET" and "/blobs/" in p]
+    assert blob_gets == [f"/v2/resume/img/blobs/{big['digest']}"]
 
 
 def _biggest_layer(tmp_path: Path, name: str) -> dict[str, int | str]:
