@@ -8,7 +8,6 @@ then adds the tags, so a bad archive leaves nothing behind.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -35,20 +34,39 @@ def save(store: st.Store, names: list[str], out: IO[bytes], fmt: str = "docker")
     """Write the named images (tags kept) to `out` as a tar stream."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown archive format {fmt!r} (docker or oci)")
-    images: list[tuple[st.Image, list[str]]] = []
+    chosen: dict[str, tuple[st.Image, list[str]]] = {}
     for name in names:
-        image = store.lookup(name)
-        tags: list[str] = []
-        with contextlib.suppress(MinidockerError):
-            ref = refs.parse(name)
-            if ref.tag and ref.familiar() in image.repo_tags:
-                tags = [ref.familiar()]
-        images.append((image, tags))
+        for image, tags in _named(store, name):
+            _, have = chosen.setdefault(image.id, (image, []))
+            have.extend(t for t in tags if t not in have)
+    images = list(chosen.values())
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
         if fmt == "docker":
             _save_docker(store, images, tf)
         else:
             _save_oci(store, images, tf)
+
+
+def _named(store: st.Store, name: str) -> list[tuple[st.Image, list[str]]]:
+    """What `save NAME` means, as in Docker: a repository without a tag is every tagged
+    image of it; a tag is that image with that tag; an ID is the image without tags."""
+    try:
+        ref = refs.parse(name, default_tag=False)
+    except MinidockerError:
+        ref = None
+    if ref is not None and ref.tag is None and ref.digest is None:
+        repo = ref.familiar_name
+        found = [(i, [t for t in i.repo_tags if t.rsplit(":", 1)[0] == repo])
+                 for i in store.images()]
+        found = [(i, tags) for i, tags in found if tags]
+        if found:
+            return found
+    image = store.lookup(name)
+    if ref is not None and ref.digest is None:
+        tag = refs.parse(name).familiar()
+        if tag in image.repo_tags:
+            return [(image, [tag])]
+    return [(image, [])]
 
 
 def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes) -> None:

@@ -90,3 +90,23 @@ def test_bad_archives_leave_nothing_behind(tmp_path: Path) -> None:
     assert not (tmp_path / "escape").exists()
     with pytest.raises(InvalidConfig, match="not an image archive|not a valid tar"):
         archive.load(store, io.BytesIO(b"garbage" * 1000))
+
+
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_save_a_repository_saves_all_its_tags(tmp_path: Path, fmt: str) -> None:
+    from minidocker.image import manage
+
+    store = Store(str(tmp_path / "root"))
+    image = load_layout(tmp_path, store)
+    manage.tag(store, "test:1", "test:2")
+    manage.tag(store, "test:1", "other:1")
+    buf = io.BytesIO()
+    archive.save(store, ["test"], buf, fmt)
+    other = Store(str(tmp_path / "other"))
+    lines = archive.load(other, io.BytesIO(buf.getvalue()))
+    assert sorted(lines) == ["Loaded image: test:1", "Loaded image: test:2"]
+    assert sorted(other.lookup("test:2").repo_tags) == ["test:1", "test:2"]
+    by_id = io.BytesIO()
+    archive.save(store, [image.id[7:19]], by_id, fmt)
+    assert archive.load(Store(str(tmp_path / "third")), io.BytesIO(by_id.getvalue())) == [
+        f"Loaded image ID: {image.id}"]
