@@ -145,14 +145,19 @@ def prepare_rootfs(store: Store, image: Image, container_dir: str, container_id:
     """Unpack what is missing, create `<container_dir>/{upper,work,rootfs}`, take a lease.
 
     Does not mount: call mount_rootfs() (in whatever mount namespace the engine wants)."""
-    ensure(store, image)
-    lowers = lower_dirs(store, image)
+    with store.writing():  # no gc between unpacking and taking the lease
+        ensure(store, image)
+        lowers = lower_dirs(store, image)
+        add_lease(store, container_id, image)
     upper = os.path.join(container_dir, "upper")
     work = os.path.join(container_dir, "work")
     target = os.path.join(container_dir, "rootfs")
-    for d in (upper, work, target):
-        os.makedirs(d, mode=0o755, exist_ok=True)
-    add_lease(store, container_id, image)
+    try:
+        for d in (upper, work, target):
+            os.makedirs(d, mode=0o755, exist_ok=True)
+    except BaseException:
+        release(store, container_id)
+        raise
     return Rootfs(tuple(lowers), upper, work, target)
 
 
