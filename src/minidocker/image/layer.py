@@ -345,6 +345,8 @@ class Extractor:
             raise LayerError(f"{m.name!r}: unsupported tar entry type {m.type!r}")
 
     def _mark_written(self, parts: list[str]) -> None:
+        if self.mode != Mode.APPLY:
+            return  # only APPLY's opaque directories need to know what this layer wrote
         for i in range(1, len(parts) + 1):
             self.written.add("/".join(parts[:i]))
 
