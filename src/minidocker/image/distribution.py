@@ -216,6 +216,11 @@ def push(store: st.Store, name: str, *, insecure: bool = False,
     scope = push_scope(ref.path)
     progress.line(f"The push refers to repository [{ref.name}]")
     descs = [*image.layers, image.manifest["config"]]
+    # a repository of the same registry that has this image: blobs can be mounted from it
+    source = next((r.path for r in _repo_digest_refs(image)
+                   if r.domain == ref.domain and r.path != ref.path), None)
+    if source:
+        scope = f"{scope} repository:{source}:pull"
 
     def job(desc: dict[str, Any]) -> None:
         digest = desc["digest"]
@@ -226,8 +231,10 @@ def push(store: st.Store, name: str, *, insecure: bool = False,
         if not store.has_blob(digest):
             raise MinidockerError(f"blob {digest} of {ref.familiar()} is missing from the store")
         progress.set(key, "Pushing")
-        client.upload_blob(ref.path, digest, store.blob_path(digest), scope)
-        progress.set(key, "Pushed")
+        if client.upload_blob(ref.path, digest, store.blob_path(digest), scope, source):
+            progress.set(key, f"Mounted from {source}")
+        else:
+            progress.set(key, "Pushed")
 
     errors = _run_all(lambda i: job(descs[i]), range(len(descs)), threading.Event())
     for err in errors:
@@ -241,6 +248,16 @@ def push(store: st.Store, name: str, *, insecure: bool = False,
                         repo_digest=f"{ref.name}@{digest}")
     progress.line(f"{ref.tag}: digest: {digest} size: {len(body)}")
     return digest
+
+
+def _repo_digest_refs(image: st.Image) -> list[refs.Reference]:
+    out = []
+    for text in image.repo_digests:
+        try:
+            out.append(refs.parse(text))
+        except MinidockerError:
+            continue
+    return out
 
 
 def login(store: st.Store, domain: str, user: str, password: str, insecure: bool = False) -> None:

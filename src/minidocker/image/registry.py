@@ -263,9 +263,8 @@ class Client:
         return True
 
     def _fetch_token(self, params: dict[str, str], scope: str) -> str:
-        query = {"service": params.get("service", "")}
-        if scope:
-            query["scope"] = scope
+        query = [("service", params.get("service", ""))]
+        query += [("scope", one) for one in scope.split(" ") if one]  # one param per scope
         realm = params["realm"]
         url = realm + ("&" if "?" in realm else "?") + urllib.parse.urlencode(query)
         headers = {}
@@ -351,10 +350,18 @@ class Client:
         resp.close()
         return resp.status == 200
 
-    def upload_blob(self, repo: str, digest: str, path: str, scope: str) -> None:
-        """Monolithic upload: POST for a session, then one PUT of the whole blob."""
-        resp = self.request("POST", f"/v2/{repo}/blobs/uploads/", scope=scope, ok=(202,),
-                            headers={"Content-Length": "0"}, body=b"")
+    def upload_blob(self, repo: str, digest: str, path: str, scope: str,
+                    mount_from: str | None = None) -> bool:
+        """Monolithic upload: POST for a session, then one PUT of the whole blob. With
+        `mount_from` (another repository of this registry holding the blob) the POST first
+        asks for a cross-repository mount; True when that worked and nothing was sent."""
+        query = "?" + urllib.parse.urlencode({"mount": digest, "from": mount_from}) \
+            if mount_from else ""
+        resp = self.request("POST", f"/v2/{repo}/blobs/uploads/{query}", scope=scope,
+                            ok=(201, 202), headers={"Content-Length": "0"}, body=b"")
+        if resp.status == 201:
+            resp.close()
+            return True
         location = resp.header("Location")
         resp.close()
         if not location:
@@ -372,6 +379,7 @@ class Client:
                                 headers={"Content-Type": "application/octet-stream",
                                          "Content-Length": str(size)}, body=body)
             resp.close()
+        return False
 
     def put_manifest(self, repo: str, reference: str, body: bytes, media_type: str,
                      scope: str) -> str:

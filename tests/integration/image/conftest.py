@@ -293,7 +293,9 @@ class TokenServer:
                 f"    issuer: {self.ISSUER}\n    rootcertbundle: {self.cert}\n")
 
     def handle(self, h: http.server.BaseHTTPRequestHandler) -> None:
-        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(h.path).query))
+        pairs = urllib.parse.parse_qsl(urllib.parse.urlsplit(h.path).query)
+        query = dict(pairs)
+        query["scope"] = " ".join(v for k, v in pairs if k == "scope")
         self.requests.append(query)
         expected = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
         if self.user and h.headers.get("Authorization") != f"Basic {expected}":

@@ -4,6 +4,7 @@ both go through it."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from minidocker.errors import MinidockerError
 from minidocker.image import distribution, reference
+from minidocker.image.progress import Progress
 from minidocker.image.store import Store
 from tests.integration.image.conftest import Registry, TokenServer
 from tests.unit.image.helpers import add_image, write_layout
@@ -41,8 +43,12 @@ def test_login_pull_and_push_with_registry_verified_tokens(
     target = f"{registry.addr}/secret/copy:2"
     store.add_image(image.manifest_digest, image.manifest_size, image.manifest["mediaType"],
                     [reference.parse(target)])
-    assert distribution.push(store, target) == image.manifest_digest
-    assert {"service": TokenServer.SERVICE, "scope": "repository:secret/copy:pull,push"} \
+    out = io.StringIO()
+    assert distribution.push(store, target, progress=Progress(out)) == image.manifest_digest
+    assert out.getvalue().count("Mounted from secret/app") == 3  # two layers and the config
+    # the blobs are mounted from the repository the image came from, not sent again
+    assert {"service": TokenServer.SERVICE,
+            "scope": "repository:secret/copy:pull,push repository:secret/app:pull"} \
         in tokens.requests
     out = subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--creds",
                           "alice:wonderland", f"docker://{target}"], check=True,
