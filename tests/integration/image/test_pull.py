@@ -194,3 +194,18 @@ def test_a_loopback_registry_speaking_tls(tmp_path: Path, tls_registry: Registry
     from minidocker.image.registry import Client
     assert Client(tls_registry.addr).scheme == "https"
     assert Client(registry.addr).scheme == "http"
+
+
+def test_a_malicious_layer_fails_the_pull_and_leaves_no_image(tmp_path: Path,
+                                                              registry: Registry) -> None:
+    evil = [[file("ok", "fine")], [Entry("link", "symlink", target="/"),
+                                   file("link/tmp/pwned-by-layer", "x")]]
+    name = push_layout(tmp_path, registry, "pull/evil", layers=evil)
+    store = Store(str(tmp_path / "root"))
+    with pytest.raises(MinidockerError, match="path goes through a symlink") as err:
+        distribution.pull(store, name)
+    assert "\n" not in str(err.value)
+    assert store.images() == []
+    assert not Path("/tmp/pwned-by-layer").exists()
+    assert [n for n in os.listdir(store.snapshots_dir) if n.startswith(".tmp")] == []
+    assert len(os.listdir(store.snapshots_dir)) <= 1  # at most the harmless first layer
