@@ -6,11 +6,11 @@ container after pivot_root, where no module can be imported any more.
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import signal
 
+from minidocker import jsonfast as json
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
 

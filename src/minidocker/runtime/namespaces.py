@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
@@ -120,6 +119,7 @@ def _write_map(path: str, maps: list[dict[str, int]]) -> None:
 def _newidmap(tool: str, pid: int, maps: list[dict[str, int]]) -> None:
     if not maps:
         return
+    import shutil
     binary = shutil.which(tool)
     if binary is None:
         raise MinidockerError(f"{tool} not found: mapping more than your own id needs it "

@@ -6,10 +6,10 @@ once) is reparented to us and can be waited for; its exit status becomes ours.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 
+from minidocker import jsonfast as json
 from minidocker.errors import MinidockerError, UsageError
 from minidocker.linux import libc
 from minidocker.runtime.create import CreateOptions, create
@@ -59,7 +59,7 @@ def run(root: str, cid: str, opts: CreateOptions, *, detach: bool, keep: bool) -
 def _wants_terminal(bundle: str) -> bool:
     try:
         with open(os.path.join(bundle, "config.json")) as f:
-            return bool((json.load(f).get("process") or {}).get("terminal"))
+            return bool((json.loads(f.read()).get("process") or {}).get("terminal"))
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -127,7 +127,7 @@ def exec_command(root: str, cid: str, args: list[str], flags: dict[str, Any]) ->
     if process_file:
         try:
             with open(process_file) as f:
-                proc = json.load(f)
+                proc = json.loads(f.read())
         except OSError as e:
             raise MinidockerError(f"--process {process_file}: {e.strerror}")
         except ValueError as e:

@@ -6,10 +6,10 @@ fields the runtime acts on, so that a bad document fails before anything is crea
 
 from __future__ import annotations
 
-import json
 import os
 
 from minidocker import OCI_VERSION
+from minidocker import jsonfast as json
 from minidocker.errors import InvalidConfig
 
 TYPE_CHECKING = False

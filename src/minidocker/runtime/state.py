@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 
 from minidocker import OCI_VERSION
+from minidocker import jsonfast as json
 from minidocker.errors import Conflict, NotFound, UsageError
 
 TYPE_CHECKING = False
@@ -126,7 +126,7 @@ class Container:
         if self._state is None:
             try:
                 with open(self.state_file) as f:
-                    data = json.load(f)
+                    data = json.loads(f.read())
             except FileNotFoundError:
                 if self.exists():
                     raise Conflict(f"container {self.id} is still being created")
@@ -150,8 +150,23 @@ class Container:
         return fd
 
     def remove_dir(self) -> None:
-        import shutil
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Remove the state directory (it holds only files of ours; no shutil import)."""
+        try:
+            names = os.listdir(self.dir)
+        except FileNotFoundError:
+            return
+        for name in names:
+            try:
+                os.unlink(os.path.join(self.dir, name))
+            except IsADirectoryError:
+                import shutil
+                shutil.rmtree(os.path.join(self.dir, name), ignore_errors=True)
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(self.dir)
+        except FileNotFoundError:
+            pass
 
     # ---- live status ----
 

@@ -25,9 +25,9 @@ One SOCK_SEQPACKET socketpair carries JSON messages, one per packet. The create 
 from __future__ import annotations
 
 import _socket  # the socket module costs 3 ms of imports (enum, selectors) per call
-import json
 import os
 
+from minidocker import jsonfast as json
 from minidocker.errors import MinidockerError
 
 TYPE_CHECKING = False

@@ -337,7 +337,6 @@ def check_page_size(value: Any, key: str) -> str:
 
 def validate_common(resources: Any) -> dict[str, Any]:
     """Shape checks valid for both hierarchies; the managers check the rest."""
-    import re
     res = check_keys(resources, RESOURCE_KEYS, "linux.resources")
     mem = check_keys(res.get("memory"), MEMORY_KEYS, "linux.resources.memory")
     for key in ("limit", "reservation", "swap", "kernel", "kernelTCP"):
@@ -406,6 +405,7 @@ def validate_common(resources: Any) -> dict[str, Any]:
     for i, entry in enumerate(_list(net.get("priorities"), "network.priorities")):
         key = f"network.priorities[{i}]"
         entry = check_keys(entry, ["name", "priority"], key)
+        import re
         if not isinstance(entry.get("name"), str) or not re.fullmatch(r"[^\s/]{1,15}",
                                                                         entry["name"]):
             raise InvalidConfig(f"{key}.name: must be an interface name")
@@ -424,6 +424,7 @@ def validate_common(resources: Any) -> dict[str, Any]:
     for k, v in unified.items():
         if not isinstance(v, str):
             raise InvalidConfig(f"unified.{k}: value must be a string")
+        import re
         if not re.fullmatch(r"[a-z0-9_]+\.[a-z0-9_.]+", k) or k.startswith("cgroup."):
             raise InvalidConfig(f"unified: invalid key {k!r} (expected a controller file such "
                                 f"as 'memory.high'; cgroup.* files are not resources)")

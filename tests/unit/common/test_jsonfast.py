@@ -1,0 +1,44 @@
+"""jsonfast gives json's results and json's errors, without importing json up front."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from minidocker import jsonfast
+
+DOCS = ['{"a": [1, 2.5, "x\\u00e9", null, true, false], "b": {"c": -1e5}}', "  [] ", '"s"',
+        "0", '{"nested": {"deep": [[], {}]}}', '"\\ud83d\\ude00"', "-0.0", "1E400"]
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_same_as_json(doc: str) -> None:
+    value = json.loads(doc)
+    assert jsonfast.loads(doc) == value or value != value
+    assert jsonfast.loads(doc.encode()) == jsonfast.loads(doc)
+    assert jsonfast.dumps(value) == json.dumps(value, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("bad", ["", "{", "[1,]", '{"a":1} x', "nan", "{not json", "'s'"])
+def test_errors_are_json_errors(bad: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as err:
+        jsonfast.loads(bad)
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(bad)
+    assert str(err.value) == str(expected.value)
+
+
+def test_unserializable() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        jsonfast.dumps({"a": object()})
+
+
+def test_imports_neither_json_nor_re() -> None:
+    code = ("import sys; from minidocker import jsonfast; jsonfast.loads('{\"a\": [1]}'); "
+            "jsonfast.dumps({'a': 1}); print('json' in sys.modules, 're' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["False", "False"]
