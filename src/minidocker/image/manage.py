@@ -57,7 +57,7 @@ def remove(store: st.Store, name: str, force: bool = False) -> list[str]:
         return lines
     ids = _same_image_manifests(store, image)
     store.remove_entries(lambda e: e["digest"] in ids)
-    store.gc()
+    store.gc(wait=False)
     lines.append(f"Deleted: {image.id}")
     return lines
 

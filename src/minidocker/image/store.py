@@ -461,13 +461,21 @@ class Store:
 
     # ---- garbage collection ------------------------------------------------------------
 
-    def gc(self) -> tuple[int, int]:
-        """Remove blobs and snapshots no image or lease refers to; returns (blobs, snapshots)."""
+    def gc(self, wait: bool = True) -> tuple[int, int]:
+        """Remove blobs and snapshots no image or lease refers to; returns (blobs, snapshots).
+        With wait=False, give up at once if a pull, load or unpack is running (rmi must not
+        hang behind a download; the next gc collects what this one skipped)."""
         import contextlib
 
         from minidocker.image import snapshot
 
-        with self.lock("gc"):
+        lock = self.lock("gc")
+        lock.blocking = wait
+        try:
+            lock.__enter__()
+        except BlockingIOError:
+            return 0, 0
+        try:
             blobs: set[str] = set()
             chains: set[str] = set()
             for entry in self.read_index()["manifests"]:
@@ -497,6 +505,8 @@ class Store:
                             removed_blobs += 1
             removed_snaps = snapshot.remove_unused(self, chains)
             _clean_ingest(self)
+        finally:
+            lock.__exit__()
         return removed_blobs, removed_snaps
 
 
@@ -506,12 +516,14 @@ class FileLock:
     def __init__(self, path: str, shared: bool = False):
         self.path = path
         self.shared = shared
+        self.blocking = True
         self.fd = -1
 
     def __enter__(self) -> None:
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
+            fcntl.flock(self.fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX)
+                        | (0 if self.blocking else fcntl.LOCK_NB))
         except BaseException:
             os.close(self.fd)
             raise

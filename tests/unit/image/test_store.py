@@ -168,3 +168,13 @@ def test_tag_lookup_sees_every_name_of_the_image(store: Store) -> None:
         manage.remove(store, image.id)
     assert manage.remove(store, "a:gzip") == ["Untagged: a:gzip"]
     assert store.lookup("a:zstd").id == image.id
+
+
+def test_rmi_does_not_wait_for_a_running_pull(store: Store) -> None:
+    image = make_image(store, "a")
+    add(store, image, "a:1")
+    with store.writing():  # what a pull holds while it downloads
+        assert manage.remove(store, "a:1")[-1] == f"Deleted: {image.id}"
+        assert os.path.exists(store.blob_path(image.manifest_digest))  # not collected yet
+    store.gc()
+    assert not os.path.exists(store.blob_path(image.manifest_digest))
