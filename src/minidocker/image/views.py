@@ -76,11 +76,13 @@ def image_rows(store: st.Store, images: list[st.Image]) -> list[dict[str, Any]]:
     CreatedAt as a timestamp string, Created as epoch seconds and Size in bytes."""
     rows = []
     for image in sorted(images, key=created_of, reverse=True):
-        tags = image.repo_tags or ["<none>:<none>"]
+        # untagged but pulled by digest: Docker shows the repository, tag <none>
+        tags = image.repo_tags or [f"{d.split('@', 1)[0]}:<none>" for d in image.repo_digests
+                                   ][:1] or ["<none>:<none>"]
         size = image_size(store, image)
         for tag in tags:
             repo, _, t = tag.rpartition(":")
-            if "/" in t:
+            if "/" in t:  # a registry port, not a tag
                 repo, t = tag, "<none>"
             digest = next((d.split("@", 1)[1] for d in image.repo_digests
                            if d.split("@", 1)[0] == repo), "<none>")

@@ -38,6 +38,12 @@ def test_pull_images_inspect_tag_history_rmi(tmp_path: Path, registry: Registry,
     hist = cli("history", "mine").stdout.splitlines()
     assert hist[0].split()[:2] == ["IMAGE", "CREATED"] and len(hist) == 4
     assert cli("rmi", "mine").stdout.strip() == "Untagged: mine:latest"
+    by_digest = f"{name.rsplit(':', 1)[0]}@{doc['RepoDigests'][0].split('@')[1]}"
+    other = CLI(tmp_path / "by-digest")
+    other("pull", by_digest)
+    row = other("images", "--digests", "--format",
+                "{{.Repository}} {{.Tag}} {{.Digest}}").stdout.split()
+    assert row == [name.rsplit(":", 1)[0], "<none>", by_digest.split("@")[1]]
     rmi = cli("rmi", short).stdout
     assert f"Untagged: {name}" in rmi and f"Deleted: {doc['Id']}" in rmi
     assert cli("images", "-q").stdout == ""
