@@ -144,9 +144,6 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
             os.close(fd)
         if console_sock is not None and opts.console_pair is None:
             console_sock.close()
-        if manager is not None:
-            manager.add_process(pid)
-        sync.send(parent_sock, sync.GO)
         msg = sync.recv(parent_sock, sync.USERNS, sync.PID)
         if msg["type"] == sync.USERNS:
             namespaces.write_id_maps(pid, linux)
@@ -154,6 +151,12 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
             msg = sync.recv(parent_sock, sync.PID)
         init_pid = int(msg["pid"])
         procs.append(init_pid)
+        # The init already builds the rootfs while we move it into its cgroup (on cgroup
+        # v1 the first move costs ~10 ms of RCU grace period); it waits for CGROUPS_DONE
+        # before anything that must be inside: the cgroup namespace, cgroupfs, exec.
+        if manager is not None:
+            manager.add_process(init_pid)
+        sync.send(parent_sock, sync.CGROUPS_DONE)
         _reap(pid)
         sync.recv(parent_sock, sync.HOOKS)
         state = {"ociVersion": spec["ociVersion"], "id": container.id, "status": "creating",
@@ -178,7 +181,6 @@ def _stage1(cfg: init_mod.InitConfig, wanted: dict[str, str | None],
         # CVE-2019-5736: while we (host Python) are inside the container's namespaces, no
         # container process may open /proc/<our pid>/exe; execve resets this.
         libc.prctl(libc.PR_SET_DUMPABLE, 0, what="prctl(PR_SET_DUMPABLE)")
-        sync.recv(sock, sync.GO)
         namespaces.join(join_fds)
         if wanted.get("user", "") is None:
             libc.unshare(libc.CLONE_NEWUSER)
@@ -190,7 +192,8 @@ def _stage1(cfg: init_mod.InitConfig, wanted: dict[str, str | None],
             _become_root()
         elif "user" in wanted:
             _become_root()
-        flags = namespaces.unshare_flags(wanted, exclude=("user",))
+        # the init unshares its cgroup namespace itself, once it is in its cgroup
+        flags = namespaces.unshare_flags(wanted, exclude=("user", "cgroup"))
         if flags:
             libc.unshare(flags)
         if wanted.get("time", "") is None and linux.get("timeOffsets"):

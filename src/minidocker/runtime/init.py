@@ -88,8 +88,13 @@ def _setup(cfg: InitConfig) -> None:
     mount_ns = "mount" in spec_namespaces(spec)
     if mount_ns:
         rootfs.prepare(linux.get("rootfsPropagation"))
+    in_cgroup = False
     for m in spec.get("mounts") or []:
+        if m.get("type") == "cgroup" and not in_cgroup:
+            in_cgroup = _enter_cgroup(cfg)
         rootfs.mount(m)
+    if not in_cgroup:
+        _enter_cgroup(cfg)
     rootfs.create_devices(linux.get("devices") or [], default=not rootfs.dev_from_host)
     has_devpts = any(m.get("type") == "devpts" and m.get("destination") == "/dev/pts"
                      for m in spec.get("mounts") or [])
@@ -221,6 +226,14 @@ def _setup_console(rootfs: Rootfs, sock: socket.socket) -> None:
         sock.close()
     console.become_controlling(peer)
     os.close(peer)
+
+
+def _enter_cgroup(cfg: InitConfig) -> bool:
+    """Wait until the parent has put us in our cgroup, then make our cgroup namespace."""
+    sync.recv(cfg.sock, sync.CGROUPS_DONE)
+    if "cgroup" in cfg.new_namespaces:
+        libc.unshare(libc.CLONE_NEWCGROUP)
+    return True
 
 
 def _join_keyring(cid: str) -> None:

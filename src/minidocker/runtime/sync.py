@@ -3,15 +3,18 @@
 One SOCK_SEQPACKET socketpair carries JSON messages, one per packet. The create protocol:
 
     parent (create)              child (stage 1)                 init (stage 2)
-    fork ──────────────────────▶ waits for GO
-    cgroup.add_process(child)
-    GO ────────────────────────▶ setns(given namespaces)
+    fork ──────────────────────▶ setns(given namespaces)
                                  unshare(user) ─▶ USERNS
     write uid_map, gid_map
-    USERNS_DONE ───────────────▶ unshare(the rest), time offsets
+    USERNS_DONE ───────────────▶ unshare(the rest but cgroup),
+                                 time offsets
                                  fork ─────────────────────────▶ (pid 1 of the new pid ns)
                                ◀ PID {pid}; exits
-                                                                 mounts, devices, console
+    cgroup.add_process(init)                                     rootfs mounts meanwhile
+    CGROUPS_DONE ─────────────────────────────────────────────▶ (waited for before the
+                                                                 first cgroup mount) then
+                                                                 unshare(cgroup), devices,
+                                                                 console
                                                                ◀ HOOKS
     createRuntime + prestart hooks
     HOOKS_DONE ───────────────────────────────────────────────▶ createContainer hooks,
@@ -35,7 +38,8 @@ if TYPE_CHECKING:
     import socket
     from typing import Any
 
-GO = "go"
+GO = "go"  # exec: the child is in the cgroup, go on
+CGROUPS_DONE = "cgroups-done"
 USERNS = "userns"
 USERNS_DONE = "userns-done"
 PID = "pid"
