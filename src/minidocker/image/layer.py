@@ -234,9 +234,7 @@ class Extractor:
         self.size = 0
 
     def close(self) -> None:
-        for fd in self.fds.values():
-            os.close(fd)
-        self.fds.clear()
+        self._forget_all()
         os.close(self.root_fd)
 
     # -- directories
@@ -260,9 +258,6 @@ class Extractor:
                 fd = self._open(fd, parts[-1])
             except FileNotFoundError:
                 raise LayerError(f"{key!r}: path goes through a dangling symlink") from None
-        if len(self.fds) > 256:
-            for old in list(self.fds)[:128]:
-                os.close(self.fds.pop(old))
         self.fds[key] = fd
         return fd
 
@@ -276,6 +271,11 @@ class Extractor:
                 raise LayerError(f"{path!r}: path goes through a symlink or a non-directory "
                                  "(an attempt to write outside the layer)") from None
             raise
+
+    def _forget_all(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
 
     def _forget(self, parts: list[str]) -> None:
         prefix = "/".join(parts)
@@ -302,6 +302,8 @@ class Extractor:
         self.finish()
 
     def member(self, tf: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+        if len(self.fds) > 256:  # only here, between members, is no cached fd in use
+            self._forget_all()
         parts = clean_name(m.name)
         if not parts:
             return
@@ -428,20 +430,29 @@ class Extractor:
         for parts in self.opaque:
             self._clear_lower(parts)
         for parts, mtime in reversed(self.dir_times):
+            if len(self.fds) > 256:
+                self._forget_all()
             with contextlib.suppress(FileNotFoundError):
                 pfd = self._dir_fd(parts[:-1], create=False)
                 os.utime(parts[-1], ns=(mtime, mtime), dir_fd=pfd, follow_symlinks=False)
 
     def _clear_lower(self, parts: list[str]) -> None:
         """APPLY mode opaque dir: drop what lower layers put there, keep this layer's."""
-        fd = self._dir_fd(parts, create=False)
-        for name in os.listdir(f"/proc/self/fd/{fd}"):
-            child = parts + [name]
-            key = "/".join(child)
-            if key not in self.written:
-                self._remove(fd, child)
-            elif stat.S_ISDIR(os.lstat(name, dir_fd=fd).st_mode):
-                self._clear_lower(child)
+        self._forget_all()  # the walk below opens its own fds, one per level
+        try:
+            fd = self._open(self.root_fd, "/".join(parts))
+        except FileNotFoundError:
+            return
+        try:
+            for name in os.listdir(f"/proc/self/fd/{fd}"):
+                child = parts + [name]
+                key = "/".join(child)
+                if key not in self.written:
+                    self._remove(fd, child)
+                elif stat.S_ISDIR(os.lstat(name, dir_fd=fd).st_mode):
+                    self._clear_lower(child)
+        finally:
+            os.close(fd)
 
 
 def _ns(mtime: float) -> int:

@@ -227,3 +227,30 @@ def test_bad_layer_leaves_no_snapshot_behind(tmp_path: Path, bad: list[Entry]) -
     assert leftovers == []
     assert not snapshot.exists(store, image.chain_ids[0])
     assert not (tmp_path / "evil").exists()
+
+
+@pytest.mark.parametrize("mode", [L.Mode.OVERLAY, L.Mode.APPLY])
+def test_many_directories_and_links_across_them(tmp_path: Path, mode: L.Mode) -> None:
+    """More directories than the fd cache holds (and than RLIMIT_NOFILE would allow if
+    every one stayed open), with hard links reaching back to early ones."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))
+    try:
+        entries: list[Entry] = []
+        for i in range(700):
+            entries += [Entry(f"d{i}", "dir", mtime=1000 + i), file(f"d{i}/f", str(i))]
+            if i >= 300:
+                entries.append(Entry(f"d{i}/link", "hardlink", target=f"d{i - 300}/f"))
+        if mode == L.Mode.APPLY:
+            entries += [file("d5/.wh..wh..opq"), file("d5/g", "new")]
+        dest = tmp_path / "dest"
+        unpack(entries, dest, mode)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert (dest / "d699/link").read_text() == "399"
+    assert (dest / "d699/link").stat().st_ino == (dest / "d399/f").stat().st_ino
+    assert (dest / "d10").stat().st_mtime == 1010
+    if mode == L.Mode.APPLY:
+        assert sorted(os.listdir(dest / "d5")) == ["f", "g"]
