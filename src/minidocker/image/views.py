@@ -89,7 +89,8 @@ def image_rows(store: st.Store, images: list[st.Image]) -> list[dict[str, Any]]:
             rows.append({"Repository": repo, "Tag": t, "ID": image.short_id,
                          "FullID": image.id, "Digest": digest,
                          "CreatedAt": created_of(image), "Created": epoch(created_of(image)),
-                         "Size": size})
+                         "Size": size,
+                         "Labels": (image.config.get("config") or {}).get("Labels") or {}})
     return rows
 
 

@@ -62,7 +62,8 @@ def test_errors_are_one_line_with_exit_125(cli: CLI) -> None:
 
 def test_save_load_import_roundtrip(tmp_path: Path, busybox_rootfs: Path, cli: CLI,
                                     md_root: Path) -> None:
-    image_id = cli("import", "-c", "CMD [\"sh\"]", str(busybox_rootfs), "bb:1").stdout.strip()
+    image_id = cli("import", "-c", "CMD [\"sh\"]", "-c", "LABEL tier=web",
+                   str(busybox_rootfs), "bb:1").stdout.strip()
     assert image_id.startswith("sha256:")
     tarball = tmp_path / "rootfs.tar.gz"
     subprocess.run(["tar", "-C", str(busybox_rootfs), "-czf", str(tarball), "."], check=True)
@@ -70,6 +71,12 @@ def test_save_load_import_roundtrip(tmp_path: Path, busybox_rootfs: Path, cli: C
         proc = subprocess.run([*_cmd(md_root), "import", "-", "bb:stdin"], stdin=f,
                               capture_output=True, text=True, check=True)
     assert proc.stdout.startswith("sha256:")
+    listed = cli("images", "--format", "{{.Tag}}", "-f", "label=tier=web").stdout.split()
+    assert listed == ["1"]
+    assert cli("images", "--format", "{{.Tag}}", "-f", "since=bb:1").stdout.split() == ["stdin"]
+    assert cli("images", "--format", "{{.Tag}}", "-f", "before=bb:stdin").stdout.split() == ["1"]
+    bad = cli("images", "-f", "color=red", check=False)
+    assert bad.returncode == 125 and "invalid filter" in bad.stderr
     saved = tmp_path / "bb.tar"
     cli("save", "-o", str(saved), "bb:1")
     other = CLI(tmp_path / "other")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from minidocker.image.store import Store
 
 DEFAULT_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 DIGESTS_TABLE = ("table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}"
                  "\t{{.Size}}")
 TITLES = {"ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"}
+FILTERS = ("dangling", "reference", "label", "before", "since")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-trunc", action="store_true", help="do not truncate IDs")
     parser.add_argument("--format", help="Go template, 'table ...' or 'json'")
     parser.add_argument("-f", "--filter", action="append", default=[],
-                        help="dangling=true|false, reference=PATTERN (repeatable)")
+                        help="dangling=true|false, reference=PATTERN, label=KEY[=VALUE], "
+                             "before=IMAGE, since=IMAGE (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         ref = reference.parse(args.repository, default_tag=False)
         rows = [r for r in rows if r["Repository"] == ref.familiar_name
                 and (ref.tag is None or r["Tag"] == ref.tag)]
-    rows = [r for r in rows if _matches(r, args.filter)]
+    if args.filter:
+        rows = _filter(store, rows, args.filter)
     for r in rows:
         if args.no_trunc:
             r["ID"] = r["FullID"]
@@ -43,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         r["CreatedSince"] = ago(created) if created is not None else "N/A"
         r["CreatedAt"] = go_time(created) if created is not None else ""
         r["Size"] = human_size(r["Size"], 3)
-        del r["FullID"], r["Created"]
+        del r["FullID"], r["Created"], r["Labels"]
     if args.quiet:
         ids = list(dict.fromkeys(r["ID"] for r in rows))
         sys.stdout.write("".join(f"{i}\n" for i in ids))
@@ -54,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _matches(row: dict[str, object], filters: list[str]) -> bool:
-    """Docker's filters: the same key ORs its values, different keys AND."""
+def _filter(store: Store, rows: list[dict[str, Any]], filters: list[str]
+            ) -> list[dict[str, Any]]:
+    """Docker's filters (dangling, reference, label, before, since): the same key ORs its
+    values, different keys AND."""
     import fnmatch
 
     from minidocker.errors import UsageError
@@ -63,21 +72,35 @@ def _matches(row: dict[str, object], filters: list[str]) -> bool:
     wanted: dict[str, list[str]] = {}
     for f in filters:
         key, sep, value = f.partition("=")
-        if not sep or key not in ("dangling", "reference"):
-            raise UsageError(f"invalid filter {f!r}", hint="use dangling=true|false or "
-                                                            "reference=PATTERN")
+        if not sep or key not in FILTERS:
+            raise UsageError(f"invalid filter {f!r}",
+                             hint=f"filters: {', '.join(k + '=...' for k in FILTERS)}")
+        if key == "dangling" and value.lower() not in ("true", "false", "1", "0"):
+            raise UsageError(f"invalid filter 'dangling={value}'", hint="true or false")
         wanted.setdefault(key, []).append(value)
-    dangling = row["Repository"] == "<none>"
-    for value in wanted.get("dangling", []):
-        if value.lower() not in ("true", "false", "1", "0"):
-            raise UsageError(f"invalid filter 'dangling={value}'")
-    if "dangling" in wanted and not any(
-            dangling == (v.lower() in ("true", "1")) for v in wanted["dangling"]):
-        return False
-    if "reference" in wanted:
-        repo, tag = str(row["Repository"]), str(row["Tag"])
-        names = [repo, f"{repo}:{tag}"]
-        if not any(fnmatch.fnmatchcase(n, pattern) for n in names
-                   for pattern in wanted["reference"]):
+    from minidocker.image.views import epoch
+
+    cutoffs = {key: [epoch(store.lookup(v).config.get("created", "")) or 0.0
+                     for v in wanted.get(key, [])] for key in ("before", "since")}
+
+    def keep(row: dict[str, Any]) -> bool:
+        if "dangling" in wanted and not any(
+                (row["Tag"] == "<none>") == (v.lower() in ("true", "1"))
+                for v in wanted["dangling"]):
             return False
-    return True
+        if "reference" in wanted:
+            names = [row["Repository"], f"{row['Repository']}:{row['Tag']}"]
+            if not any(fnmatch.fnmatchcase(n, p) for n in names for p in wanted["reference"]):
+                return False
+        if "label" in wanted:
+            labels = row["Labels"]
+            for want in wanted["label"]:
+                key, sep, value = want.partition("=")
+                if key not in labels or (sep and labels[key] != value):
+                    return False
+        created = row["Created"] or 0.0
+        if any(not created < c for c in cutoffs["before"]):
+            return False
+        return not any(not created > c for c in cutoffs["since"])
+
+    return [r for r in rows if keep(r)]
