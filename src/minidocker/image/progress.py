@@ -46,6 +46,10 @@ class Progress:
 
     def set(self, key: str, status: str) -> None:
         with self.lock:
+            if key not in self.status:
+                self.order.append(key)
+                self.total.setdefault(key, 0)
+                self.done.setdefault(key, 0)
             self.status[key] = status
             self._draw(key, final=True)
 
