@@ -231,7 +231,10 @@ def _publish(store: st.Store, path: str, expected: str | None = None) -> tuple[s
         raise InvalidConfig(f"load: blob {expected} does not match its content ({digest})")
     size = os.path.getsize(path)
     if not store.has_blob(digest):
-        shutil.copyfile(path, path + ".pub")
+        try:  # same filesystem (ingest/ is next to blobs/): no copy
+            os.link(path, path + ".pub")
+        except OSError:
+            shutil.copyfile(path, path + ".pub")
         store.publish_file(path + ".pub", digest)
     return digest, size
 
