@@ -169,3 +169,39 @@ def test_ctrl_c_stops_a_pull_cleanly_and_it_resumes(tmp_path: Path, registry: Re
     proxy.ranges.clear()
     assert distribution.pull(store, remote).chain_ids
     assert proxy.ranges == [f"bytes={have}-"]
+
+
+def test_gc_during_a_pull_never_takes_what_the_pull_adds(tmp_path: Path, registry: Registry,
+                                                         auth_proxy) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    from minidocker.image import manage, snapshot
+    from tests.unit.image.helpers import file
+
+    name = push_layout(tmp_path, registry, "gc/during")
+    proxy = auth_proxy("none")
+    big = _biggest_layer(tmp_path, name)
+    proxy.slow_blobs.add(big["digest"])
+    store = Store(str(tmp_path / "root"))
+    old = push_layout(tmp_path / "old", registry, "gc/old", layers=[[file("old", "x")]])
+    distribution.pull(store, old)
+    result: dict[str, object] = {}
+    puller = threading.Thread(target=lambda: result.update(
+        image=distribution.pull(Store(store.root), name.replace(registry.addr, proxy.addr))))
+    puller.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not list(Path(store.ingest_dir).glob("*.partial")):
+            assert puller.is_alive() and time.monotonic() < deadline
+            time.sleep(0.02)
+        assert manage.remove(store, old)[-1].startswith("Deleted: ")  # does not wait
+        manage.prune(store)  # waits for the pull, then collects
+    finally:
+        puller.join(60)
+    assert "image" in result
+    fresh = store.lookup(name.replace(registry.addr, proxy.addr))
+    assert all(os.path.exists(store.blob_path(d["digest"])) for d in fresh.layers)
+    assert all(snapshot.exists(store, c) for c in fresh.chain_ids)
+    with pytest.raises(MinidockerError):
+        store.lookup(old)
