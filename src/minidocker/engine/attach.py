@@ -120,11 +120,11 @@ def stream(sock: socket.socket, *, stdin: bool, tty: bool, forward_signals: bool
                         return None
                     buf += data
                     while len(buf) >= 5:
-                        size = int.from_bytes(buf[1:5], "big")
-                        if len(buf) < 5 + size:
+                        length = int.from_bytes(buf[1:5], "big")
+                        if len(buf) < 5 + length:
                             break
-                        kind, payload = buf[0], buf[5:5 + size]
-                        buf = buf[5 + size:]
+                        kind, payload = buf[0], buf[5:5 + length]
+                        buf = buf[5 + length:]
                         if kind == EXIT:
                             code = int(payload or b"0")
                             break

@@ -202,7 +202,7 @@ def build_config(cid: str, name: str, ref: str, image_id: str, lowers: list[str]
     hostname = options.get("Hostname") or ("" if host["NetworkMode"] == "host" else cid[:12])
     if host["NetworkMode"] == "host" and not hostname:
         hostname = os.uname().nodename
-    config = {
+    config: dict[str, Any] = {
         "Id": cid,
         "Name": "/" + name,
         "Created": now(),
@@ -723,3 +723,31 @@ def _remove_anonymous(root: str, mounts: list[dict[str, Any]]) -> None:
                 vol.remove(root, m["Name"], force=True)
             except MinidockerError:
                 pass
+
+
+def pause(record: Record) -> None:
+    state = live_state(record)
+    if state.get("Status") == "paused":
+        raise Conflict(f"container {record.id} is already paused")
+    if state.get("Status") != "running":
+        raise Conflict(f"container {record.id} is not running")
+    runtime_of(record).pause(record.id)
+    record.update(Status="paused", Paused=True)
+
+
+def unpause(record: Record) -> None:
+    state = live_state(record)
+    if state.get("Status") != "paused":
+        raise Conflict(f"container {record.id} is not paused")
+    runtime_of(record).resume(record.id)
+    record.update(Status="running", Paused=False)
+
+
+def rootfs_view(record: Record) -> tuple[str, bool]:
+    """A path where the container's filesystem is visible; True if we mounted it (the
+    caller unmounts with unmount_rootfs when done)."""
+    target = record.path("rootfs")
+    if os.path.ismount(target):
+        return target, False
+    mount_rootfs(record)
+    return target, True

@@ -307,12 +307,16 @@ class Monitor:
     def finish(self, status: int) -> tuple[int, tuple[int, int] | None]:
         """Record the end; (exit code, (new pid, new master) if restarted by policy)."""
         _import_path()
-        from minidocker.engine import lifecycle
-        return lifecycle.on_exit(self.root, self.cid, status)
+        import importlib
+        lifecycle = importlib.import_module("minidocker.engine.lifecycle")
+        result: tuple[int, tuple[int, int] | None] = lifecycle.on_exit(self.root, self.cid,
+                                                                        status)
+        return result
 
     def start_again(self, pid: int, master: int) -> None:
-        from minidocker.engine import lifecycle
-        outputs = lifecycle.open_outputs(self.root, self.cid)
+        import importlib
+        lifecycle = importlib.import_module("minidocker.engine.lifecycle")
+        outputs: dict[int, int] = lifecycle.open_outputs(self.root, self.cid)
         for fd in self.outputs:
             os.close(fd)
         self.outputs = {}

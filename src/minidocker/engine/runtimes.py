@@ -157,14 +157,13 @@ class Binary:
             listener = socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
             listener.bind(path)
             listener.listen(1)
-            args[3:3] = []
             args += ["--console-socket", path]
         args.append(cid)
+        log = os.path.join(bundle, "runtime.log")
+        args[1:1] = ["--log", log, "--log-format", "json"]
         try:
-            err_r, err_w = os.pipe()
-            proc = subprocess.Popen(args, stdin=None if console is None else subprocess.DEVNULL,
-                                    stderr=err_w, pass_fds=())
-            os.close(err_w)
+            # the container's stdio are ours (0/1/2): errors come through the --log file
+            proc = subprocess.Popen(args, stdin=None if console is None else subprocess.DEVNULL)
             if listener is not None and console is not None:
                 listener.settimeout(30)
                 try:
@@ -177,11 +176,12 @@ class Binary:
                     conn.close()
                     send_master(console, master)  # hand it on, as our in-process one does
                     os.close(master)
-            with os.fdopen(err_r, "rb") as f:
-                err = f.read().decode(errors="replace").strip().splitlines()
             if proc.wait() != 0:
-                why = err[-1] if err else f"exit status {proc.returncode}"
-                raise MinidockerError(f"{self.name} create: {why}")
+                why = _last_error(log, proc.returncode)
+                code = 127 if ("executable file not found" in why or
+                               "no such file or directory" in why) else \
+                    126 if "permission denied" in why else 125
+                raise MinidockerError(f"{self.name} create: {why}", exit_code=code)
             with open(pid_file) as f:
                 return int(f.read().strip())
         finally:
@@ -245,6 +245,23 @@ class Binary:
             return subprocess.run(args + [cid]).returncode
         finally:
             os.unlink(f.name)
+
+
+def _last_error(log: str, code: int) -> str:
+    import json
+    msg = f"exit status {code}"
+    try:
+        with open(log) as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("level") == "error":
+                    msg = str(entry.get("msg", msg))
+    except OSError:
+        pass
+    return msg
 
 
 def _cgroup_of_pid(pid: int) -> Any:

@@ -41,7 +41,7 @@ def create(root: str, name: str | None = None, labels: dict[str, str] | None = N
     except FileExistsError:
         return inspect(root, name)
     os.mkdir(os.path.join(path, "_data"), 0o755)
-    doc = {"CreatedAt": now()[:19] + "Z", "Driver": "local", "Labels": labels or {},
+    doc: dict[str, Any] = {"CreatedAt": now()[:19] + "Z", "Driver": "local", "Labels": labels or {},
            "Mountpoint": os.path.join(path, "_data"), "Name": name, "Options": {},
            "Scope": "local"}
     if anonymous:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from minidocker.engine.records import Record
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-a", "--attach", action="store_true",
@@ -32,4 +36,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write("minidocker: error: lost the container's monitor\n")
             return 125
         return code
-    return each(args.containers, lambda r: lifecycle.start(r, attach=False) and None)
+
+    def start(record: Record) -> None:
+        lifecycle.start(record, attach=False)
+
+    return each(args.containers, start)

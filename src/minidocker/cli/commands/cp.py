@@ -1,0 +1,53 @@
+"""minidocker cp: copy files between a container and the local filesystem."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-a", "--archive", action="store_true", help="archive mode (keep ids)")
+    parser.add_argument("-L", "--follow-link", action="store_true",
+                        help="always follow symbol link in SRC_PATH")
+    parser.add_argument("src", metavar="SRC")
+    parser.add_argument("dest", metavar="DEST")
+
+
+def _split(arg: str) -> tuple[str | None, str]:
+    if ":" in arg and not arg.startswith(("/", ".")):
+        ref, _, path = arg.partition(":")
+        return ref, path
+    return None, arg
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
+    from minidocker.cli.commands._common import find
+    from minidocker.engine import files, lifecycle
+    from minidocker.errors import UsageError
+
+    src_ref, src_path = _split(args.src)
+    dest_ref, dest_path = _split(args.dest)
+    if (src_ref is None) == (dest_ref is None):
+        raise UsageError("copying between containers or between local paths is not "
+                         "supported: one of SRC and DEST must be CONTAINER:PATH")
+    record = find(src_ref or dest_ref or "")
+    root, mounted = lifecycle.rootfs_view(record)
+    try:
+        if src_ref is not None:
+            src = files.resolve(root, src_path, follow_last=args.follow_link)
+            if dest_path == "-":
+                files.tar_tree(src, sys.stdout.buffer, os.path.basename(src_path.rstrip("/"))
+                               or ".")
+                return 0
+            files.copy_out(src, dest_path)
+        else:
+            dest = files.resolve(root, dest_path)
+            src = os.path.realpath(src_path) if args.follow_link else src_path
+            files.copy_in(src, dest)
+    finally:
+        if mounted:
+            lifecycle.unmount_rootfs(record)
+    return 0

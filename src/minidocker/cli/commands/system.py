@@ -1,0 +1,105 @@
+"""minidocker system: df, prune, info."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="sub", metavar="COMMAND", required=True)
+    p = sub.add_parser("df", help="show disk usage")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("--format")
+    p = sub.add_parser("prune", help="remove unused data")
+    p.add_argument("-f", "--force", action="store_true")
+    p.add_argument("-a", "--all", action="store_true", help="remove all unused images")
+    p.add_argument("--volumes", action="store_true", help="prune anonymous volumes")
+    sub.add_parser("info", help="display system-wide information")
+
+
+def run(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands._common import root
+    if args.sub == "info":
+        from minidocker.cli.commands import info
+        return info.run(argparse.Namespace(format=None, debug=False))
+    if args.sub == "df":
+        return _df(root(), args)
+    from minidocker.cli.commands.container import prune_containers
+    from minidocker.cli.output import human_size
+    ids, reclaimed = prune_containers(root())
+    if ids:
+        print("Deleted Containers:")
+        print("\n".join(ids) + "\n")
+    if args.volumes:
+        from minidocker.cli.commands.volume import prune_volumes
+        names, size = prune_volumes(root(), False)
+        reclaimed += size
+        if names:
+            print("Deleted Volumes:")
+            print("\n".join(names) + "\n")
+    try:
+        from minidocker.image import manage
+        from minidocker.image.store import Store
+        deleted, size = manage.prune(Store(root()), all_unused=args.all)
+        reclaimed += size
+        if deleted:
+            print("Deleted Images:")
+            print("\n".join(deleted) + "\n")
+    except ImportError:
+        pass
+    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    return 0
+
+
+def _df(root: str, args: argparse.Namespace) -> int:
+    import sys
+
+    from minidocker.cli.commands.container import du
+    from minidocker.cli.output import human_size
+    from minidocker.engine import volumes
+    from minidocker.engine.lifecycle import live_state
+    from minidocker.engine.records import Records
+    from minidocker.errors import MinidockerError
+    rows = []
+    try:
+        from minidocker.image.store import Store
+        from minidocker.image.views import image_size
+        store = Store(root)
+        images = store.images()
+        sizes = [image_size(store, i) for i in images]
+        from minidocker.image.snapshot import users_of
+        active = sum(1 for i in images if users_of(store, i))
+        total = sum(sizes)
+        rows.append(("Images", len(images), active, total, 0))
+    except Exception:
+        rows.append(("Images", 0, 0, 0, 0))
+    recs = Records(root).all()
+    running, csize, reclaim = 0, 0, 0
+    for rec in recs:
+        try:
+            status = live_state(rec).get("Status")
+        except MinidockerError:
+            continue
+        size = du(rec.path("upper"))
+        csize += size
+        if status in ("running", "paused", "restarting"):
+            running += 1
+        else:
+            reclaim += size
+    rows.append(("Containers", len(recs), running, csize, reclaim))
+    names = volumes.names(root)
+    used = set()
+    for rec in recs:
+        try:
+            used |= {m.get("Name") for m in rec.config.get("Mounts") or []}
+        except MinidockerError:
+            continue
+    vsize = {n: du(volumes.inspect(root, n)["Mountpoint"]) for n in names}
+    rows.append(("Local Volumes", len(names), len([n for n in names if n in used]),
+                 sum(vsize.values()), sum(s for n, s in vsize.items() if n not in used)))
+    from minidocker.cli.output import format_table
+    table = [(kind, str(total), str(active), human_size(size),
+              f"{human_size(rec)} ({100 * rec // size if size else 0}%)")
+             for kind, total, active, size, rec in rows]
+    sys.stdout.write(format_table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], table))
+    return 0

@@ -1,0 +1,15 @@
+"""minidocker unpause: thaw all processes of containers."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+
+def run(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands._common import each
+    from minidocker.engine import lifecycle
+    return each(args.containers, lifecycle.unpause)

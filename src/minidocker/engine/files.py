@@ -1,0 +1,88 @@
+"""A container's filesystem from the host: paths resolved inside its root (symlinks can't
+escape), the changes in its upper dir (`diff`), copies both ways (`cp`), tar (`export`)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from minidocker.errors import MinidockerError, NotFound
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
+
+
+def resolve(root: str, path: str, follow_last: bool = True) -> str:
+    """The host path of container path `path` under `root`, following symlinks the way
+    the container would see them (absolute targets are relative to `root`)."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    current: list[str] = []
+    hops = 0
+    while parts:
+        name = parts.pop(0)
+        if name == "..":
+            if current:
+                current.pop()
+            continue
+        candidate = os.path.join(root, *current, name)
+        if (parts or follow_last) and os.path.islink(candidate):
+            hops += 1
+            if hops > 40:
+                raise MinidockerError(f"{path}: too many levels of symbolic links")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                current = []
+            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+            continue
+        current.append(name)
+    return os.path.join(root, *current)
+
+
+def diff(upper: str, lowers: list[str]) -> list[tuple[str, str]]:
+    """(kind, path) as `docker diff` shows: A added, C changed, D deleted."""
+    out: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(upper):
+        rel_dir = "/" + os.path.relpath(dirpath, upper).lstrip(".")
+        rel_dir = rel_dir if rel_dir != "/" else ""
+        for name in sorted(dirnames + filenames):
+            full = os.path.join(dirpath, name)
+            rel = f"{rel_dir}/{name}"
+            st = os.lstat(full)
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                out[rel] = "D"
+                continue
+            existed = any(os.path.lexists(os.path.join(lower, rel.lstrip("/")))
+                          for lower in lowers)
+            out[rel] = "C" if existed else "A"
+    return sorted(((k, p) for p, k in out.items()), key=lambda item: item[1])
+
+
+def copy_out(src: str, dest: str) -> None:
+    import shutil
+    if not os.path.lexists(src):
+        raise NotFound(f"could not find the file {src} in container")
+    if os.path.isdir(dest):
+        dest = os.path.join(dest, os.path.basename(src.rstrip("/")))
+    if os.path.isdir(src) and not os.path.islink(src):
+        shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True)
+    else:
+        shutil.copy2(src, dest, follow_symlinks=False)
+
+
+def copy_in(src: str, dest: str) -> None:
+    import shutil
+    if not os.path.lexists(src):
+        raise NotFound(f"could not find the file {src}")
+    if os.path.isdir(dest):
+        dest = os.path.join(dest, os.path.basename(src.rstrip("/")))
+    if os.path.isdir(src) and not os.path.islink(src):
+        shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True)
+    else:
+        shutil.copy2(src, dest, follow_symlinks=False)
+
+
+def tar_tree(top: str, out: IO[bytes], arcname: str = ".") -> None:
+    import tarfile
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+        tf.add(top, arcname=arcname, recursive=True)
