@@ -50,12 +50,17 @@ def exec_process(container: Container, proc: dict[str, Any], *, console_socket: 
         sock_console = console.connect(console_socket)
     manager = from_state(state.cgroup)
     parent_sock, child_sock = sync.pair()
+    root_fd = -1
     try:
+        if "mount" not in state.namespaces:
+            # no mount namespace: the container is a chroot in ours (init.py); enter it too
+            root_fd = os.open(f"/proc/{state.pid}/root",
+                              os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         pid = os.fork()
         if pid == 0:
             parent_sock.close()
             _child(child_sock, join_fds, proc, prepared, sock_console, preserve_fds,
-                   "user" in kinds)
+                   "user" in kinds, root_fd)
         child_sock.close()
         for _, fd in join_fds:
             os.close(fd)
@@ -71,11 +76,13 @@ def exec_process(container: Container, proc: dict[str, Any], *, console_socket: 
         return exec_pid
     finally:
         parent_sock.close()
+        if root_fd >= 0:
+            os.close(root_fd)
 
 
 def _child(sock: socket.socket, join_fds: list[tuple[str, int]], proc: dict[str, Any],
            prepared: process.Prepared, console_sock: socket.socket | None,
-           preserve_fds: int, userns: bool) -> None:
+           preserve_fds: int, userns: bool, root_fd: int = -1) -> None:
     try:
         from minidocker.linux import libc
         libc.prctl(libc.PR_SET_DUMPABLE, 0, what="prctl(PR_SET_DUMPABLE)")  # CVE-2019-5736
@@ -84,6 +91,10 @@ def _child(sock: socket.socket, join_fds: list[tuple[str, int]], proc: dict[str,
         if userns:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
+        if root_fd >= 0:
+            os.fchdir(root_fd)
+            os.chroot(".")
+            os.close(root_fd)
         gate_r, gate_w = os.pipe()  # the grandchild speaks only after PID is sent
         pid = os.fork()
         if pid == 0:

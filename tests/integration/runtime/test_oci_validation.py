@@ -186,3 +186,21 @@ def test_seccomp_denying_getcwd_without_no_new_privs(runtime: Runtime, make_bund
     proc = runtime.run("run", "-b", str(b), runtime.new_id())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_exec_without_mount_namespace_enters_the_container_root(runtime: Runtime,
+                                                                 make_bundle) -> None:
+    # with no mount namespace the init chroots; an exec must land in the same root
+    b = make_bundle(["sleep", "60"])
+    _without(b.config, "mount")
+    b.config["mounts"] = []
+    b.write()
+    marker = b.rootfs / "only-in-this-rootfs"
+    marker.write_text("")
+    cid = runtime.new_id()
+    runtime.run("create", "-b", str(b), cid, check=True)
+    runtime.run("start", cid, check=True)
+    proc = runtime.run("exec", cid, "sh", "-c", "ls /only-in-this-rootfs && pwd")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["/only-in-this-rootfs", "/"]
+    runtime.run("delete", "--force", cid, check=True)
