@@ -47,6 +47,7 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
     proc = spec.get("process")
     if not proc:
         raise MinidockerError("config.json has no process to run")
+    _refuse_our_mount_namespace(spec_namespaces(spec).get("mount"))
     linux = spec["linux"]
     seccomp = linux.get("seccomp")
     from minidocker.runtime import lsm
@@ -211,6 +212,20 @@ def _stage1(cfg: init_mod.InitConfig, wanted: dict[str, str | None],
         os._exit(0)
     except BaseException as e:  # noqa: BLE001
         sync.report_and_exit(sock, e)
+
+
+def _refuse_our_mount_namespace(path: str | None) -> None:
+    """A mount namespace given by path is prepared and pivoted into: never ours (the host's),
+    where pivot_root would move the root of every process in it."""
+    if not path:
+        return
+    try:
+        given, ours = os.stat(path), os.stat("/proc/self/ns/mnt")
+    except OSError:
+        return  # a missing path is reported when the namespaces are opened
+    if (given.st_dev, given.st_ino) == (ours.st_dev, ours.st_ino):
+        raise MinidockerError(f"mount namespace {path} is the runtime's own: leave the mount "
+                              "namespace out of linux.namespaces to share it")
 
 
 def _become_root() -> None:

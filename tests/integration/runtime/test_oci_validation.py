@@ -204,3 +204,20 @@ def test_exec_without_mount_namespace_enters_the_container_root(runtime: Runtime
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["/only-in-this-rootfs", "/"]
     runtime.run("delete", "--force", cid, check=True)
+
+
+def test_joining_the_runtimes_own_mount_namespace_is_refused(runtime: Runtime,
+                                                             make_bundle) -> None:
+    # a mount namespace given by path is pivoted into; the runtime's own is the host's
+    b = make_bundle(["true"])
+    for ns in b.config["linux"]["namespaces"]:
+        if ns["type"] == "mount":
+            ns["path"] = f"/proc/{os.getpid()}/ns/mnt"
+    b.write()
+    before = os.stat("/")
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode != 0
+    assert "runtime's own" in proc.stderr
+    assert not runtime.root.exists() or os.listdir(runtime.root) == []
+    after = os.stat("/")
+    assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
