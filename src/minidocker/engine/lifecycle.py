@@ -535,7 +535,8 @@ def on_exit(root: str, cid: str, status: int) -> tuple[int, tuple[int, int] | No
                 if state.get("ManualStop") or state.get("Status") == "removing":
                     restart = False
                 else:
-                    record.update(RestartCount=count + 1)
+                    state["RestartCount"] = count + 1
+                    record.save_state(state)
             if restart:
                 mount_rootfs(record)
                 return code, spawn_init(record, -1)

@@ -1,0 +1,162 @@
+"""stop, kill, restart, wait, pause, restart policies, and state that stays true when the
+monitor or the CLI is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+from tests.integration.engine.conftest import Engine
+
+
+def _monitor_pid(engine: Engine, cid: str) -> int:
+    import json
+    with open(engine.root / "containers" / cid / "state.json") as f:
+        return int(json.load(f)["MonitorPid"])
+
+
+def test_stop_kills_a_container_that_ignores_sigterm(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    "trap '' TERM; while true; do sleep 0.1; done").strip()
+    start = time.monotonic()
+    engine.ok("stop", "-t", "1", cid)
+    elapsed = time.monotonic() - start
+    assert 0.9 <= elapsed < 10
+    state = engine.inspect(cid)["State"]
+    assert state["Status"] == "exited"
+    assert state["ExitCode"] == 137
+
+
+def test_stop_uses_the_stop_signal(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "--stop-signal", "USR1", engine.image, "sh", "-c",
+                    "trap 'exit 9' USR1; while true; do sleep 0.1; done").strip()
+    engine.ok("stop", "-t", "5", cid)
+    assert engine.inspect(cid)["State"]["ExitCode"] == 9
+
+
+def test_kill_with_signal_and_wait(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    "trap 'exit 10' USR1; while true; do sleep 0.1; done").strip()
+    waiter = subprocess.Popen(engine.cmd("wait", cid), stdout=subprocess.PIPE, text=True)
+    engine.ok("kill", "-s", "USR1", cid)
+    out, _ = waiter.communicate(timeout=20)
+    assert out.strip() == "10"
+    cid2 = engine.ok("run", "-d", engine.image, "sleep", "60").strip()
+    engine.ok("kill", cid2)  # SIGKILL by default
+    assert engine.ok("wait", cid2).strip() == "137"
+    assert engine.run("kill", cid).returncode != 0  # not running any more
+
+
+def test_restart_command_and_start(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sleep", "60").strip()
+    pid1 = engine.inspect(cid)["State"]["Pid"]
+    engine.ok("restart", "-t", "0", cid)
+    state = engine.inspect(cid)["State"]
+    assert state["Status"] == "running" and state["Pid"] != pid1
+    engine.ok("stop", "-t", "0", cid)
+    engine.ok("start", cid)
+    assert engine.status(cid) == "running"
+
+
+def test_pause_and_unpause(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sleep", "60").strip()
+    engine.ok("pause", cid)
+    assert engine.status(cid) == "paused"
+    assert "(Paused)" in engine.ok("ps", "--format", "{{.Status}}")
+    assert engine.run("exec", cid, "true").returncode != 0
+    engine.ok("unpause", cid)
+    assert engine.status(cid) == "running"
+    assert engine.run("exec", cid, "true").returncode == 0
+
+
+def test_restart_on_failure_with_a_limit(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "--restart", "on-failure:2", engine.image, "sh", "-c",
+                    "echo run; exit 3").strip()
+    engine.wait_for(lambda: engine.inspect(cid)["State"]["Status"] == "exited"
+                    and engine.inspect(cid)["RestartCount"] == 2, timeout=20)
+    assert engine.ok("logs", cid).split() == ["run", "run", "run"]
+    assert engine.inspect(cid)["State"]["ExitCode"] == 3
+
+
+def test_restart_always_until_stopped(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "--restart", "always", engine.image, "sh", "-c",
+                    "sleep 0.2").strip()
+    engine.wait_for(lambda: engine.inspect(cid)["RestartCount"] >= 2, timeout=20)
+    engine.ok("stop", "-t", "1", cid)
+    assert engine.status(cid) == "exited"
+    count = engine.inspect(cid)["RestartCount"]
+    time.sleep(1)
+    assert engine.status(cid) == "exited"
+    assert engine.inspect(cid)["RestartCount"] == count
+
+
+def test_on_failure_does_not_restart_success(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "--restart", "on-failure", engine.image, "true").strip()
+    engine.wait_for(lambda: engine.status(cid) == "exited")
+    time.sleep(0.5)
+    assert engine.inspect(cid)["RestartCount"] == 0
+
+
+def test_rm_of_running_needs_force(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sleep", "60").strip()
+    result = engine.run("rm", cid)
+    assert result.returncode != 0 and "force" in result.stderr
+    engine.ok("rm", "-f", cid)
+    assert engine.container_dirs() == []
+
+
+def test_killed_monitor_the_container_keeps_running_and_is_stopped_right(
+        engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    "echo before; sleep 60").strip()
+    engine.wait_for(lambda: "before" in engine.ok("logs", cid))
+    os.kill(_monitor_pid(engine, cid), signal.SIGKILL)
+    time.sleep(0.2)
+    assert engine.status(cid) == "running"  # the container does not depend on it
+    engine.ok("stop", "-t", "1", cid)
+    state = engine.inspect(cid)["State"]
+    assert state["Status"] == "exited" and state["Running"] is False
+    assert state["ExitCode"] != 0
+    engine.ok("rm", cid)
+    assert engine.container_dirs() == []
+
+
+def test_killed_monitor_of_an_exited_container_is_reconciled(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sleep", "1").strip()
+    os.kill(_monitor_pid(engine, cid), signal.SIGKILL)
+    engine.wait_for(lambda: engine.status(cid) == "exited", timeout=15)
+    assert engine.ok("ps", "-q") == ""
+
+
+def test_killed_cli_leaves_the_container_running(engine: Engine) -> None:
+    proc = subprocess.Popen(engine.cmd("run", "--name", "fg", engine.image, "sh", "-c",
+                                       "echo up; sleep 60"),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"up\n"
+    proc.kill()
+    proc.wait()
+    assert engine.status("fg") == "running"
+    assert engine.ok("logs", "fg") == "up\n"
+    engine.ok("stop", "-t", "0", "fg")
+    assert engine.status("fg") == "exited"
+
+
+def test_cli_killed_at_random_moments_never_leaves_a_lie(engine: Engine) -> None:
+    for delay in (0.005, 0.02, 0.04, 0.08):
+        proc = subprocess.Popen(engine.cmd("run", "-d", engine.image, "sleep", "30"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+    time.sleep(0.5)
+    for line in engine.ok("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.State}}"
+                          ).splitlines():
+        cid, state = line.split()
+        doc = engine.inspect(cid)["State"]
+        if state == "running":
+            assert os.path.exists(f"/proc/{doc['Pid']}")
+        else:
+            assert state in ("created", "exited")
