@@ -103,6 +103,9 @@ class InProcess:
         ours = theirs = None
         if proc.get("terminal"):
             import socket
+
+            # imported now: the exec child imports nothing once in the container's mounts
+            from minidocker.runtime import console  # noqa: F401
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         if not detach:
             libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")

@@ -1,0 +1,119 @@
+"""logs (json-file, -f, --tail, -t), exec, and -it under a pseudo-terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import time
+
+from tests.integration.engine.conftest import Engine
+
+
+def test_log_file_is_docker_json_file(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    "echo out; echo err >&2; printf 'no newline'").strip()
+    engine.ok("wait", cid)
+    path = engine.inspect(cid)["LogPath"]
+    with open(path) as f:
+        entries = [json.loads(line) for line in f]
+    assert [(e["log"], e["stream"]) for e in entries] == [
+        ("out\n", "stdout"), ("err\n", "stderr"), ("no newline", "stdout")]
+    assert all(e["time"].endswith("Z") for e in entries)
+    result = engine.run("logs", cid)
+    assert result.stdout == "out\nno newline" and result.stderr == "err\n"
+
+
+def test_logs_tail_and_timestamps(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    "for i in 1 2 3 4 5; do echo line$i; done").strip()
+    engine.ok("wait", cid)
+    assert engine.ok("logs", "--tail", "2", cid) == "line4\nline5\n"
+    stamped = engine.ok("logs", "-t", "--tail", "1", cid)
+    assert stamped.startswith("20") and stamped.endswith(" line5\n")
+
+
+def test_logs_follow_a_running_container(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    "for i in 1 2 3; do echo tick$i; sleep 0.3; done").strip()
+    proc = subprocess.Popen(engine.cmd("logs", "-f", cid), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first == "tick1\n"
+    out, _ = proc.communicate(timeout=20)  # ends when the container does
+    assert out == "tick2\ntick3\n"
+
+
+def test_exec_output_exit_code_and_flags(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "-e", "A=1", engine.image, "sleep", "60").strip()
+    result = engine.run("exec", "-e", "B=2", "-w", "/etc", "-u", "nobody", cid, "sh", "-c",
+                        'echo "$A $B $(pwd) $(id -u)"; exit 4')
+    assert (result.returncode, result.stdout) == (4, "1 2 /etc 65534\n")
+    assert engine.run("exec", cid, "no-such").returncode == 127
+    engine.ok("exec", "-d", cid, "sh", "-c", "echo detached > /tmp/mark")
+    engine.wait_for(lambda: engine.run("exec", cid, "cat", "/tmp/mark").stdout == "detached\n")
+    result = engine.run("exec", "-i", cid, "cat", input=b"piped\n")
+    assert result.stdout == "piped\n"
+
+
+def test_exec_in_stopped_container_fails(engine: Engine) -> None:
+    cid = engine.ok("create", engine.image, "true").strip()
+    result = engine.run("exec", cid, "true")
+    assert result.returncode != 0 and "not running" in result.stderr
+
+
+def _drive(argv: list[str], lines: list[bytes], rows_cols: tuple[int, int] = (30, 100)
+           ) -> tuple[bytes, int]:
+    import fcntl
+    import struct
+    import termios
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child execs
+        try:
+            os.execv(argv[0], argv)
+        finally:
+            os._exit(127)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows_cols[0], rows_cols[1], 0, 0))
+    out = b""
+
+    def read_for(seconds: float) -> None:
+        nonlocal out
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    return
+
+    read_for(1.0)
+    for line in lines:
+        os.write(fd, line)
+        read_for(1.0)
+    _, status = os.waitpid(pid, 0)
+    read_for(0.2)
+    os.close(fd)
+    return out, os.waitstatus_to_exitcode(status)
+
+
+def test_run_it_under_a_pty(engine: Engine) -> None:
+    out, code = _drive(engine.cmd("run", "-it", "--rm", engine.image, "sh"),
+                       [b"tty; stty size; echo $((6*7))\r", b"exit 5\r"])
+    text = out.decode(errors="replace")
+    assert "/dev/pts/0" in text
+    assert "30 100" in text
+    assert "42" in text
+    assert code == 5
+    assert engine.ok("ps", "-aq") == ""
+
+
+def test_exec_it_under_a_pty(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sleep", "60").strip()
+    out, code = _drive(engine.cmd("exec", "-it", cid, "sh"),
+                       [b"tty; echo $((2*21))\r", b"exit 3\r"])
+    text = out.decode(errors="replace")
+    assert "/dev/pts/" in text and "42" in text
+    assert code == 3
