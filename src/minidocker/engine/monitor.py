@@ -49,7 +49,12 @@ class LogWriter:
         buf = self.partial[kind] + data
         lines = buf.split(b"\n")
         rest = lines.pop()
-        out = [self._entry(kind, line + b"\n") for line in lines]
+        out = []
+        for line in lines:
+            while len(line) >= LOG_LINE_MAX:  # Docker cuts lines at 16 KiB
+                out.append(self._entry(kind, line[:LOG_LINE_MAX]))
+                line = line[LOG_LINE_MAX:]
+            out.append(self._entry(kind, line + b"\n"))
         while len(rest) >= LOG_LINE_MAX:
             out.append(self._entry(kind, rest[:LOG_LINE_MAX]))
             rest = rest[LOG_LINE_MAX:]

@@ -8,7 +8,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from tests.integration.engine.conftest import Engine
+from tests.integration.engine.conftest import Engine, mounts_under
 
 
 def test_named_volume_outlives_its_container(engine: Engine) -> None:
@@ -81,8 +81,7 @@ def test_export_of_a_stopped_container(engine: Engine, tmp_path: Path) -> None:
     data = subprocess.run(engine.cmd("export", cid), capture_output=True, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(data)) as tf:
         assert "./exported" in tf.getnames()
-    assert not any(line.split()[4].startswith(str(engine.root))
-                   for line in open("/proc/self/mountinfo").read().splitlines())
+    assert mounts_under(engine.root) == []
 
 
 def test_commit_then_run_the_new_image(engine: Engine) -> None:
