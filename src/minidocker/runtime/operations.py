@@ -167,7 +167,7 @@ def delete(container: Container, force: bool = False) -> None:
         try:
             state = container.state
         except Conflict:
-            if status is Status.CREATING:
+            if status == Status.CREATING:
                 raise Conflict(f"cannot delete container {container.id}: "
                                "it is being created")
             container.remove_dir()  # a create that crashed half-way
@@ -176,7 +176,7 @@ def delete(container: Container, force: bool = False) -> None:
             raise Conflict(f"cannot delete container {container.id} that is not stopped: "
                            f"{status}", hint="stop it first, or use delete --force")
         manager = from_state(state.cgroup)
-        if status is not Status.STOPPED:
+        if status != Status.STOPPED:
             _kill_everything(container, manager)
         elif manager is not None:
             # the init is gone but processes of a shared pid namespace may be left
@@ -237,7 +237,7 @@ def _kill_everything(container: Container, manager: Any) -> None:
 
 def pause(container: Container) -> None:
     status = container.status()
-    if status is not Status.RUNNING:
+    if status != Status.RUNNING:
         raise Conflict(f"cannot pause container {container.id}: it is {status}")
     manager = _manager_or_fail(container)
     manager.freeze()
@@ -245,7 +245,7 @@ def pause(container: Container) -> None:
 
 def resume(container: Container) -> None:
     status = container.status()
-    if status is not Status.PAUSED:
+    if status != Status.PAUSED:
         raise Conflict(f"cannot resume container {container.id}: it is {status}")
     manager = _manager_or_fail(container)
     manager.thaw()

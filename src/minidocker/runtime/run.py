@@ -37,13 +37,7 @@ def run(root: str, cid: str, opts: CreateOptions, *, detach: bool, keep: bool) -
         if theirs is not None:
             theirs.close()
     try:
-        master = None
-        if ours is not None:
-            from minidocker.runtime import console
-            master = console.receive_master(ours)
-            ours.close()
-            if os.isatty(0):
-                console.copy_window_size(0, master)
+        master = _take_terminal(ours)
         operations.start(container)
         if detach:
             return 0
@@ -171,12 +165,18 @@ def exec_command(root: str, cid: str, args: list[str], flags: dict[str, Any]) ->
         write_atomic(os.path.abspath(pid_file), str(pid).encode(), 0o644)
     if detach:
         return 0
-    master = None
-    if ours is not None:
-        from minidocker.runtime import console
-        master = console.receive_master(ours)
-        ours.close()
-        if os.isatty(0):
-            console.copy_window_size(0, master)
-    return _wait_and_forward(pid, master)
+    return _wait_and_forward(pid, _take_terminal(ours))
+
+
+def _take_terminal(ours: Any) -> int | None:
+    """The pty master the container sent over our end of the console socketpair, sized
+    like our own terminal; None when the container has no terminal."""
+    if ours is None:
+        return None
+    from minidocker.runtime import console
+    master = console.receive_master(ours)
+    ours.close()
+    if os.isatty(0):
+        console.copy_window_size(0, master)
+    return master
 

@@ -195,7 +195,7 @@ class Container:
                     "pid": 0, "bundle": ""}
         doc: dict[str, Any] = {
             "ociVersion": OCI_VERSION, "id": self.id, "status": status.value,
-            "pid": state.pid if status is not Status.STOPPED else 0,
+            "pid": state.pid if status != Status.STOPPED else 0,
             "bundle": state.bundle,
         }
         annotations = state.config.get("annotations")
