@@ -268,18 +268,29 @@ def mount_rootfs(record: Record) -> None:
     target = record.path("rootfs")
     if os.path.ismount(target):
         return
-    from minidocker.image.snapshot import mount_overlay
-    mount_overlay(list(record.config["Lowers"]), record.path("upper"), record.path("work"),
-                  target)
+    lowers = list(record.config["Lowers"])
+    options = f"lowerdir={':'.join(lowers)},upperdir={record.path('upper')}," \
+        f"workdir={record.path('work')}"
+    if any(c in p for p in (*lowers, record.dir) for c in ",:\\"):
+        from minidocker.image.snapshot import overlay_options  # its error explains
+        overlay_options(lowers, record.path("upper"), record.path("work"))
+    from minidocker.linux import libc  # not image.snapshot: keeps `run` imports light
+    libc.mount("overlay", target, "overlay", 0, options, what=target)
 
 
 def unmount_rootfs(record: Record) -> None:
-    from minidocker.image.snapshot import unmount_rootfs as umount
+    import errno
+
+    from minidocker.linux import libc
     target = record.path("rootfs")
     for _ in range(3):
         if not os.path.ismount(target):
             return
-        umount(target)
+        try:
+            libc.umount2(target, libc.MNT_DETACH)
+        except OSError as e:
+            if e.errno not in (errno.EINVAL, errno.ENOENT):
+                raise
 
 
 # ---- start -----------------------------------------------------------------------------------

@@ -1,0 +1,206 @@
+"""minidocker side by side with podman (Debian's package), as root, same busybox rootfs,
+`--network none`, alternating runs:
+
+  1. `run --rm IMAGE true`: median times and the ratio (goal: ours <= 1/3 of podman's);
+  2. memory per container for 100 `run -d IMAGE sleep`: PSS of the processes that stay
+     with each container (our monitor; podman's conmon), from /proc/<pid>/smaps_rollup;
+  3. `ps -a` with 1000 containers (goal: under 100 ms).
+
+podman is installed with apt-get when missing; its default ulimits fail here (no
+CAP_SYS_RESOURCE in the bounding set), so it gets a containers.conf that sets them.
+
+usage: python bench/bench_engine.py [--runs N] [--containers N] [--ps N] [--no-podman]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def ensure_podman() -> str | None:
+    path = shutil.which("podman")
+    if path:
+        return path
+    print("bench_engine: installing podman (apt-get)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "podman"],
+                   env=env, stdout=subprocess.DEVNULL, check=False)
+    return shutil.which("podman")
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, env=env)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"bench_engine: {' '.join(cmd[:6])}... failed: "
+                 f"{proc.stderr.decode(errors='replace').strip()}")
+    return elapsed
+
+
+def pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pids_of(pattern: str) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if pattern in cmdline:
+            out.append(int(entry))
+    return out
+
+
+class Tools:
+    def __init__(self, tmp: Path, image: Path, podman: str | None):
+        self.image = str(image)
+        self.ours = [str(BIN / "minidocker"), "--root", str(tmp / "md")]
+        self.podman = podman
+        self.podman_root = tmp / "podman"
+        conf = tmp / "containers.conf"
+        conf.write_text('[containers]\ndefault_ulimits = ["nofile=20000:20000",'
+                        '"nproc=32768:32768"]\n')
+        self.podman_env = {**os.environ, "CONTAINERS_CONF": str(conf)}
+        self.podman_cmd = [podman or "podman", "--root", str(tmp / "podman" / "storage"),
+                           "--runroot", str(tmp / "podman" / "run"), "--runtime", "runc"]
+
+    def ours_run(self, *args: str) -> list[str]:
+        return [*self.ours, "run", *args]
+
+    def podman_run(self, *args: str) -> list[str]:
+        return [*self.podman_cmd, "run", "--network", "none", *args]
+
+
+def bench_run(t: Tools, runs: int) -> None:
+    ours: list[float] = []
+    theirs: list[float] = []
+    timed(t.ours_run("--rm", t.image, "true"))  # warm caches
+    if t.podman:
+        timed(t.podman_run("--rm", "--rootfs", t.image, "true"), t.podman_env)
+    for _ in range(runs):
+        ours.append(timed(t.ours_run("--rm", t.image, "true")))
+        if t.podman:
+            theirs.append(timed(t.podman_run("--rm", "--rootfs", t.image, "true"),
+                                t.podman_env))
+    m_ours = statistics.median(ours) * 1000
+    print(f"run --rm IMAGE true      minidocker {m_ours:7.1f} ms (median of {runs})")
+    if theirs:
+        m_theirs = statistics.median(theirs) * 1000
+        print(f"                         podman     {m_theirs:7.1f} ms")
+        print(f"                         ratio      {m_ours / m_theirs:7.2f} (goal <= 0.33)")
+
+
+def bench_memory(t: Tools, count: int) -> None:
+    for i in range(count):
+        timed(t.ours_run("-d", "--name", f"mem{i}", t.image, "sleep", "3600"))
+    time.sleep(1.0)
+    monitors = pids_of("minidocker/engine/monitor.py " + t.ours[2])
+    ours_kib = sum(pss_kib(p) for p in monitors)
+    print(f"memory, {count} run -d       minidocker {ours_kib / max(1, count) / 1024:6.2f} MB "
+          f"PSS per container ({len(monitors)} monitors)")
+    subprocess.run([*t.ours, "rm", "-f", *[f"mem{i}" for i in range(count)]],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not t.podman:
+        return
+    names = []
+    for i in range(count):
+        names.append(f"mem{i}")
+        timed(t.podman_run("-d", "--name", f"mem{i}", "--rootfs", t.image, "sleep", "3600"),
+              t.podman_env)
+    time.sleep(1.0)
+    conmons = pids_of(str(t.podman_root))
+    conmons = [p for p in conmons if _comm(p) == "conmon"]
+    kib = sum(pss_kib(p) for p in conmons)
+    print(f"                         podman     {kib / max(1, count) / 1024:6.2f} MB "
+          f"PSS per container ({len(conmons)} conmon)")
+    subprocess.run([*t.podman_cmd, "rm", "-f", "-t", "0", *names], env=t.podman_env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def bench_ps(t: Tools, count: int) -> None:
+    root = t.ours[2]
+    env = {**os.environ, "MINIDOCKER_ROOT": root}
+    code = ("import sys\nfrom minidocker.engine import lifecycle\n"
+            f"for i in range({count}):\n"
+            f"    lifecycle.create({root!r}, {{'Image': {t.image!r}, 'Name': f'ps{{i}}', "
+            "'Cmd': ['true'], 'HostConfig': {}, 'Mounts': []})\n")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    samples = [timed([*t.ours, "ps", "-a"]) for _ in range(7)]
+    quiet = [timed([*t.ours, "ps", "-aq"]) for _ in range(7)]
+    print(f"ps -a, {count} containers  minidocker {statistics.median(samples) * 1000:7.1f} ms "
+          f"(ps -aq {statistics.median(quiet) * 1000:.1f} ms; goal < 100 ms)")
+    ids = subprocess.run([*t.ours, "ps", "-aq"], capture_output=True, text=True).stdout.split()
+    for i in range(0, len(ids), 200):
+        subprocess.run([*t.ours, "rm", *ids[i:i + 200]], stdout=subprocess.DEVNULL)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--containers", type=int, default=100)
+    parser.add_argument("--ps", type=int, default=1000)
+    parser.add_argument("--no-podman", action="store_true")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench_engine: run as root")
+    podman = None if args.no_podman else ensure_podman()
+    if not podman and not args.no_podman:
+        print("bench_engine: podman not available: minidocker figures only")
+    with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp_name:
+        tmp = Path(tmp_name)
+        image = tmp / "busybox"
+        subprocess.run([str(REPO / "scripts" / "build-busybox-rootfs"), str(image)],
+                       check=True, stdout=subprocess.DEVNULL)
+        tools = Tools(tmp, image, podman)
+        try:
+            bench_run(tools, args.runs)
+            bench_memory(tools, args.containers)
+            bench_ps(tools, args.ps)
+        finally:
+            subprocess.run([*tools.ours, "container", "prune", "-f"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if podman:
+                subprocess.run([*tools.podman_cmd, "rm", "-a", "-f", "-t", "0"],
+                               env=tools.podman_env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+                subprocess.run([*tools.podman_cmd, "system", "reset", "-f"],
+                               env=tools.podman_env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
