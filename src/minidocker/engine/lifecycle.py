@@ -50,7 +50,8 @@ def monitor_alive(state: dict[str, Any]) -> bool:
     return alive(int(state.get("MonitorPid") or 0), int(state.get("MonitorStart") or 0))
 
 
-def live_state(record: Record, reconcile_dead: bool = True) -> dict[str, Any]:
+def live_state(record: Record, reconcile_dead: bool = True, adopt_orphans: bool = True
+               ) -> dict[str, Any]:
     """The record's state with Status made true to the facts: a container whose init is
     gone is never reported running (after a reboot, or a killed monitor)."""
     state = record.state
@@ -60,6 +61,8 @@ def live_state(record: Record, reconcile_dead: bool = True) -> dict[str, Any]:
     if status == "restarting" and monitor_alive(state):
         return state
     if alive(int(state.get("Pid") or 0), int(state.get("PidStart") or 0)):
+        if status != "removing" and adopt_orphans and not monitor_alive(state):
+            adopt(record)  # its monitor died: a new one takes over its output and exit
         return state
     # the init is gone: the monitor records that in a moment; if it is dead, we do
     deadline = time.monotonic() + 2.0
@@ -303,8 +306,9 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
     import socket as socket_mod
 
     from minidocker.engine.records import Lock
+    live_state(record)
     with Lock(record.path("start.lock")) as start_lock:
-        state = live_state(record.reload(), reconcile_dead=True)
+        state = live_state(record.reload(), adopt_orphans=False)
         if state.get("Status") in RUNNING_STATES:
             if state.get("Status") == "paused":
                 raise Conflict(f"cannot start a paused container {record.id[:12]}, "
@@ -763,3 +767,59 @@ def rootfs_view(record: Record) -> tuple[str, bool]:
         return target, False
     mount_rootfs(record)
     return target, True
+
+
+def adopt(record: Record) -> None:
+    """Start a monitor for a running container whose monitor died (kill -9, OOM killer):
+    it reopens the stdout/stderr FIFOs (the container's output waited in them) and
+    watches the init through a pidfd; the exit status is read from the zombie."""
+    from minidocker.engine.records import Lock
+    if record.config["Config"].get("Tty"):
+        return  # the pty master died with the old monitor: nothing to take over
+    try:
+        lock = Lock(record.path("start.lock"))
+        lock.__enter__()
+    except (MinidockerError, OSError):
+        return
+    try:
+        state = record.reload().state
+        pid = int(state.get("Pid") or 0)
+        if monitor_alive(state) or not alive(pid, int(state.get("PidStart") or 0)):
+            return
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the forked processes
+            try:
+                os.close(lock.fd)
+                if os.fork() != 0:
+                    os._exit(0)
+                _adopter_main(record, pid)
+            finally:
+                os._exit(1)
+        os.waitpid(child, 0)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and not monitor_alive(record.reload().state):
+            time.sleep(0.005)
+    finally:
+        lock.__exit__()
+
+
+def _adopter_main(record: Record, pid: int) -> None:
+    import sys
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    os.chdir(record.dir)
+    listener = _listen(record)
+    outputs = open_outputs(record.root, record.id)
+    me = proc_stat(os.getpid())
+    record.update(MonitorPid=os.getpid(), MonitorStart=me[1] if me else 0)
+    for fd in [*outputs, listener.fileno()]:
+        os.set_inheritable(fd, True)
+    out_fd = next((fd for fd, kind in outputs.items() if kind == 1), -1)
+    err_fd = next((fd for fd, kind in outputs.items() if kind == 2), -1)
+    from minidocker.engine import monitor
+    os.execv(sys.executable, [sys.executable, "-S", "-I", monitor.__file__, record.root,
+                              record.id, str(pid), str(out_fd), str(err_fd), "-1", "-1",
+                              str(listener.fileno()), record.path(record.id + "-json.log")])

@@ -267,8 +267,8 @@ class Monitor:
                 if fd == self.pidfd:
                     try:
                         got, status = os.waitpid(self.pid, os.WNOHANG)
-                    except ChildProcessError:
-                        return 255 << 8  # not our child (an adopted container)
+                    except ChildProcessError:  # not our child: an adopted container
+                        return _zombie_status(self.pid)
                     if got:
                         return status
                 elif fd in self.outputs or fd == self.master:
@@ -336,6 +336,20 @@ class Monitor:
             os.set_blocking(master, False)
             self.poll.register(master, select.EPOLLIN)
         self.watch(pid)
+
+
+def _zombie_status(pid: int) -> int:
+    """The wait status of a process that is not our child, read while it is a zombie
+    (its reaper may be slow: PID 1 often is); 255 when it is already gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return 255 << 8
+    fields = data[data.rindex(b")") + 2:].split()
+    if fields[0] == b"Z" and len(fields) > 49:
+        return int(fields[49])
+    return 255 << 8
 
 
 def _import_path() -> None:

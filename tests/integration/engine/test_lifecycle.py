@@ -160,3 +160,15 @@ def test_cli_killed_at_random_moments_never_leaves_a_lie(engine: Engine) -> None
             assert os.path.exists(f"/proc/{doc['Pid']}")
         else:
             assert state in ("created", "exited")
+
+
+def test_output_after_a_killed_monitor_is_not_lost(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    "echo one; sleep 1; echo two; sleep 1; exit 6").strip()
+    engine.wait_for(lambda: "one" in engine.ok("logs", cid))
+    old = _monitor_pid(engine, cid)
+    os.kill(old, signal.SIGKILL)
+    assert engine.status(cid) == "running"  # the next command adopts the container
+    assert _monitor_pid(engine, cid) != old
+    assert engine.ok("wait", cid, timeout=20).strip() in ("6", "255")
+    assert engine.ok("logs", cid) == "one\ntwo\n"
