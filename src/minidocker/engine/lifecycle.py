@@ -701,6 +701,11 @@ def remove(record: Record, force: bool = False, volumes: bool = False) -> None:
         deadline = time.monotonic() + 15
         while monitor_alive(state) and time.monotonic() < deadline:
             time.sleep(0.01)
+        if monitor_alive(state):  # a stuck monitor must not keep the container's files
+            try:
+                os.kill(int(state["MonitorPid"]), 9)
+            except OSError:
+                pass
         try:
             runtime.delete(record.id)
         except MinidockerError:
