@@ -511,9 +511,13 @@ def network_attach(record: Record, pid: int) -> None:
     if mode in ("none", "host"):
         return
     from minidocker.network import api
+    from minidocker.network.ports import parse_port_spec
+    host = record.config["HostConfig"]
+    ports = [spec for text in host.get("PortBindings") or [] for spec in parse_port_spec(text)]
+    extra = [(h.partition(":")[0], h.partition(":")[2]) for h in host.get("ExtraHosts") or []]
     api.connect(record.root, mode, record.id, f"/proc/{pid}/ns/net",
                 name=record.name, hostname=record.config["Config"].get("Hostname", ""),
-                hosts_path=record.path("hosts"))
+                hosts_path=record.path("hosts"), ports=ports, extra_hosts=extra)
 
 
 def network_detach(record: Record) -> None:
