@@ -60,9 +60,30 @@ def inspect_doc(record: Record, state: dict[str, Any]) -> dict[str, Any]:
             "MergedDir": record.path("rootfs")}},
         "Mounts": mounts,
         "Config": cfg,
-        "NetworkSettings": {"Networks": {network_mode: {}} if network_mode else {},
-                            "IPAddress": "", "Ports": {}},
+        "NetworkSettings": network_settings(record, network_mode,
+                                            status in ("running", "paused")),
     }
+
+
+def network_settings(record: Record, mode: str, running: bool) -> dict[str, Any]:
+    """Docker's NetworkSettings; addresses from the network library's endpoints."""
+    settings: dict[str, Any] = {"Networks": {mode: {}} if mode else {}, "IPAddress": "",
+                                "Gateway": "", "MacAddress": "", "Ports": {}}
+    if not running or mode in ("none", "host", ""):
+        return settings
+    try:
+        from minidocker.network import api
+        endpoints = api.endpoints_of(record.root, record.id)
+    except Exception:
+        return settings
+    for ep in endpoints:
+        settings["Networks"][ep.network] = {
+            "IPAddress": ep.ip, "IPPrefixLen": ep.prefixlen, "Gateway": ep.gateway,
+            "MacAddress": ep.mac, "Aliases": list(ep.aliases) or None}
+        if ep.ifname == "eth0":
+            settings.update(IPAddress=ep.ip, IPPrefixLen=ep.prefixlen, Gateway=ep.gateway,
+                            MacAddress=ep.mac)
+    return settings
 
 
 class Row:
@@ -125,7 +146,9 @@ class Row:
 
     @property
     def Ports(self) -> str:
-        return ""
+        if self.State not in ("running", "paused"):
+            return ""
+        return ", ".join(self.record.config["HostConfig"].get("PortBindings") or [])
 
     @property
     def Size(self) -> str:
