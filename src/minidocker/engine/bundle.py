@@ -26,7 +26,7 @@ ULIMITS = {
     "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
 }
 
-ALL_CAPS = [
+ALL_CAPS = [  # in the order of their numbers (linux/capability.h)
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
     "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
     "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
@@ -48,7 +48,7 @@ def capabilities(cap_add: list[str], cap_drop: list[str], privileged: bool) -> l
     """The bounding set as Docker computes it: defaults, +add, -drop ("ALL" works both ways)."""
     from minidocker.runtime.defaults import DOCKER_CAPABILITIES
     if privileged:
-        return list(ALL_CAPS)
+        return host_capabilities()
     adds = [cap_name(c) for c in cap_add]
     drops = [cap_name(c) for c in cap_drop]
     for cap in adds + drops:
@@ -57,11 +57,25 @@ def capabilities(cap_add: list[str], cap_drop: list[str], privileged: bool) -> l
     caps = [] if "ALL" in drops else list(DOCKER_CAPABILITIES)
     caps = [c for c in caps if c not in drops]
     if "ALL" in adds:
-        caps = [c for c in ALL_CAPS if c not in drops or c in adds]
+        caps = [c for c in host_capabilities() if c not in drops or c in adds]
     for cap in adds:
         if cap != "ALL" and cap not in caps:
             caps.append(cap)
     return caps
+
+
+def host_capabilities() -> list[str]:
+    """ALL as this host can give it: the known capabilities in our own bounding set (a
+    capability outside it cannot be granted: capset fails with EPERM)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    mask = int(line.split()[1], 16)
+                    return [c for i, c in enumerate(ALL_CAPS) if mask >> i & 1]
+    except OSError:
+        pass
+    return list(ALL_CAPS)
 
 
 # ---- users ---------------------------------------------------------------------------------

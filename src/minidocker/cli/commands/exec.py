@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.user:
         proc["user"] = bundle.resolve_user(args.user, [record.path("rootfs")])
     if args.privileged:
-        proc["capabilities"] = {k: list(bundle.ALL_CAPS)
+        proc["capabilities"] = {k: bundle.host_capabilities()
                                 for k in ("bounding", "effective", "permitted")}
     if not args.interactive and not args.tty:
         devnull = os.open(os.devnull, os.O_RDONLY)
