@@ -116,6 +116,8 @@ def bench_run(t: Tools, runs: int) -> None:
 
 
 def bench_memory(t: Tools, count: int) -> None:
+    if count <= 0:
+        return
     for i in range(count):
         timed(t.ours_run("-d", "--name", f"mem{i}", t.image, "sleep", "3600"))
     time.sleep(1.0)
@@ -151,6 +153,8 @@ def _comm(pid: int) -> str:
 
 
 def bench_ps(t: Tools, count: int) -> None:
+    if count <= 0:
+        return
     root = t.ours[2]
     env = {**os.environ, "MINIDOCKER_ROOT": root}
     code = ("import sys\nfrom minidocker.engine import lifecycle\n"
@@ -177,6 +181,8 @@ def main() -> int:
     if os.geteuid() != 0:
         sys.exit("bench_engine: run as root")
     podman = None if args.no_podman else ensure_podman()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")],
+                   stdout=subprocess.DEVNULL)  # what an install does: no compile per run
     if not podman and not args.no_podman:
         print("bench_engine: podman not available: minidocker figures only")
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp_name:
