@@ -391,7 +391,10 @@ def _monitor_main(record: Record, report_w: int, client: socket.socket | None,
         finally:
             if stdin_r >= 0:
                 os.close(stdin_r)
-        os.write(report_w, b"ok")
+        try:
+            os.write(report_w, b"ok")
+        except OSError:
+            pass  # the CLI was killed: the container runs on, we monitor it all the same
         os.close(report_w)
     except BaseException as e:  # noqa: BLE001
         code = getattr(e, "exit_code", 125)

@@ -172,3 +172,22 @@ def test_output_after_a_killed_monitor_is_not_lost(engine: Engine) -> None:
     assert _monitor_pid(engine, cid) != old
     assert engine.ok("wait", cid, timeout=20).strip() in ("6", "255")
     assert engine.ok("logs", cid) == "one\ntwo\n"
+
+
+def test_monitor_killed_at_random_moments_never_leaves_a_lie(engine: Engine) -> None:
+    import json
+    for delay in (0.0, 0.01, 0.03, 0.1, 0.3):
+        cid = engine.ok("run", "-d", engine.image, "sh", "-c", "sleep 0.2; exit 3").strip()
+        time.sleep(delay)
+        with open(engine.root / "containers" / cid / "state.json") as f:
+            monitor = int(json.load(f)["MonitorPid"])
+        try:
+            os.kill(monitor, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    time.sleep(1.0)
+    for line in engine.ok("ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.State}}"
+                          ).splitlines():
+        cid, state = line.split()
+        assert state == "exited", (cid, state)
+        assert engine.inspect(cid)["State"]["ExitCode"] in (3, 255)
