@@ -66,24 +66,9 @@ def inspect_doc(record: Record, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def network_settings(record: Record, mode: str, running: bool) -> dict[str, Any]:
-    """Docker's NetworkSettings; addresses from the network library's endpoints."""
-    settings: dict[str, Any] = {"Networks": {mode: {}} if mode else {}, "IPAddress": "",
-                                "Gateway": "", "MacAddress": "", "Ports": {}}
-    if not running or mode in ("none", "host", ""):
-        return settings
-    try:
-        from minidocker.network import api
-        endpoints = api.endpoints_of(record.root, record.id)
-    except Exception:
-        return settings
-    for ep in endpoints:
-        settings["Networks"][ep.network] = {
-            "IPAddress": ep.ip, "IPPrefixLen": ep.prefixlen, "Gateway": ep.gateway,
-            "MacAddress": ep.mac, "Aliases": list(ep.aliases) or None}
-        if ep.ifname == "eth0":
-            settings.update(IPAddress=ep.ip, IPPrefixLen=ep.prefixlen, Gateway=ep.gateway,
-                            MacAddress=ep.mac)
-    return settings
+    """Docker's NetworkSettings, from the endpoints copied into the record's state."""
+    from minidocker.engine.networking import settings_doc
+    return settings_doc(record.config, record.state if running else {})
 
 
 class Row:
@@ -146,9 +131,8 @@ class Row:
 
     @property
     def Ports(self) -> str:
-        if self.State not in ("running", "paused"):
-            return ""
-        return ", ".join(self.record.config["HostConfig"].get("PortBindings") or [])
+        from minidocker.engine.networking import ports_text
+        return ports_text(self.record.config, self.state)
 
     @property
     def Size(self) -> str:
@@ -156,7 +140,8 @@ class Row:
 
     @property
     def Networks(self) -> str:
-        return str(self.record.config["HostConfig"].get("NetworkMode", ""))
+        from minidocker.engine.networking import network_names
+        return network_names(self.record.config, self.state)
 
     @property
     def Mounts(self) -> str:
@@ -207,7 +192,8 @@ def _match_one(record: Record, state: dict[str, Any], key: str, value: str) -> b
         return any(m.get("Name") == value or m.get("Destination") == value
                    for m in record.config.get("Mounts") or [])
     if key == "network":
-        return record.config["HostConfig"].get("NetworkMode") == value
+        from minidocker.engine.networking import network_names
+        return value in network_names(record.config, state).split(",")
     from minidocker.errors import UsageError
     raise UsageError(f"invalid filter '{key}'")
 

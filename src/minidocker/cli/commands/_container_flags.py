@@ -45,6 +45,14 @@ def add_create_arguments(p: argparse.ArgumentParser) -> None:
     a("--network", "--net", default=None, help="connect a container to a network")
     a("-p", "--publish", action="append", default=[], help="publish a container's port")
     a("--add-host", action="append", default=[], help="add a custom host-to-IP mapping")
+    a("-P", "--publish-all", action="store_true",
+      help="publish all exposed ports to random ports")
+    a("--network-alias", action="append", default=[], help="add network-scoped alias")
+    a("--ip", help="IPv4 address (e.g., 172.30.100.104)")
+    a("--mac-address", help="container MAC address (e.g., 92:d0:c6:0a:29:33)")
+    a("--dns", action="append", default=[], help="set custom DNS servers")
+    a("--dns-search", action="append", default=[], help="set custom DNS search domains")
+    a("--dns-option", action="append", default=[], help="set DNS options")
     a("--restart", default="no", help="restart policy (no, on-failure[:N], always, "
       "unless-stopped)")
     a("--rm", action="store_true", help="remove the container when it exits")
@@ -109,7 +117,11 @@ def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
         "CapAdd": list(args.cap_add),
         "CapDrop": list(args.cap_drop),
         "SecurityOpt": list(args.security_opt),
-        "NetworkMode": args.network or "none",
+        "NetworkMode": args.network or "bridge",
+        "PublishAllPorts": bool(args.publish_all),
+        "Dns": list(args.dns),
+        "DnsSearch": list(args.dns_search),
+        "DnsOptions": list(args.dns_option),
         "RestartPolicy": _restart(args.restart),
         "Init": bool(args.init),
         "Runtime": args.runtime or "",
@@ -165,4 +177,25 @@ def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
     if args.stop_signal:
         from minidocker.runtime.operations import parse_signal
         parse_signal(args.stop_signal)
+    _network_options(args, options)
     return options
+
+
+def _network_options(args: argparse.Namespace, options: dict[str, Any]) -> None:
+    """--ip, --mac-address, --network-alias go to the network's EndpointsConfig."""
+    from minidocker.cli.commands._common import root
+    from minidocker.engine import networking
+    endpoint: dict[str, Any] = {}
+    if args.network_alias:
+        endpoint["Aliases"] = list(args.network_alias)
+    if args.ip:
+        endpoint["IPAMConfig"] = {"IPv4Address": args.ip}
+    if args.mac_address:
+        mac = args.mac_address.lower()
+        if len(mac) != 17 or any(len(b) != 2 or not all(c in "0123456789abcdef" for c in b)
+                                 for b in mac.split(":")):
+            raise UsageError(f"invalid --mac-address {args.mac_address!r}")
+        endpoint["MacAddress"] = mac
+    host = networking.check_options(root(), options["HostConfig"], endpoint)
+    if endpoint:
+        options["NetworkingConfig"] = {"EndpointsConfig": {host["NetworkMode"]: endpoint}}

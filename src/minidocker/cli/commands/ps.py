@@ -45,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         filters.append((key, value))
     show_all = args.all or args.latest or args.last > 0 or any(
         k in ("status", "exited") for k, _ in filters)
+    from minidocker.engine.networking import cleanup_stale
+    cleanup_stale(root())  # what a crash left: veths, port rules, leases
     rows = []
     for record in Records(root()).all():
         try:
