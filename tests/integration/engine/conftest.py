@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import tool
+from tests.integration.network.private import private_network, remove_networks
 
 
 class Engine:
@@ -23,6 +24,7 @@ class Engine:
         self.root = root
         self.image = str(image)
         self.binary = tool("minidocker")
+        self.net_tag = private_network(root)  # own bridge, nft table and subnets
 
     def cmd(self, *args: str) -> list[str]:
         return [self.binary, "--root", str(self.root), *args]
@@ -91,6 +93,7 @@ class Engine:
                 mountpoint = line.split()[4]
                 if mountpoint.startswith(str(self.root) + "/"):
                     subprocess.run(["umount", "-l", mountpoint], capture_output=True)
+        remove_networks(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
