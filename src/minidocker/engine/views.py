@@ -153,6 +153,16 @@ class Row:
         labels = self.record.config["Config"].get("Labels") or {}
         return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
+    def as_dict(self) -> dict[str, str]:
+        """What `ps --format json` prints per container (Docker's keys)."""
+        return {"Command": self.Command, "CreatedAt": self.CreatedAt, "ID": self.ID,
+                "Image": self.Image, "Labels": self.Labels, "LocalVolumes": str(sum(
+                    1 for m in self.record.config.get("Mounts") or []
+                    if m.get("Type") == "volume")), "Mounts": self.Mounts,
+                "Names": self.Names, "Networks": self.Networks, "Ports": self.Ports,
+                "RunningFor": self.RunningFor, "Size": self.Size, "State": self.State,
+                "Status": self.Status}
+
     def Label(self, name: str) -> str:
         return str((self.record.config["Config"].get("Labels") or {}).get(name, ""))
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 PS_TABLE = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t" \
     "{{.Ports}}\t{{.Names}}"
 TITLES = {"ID": "CONTAINER ID", "RunningFor": "CREATED", "Names": "NAMES",
@@ -71,5 +75,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from minidocker.cli.template import Format
     fmt = Format(args.format or "table", default_table=PS_TABLE)
-    sys.stdout.write(fmt.render(items, TITLES))
+    shown: list[Any] = [row.as_dict() for row in items] if args.format == "json" else items
+    sys.stdout.write(fmt.render(shown, TITLES))
     return 0
