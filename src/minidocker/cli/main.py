@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kill": ("kill", "Kill one or more running containers"),
     "rm": ("rm", "Remove one or more containers"),
     "ps": ("ps", "List containers"),
+    "port": ("port", "List port mappings or a specific mapping for the container"),
     "logs": ("logs", "Fetch the logs of a container"),
     "exec": ("exec", "Execute a command in a running container"),
     "inspect": ("inspect", "Return low-level information on containers or images"),

@@ -1,7 +1,6 @@
-"""`minidocker network create|ls|inspect|rm|prune`: manage bridge networks.
-
-(`network connect/disconnect` need container records: the engine adds them; the library
-functions are minidocker.network.connect/disconnect.)
+"""`minidocker network create|ls|inspect|rm|prune|connect|disconnect`: manage bridge
+networks and attach containers to them (connect/disconnect go through
+minidocker.engine.networking, which keeps the container's record in step).
 """
 
 from __future__ import annotations
@@ -40,6 +39,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rm.add_argument("names", nargs="+", metavar="NETWORK")
     prune = sub.add_parser("prune", help="Remove all unused networks")
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt")
+    connect = sub.add_parser("connect", help="Connect a container to a network")
+    connect.add_argument("--ip", help="IPv4 address (e.g., 172.30.100.104)")
+    connect.add_argument("--alias", action="append", default=[],
+                         help="add network-scoped alias for the container")
+    connect.add_argument("network", metavar="NETWORK")
+    connect.add_argument("container", metavar="CONTAINER")
+    disconnect = sub.add_parser("disconnect", help="Disconnect a container from a network")
+    disconnect.add_argument("-f", "--force", action="store_true",
+                            help="force the container to disconnect from a network")
+    disconnect.add_argument("network", metavar="NETWORK")
+    disconnect.add_argument("container", metavar="CONTAINER")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,8 +118,10 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _rm(args: argparse.Namespace) -> int:
+    from minidocker.engine.networking import cleanup_stale
     from minidocker.network import remove_network
 
+    cleanup_stale(_root())  # endpoints of crashed containers must not keep a network
     status = 0
     for name in args.names:
         try:
@@ -131,8 +143,27 @@ def _prune(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return 0
+    from minidocker.engine.networking import cleanup_stale
+    cleanup_stale(_root(), full=True)
     removed = prune_networks(_root())
     if removed:
         print("Deleted Networks:")
         print("\n".join(removed))
+    return 0
+
+
+def _connect(args: argparse.Namespace) -> int:
+    from minidocker.engine.networking import connect_container
+    from minidocker.engine.records import Records
+
+    connect_container(Records(_root()).find(args.container), args.network, ip=args.ip,
+                      aliases=args.alias)
+    return 0
+
+
+def _disconnect(args: argparse.Namespace) -> int:
+    from minidocker.engine.networking import disconnect_container
+    from minidocker.engine.records import Records
+
+    disconnect_container(Records(_root()).find(args.container), args.network)
     return 0
