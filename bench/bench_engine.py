@@ -90,7 +90,7 @@ class Tools:
                            "--runroot", str(tmp / "podman" / "run"), "--runtime", "runc"]
 
     def ours_run(self, *args: str) -> list[str]:
-        return [*self.ours, "run", *args]
+        return [*self.ours, "run", "--network", "none", *args]
 
     def podman_run(self, *args: str) -> list[str]:
         return [*self.podman_cmd, "run", "--network", "none", *args]
