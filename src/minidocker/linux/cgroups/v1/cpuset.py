@@ -23,7 +23,11 @@ def init_dir(path: str) -> None:
     parent = os.path.dirname(path)
     for name in ("cpuset.cpus", "cpuset.mems"):
         if common.read(path, name) == "":
-            common.write(path, name, common.read(parent, name))
+            value = common.read(parent, name)
+            if value == "":  # a concurrent create made the parent and has not set it yet
+                init_dir(parent)
+                value = common.read(parent, name)
+            common.write(path, name, value)
 
 
 def apply(path: str, res: dict[str, Any]) -> None:
