@@ -260,10 +260,28 @@ def write_bundle(record: Record, config: dict[str, Any]) -> None:
         json.dump(spec, f)
 
 
+# static inits that --init can bind-mount (Docker ships tini as docker-init; podman uses
+# catatonit): Debian's `tini` package has /usr/bin/tini-static
+INIT_BINARIES = ("/usr/bin/docker-init", "/usr/bin/tini-static", "/usr/libexec/podman/catatonit",
+                 "/usr/bin/catatonit")
+INIT_PATH = "/sbin/docker-init"
+
+
+def find_init() -> str:
+    for path in INIT_BINARIES:
+        if os.access(path, os.X_OK):
+            return path
+    raise MinidockerError("--init: no static init binary on this host",
+                          hint="install one: apt-get install tini (or catatonit)")
+
+
 def _add_init(spec: dict[str, Any], record: Record) -> None:
-    """--init needs a static init binary to bind-mount; none ships with minidocker yet."""
-    raise MinidockerError("--init is not supported yet",
-                          hint="run the image's own init, or drop --init")
+    """--init: a tiny init as PID 1 (reaps zombies, forwards signals), bind-mounted
+    read-only from the host like Docker's docker-init."""
+    source = find_init()
+    spec["mounts"].append({"destination": INIT_PATH, "type": "bind", "source": source,
+                           "options": ["rbind", "ro", "nosuid", "nodev"]})
+    spec["process"]["args"] = [INIT_PATH, "--"] + spec["process"]["args"]
 
 
 # ---- rootfs ---------------------------------------------------------------------------------
