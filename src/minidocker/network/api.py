@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from minidocker.errors import Conflict, NotFound, UsageError
 from minidocker.network import dns, ipam, link
-from minidocker.network.model import DEFAULT_BRIDGE, DEFAULT_NETWORK, Endpoint, Network
+from minidocker.network.model import DEFAULT_NETWORK, Endpoint, Network
 from minidocker.network.ports import PortSpec, parse_port_spec, resolve_ports
 from minidocker.network.statefile import write_in_place
 from minidocker.network.store import Store
@@ -95,7 +95,7 @@ def _default_record(store: Store) -> Network:
             subnet = ipam.choose_subnet(_avoid(store, networks.values()), _pools(store))
             gateway = ipam.gateway_of(subnet)
         net = Network(name=DEFAULT_NETWORK, id=os.urandom(32).hex(), subnet=subnet,
-                      gateway=gateway, bridge=config.get("default_bridge", DEFAULT_BRIDGE),
+                      gateway=gateway, bridge=store.default_bridge(),
                       mtu=_uplink_mtu(), created=_now())
         store.ipam.add_subnet(subnet, gateway)
         networks[net.name] = net

@@ -16,14 +16,26 @@ from typing import Any
 
 from minidocker.errors import NotFound
 from minidocker.network.ipam import Ipam
-from minidocker.network.model import Endpoint, Network
+from minidocker.network.model import DEFAULT_BRIDGE, Endpoint, Network
 from minidocker.network.statefile import locked, read_json, write_json
+
+DEFAULT_ROOT = "/var/lib/minidocker"
 
 
 class Store:
     def __init__(self, root: str):
+        self.root = root
         self.dir = os.path.join(root, "network")
         self.ipam = Ipam(self.dir)
+
+    def _root_suffix(self) -> str:
+        """"" for the default root; else a tag of the root's path, so that two roots
+        never share a bridge or nft table (each would add its own subnet to it)."""
+        root = os.path.realpath(self.root)
+        if root == DEFAULT_ROOT:
+            return ""
+        import zlib
+        return f"{zlib.crc32(root.encode()):08x}"
 
     def _path(self, name: str) -> str:
         return os.path.join(self.dir, name)
@@ -39,8 +51,15 @@ class Store:
         return dict(read_json(self._path("config.json"), {}))
 
     def nft_table(self) -> str:
+        suffix = self._root_suffix()
         return str(os.environ.get("MINIDOCKER_NFT_TABLE") or self.config().get("nft_table")
-                   or "minidocker")
+                   or (f"minidocker_{suffix}" if suffix else "minidocker"))
+
+    def default_bridge(self) -> str:
+        """minidocker0 for the default root, mdr<tag> for others, or config's."""
+        suffix = self._root_suffix()
+        return str(self.config().get("default_bridge")
+                   or (f"mdr{suffix}" if suffix else DEFAULT_BRIDGE))
 
     # -- networks --------------------------------------------------------------------
 
