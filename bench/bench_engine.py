@@ -1,7 +1,8 @@
 """minidocker side by side with podman (Debian's package), as root, same busybox rootfs,
 `--network none`, alternating runs:
 
-  1. `run --rm IMAGE true`: median times and the ratio (goal: ours <= 1/3 of podman's);
+  1. `run --rm IMAGE true`: median times and the ratio (goal: ours <= 1/3 of podman's),
+     with `--network none` and then on each side's default (bridge) network;
   2. memory per container for 100 `run -d IMAGE sleep`: PSS of the processes that stay
      with each container (our monitor; podman's conmon), from /proc/<pid>/smaps_rollup;
   3. `ps -a` with 1000 containers (goal: under 100 ms).
@@ -115,6 +116,40 @@ def bench_run(t: Tools, runs: int) -> None:
         print(f"                         ratio      {m_ours / m_theirs:7.2f} (goal <= 0.33)")
 
 
+def bench_run_bridge(t: Tools, runs: int) -> None:
+    """`run --rm IMAGE true` on each side's default network: our `bridge` (veth, address,
+    route, hosts file; teardown) against podman's default (CNI/netavark bridge)."""
+    ours = [*t.ours, "run", "--rm", t.image, "true"]
+    theirs = [*t.podman_cmd, "run", "--rm", "--rootfs", t.image, "true"]
+    none = t.ours_run("--rm", t.image, "true")
+    timed(ours)  # warm caches; makes the bridge and its rules once
+    if t.podman:
+        timed(theirs, t.podman_env)
+    samples: dict[str, list[float]] = {"ours": [], "none": [], "podman": []}
+    for _ in range(runs):
+        samples["ours"].append(timed(ours))
+        samples["none"].append(timed(none))
+        if t.podman:
+            samples["podman"].append(timed(theirs, t.podman_env))
+    m_ours = statistics.median(samples["ours"]) * 1000
+    m_none = statistics.median(samples["none"]) * 1000
+    print(f"run --rm IMAGE true,     minidocker {m_ours:7.1f} ms (median of {runs}; "
+          f"--network none {m_none:.1f} ms)")
+    print("  default network")
+    if samples["podman"]:
+        m_theirs = statistics.median(samples["podman"]) * 1000
+        print(f"                         podman     {m_theirs:7.1f} ms")
+        print(f"                         ratio      {m_ours / m_theirs:7.2f} (goal <= 0.33)")
+
+
+def remove_networks(root: str) -> None:
+    """Our default bridge and nft table of the bench's root (podman keeps its own)."""
+    code = ("import sys\nfrom minidocker import network\nfrom minidocker.network.store "
+            "import Store\nfor net in Store(sys.argv[1]).networks().values():\n"
+            "    network.remove_network(sys.argv[1], net.name, predefined_ok=True)\n")
+    subprocess.run([sys.executable, "-c", code, root], check=False)
+
+
 def bench_memory(t: Tools, count: int) -> None:
     if count <= 0:
         return
@@ -193,11 +228,13 @@ def main() -> int:
         tools = Tools(tmp, image, podman)
         try:
             bench_run(tools, args.runs)
+            bench_run_bridge(tools, args.runs)
             bench_memory(tools, args.containers)
             bench_ps(tools, args.ps)
         finally:
             subprocess.run([*tools.ours, "container", "prune", "-f"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            remove_networks(tools.ours[2])
             if podman:
                 subprocess.run([*tools.podman_cmd, "rm", "-a", "-f", "-t", "0"],
                                env=tools.podman_env, stdout=subprocess.DEVNULL,
