@@ -71,8 +71,8 @@ def live_state(record: Record, reconcile_dead: bool = True, adopt_orphans: bool 
         state = record.reload().state
         if state.get("Status") not in RUNNING_STATES:
             return state
-    if not reconcile_dead or state.get("Status") == "removing":
-        return state
+    if not reconcile_dead or state.get("Status") == "removing" or monitor_alive(state):
+        return state  # a live monitor is the one to record the exit, however slow it is
     return finish_without_monitor(record)
 
 
@@ -838,6 +838,9 @@ def adopt(record: Record) -> None:
 def _adopter_main(record: Record, pid: int) -> None:
     import sys
     os.setsid()
+    from minidocker.linux import libc
+    # not the parent of this init, but of the next one if the restart policy starts it
+    libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)

@@ -191,3 +191,17 @@ def test_monitor_killed_at_random_moments_never_leaves_a_lie(engine: Engine) -> 
         cid, state = line.split()
         assert state == "exited", (cid, state)
         assert engine.inspect(cid)["State"]["ExitCode"] in (3, 255)
+
+
+def test_restart_policy_survives_a_killed_monitor(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "--restart", "always", engine.image, "sh", "-c",
+                    "sleep 1").strip()
+    old = _monitor_pid(engine, cid)
+    os.kill(old, signal.SIGKILL)
+    assert engine.status(cid) == "running"  # adopted
+    engine.wait_for(lambda: engine.inspect(cid)["RestartCount"] >= 2, timeout=20)
+    err = engine.root / "containers" / cid / "monitor.err"
+    assert engine.status(cid) in ("running", "restarting"), \
+        (engine.inspect(cid)["State"], err.read_text() if err.exists() else "")
+    engine.ok("stop", "-t", "1", cid)
+    assert engine.status(cid) == "exited"
