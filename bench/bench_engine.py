@@ -220,6 +220,7 @@ def main() -> int:
                    stdout=subprocess.DEVNULL)  # what an install does: no compile per run
     if not podman and not args.no_podman:
         print("bench_engine: podman not available: minidocker figures only")
+    had_podman_bridge = os.path.exists("/sys/class/net/cni-podman0")
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp_name:
         tmp = Path(tmp_name)
         image = tmp / "busybox"
@@ -242,6 +243,9 @@ def main() -> int:
                 subprocess.run([*tools.podman_cmd, "system", "reset", "-f"],
                                env=tools.podman_env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
+                if not had_podman_bridge and os.path.exists("/sys/class/net/cni-podman0"):
+                    subprocess.run(["ip", "link", "del", "cni-podman0"],
+                                   stderr=subprocess.DEVNULL)
     return 0
 
 
