@@ -86,11 +86,12 @@ def check_options(root: str, host: dict[str, Any], endpoint: dict[str, Any]) -> 
                              "using host network mode\n")
             host["PortBindings"], host["PublishAllPorts"] = [], False
     else:
-        from minidocker.network import parse_port_spec
-        from minidocker.network.store import Store
-        for p in ports:
-            parse_port_spec(p)
+        if ports:
+            from minidocker.network import parse_port_spec
+            for p in ports:
+                parse_port_spec(p)
         if mode != "bridge":
+            from minidocker.network.store import Store
             host["NetworkMode"] = Store(root).find(mode).name  # NotFound if none
         elif endpoint.get("Aliases"):
             raise UsageError("network-scoped aliases are only supported for user-defined "
@@ -214,8 +215,10 @@ def _join_container(record: Record, other_id: str) -> None:
 
 def _port_specs(record: Record) -> list[Any]:
     """-p values, plus every exposed port of the image with a random host port for -P."""
-    from minidocker.network import PortSpec, parse_port_spec
     host = record.config["HostConfig"]
+    if not host.get("PortBindings") and not host.get("PublishAllPorts"):
+        return []
+    from minidocker.network import PortSpec, parse_port_spec
     specs = [s for p in host.get("PortBindings") or [] for s in parse_port_spec(p)]
     if host.get("PublishAllPorts"):
         given = {(s.container_port, s.proto) for s in specs}
@@ -304,7 +307,13 @@ def detach(record: Record) -> None:
     if not state_networks and not networks_of(record):
         return
     from minidocker import network
-    network.disconnect_all(record.root, record.id)
+    pid = int(record.state.get("Pid") or 0) if state_networks is not None else 0
+    from minidocker.engine.lifecycle import proc_stat
+    st = proc_stat(pid)
+    exited = st is None or st[0] in ("Z", "X")
+    # a container whose init is gone: its namespace dies with it, and the kernel's 10-30 ms
+    # of veth unregistering need not delay `run --rm`
+    network.disconnect_all(record.root, record.id, wait=not exited)
     if state_networks:
         try:
             record.update(Networks={})

@@ -24,7 +24,18 @@ from minidocker.network.model import (
     PortConflict,
     PortMapping,
 )
-from minidocker.network.ports import PortSpec, parse_port_spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from minidocker.network.ports import PortSpec, parse_port_spec
+
+
+def __getattr__(name: str) -> object:
+    """PortSpec and parse_port_spec on first use: `run` without -p never imports ports."""
+    if name in ("PortSpec", "parse_port_spec"):
+        from minidocker.network import ports
+        return getattr(ports, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["DEFAULT_NETWORK", "AddressExhausted", "BridgeUnavailable", "Endpoint", "Network",
            "PortConflict", "PortMapping", "PortSpec", "cleanup_stale", "connect",

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from minidocker.errors import Conflict, NotFound, UsageError
 from minidocker.network import dns, ipam, link
 from minidocker.network.model import DEFAULT_NETWORK, Endpoint, Network
-from minidocker.network.ports import PortSpec, parse_port_spec, resolve_ports
 from minidocker.network.statefile import write_in_place
 from minidocker.network.store import Store
 
 if TYPE_CHECKING:
     from minidocker.network.nat import Firewall
+    from minidocker.network.ports import PortSpec
 
 PREDEFINED = ("bridge", "host", "none")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
@@ -31,6 +31,16 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 def _valid_name(name: str) -> bool:
     """Docker's rule, [a-zA-Z0-9][a-zA-Z0-9_.-]* (no `re`: its import is on the run path)."""
     return bool(name) and name[0] not in "_.-" and set(name) <= _NAME_CHARS
+
+
+def _parse_port_spec(text: str) -> list[PortSpec]:
+    from minidocker.network.ports import parse_port_spec  # imported when ports are given
+    return parse_port_spec(text)
+
+
+def _resolve_ports(specs: list[PortSpec], published: list[Any]) -> list[Any]:
+    from minidocker.network.ports import resolve_ports
+    return resolve_ports(specs, published)
 
 
 def _now() -> str:
@@ -262,7 +272,7 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
     store = Store(root)
     net = _network(store, network)
     specs = [spec for p in ports
-             for spec in (parse_port_spec(p) if isinstance(p, str) else [p])]
+             for spec in (_parse_port_spec(p) if isinstance(p, str) else [p])]
     if specs and net.internal:
         raise UsageError(f"cannot publish ports on internal network {net.name}")
     with store.lock():
@@ -281,7 +291,7 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
         address = store.ipam.allocate(net.subnet, container_id, ip)
         try:
             published = [p for eps in endpoints.values() for e in eps.values() for p in e.ports]
-            mappings = resolve_ports(specs, published)
+            mappings = _resolve_ports(specs, published) if specs else []
         except BaseException:
             store.ipam.release(net.subnet, container_id)
             raise
@@ -308,11 +318,13 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
     return ep
 
 
-def _teardown(store: Store, ep: Endpoint, net: Network | None) -> None:
-    """Undo an endpoint: port rules, veth, lease, record; each step tolerates `gone`."""
+def _teardown(store: Store, ep: Endpoint, net: Network | None, wait: bool = True) -> None:
+    """Undo an endpoint: port rules, veth, lease, record; each step tolerates `gone`.
+    With `wait` false the veth is deleted by a child process we do not wait for."""
     if net is not None and ep.ports:
         _firewall(store).remove_ports(net.id, ep.container_id)
-    link.detach(ep.veth)
+    if wait or not _detach_in_background(ep.veth):
+        link.detach(ep.veth)
     with store.lock():
         endpoints = store.endpoints()
         endpoints.get(ep.network, {}).pop(ep.container_id, None)
@@ -321,24 +333,42 @@ def _teardown(store: Store, ep: Endpoint, net: Network | None) -> None:
             store.ipam.release(net.subnet, ep.container_id)
 
 
-def disconnect(root: str, network: str, container_id: str) -> None:
+def _detach_in_background(veth: str) -> bool:
+    """Delete a veth in a forked child: unregistering a netdevice waits for an RCU grace
+    period (10-30 ms here) that a container's exit need not wait for (the kernel would
+    remove the pair with the dying namespace anyway). False if fork failed."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return False
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            link.detach(veth)
+        finally:
+            os._exit(0)
+    return True
+
+
+def disconnect(root: str, network: str, container_id: str, *, wait: bool = True) -> None:
+    """Undo connect(). With `wait` false (the container's process has exited) the veth
+    goes in the background, see _detach_in_background."""
     store = Store(root)
     net = store.find(DEFAULT_NETWORK if network == "default" else network)
     ep = store.endpoints().get(net.name, {}).get(container_id)
     if ep is None:
         raise NotFound(f"container {container_id[:12]} is not connected to network {net.name}")
-    _teardown(store, ep, net)
+    _teardown(store, ep, net, wait)
     _refresh_hosts(store, net.name, None)
     if ep.hosts_path:
         _write_hosts(store, container_id, store.endpoints())
 
 
-def disconnect_all(root: str, container_id: str) -> None:
+def disconnect_all(root: str, container_id: str, *, wait: bool = True) -> None:
     """Disconnect a container from every network (on rm); a no-op when it has none."""
     store = Store(root)
     for ep in store.endpoints_of(container_id):
         try:
-            disconnect(root, ep.network, container_id)
+            disconnect(root, ep.network, container_id, wait=wait)
         except NotFound:
             continue
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from minidocker.errors import Conflict, MinidockerError
@@ -30,14 +29,41 @@ class PortConflict(Conflict):
     """A host port is already published or in use."""
 
 
-@dataclasses.dataclass(frozen=True)
-class PortMapping:
+class _Record:
+    """Equality, repr and dict form from `_fields` (dataclasses would cost 7 ms of import
+    on the `run` path: it imports inspect)."""
+
+    _fields: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Record) and type(other) is type(self) and \
+            self._values() == other._values()
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{type(self).__name__}({args})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self._fields}
+
+
+class PortMapping(_Record):
     """One published port: host_ip:host_port -> container_port, per protocol."""
 
-    host_ip: str  # "0.0.0.0" means every local address
-    host_port: int
-    container_port: int
-    proto: str = "tcp"
+    _fields = ("host_ip", "host_port", "container_port", "proto")
+    __slots__ = _fields
+
+    def __init__(self, host_ip: str, host_port: int, container_port: int, proto: str = "tcp"):
+        self.host_ip = host_ip  # "0.0.0.0" means every local address
+        self.host_port = host_port
+        self.container_port = container_port
+        self.proto = proto
+
+    def __hash__(self) -> int:
+        return hash(self._values())
 
     def __str__(self) -> str:
         return f"{self.container_port}/{self.proto} -> {self.host_ip}:{self.host_port}"
@@ -47,18 +73,25 @@ class PortMapping:
         return cls(d["host_ip"], int(d["host_port"]), int(d["container_port"]), d["proto"])
 
 
-@dataclasses.dataclass
-class Network:
-    name: str
-    id: str
-    subnet: str
-    gateway: str
-    bridge: str
-    driver: str = "bridge"
-    internal: bool = False
-    mtu: int = 0  # 0: the kernel's default (1500)
-    labels: dict[str, str] = dataclasses.field(default_factory=dict)
-    created: str = ""
+class Network(_Record):
+    _fields = ("name", "id", "subnet", "gateway", "bridge", "driver", "internal", "mtu",
+               "labels", "created")
+
+    def __init__(self, name: str, id: str, subnet: str, gateway: str, bridge: str,
+                 driver: str = "bridge", internal: bool = False, mtu: int = 0,
+                 labels: dict[str, str] | None = None, created: str = ""):
+        self.name = name
+        self.id = id
+        self.subnet = subnet
+        self.gateway = gateway
+        self.bridge = bridge
+        self.driver = driver
+        self.internal = internal
+        self.mtu = mtu  # 0: the kernel's default (1500)
+        self.labels: dict[str, str] = dict(labels or {})
+        self.created = created
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def is_default(self) -> bool:
@@ -69,41 +102,52 @@ class Network:
         return int(self.subnet.split("/")[1])
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = super().to_dict()
+        d["labels"] = dict(self.labels)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Network:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        return cls(**{k: v for k, v in d.items() if k in cls._fields})
 
 
-@dataclasses.dataclass
-class Endpoint:
+class Endpoint(_Record):
     """A container's attachment to a network, returned by connect() and persisted."""
 
-    network: str
-    container_id: str
-    ip: str
-    prefixlen: int
-    gateway: str
-    mac: str
-    veth: str  # host end; the container end is eth0 (ethN for further networks)
-    ifname: str = "eth0"
-    name: str = ""
-    aliases: list[str] = dataclasses.field(default_factory=list)
-    ports: list[PortMapping] = dataclasses.field(default_factory=list)
-    hostname: str = ""
-    extra_hosts: list[str] = dataclasses.field(default_factory=list)
-    hosts_path: str | None = None
+    _fields = ("network", "container_id", "ip", "prefixlen", "gateway", "mac", "veth",
+               "ifname", "name", "aliases", "ports", "hostname", "extra_hosts", "hosts_path")
+
+    def __init__(self, network: str, container_id: str, ip: str, prefixlen: int, gateway: str,
+                 mac: str, veth: str, ifname: str = "eth0", name: str = "",
+                 aliases: list[str] | None = None, ports: list[PortMapping] | None = None,
+                 hostname: str = "", extra_hosts: list[str] | None = None,
+                 hosts_path: str | None = None):
+        self.network = network
+        self.container_id = container_id
+        self.ip = ip
+        self.prefixlen = prefixlen
+        self.gateway = gateway
+        self.mac = mac
+        self.veth = veth  # host end; the container end is eth0 (ethN for further networks)
+        self.ifname = ifname
+        self.name = name
+        self.aliases: list[str] = list(aliases or [])
+        self.ports: list[PortMapping] = list(ports or [])
+        self.hostname = hostname
+        self.extra_hosts: list[str] = list(extra_hosts or [])
+        self.hosts_path = hosts_path
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["ports"] = [dataclasses.asdict(p) for p in self.ports]
+        d = super().to_dict()
+        d["aliases"] = list(self.aliases)
+        d["extra_hosts"] = list(self.extra_hosts)
+        d["ports"] = [p.to_dict() for p in self.ports]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Endpoint:
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in d.items() if k in names}
+        values = {k: v for k, v in d.items() if k in cls._fields}
         values["ports"] = [PortMapping.from_dict(p) for p in d.get("ports", [])]
         return cls(**values)

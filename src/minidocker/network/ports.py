@@ -3,10 +3,10 @@ of free host ports."""
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import socket
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from minidocker.errors import UsageError
 from minidocker.network.model import PortConflict, PortMapping
@@ -14,8 +14,7 @@ from minidocker.network.model import PortConflict, PortMapping
 PROTOS = ("tcp", "udp")
 
 
-@dataclasses.dataclass(frozen=True)
-class PortSpec:
+class PortSpec(NamedTuple):
     """One container port to publish; host_ports is an inclusive range, None = random."""
 
     host_ip: str

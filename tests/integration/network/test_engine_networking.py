@@ -85,9 +85,20 @@ def ip_of(eng: Engine, name: str, network: str) -> str:
     return str(eng.inspect(name)["NetworkSettings"]["Networks"][network]["IPAddress"])
 
 
-def residue(eng: Engine) -> list[str]:
+def residue(eng: Engine, settle: float = 3.0) -> list[str]:
     """What of the containers' networking exists: bridge ports, our port rules, leases,
-    endpoint records (the networks themselves and their bridges may stay)."""
+    endpoint records (the networks themselves and their bridges may stay). The veth of an
+    exited container is deleted in the background (or by the kernel with its namespace):
+    allow it `settle` seconds."""
+    deadline = time.monotonic() + settle
+    while True:
+        found = _residue(eng)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def _residue(eng: Engine) -> list[str]:
     store = Store(str(eng.root))
     found = []
     present = set(links())
@@ -245,7 +256,7 @@ def test_killed_monitor_and_container_are_cleaned_by_the_next_command(eng: Engin
     cid = eng.ok("run", "-d", "-p", "8000", "--network", "app", eng.image, "sleep",
                  "120").strip()
     other = eng.ok("run", "-d", "-p", "8001", eng.image, "sleep", "120").strip()
-    assert len(residue(eng)) >= 4
+    assert len(_residue(eng)) >= 4
     for ref in (cid, other):
         state = json.loads((eng.root / "containers" / ref / "state.json").read_text())
         os.kill(int(state["MonitorPid"]), signal.SIGKILL)
