@@ -278,6 +278,9 @@ def attach(record: Record, pid: int) -> None:
         return
     names = networks_of(record)
     if not names:
+        if mode_of(record) == "none":
+            from minidocker.network import link
+            link.loopback_up(f"/proc/{pid}/ns/net")
         return
     netns = f"/proc/{pid}/ns/net"
     settings: dict[str, Any] = {}

@@ -120,6 +120,15 @@ def attach(netns: str, bridge: str, veth: str, ifname: str, ip: str, prefixlen: 
         raise
 
 
+def loopback_up(netns: str) -> None:
+    """Bring up lo in the namespace at `netns` (a --network none container: Docker's has
+    127.0.0.1)."""
+    with Netlink(netns) as inner:
+        lo = inner.get_link("lo")
+        if lo is not None and not lo.flags & IFF_UP:
+            inner.set_up(lo.index, what="lo")
+
+
 def detach(veth: str) -> bool:
     """Delete the host end of a container's veth (its peer goes with it)."""
     with Netlink() as nl:

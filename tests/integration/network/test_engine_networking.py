@@ -286,6 +286,8 @@ def test_network_connect_and_disconnect(eng: Engine) -> None:
 def test_none_host_and_container_modes(eng: Engine) -> None:
     dev = eng.ok("run", "--rm", "--network", "none", eng.image, "cat", "/proc/net/dev")
     assert "eth0" not in dev and "lo:" in dev
+    lo = eng.ok("run", "--rm", "--network", "none", eng.image, "ip", "link", "show", "lo")
+    assert "<LOOPBACK,UP" in lo  # like Docker's
     host = eng.ok("run", "--rm", "--network", "host", eng.image, "cat", "/proc/net/dev")
     assert "eth0" in host and host.count(":") == Path("/proc/net/dev").read_text().count(":")
     serve(eng, "srv")
