@@ -574,7 +574,10 @@ def on_exit(root: str, cid: str, status: int) -> tuple[int, tuple[int, int] | No
             with record.lock():
                 state = record.reload().state
                 if state.get("ManualStop") or state.get("Status") == "removing":
-                    restart = False
+                    restart = False  # stopped or removed while we waited to restart
+                    if state.get("Status") != "removing":
+                        state.update(Status="exited", Restarting=False)
+                        record.save_state(state)
                 else:
                     state["RestartCount"] = count + 1
                     record.save_state(state)

@@ -34,6 +34,12 @@ def exec_process(container: Container, proc: dict[str, Any], *, console_socket: 
     linux = spec.get("linux") or {}
     if proc.get("terminal") and not (console_socket or console_pair):
         raise MinidockerError("a terminal was asked for: --console-socket is required")
+    # The child enters the container's mount namespace: from then on nothing can be
+    # imported from the host, so load now what it may need.
+    if proc.get("terminal"):
+        from minidocker.runtime import console  # noqa: F401
+    if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
+        from minidocker.runtime import lsm, rootfs  # noqa: F401
     seccomp = linux.get("seccomp")
     from minidocker.runtime import lsm
     lsm.check(proc)

@@ -192,3 +192,29 @@ def test_run_with_terminal_proxies_io(runtime: Runtime, make_bundle) -> None:
                           capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
     assert proc.returncode == 5, proc.stderr
     assert b"on-a-tty" in proc.stdout
+
+
+def test_exec_tty_in_the_foreground(runtime: Runtime, running: str) -> None:
+    """exec -t without --console-socket: the runtime gives the process a pty of the
+    container's devpts and proxies it to its own terminal (here a pty the test drives)."""
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(runtime.binary, [runtime.binary, "--root", str(runtime.root), "exec", "-t",
+                                  running, "sh", "-c", "tty; echo done"])
+    out = b""
+    deadline = time.monotonic() + 15
+    try:
+        while b"done" not in out and time.monotonic() < deadline:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"/dev/pts/" in out and b"done" in out
