@@ -10,6 +10,7 @@ import os
 import signal
 import time
 
+from minidocker import jsonfast as json
 from minidocker.errors import Conflict, MinidockerError
 from minidocker.linux import libc
 from minidocker.runtime import hooks, namespaces, process, sync
@@ -74,6 +75,9 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
         os.chmod(container.fifo, 0o622)
         from minidocker.runtime import cgroup as cgroup_glue
         manager = cgroup_glue.open_manager(spec, cid, opts.systemd_cgroup)
+        if manager is not None:  # so that `delete` can clean up if we die before state.json
+            write_atomic(os.path.join(container.dir, "cgroup.json"),
+                         json.dumps(manager.to_state()).encode(), durable=False)
         pid = _spawn(container, spec, rootfs, bundle, opts, prepared, manager, procs)
         start = proc_stat(pid)
         if start is None:

@@ -170,7 +170,7 @@ def delete(container: Container, force: bool = False) -> None:
             if status == Status.CREATING:
                 raise Conflict(f"cannot delete container {container.id}: "
                                "it is being created")
-            container.remove_dir()  # a create that crashed half-way
+            _clean_crashed_create(container)
             return
         if status in (Status.RUNNING, Status.PAUSED) and not force:
             raise Conflict(f"cannot delete container {container.id} that is not stopped: "
@@ -200,6 +200,27 @@ def delete(container: Container, force: bool = False) -> None:
                         "poststop", warn=_warn)
     finally:
         os.close(lock)
+
+
+def _clean_crashed_create(container: Container) -> None:
+    """A create that died half-way left its state directory and maybe a cgroup (whose
+    state it wrote to cgroup.json before making it) with processes in it."""
+    from minidocker import jsonfast
+    try:
+        with open(os.path.join(container.dir, "cgroup.json")) as f:
+            manager = from_state(jsonfast.loads(f.read()))
+    except (OSError, ValueError):
+        manager = None
+    if manager is not None:
+        deadline = time.monotonic() + 10
+        try:
+            while manager.exists() and manager.pids() and time.monotonic() < deadline:
+                manager.kill_all(signal.SIGKILL)
+                time.sleep(0.005)
+            manager.destroy()
+        except OSError as e:
+            raise MinidockerError(f"remove cgroup of {container.id}: {e.strerror}")
+    container.remove_dir()
 
 
 def _kill_everything(container: Container, manager: Any) -> None:

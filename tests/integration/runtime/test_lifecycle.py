@@ -251,3 +251,26 @@ def test_spec_bundle_runs(tmp_path: Path, runtime: Runtime, busybox_rootfs: Path
     proc = runtime.run("run", "-b", str(tmp_path), runtime.new_id())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "ok\n"
+
+
+def test_delete_after_the_runtime_died_in_create(runtime: Runtime, make_bundle,
+                                                 tmp_path: Path) -> None:
+    """kill -9 of `create` half-way: the container reads as stopped, and delete removes
+    its state directory and its cgroup (whose processes it kills)."""
+    hook = tmp_path / "die.sh"
+    hook.write_text("#!/bin/sh\nkill -9 $PPID\n")
+    hook.chmod(0o755)
+    b = make_bundle(["true"])
+    b.config["hooks"] = {"createRuntime": [{"path": str(hook)}]}
+    b.write()
+    cid = runtime.new_id()
+    proc = runtime.run("create", "-b", str(b), cid)
+    assert proc.returncode == -9
+    assert (runtime.root / cid).exists()
+    v1 = Path("/sys/fs/cgroup/pids")
+    cgroup = (v1 if v1.is_dir() else Path("/sys/fs/cgroup")) / "minidocker" / cid
+    assert cgroup.exists()
+    assert wait_status(runtime, cid, "stopped")["status"] == "stopped"
+    runtime.run("delete", cid, check=True)
+    assert not (runtime.root / cid).exists()
+    assert not cgroup.exists()
