@@ -337,6 +337,8 @@ def _detach_in_background(veth: str) -> bool:
     """Delete a veth in a forked child: unregistering a netdevice waits for an RCU grace
     period (10-30 ms here) that a container's exit need not wait for (the kernel would
     remove the pair with the dying namespace anyway). False if fork failed."""
+    if not os.path.exists(f"/sys/class/net/{veth}"):
+        return True  # the kernel was faster: nothing to fork for
     try:
         pid = os.fork()
     except OSError:
