@@ -92,8 +92,15 @@ def attach(netns: str, bridge: str, veth: str, ifname: str, ip: str, prefixlen: 
                 raise OSError(errno.ENODEV, f"bridge {bridge}: no such device")
             fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                nl.create_veth(veth, ifname, peer_netns_fd=fd, master=br.index,
-                               mtu=mtu or br.mtu, peer_mac=mac)
+                try:
+                    nl.create_veth(veth, ifname, peer_netns_fd=fd, master=br.index,
+                                   mtu=mtu or br.mtu, peer_mac=mac)
+                except FileExistsError:
+                    # the name is this container's on this network: a leftover of its
+                    # previous run whose deletion (in the background) has not finished
+                    nl.delete_link(veth)
+                    nl.create_veth(veth, ifname, peer_netns_fd=fd, master=br.index,
+                                   mtu=mtu or br.mtu, peer_mac=mac)
             finally:
                 os.close(fd)
             try:
