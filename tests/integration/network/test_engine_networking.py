@@ -331,3 +331,23 @@ def test_fallback_to_host_networking_when_no_bridge_can_be_made(eng: Engine) -> 
     assert proc.stderr.startswith("minidocker: error: bridge networking unavailable")
     assert eng.container_dirs() == []
     assert residue(eng) == []
+
+
+def test_stop_start_and_restart_policy_reconnect(eng: Engine) -> None:
+    serve(eng, "srv", "-p", "127.0.0.1::8000")
+    for _ in range(2):
+        eng.ok("stop", "-t", "0", "srv")
+        assert eng.inspect("srv")["NetworkSettings"]["Networks"] == {}
+        assert residue(eng) == []
+        eng.ok("start", "srv")
+        eng.wait_for(lambda: "ready" in eng.run("logs", "srv").stdout)
+        port = int(eng.ok("port", "srv", "8000").rsplit(":", 1)[1])
+        eng.wait_for(lambda p=port: host_fetch("tcp", "127.0.0.1", p).startswith("tcp srv"))
+    eng.ok("rm", "-f", "srv")
+    # each restart by policy plugs the container in again, and its exit unplugs it
+    eng.ok("run", "-d", "--name", "flaky", "--restart", "on-failure:3", eng.image, "sh",
+           "-c", "ip -4 addr show eth0 | grep -q inet && exit 3")
+    eng.wait_for(lambda: eng.status("flaky") == "exited", timeout=30)
+    assert eng.inspect("flaky")["RestartCount"] == 3
+    assert eng.inspect("flaky")["State"]["ExitCode"] == 3
+    assert residue(eng) == []
