@@ -351,3 +351,14 @@ def test_stop_start_and_restart_policy_reconnect(eng: Engine) -> None:
     assert eng.inspect("flaky")["RestartCount"] == 3
     assert eng.inspect("flaky")["State"]["ExitCode"] == 3
     assert residue(eng) == []
+
+
+def test_killed_monitor_of_a_running_container_then_rm(eng: Engine) -> None:
+    serve(eng, "srv", "-p", "127.0.0.1::8000")
+    state = json.loads((eng.root / "containers" /
+                        eng.inspect("srv")["Id"] / "state.json").read_text())
+    os.kill(int(state["MonitorPid"]), signal.SIGKILL)
+    port = int(eng.ok("port", "srv", "8000").rsplit(":", 1)[1])  # adopted, still plugged
+    assert host_fetch("tcp", "127.0.0.1", port).startswith("tcp srv")
+    eng.ok("rm", "-f", "srv")
+    assert residue(eng) == []
