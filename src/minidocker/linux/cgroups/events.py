@@ -37,6 +37,9 @@ def watch(container_id: str, manager: CgroupManager, interval: float = 5.0, *,
     try:
         seen = manager.oom_kill_count()
         next_stats = time.monotonic()
+        # the OOM notification can come before the kill is counted: after a wake-up,
+        # look at the counter again every 10 ms for a while
+        recheck_until = 0.0
         while not stop() and manager.exists():
             count = manager.oom_kill_count()
             for _ in range(count - seen):
@@ -47,10 +50,13 @@ def watch(container_id: str, manager: CgroupManager, interval: float = 5.0, *,
                 yield stats_event(container_id, manager)
                 next_stats = now + interval
             wait = max(0.0, min(poll, next_stats - time.monotonic()))
+            if time.monotonic() < recheck_until:
+                wait = min(wait, 0.01)
             if notifier is None:
                 time.sleep(wait)
             elif select.select([notifier], [], [], wait)[0]:
                 notifier.drain()
+                recheck_until = time.monotonic() + 2.0
     finally:
         if notifier is not None:
             notifier.close()
