@@ -245,12 +245,15 @@ def run(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | No
     jobs.mkdir(exist_ok=True)
     job = Path(tempfile.mkdtemp(prefix="job.", dir=jobs))
     try:
+        workdir = cwd or os.getcwd()
         (job / "cmd").write_text(_job_script(argv, dict(os.environ if env is None else env),
-                                             cwd or os.getcwd()))
+                                             workdir))
         (job / "result").write_text("")
         append = ["console=ttyS0", "quiet", "loglevel=2", "panic=-1", "cgroup_no_v1=all",
                   "mitigations=off", "rdinit=/init", f"mdvm.job={job}",
                   f"mdvm.kdir={cache / 'kernel'}", f"mdvm.tmpfs={','.join(tmpfs)}"]
+        if not re.search(r"\s", workdir):  # the guest re-exposes it if a tmpfs hides it
+            append.append(f"mdvm.cwd={workdir}")
         qemu = ["qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none",
                 "-no-reboot", "-machine", "pc,accel=tcg", "-cpu", "max",
                 "-m", str(memory_mb), "-smp", str(cpus),
