@@ -6,8 +6,8 @@ once) is reparented to us and can be waited for; its exit status becomes ours.
 
 from __future__ import annotations
 
+import _signal as signal  # the signal module's IntEnums import enum: 3 ms
 import os
-import signal
 
 from minidocker import jsonfast as json
 from minidocker.errors import MinidockerError, UsageError

@@ -3,8 +3,8 @@ in every ancestor's cgroup.subtree_control on the way down; devices are an eBPF 
 
 from __future__ import annotations
 
+import _signal as signal  # the signal module's IntEnums import enum: 3 ms
 import os
-import signal
 
 from minidocker.linux.cgroups import common
 from minidocker.linux.cgroups.base import CgroupManager, CgroupMount
