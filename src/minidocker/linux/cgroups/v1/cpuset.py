@@ -3,6 +3,7 @@ task until both are set, so each directory created gets its parent's values firs
 
 from __future__ import annotations
 
+import errno
 import os
 
 from minidocker.linux.cgroups import common
@@ -27,7 +28,13 @@ def init_dir(path: str) -> None:
             if value == "":  # a concurrent create made the parent and has not set it yet
                 init_dir(parent)
                 value = common.read(parent, name)
-            common.write(path, name, value)
+            try:
+                common.write(path, name, value)
+            except common.CgroupError:
+                if not os.path.isdir(path):  # removed under us by a concurrent delete of
+                    # the shared parent: FileNotFoundError makes create() start again
+                    raise FileNotFoundError(errno.ENOENT, "cgroup removed meanwhile", path)
+                raise
 
 
 def apply(path: str, res: dict[str, Any]) -> None:
