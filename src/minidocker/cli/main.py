@@ -144,5 +144,29 @@ def _error(message: str, code: int, hint: str | None = None) -> int:
     return code
 
 
+def entry() -> None:
+    """The `minidocker` program: main(), then exit without the interpreter's teardown.
+
+    Tearing down the modules writes to nearly every object, and after `run` forked the
+    monitor each of those pages is copy-on-write: ~5 ms of page faults for nothing. So
+    when nothing is left to run at exit (no atexit callbacks, no threads) and the output
+    is flushed, we leave at once; otherwise the usual exit, with the same code."""
+    code = main()
+    if "threading" not in sys.modules and _atexit_callbacks() == 0:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:  # noqa: BLE001 - the usual exit reports it as Python does
+            sys.exit(code)
+        os._exit(code & 0xFF)
+    sys.exit(code)
+
+
+def _atexit_callbacks() -> int:
+    import atexit
+    count = getattr(atexit, "_ncallbacks", None)
+    return int(count()) if count is not None else 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
