@@ -495,5 +495,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The console entry point: main(), then leave without the interpreter's teardown
+    (module and object finalization costs ~3 ms on every call; nothing of ours needs it
+    once stdout and stderr are flushed)."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 1
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
