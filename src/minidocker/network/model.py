@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from minidocker.errors import Conflict, MinidockerError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_NETWORK = "bridge"
 DEFAULT_BRIDGE = "minidocker0"
