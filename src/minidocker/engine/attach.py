@@ -12,7 +12,7 @@ from minidocker.engine.monitor import EXIT, RESIZE, SIGNAL, STDERR, STDIN, STDIN
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import socket
+    import _socket
     from typing import Any
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
@@ -31,7 +31,7 @@ def _window(fd: int) -> bytes | None:
     return f"{rows} {cols}".encode()
 
 
-def stream(sock: socket.socket, *, stdin: bool, tty: bool, forward_signals: bool = True
+def stream(sock: _socket.socket, *, stdin: bool, tty: bool, forward_signals: bool = True
            ) -> int | None:
     """Serve the attach stream until the container exits (its code) or the stream is
     cut (None)."""
