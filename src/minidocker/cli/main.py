@@ -109,17 +109,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_command(name: str, argv: list[str], debug: bool) -> int:
-    import argparse
     import importlib
 
     from minidocker.errors import MinidockerError, describe
 
     module_name, summary = COMMANDS[name]
     module = importlib.import_module(f"minidocker.cli.commands.{module_name}")
-    parser = argparse.ArgumentParser(prog=f"minidocker {name}", description=summary)
-    module.add_arguments(parser)
+    # a command may parse the plain cases itself (argparse costs ~5 ms of import and
+    # set-up); None leaves it to argparse, which also words every usage error
+    parse_fast = getattr(module, "parse_fast", None)
+    args = parse_fast(argv) if parse_fast is not None else None
+    if args is None:
+        import argparse
+        parser = argparse.ArgumentParser(prog=f"minidocker {name}", description=summary)
+        module.add_arguments(parser)
     try:
-        args = parser.parse_args(argv)
+        if args is None:
+            args = parser.parse_args(argv)
         args.debug = debug
         return int(module.run(args) or 0)
     except SystemExit as e:  # argparse: usage errors exit 2; Docker uses 125

@@ -3,67 +3,152 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 
 from minidocker.errors import UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from types import SimpleNamespace
     from typing import Any
+
+# (option strings, kind, help[, default]): kind "bool" is store_true, "list" append,
+# "str" a value, "int" a value through int(). argparse gets them from here (the order is
+# the help's) and so does parse_fast.
+RUN_FLAGS: tuple[tuple[Any, ...], ...] = (
+    (("-d", "--detach"), "bool", "run in the background and print the container ID"),
+    (("-a", "--attach"), "list", "attach to STDIN, STDOUT or STDERR"),
+)
+CREATE_FLAGS: tuple[tuple[Any, ...], ...] = (
+    (("-i", "--interactive"), "bool", "keep STDIN open"),
+    (("-t", "--tty"), "bool", "allocate a pseudo-TTY"),
+    (("--name",), "str", "assign a name to the container"),
+    (("-e", "--env"), "list", "set environment variables"),
+    (("--env-file",), "list", "read in a file of environment variables"),
+    (("-w", "--workdir"), "str", "working directory inside the container"),
+    (("-u", "--user"), "str", "username or UID (format: <name|uid>[:<group|gid>])"),
+    (("-v", "--volume"), "list", "bind mount a volume"),
+    (("--mount",), "list", "attach a filesystem mount"),
+    (("--tmpfs",), "list", "mount a tmpfs directory"),
+    (("-h", "--hostname"), "str", "container host name"),
+    (("--entrypoint",), "str", "overwrite the default ENTRYPOINT of the image"),
+    (("--read-only",), "bool", "mount the container's root filesystem read-only"),
+    (("--init",), "bool", "run an init inside the container"),
+    (("-m", "--memory"), "str", "memory limit"),
+    (("--memory-swap",), "str", "memory + swap limit (-1: unlimited swap)"),
+    (("--cpus",), "str", "number of CPUs"),
+    (("--cpu-shares", "-c"), "int", "CPU shares (relative weight)"),
+    (("--cpuset-cpus",), "str", "CPUs in which to allow execution (0-3, 0,1)"),
+    (("--pids-limit",), "int", "tune container pids limit (-1 for unlimited)"),
+    (("--ulimit",), "list", "ulimit options"),
+    (("--cap-add",), "list", "add Linux capabilities"),
+    (("--cap-drop",), "list", "drop Linux capabilities"),
+    (("--privileged",), "bool", "give extended privileges"),
+    (("--security-opt",), "list", "security options"),
+    (("--network", "--net"), "str", "connect a container to a network"),
+    (("-p", "--publish"), "list", "publish a container's port"),
+    (("--add-host",), "list", "add a custom host-to-IP mapping"),
+    (("-P", "--publish-all"), "bool", "publish all exposed ports to random ports"),
+    (("--network-alias",), "list", "add network-scoped alias"),
+    (("--ip",), "str", "IPv4 address (e.g., 172.30.100.104)"),
+    (("--mac-address",), "str", "container MAC address (e.g., 92:d0:c6:0a:29:33)"),
+    (("--dns",), "list", "set custom DNS servers"),
+    (("--dns-search",), "list", "set custom DNS search domains"),
+    (("--dns-option",), "list", "set DNS options"),
+    (("--restart",), "str", "restart policy (no, on-failure[:N], always, unless-stopped)",
+     "no"),
+    (("--rm",), "bool", "remove the container when it exits"),
+    (("--stop-signal",), "str", "signal to stop the container"),
+    (("--stop-timeout",), "int", "timeout (in seconds) to stop a container"),
+    (("-l", "--label"), "list", "set meta data on a container"),
+    (("--runtime",), "str", "runtime to use for this container (name or path)"),
+    (("--sysctl",), "list", "sysctl options"),
+    (("--oom-score-adj",), "int", "tune host's OOM preferences (-1000 to 1000)"),
+)
+
+
+def add_flags(p: argparse.ArgumentParser, flags: tuple[tuple[Any, ...], ...]) -> None:
+    for names, kind, help_text, *default in flags:
+        kw: dict[str, Any] = {"help": help_text}
+        if kind == "bool":
+            kw["action"] = "store_true"
+        elif kind == "list":
+            kw.update(action="append", default=[])
+        elif kind == "int":
+            kw["type"] = int
+        if default:
+            kw["default"] = default[0]
+        p.add_argument(*names, **kw)
 
 
 def add_create_arguments(p: argparse.ArgumentParser) -> None:
+    import argparse
     p.conflict_handler = "resolve"  # Docker's -h is --hostname; --help stays
     p._optionals.conflict_handler = "resolve"
-    a = p.add_argument
-    a("-i", "--interactive", action="store_true", help="keep STDIN open")
-    a("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
-    a("--name", help="assign a name to the container")
-    a("-e", "--env", action="append", default=[], help="set environment variables")
-    a("--env-file", action="append", default=[], help="read in a file of environment variables")
-    a("-w", "--workdir", help="working directory inside the container")
-    a("-u", "--user", help="username or UID (format: <name|uid>[:<group|gid>])")
-    a("-v", "--volume", action="append", default=[], help="bind mount a volume")
-    a("--mount", action="append", default=[], help="attach a filesystem mount")
-    a("--tmpfs", action="append", default=[], help="mount a tmpfs directory")
-    a("-h", "--hostname", help="container host name")
-    a("--entrypoint", help="overwrite the default ENTRYPOINT of the image")
-    a("--read-only", action="store_true", help="mount the container's root filesystem read-only")
-    a("--init", action="store_true", help="run an init inside the container")
-    a("-m", "--memory", help="memory limit")
-    a("--memory-swap", help="memory + swap limit (-1: unlimited swap)")
-    a("--cpus", help="number of CPUs")
-    a("--cpu-shares", "-c", type=int, help="CPU shares (relative weight)")
-    a("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)")
-    a("--pids-limit", type=int, help="tune container pids limit (-1 for unlimited)")
-    a("--ulimit", action="append", default=[], help="ulimit options")
-    a("--cap-add", action="append", default=[], help="add Linux capabilities")
-    a("--cap-drop", action="append", default=[], help="drop Linux capabilities")
-    a("--privileged", action="store_true", help="give extended privileges")
-    a("--security-opt", action="append", default=[], help="security options")
-    a("--network", "--net", default=None, help="connect a container to a network")
-    a("-p", "--publish", action="append", default=[], help="publish a container's port")
-    a("--add-host", action="append", default=[], help="add a custom host-to-IP mapping")
-    a("-P", "--publish-all", action="store_true",
-      help="publish all exposed ports to random ports")
-    a("--network-alias", action="append", default=[], help="add network-scoped alias")
-    a("--ip", help="IPv4 address (e.g., 172.30.100.104)")
-    a("--mac-address", help="container MAC address (e.g., 92:d0:c6:0a:29:33)")
-    a("--dns", action="append", default=[], help="set custom DNS servers")
-    a("--dns-search", action="append", default=[], help="set custom DNS search domains")
-    a("--dns-option", action="append", default=[], help="set DNS options")
-    a("--restart", default="no", help="restart policy (no, on-failure[:N], always, "
-      "unless-stopped)")
-    a("--rm", action="store_true", help="remove the container when it exits")
-    a("--stop-signal", help="signal to stop the container")
-    a("--stop-timeout", type=int, help="timeout (in seconds) to stop a container")
-    a("-l", "--label", action="append", default=[], help="set meta data on a container")
-    a("--runtime", help="runtime to use for this container (name or path)")
-    a("--sysctl", action="append", default=[], help="sysctl options")
-    a("--oom-score-adj", type=int, help="tune host's OOM preferences (-1000 to 1000)")
-    a("image", metavar="IMAGE")
-    a("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+    add_flags(p, CREATE_FLAGS)
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+
+def parse_fast(argv: list[str], flags: tuple[tuple[Any, ...], ...]) -> SimpleNamespace | None:
+    """What argparse would make of `argv` (options, IMAGE, COMMAND...), for the plain
+    cases only: exact option names, `--opt=value`, `-opt value` whose value does not
+    start with '-', clusters of short switches (-it). Anything else (--help, abbreviations,
+    `--`, values like -1, a missing IMAGE, a bad number) is None: argparse decides, and
+    words any error. argparse's import and set-up cost ~5 ms on every `run`."""
+    values: dict[str, Any] = {}
+    kinds: dict[str, tuple[str, str]] = {}
+    for names, kind, _help, *default in flags:
+        dest = next(n for n in names if n.startswith("--"))[2:].replace("-", "_")
+        values[dest] = False if kind == "bool" else [] if kind == "list" else \
+            (default[0] if default else None)
+        for name in names:
+            kinds[name] = (dest, kind)
+    i, n = 0, len(argv)
+    while i < n:
+        arg = argv[i]
+        if not arg.startswith("-"):
+            break  # IMAGE: the rest is COMMAND
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        spec = kinds.get(name)
+        if spec is None:  # a cluster of short switches (-it), or not for us
+            if eq or len(arg) < 3 or arg[1] == "-":
+                return None
+            for c in arg[1:]:
+                switch = kinds.get("-" + c)
+                if switch is None or switch[1] != "bool":
+                    return None
+                values[switch[0]] = True
+            i += 1
+            continue
+        dest, kind = spec
+        i += 1
+        if kind == "bool":
+            if eq:
+                return None
+            values[dest] = True
+            continue
+        if not eq:
+            if i >= n or argv[i].startswith("-"):
+                return None
+            value = argv[i]
+            i += 1
+        if kind == "list":
+            values[dest].append(value)
+        elif kind == "int":
+            try:
+                values[dest] = int(value)
+            except ValueError:
+                return None
+        else:
+            values[dest] = value
+    if i >= n:
+        return None
+    values["image"] = argv[i]
+    values["command"] = argv[i + 1:]
+    from types import SimpleNamespace
+    return SimpleNamespace(**values)
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:

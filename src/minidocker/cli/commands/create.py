@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from types import SimpleNamespace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from minidocker.cli.commands._container_flags import add_create_arguments
     add_create_arguments(parser)
+
+
+def parse_fast(argv: list[str]) -> SimpleNamespace | None:
+    from minidocker.cli.commands import _container_flags as flags
+    return flags.parse_fast(argv, flags.CREATE_FLAGS)
 
 
 def run(args: argparse.Namespace) -> int:

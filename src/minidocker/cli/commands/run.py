@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from types import SimpleNamespace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from minidocker.cli.commands._container_flags import add_create_arguments
-    parser.add_argument("-d", "--detach", action="store_true",
-                        help="run in the background and print the container ID")
-    parser.add_argument("-a", "--attach", action="append", default=[],
-                        help="attach to STDIN, STDOUT or STDERR")
+    from minidocker.cli.commands._container_flags import RUN_FLAGS, add_create_arguments, add_flags
+    add_flags(parser, RUN_FLAGS)
     add_create_arguments(parser)
+
+
+def parse_fast(argv: list[str]) -> SimpleNamespace | None:
+    from minidocker.cli.commands import _container_flags as flags
+    return flags.parse_fast(argv, flags.RUN_FLAGS + flags.CREATE_FLAGS)
 
 
 def run(args: argparse.Namespace) -> int:
