@@ -65,6 +65,22 @@ def dumps(obj: Any) -> str:
     return "".join(_encode_checked(obj, 0))
 
 
+def dumps_spaced(obj: Any) -> str:
+    """Exactly json.dumps(obj) (separators ", " and ": ") for a list or dict."""
+    return _dumps(obj, ", ", ": ", False)
+
+
+def dumps_sorted(obj: Any) -> str:
+    """Exactly json.dumps(obj, sort_keys=True, separators=(",", ":")) for a list or dict."""
+    return _dumps(obj, ",", ":", True)
+
+
+def _dumps(obj: Any, item_separator: str, key_separator: str, sort_keys: bool) -> str:
+    encode = _json.make_encoder({}, _NotSerializable(), _json.encode_basestring_ascii, None,
+                                key_separator, item_separator, sort_keys, False, True)
+    return "".join(encode(obj, 0))
+
+
 def _error(message: str, text: str, pos: int) -> ValueError:
     from json import JSONDecodeError
     return JSONDecodeError(message, text, pos)

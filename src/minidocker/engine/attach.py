@@ -4,9 +4,9 @@ the exit code when the container ends."""
 
 from __future__ import annotations
 
+import _signal as signal  # the signal module's IntEnums import enum: 3 ms
 import os
 import select
-import signal
 
 from minidocker.engine.monitor import EXIT, RESIZE, SIGNAL, STDERR, STDIN, STDIN_EOF, frame
 

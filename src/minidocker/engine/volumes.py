@@ -6,9 +6,9 @@ removed with their container by `rm -v`. Metadata is `<root>/volumes/<name>/volu
 
 from __future__ import annotations
 
-import json
 import os
 
+from minidocker import jsonfast
 from minidocker.engine.records import now, write_atomic
 from minidocker.errors import Conflict, NotFound, UsageError
 
@@ -46,14 +46,14 @@ def create(root: str, name: str | None = None, labels: dict[str, str] | None = N
            "Scope": "local"}
     if anonymous:
         doc["Labels"] = {**doc["Labels"], "com.docker.volume.anonymous": ""}
-    write_atomic(os.path.join(path, "volume.json"), json.dumps(doc).encode())
+    write_atomic(os.path.join(path, "volume.json"), jsonfast.dumps_spaced(doc).encode())
     return doc
 
 
 def inspect(root: str, name: str) -> dict[str, Any]:
     try:
         with open(os.path.join(volumes_dir(root), name, "volume.json")) as f:
-            data: dict[str, Any] = json.load(f)
+            data: dict[str, Any] = jsonfast.loads(f.read())
             return data
     except (FileNotFoundError, NotADirectoryError):
         raise NotFound(f"no such volume: {name}")

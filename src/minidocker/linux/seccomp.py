@@ -377,13 +377,14 @@ class _Cache:
     FORMAT = 1  # bump when the generated code changes
 
     def __init__(self, cache_dir: str, seccomp: dict[str, Any], lib: ctypes.CDLL):
-        import json
         import zlib
+
+        from minidocker import jsonfast  # not json: it imports re and enum (4 ms)
 
         self.dir = cache_dir
         version = lib.seccomp_version().contents
-        key = json.dumps([self.FORMAT, version.major, version.minor, version.micro,
-                          os.uname().machine, seccomp], sort_keys=True, separators=(",", ":"))
+        key = jsonfast.dumps_sorted([self.FORMAT, version.major, version.minor, version.micro,
+                                     os.uname().machine, seccomp])
         self.key = key.encode()
         self.path = os.path.join(cache_dir, f"{zlib.crc32(self.key):08x}.bpf")
 
