@@ -763,9 +763,56 @@ def remove_files(record: Record, volumes: bool) -> None:
     if volumes:
         _remove_anonymous(record.root, mounts)
     name = record.name
-    import shutil
-    shutil.rmtree(record.dir, ignore_errors=True)
+    _remove_tree(record.dir)
     Records(record.root).release_name(name, record.id)
+
+
+def _remove_tree(path: str) -> None:
+    """shutil.rmtree(path, ignore_errors=True) without importing shutil (with bz2 and lzma:
+    1.5 ms on every `run --rm`). By directory fds, never following a symlink, like it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return  # gone, or a symlink or file: rmtree leaves those too
+    try:
+        _remove_contents(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def _remove_contents(fd: int) -> None:
+    try:
+        entries = list(os.scandir(fd))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            try:
+                sub = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW |
+                              os.O_CLOEXEC, dir_fd=fd)
+            except OSError:
+                continue
+            try:
+                _remove_contents(sub)
+            finally:
+                os.close(sub)
+            try:
+                os.rmdir(entry.name, dir_fd=fd)
+            except OSError:
+                pass
+        else:
+            try:
+                os.unlink(entry.name, dir_fd=fd)
+            except OSError:
+                pass
 
 
 def _remove_anonymous(root: str, mounts: list[dict[str, Any]]) -> None:
