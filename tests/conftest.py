@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -86,6 +87,24 @@ def make_bundle(busybox_rootfs: Path, tmp_path: Path) -> Callable[..., Bundle]:
     return make
 
 
+def run_captured(cmd: list[str], *, check: bool = False, timeout: float = 60,
+                 **kw: Any) -> subprocess.CompletedProcess[str]:
+    """Run a command with its output captured through files, not pipes: a container
+    started by it (`create`, `run -d`) keeps its stdio open long after it exits."""
+    if "input" not in kw:
+        kw.setdefault("stdin", subprocess.DEVNULL)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.run(cmd, stdout=out, stderr=err, timeout=timeout, **kw)
+        out.seek(0)
+        err.seek(0)
+        result = subprocess.CompletedProcess(proc.args, proc.returncode,
+                                             out.read().decode(errors="replace"),
+                                             err.read().decode(errors="replace"))
+    if check and result.returncode != 0:
+        raise AssertionError(f"{shlex.join(cmd)} failed ({result.returncode}): {result.stderr}")
+    return result
+
+
 class Runtime:
     """Runs minidocker-runtime (or another OCI runtime) with a private --root."""
 
@@ -104,21 +123,7 @@ class Runtime:
 
     def run(self, *args: str, check: bool = False, timeout: float = 60,
             **kw: Any) -> subprocess.CompletedProcess[str]:
-        """Run the runtime. Output goes through files, not pipes: a container started by
-        `create` or `run -d` keeps the runtime's stdio open long after the runtime exits."""
-        if "input" not in kw:
-            kw.setdefault("stdin", subprocess.DEVNULL)
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.run(self.cmd(*args), stdout=out, stderr=err,
-                                  timeout=timeout, **kw)
-            out.seek(0)
-            err.seek(0)
-            result = subprocess.CompletedProcess(proc.args, proc.returncode,
-                                                 out.read().decode(errors="replace"),
-                                                 err.read().decode(errors="replace"))
-        if check and result.returncode != 0:
-            raise AssertionError(f"{args} failed ({result.returncode}): {result.stderr}")
-        return result
+        return run_captured(self.cmd(*args), check=check, timeout=timeout, **kw)
 
     def state(self, cid: str) -> dict[str, Any]:
         return json.loads(self.run("state", cid, check=True).stdout)

@@ -59,21 +59,18 @@ def diff(upper: str, lowers: list[str]) -> list[tuple[str, str]]:
 
 
 def copy_out(src: str, dest: str) -> None:
-    import shutil
-    if not os.path.lexists(src):
-        raise NotFound(f"could not find the file {src} in container")
-    if os.path.isdir(dest):
-        dest = os.path.join(dest, os.path.basename(src.rstrip("/")))
-    if os.path.isdir(src) and not os.path.islink(src):
-        shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True)
-    else:
-        shutil.copy2(src, dest, follow_symlinks=False)
+    _copy(src, dest, f"could not find the file {src} in container")
 
 
 def copy_in(src: str, dest: str) -> None:
+    _copy(src, dest, f"could not find the file {src}")
+
+
+def _copy(src: str, dest: str, missing: str) -> None:
+    """cp semantics: into `dest` if it is a directory; symlinks copied as links."""
     import shutil
     if not os.path.lexists(src):
-        raise NotFound(f"could not find the file {src}")
+        raise NotFound(missing)
     if os.path.isdir(dest):
         dest = os.path.join(dest, os.path.basename(src.rstrip("/")))
     if os.path.isdir(src) and not os.path.islink(src):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import tool
+from tests.conftest import run_captured, tool
 from tests.integration.network.private import private_network, remove_networks
 
 
@@ -31,20 +31,7 @@ class Engine:
 
     def run(self, *args: str, check: bool = False, timeout: float = 60,
             **kw: Any) -> subprocess.CompletedProcess[str]:
-        """Output through files: detached containers' monitors must not hold our pipes."""
-        if "input" not in kw:
-            kw.setdefault("stdin", subprocess.DEVNULL)
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.run(self.cmd(*args), stdout=out, stderr=err, timeout=timeout,
-                                  **kw)
-            out.seek(0)
-            err.seek(0)
-            result = subprocess.CompletedProcess(proc.args, proc.returncode,
-                                                 out.read().decode(errors="replace"),
-                                                 err.read().decode(errors="replace"))
-        if check and result.returncode != 0:
-            raise AssertionError(f"{args} failed ({result.returncode}): {result.stderr}")
-        return result
+        return run_captured(self.cmd(*args), check=check, timeout=timeout, **kw)
 
     def ok(self, *args: str, **kw: Any) -> str:
         return self.run(*args, check=True, **kw).stdout
