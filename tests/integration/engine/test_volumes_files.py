@@ -98,3 +98,26 @@ def test_commit_then_run_the_new_image(engine: Engine) -> None:
     assert engine.run("rmi", "baked:v1").returncode != 0  # cid2 holds a lease on it
     engine.ok("rm", cid2)
     engine.ok("rmi", "baked:v1")
+
+
+def test_cp_into_a_tree_with_planted_symlinks_stays_inside(engine: Engine,
+                                                          tmp_path: Path) -> None:
+    """A directory copied into the container is written through the container's view of
+    its symlinks (a link to an absolute path means inside the container), never the
+    host's: an absolute link planted in an existing subdirectory cannot catch the copy."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    f"mkdir -p /data/tree {victim}; ln -s {victim} /data/tree/sub; "
+                    f"ln -s {victim}/single /data/file; sleep 60").strip()
+    engine.wait_for(lambda: "A /data" in engine.ok("diff", cid))
+    src = tmp_path / "tree"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "pwned").write_text("x\n")
+    engine.ok("cp", str(src), f"{cid}:/data")
+    single = tmp_path / "single.txt"
+    single.write_text("one\n")
+    engine.ok("cp", str(single), f"{cid}:/data/file")
+    assert list(victim.iterdir()) == []
+    assert engine.ok("exec", cid, "cat", f"{victim}/pwned") == "x\n"
+    assert engine.ok("exec", cid, "cat", f"{victim}/single") == "one\n"

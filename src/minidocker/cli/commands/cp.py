@@ -44,9 +44,8 @@ def run(args: argparse.Namespace) -> int:
                 return 0
             files.copy_out(src, dest_path)
         else:
-            dest = files.resolve(root, dest_path)
             src = os.path.realpath(src_path) if args.follow_link else src_path
-            files.copy_in(src, dest)
+            files.copy_in(root, src, dest_path)
     finally:
         if mounted:
             lifecycle.unmount_rootfs(record)
