@@ -26,6 +26,7 @@ def open_manager(spec: dict[str, Any], cid: str, systemd: bool) -> Any:
         return None
     manager = cgroups.open_manager(linux.get("cgroupsPath") or None, cid, systemd=systemd)
     manager.validate(resources)  # a bad value must not create anything
+    manager.drop_unused_unified(resources)
     manager.create()
     try:
         manager.apply(resources)
@@ -110,9 +111,13 @@ def _own_paths() -> dict[str, str]:
     return out
 
 
-def make_mounter(new_cgroupns: bool) -> Any:
+def make_mounter(new_cgroupns: bool, info: dict[str, Any] | None = None) -> Any:
     """A function mounting an OCI `cgroup` mount: the container's own cgroups, read-only
-    if asked. Must run in the container's mount namespace, before pivot_root."""
+    if asked. Must run in the container's mount namespace, before pivot_root. `info`:
+    what the parent said in CGROUPS_DONE; unified=False: the container has no cgroup of
+    its own in a hybrid host's cgroup2 hierarchy, whose mount is then left out (it would
+    show the runtime's cgroup and its other children)."""
+    told = {} if info is None else info
 
     def mount_cgroupfs(rootfs: Any, dest: str, flags: int) -> None:
         mounts = _cgroup_mounts()
@@ -141,6 +146,8 @@ def make_mounter(new_cgroupns: bool) -> Any:
             if "/" in name:
                 continue
             if fstype == "cgroup2":
+                if told.get("unified") is False:
+                    continue
                 opts, key = "", ""
             else:
                 opts = ",".join(o for o in super_opts.split(",")

@@ -414,8 +414,12 @@ def warm_cgroup_migration() -> None:
     are instant. Writing our own pid into the cgroup we are already in is a move that
     changes nothing but opens that window, so the container's move (some 10 ms later)
     does not wait. Best effort: any error is ignored.
+
+    Only on a cgroup v2 host: on v1 (and hybrid) the init joins its cgroups itself
+    through `tasks`, which skips that lock (CgroupManager.open_self_join), and a warm-up
+    would only hold cgroup_mutex through the grace period, delaying our mkdirs.
     """
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 or not os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
         return
     try:
         with open("/proc/self/cgroup") as f:

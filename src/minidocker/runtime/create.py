@@ -13,8 +13,7 @@ import time
 from minidocker import jsonfast as json
 from minidocker.errors import Conflict, MinidockerError
 from minidocker.linux import libc
-from minidocker.runtime import hooks, namespaces, process, sync
-from minidocker.runtime import init as init_mod
+from minidocker.runtime import namespaces, sync
 from minidocker.runtime.spec import load_bundle
 from minidocker.runtime.spec import namespaces as spec_namespaces
 from minidocker.runtime.state import Container, State, check_id, proc_stat, write_atomic
@@ -22,6 +21,7 @@ from minidocker.runtime.state import Container, State, check_id, proc_stat, writ
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -49,11 +49,8 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
     if not proc:
         raise MinidockerError("config.json has no process to run")
     _refuse_our_mount_namespace(spec_namespaces(spec).get("mount"))
-    linux = spec["linux"]
-    seccomp = linux.get("seccomp")
     from minidocker.runtime import lsm
     lsm.check(proc)
-    prepared = process.Prepared(proc, seccomp, os.path.join(root, ".seccomp-cache"))
     if proc.get("terminal") and not (opts.console_socket or opts.console_pair):
         raise MinidockerError("process.terminal is true: --console-socket is required")
     if not proc.get("terminal") and opts.console_socket:
@@ -66,19 +63,15 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
     except FileExistsError:
         raise Conflict(f"container {cid} already exists")
     procs: list[int] = []
-    manager = None
+    managers: list[Any] = []  # the cgroup manager, once _spawn has made it
     try:
         me = proc_stat(os.getpid())
         write_atomic(os.path.join(container.dir, "creating"),
                      f"{os.getpid()} {me[1] if me else 0}".encode(), durable=False)
         os.mkfifo(container.fifo, 0o622)
         os.chmod(container.fifo, 0o622)
-        from minidocker.runtime import cgroup as cgroup_glue
-        manager = cgroup_glue.open_manager(spec, cid, opts.systemd_cgroup)
-        if manager is not None:  # so that `delete` can clean up if we die before state.json
-            write_atomic(os.path.join(container.dir, "cgroup.json"),
-                         json.dumps(manager.to_state()).encode(), durable=False)
-        pid = _spawn(container, spec, rootfs, bundle, opts, prepared, manager, procs)
+        pid = _spawn(container, spec, rootfs, bundle, opts, root, managers, procs)
+        manager = managers[0] if managers else None
         start = proc_stat(pid)
         if start is None:
             raise MinidockerError("container init exited during setup")
@@ -102,11 +95,11 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        if manager is not None:
+        for manager in managers:
             _kill_cgroup(manager)
         for pid in procs:
             _reap(pid)
-        if manager is not None:
+        for manager in managers:
             try:
                 manager.destroy()
             except Exception:
@@ -116,9 +109,9 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
 
 
 def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
-           opts: CreateOptions, prepared: process.Prepared, manager: Any,
-           procs: list[int]) -> int:
-    """Fork stage 1, drive the protocol, return the init pid (host view)."""
+           opts: CreateOptions, root: str, managers: list[Any], procs: list[int]) -> int:
+    """Fork stage 1, make the cgroup (into `managers`) while it makes the namespaces and
+    the init starts on the rootfs, drive the protocol, return the init pid (host view)."""
     linux = spec["linux"]
     wanted = spec_namespaces(spec)
     join_fds = namespaces.open_paths(wanted)
@@ -132,44 +125,63 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
     from minidocker.runtime import cgroup as cgroup_glue
     new = {k for k, p in wanted.items() if p is None}
     parent_sock, child_sock = sync.pair()
-    cfg = init_mod.InitConfig(
-        id=container.id, spec=spec, rootfs=rootfs, bundle=bundle, fifo_fd=fifo_fd,
-        sock=child_sock,
-        console_sock=console_sock, no_pivot=opts.no_pivot, preserve_fds=opts.preserve_fds,
-        prepared=prepared, new_namespaces=new, new_keyring=not opts.no_new_keyring,
-        cgroup_mount=cgroup_glue.make_mounter("cgroup" in new))
     try:
         pid = os.fork()
         if pid == 0:  # stage 1
             parent_sock.close()
-            _stage1(cfg, wanted, join_fds, linux)
+            _stage1(child_sock, lambda: _init_config(
+                container, spec, rootfs, bundle, opts, root, fifo_fd, child_sock,
+                console_sock, new), wanted, join_fds, linux)
         procs.append(pid)
         child_sock.close()
         for _, fd in join_fds:
             os.close(fd)
         if console_sock is not None and opts.console_pair is None:
             console_sock.close()
-        msg = sync.recv(parent_sock, sync.USERNS, sync.PID)
-        if msg["type"] == sync.USERNS:
-            namespaces.write_id_maps(pid, linux)
-            sync.send(parent_sock, sync.USERNS_DONE)
+        msg = None
+        if "user" in new:  # stage 1 needs its id maps before anything else
+            msg = sync.recv(parent_sock, sync.USERNS, sync.PID)
+            if msg["type"] == sync.USERNS:
+                namespaces.write_id_maps(pid, linux)
+                sync.send(parent_sock, sync.USERNS_DONE)
+                msg = None
+        # The cgroup (imports, validation, mkdir, resources: milliseconds) is made while
+        # stage 1 makes the namespaces and forks the init, which starts on the rootfs.
+        manager = cgroup_glue.open_manager(spec, container.id, opts.systemd_cgroup)
+        if manager is not None:  # so that `delete` can clean up if we die before state.json
+            managers.append(manager)
+            write_atomic(os.path.join(container.dir, "cgroup.json"),
+                         json.dumps(manager.to_state()).encode(), durable=False)
+        if msg is None:
             msg = sync.recv(parent_sock, sync.PID)
         init_pid = int(msg["pid"])
         procs.append(init_pid)
         # The init already builds the rootfs while we move it into its cgroup (on cgroup
         # v1 the first move costs ~10 ms of RCU grace period); it waits for CGROUPS_DONE
         # before anything that must be inside: the cgroup namespace, cgroupfs, exec.
-        if manager is not None:
-            manager.add_process(init_pid)
-        sync.send(parent_sock, sync.CGROUPS_DONE)
+        self_join: list[int] = []
+        try:
+            if manager is not None:
+                self_join = manager.open_self_join()
+                manager.add_process(init_pid, except_self_joined=True)
+            # unified: whether the container has a cgroup of its own in a hybrid host's
+            # cgroup2 hierarchy (None: no cgroup of ours at all)
+            sync.send_fds(parent_sock, sync.CGROUPS_DONE, self_join,
+                          unified=None if manager is None else
+                          manager.version == 2 or "" in manager.dirs)
+        finally:
+            for fd in self_join:
+                os.close(fd)
         _reap(pid)
         sync.recv(parent_sock, sync.HOOKS)
         state = {"ociVersion": spec["ociVersion"], "id": container.id, "status": "creating",
                  "pid": init_pid, "bundle": bundle,
                  "annotations": spec.get("annotations") or {}}
         spec_hooks = spec.get("hooks") or {}
-        hooks.run_hooks(spec_hooks.get("prestart"), state, "prestart")
-        hooks.run_hooks(spec_hooks.get("createRuntime"), state, "createRuntime")
+        if spec_hooks.get("prestart") or spec_hooks.get("createRuntime"):
+            from minidocker.runtime import hooks
+            hooks.run_hooks(spec_hooks.get("prestart"), state, "prestart")
+            hooks.run_hooks(spec_hooks.get("createRuntime"), state, "createRuntime")
         sync.send(parent_sock, sync.HOOKS_DONE)
         sync.recv(parent_sock, sync.READY)
         return init_pid
@@ -178,14 +190,36 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
         os.close(fifo_fd)
 
 
-def _stage1(cfg: init_mod.InitConfig, wanted: dict[str, str | None],
-            join_fds: list[tuple[str, int]], linux: dict[str, Any]) -> None:
+def _init_config(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
+                 opts: CreateOptions, root: str, fifo_fd: int, sock: socket.socket,
+                 console_sock: socket.socket | None, new: set[str]) -> Any:
+    """In stage 1, before it leaves the host's namespaces: what the init needs. Imported
+    and computed here, not in the parent, so the parent makes the cgroup meanwhile."""
+    from minidocker.runtime import cgroup as cgroup_glue
+    from minidocker.runtime import init as init_mod
+    from minidocker.runtime import process
+    proc = spec["process"]
+    prepared = process.Prepared(proc, spec["linux"].get("seccomp"),
+                                os.path.join(root, ".seccomp-cache"))
+    cgroup_info: dict[str, Any] = {}  # filled from CGROUPS_DONE, read by the mounter
+    return init_mod.InitConfig(
+        id=container.id, spec=spec, rootfs=rootfs, bundle=bundle, fifo_fd=fifo_fd,
+        sock=sock, console_sock=console_sock, no_pivot=opts.no_pivot,
+        preserve_fds=opts.preserve_fds, prepared=prepared, new_namespaces=new,
+        new_keyring=not opts.no_new_keyring,
+        cgroup_mount=cgroup_glue.make_mounter("cgroup" in new, cgroup_info),
+        cgroup_info=cgroup_info)
+
+
+def _stage1(sock: socket.socket, make_config: Callable[[], Any],
+            wanted: dict[str, str | None], join_fds: list[tuple[str, int]],
+            linux: dict[str, Any]) -> None:
     """In the first child: enter or make namespaces, fork the init. Never returns."""
-    sock = cfg.sock
     try:
         # CVE-2019-5736: while we (host Python) are inside the container's namespaces, no
         # container process may open /proc/<our pid>/exe; execve resets this.
         libc.prctl(libc.PR_SET_DUMPABLE, 0, what="prctl(PR_SET_DUMPABLE)")
+        cfg = make_config()
         namespaces.join(join_fds)
         if wanted.get("user", "") is None:
             libc.unshare(libc.CLONE_NEWUSER)
@@ -208,8 +242,10 @@ def _stage1(cfg: init_mod.InitConfig, wanted: dict[str, str | None],
         pid = os.fork()
         if pid == 0:
             os.close(gate_w)
-            os.read(gate_r, 1)
+            if os.read(gate_r, 1) != b"1":  # stage 1 was killed: the create failed
+                os._exit(1)
             os.close(gate_r)
+            from minidocker.runtime import init as init_mod
             init_mod.run(cfg)
         sync.send(sock, sync.PID, pid=pid)
         os.write(gate_w, b"1")

@@ -29,7 +29,8 @@ class InitConfig:
     def __init__(self, *, id: str, spec: dict[str, Any], rootfs: str, bundle: str,
                  fifo_fd: int, sock: socket.socket, console_sock: socket.socket | None,
                  no_pivot: bool, preserve_fds: int, prepared: process.Prepared,
-                 new_namespaces: set[str], cgroup_mount: Any, new_keyring: bool = True):
+                 new_namespaces: set[str], cgroup_mount: Any, new_keyring: bool = True,
+                 cgroup_info: dict[str, Any] | None = None):
         self.id = id
         self.spec = spec
         self.rootfs = rootfs
@@ -43,6 +44,7 @@ class InitConfig:
         self.new_namespaces = new_namespaces
         self.cgroup_mount = cgroup_mount
         self.new_keyring = new_keyring
+        self.cgroup_info = {} if cgroup_info is None else cgroup_info  # CGROUPS_DONE's
         self.procfd = -1
         self.exec_path = ""
         self.env: dict[str, str] = {}
@@ -229,8 +231,19 @@ def _setup_console(rootfs: Rootfs, sock: socket.socket) -> None:
 
 
 def _enter_cgroup(cfg: InitConfig) -> bool:
-    """Wait until the parent has put us in our cgroup, then make our cgroup namespace."""
-    sync.recv(cfg.sock, sync.CGROUPS_DONE)
+    """Wait until the parent has made our cgroup (and put us in the hierarchies we can't
+    join ourselves), join the rest through the fds it sent, make our cgroup namespace."""
+    msg, fds = sync.recv_fds(cfg.sock, sync.CGROUPS_DONE)
+    try:
+        for fd in fds:  # cgroup v1 `tasks`: "0" moves this (single) thread
+            try:
+                os.write(fd, b"0")
+            except OSError as e:
+                raise MinidockerError(f"cannot join the container's cgroup: {e.strerror}")
+    finally:
+        for fd in fds:
+            os.close(fd)
+    cfg.cgroup_info.update(msg)
     if "cgroup" in cfg.new_namespaces:
         libc.unshare(libc.CLONE_NEWCGROUP)
     return True

@@ -11,8 +11,12 @@ One SOCK_SEQPACKET socketpair carries JSON messages, one per packet. The create 
                                  fork ─────────────────────────▶ (pid 1 of the new pid ns)
                                ◀ PID {pid}; exits
     cgroup.add_process(init)                                     rootfs mounts meanwhile
-    CGROUPS_DONE ─────────────────────────────────────────────▶ (waited for before the
+    (v1: fds of each `tasks`)
+    CGROUPS_DONE [fds] ───────────────────────────────────────▶ (waited for before the
                                                                  first cgroup mount) then
+                                                                 "0" to each `tasks` fd
+                                                                 (moves itself: no RCU
+                                                                 grace period),
                                                                  unshare(cgroup), devices,
                                                                  console
                                                                ◀ HOOKS
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import _socket  # the socket module costs 3 ms of imports (enum, selectors) per call
 import os
+import sys
 
 from minidocker import jsonfast as json
 from minidocker.errors import MinidockerError
@@ -62,6 +67,38 @@ def send(sock: socket.socket, kind: str, **fields: Any) -> None:
     sock.send(json.dumps({"type": kind, **fields}).encode())
 
 
+def send_fds(sock: socket.socket, kind: str, fds: list[int], **fields: Any) -> None:
+    """A message with file descriptors attached (SCM_RIGHTS)."""
+    data = json.dumps({"type": kind, **fields}).encode()
+    if not fds:
+        sock.send(data)
+        return
+    raw = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)
+    sock.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, raw)])
+
+
+def recv_fds(sock: socket.socket, *expected: str,
+             max_fds: int = 32) -> tuple[dict[str, Any], list[int]]:
+    """recv() of a message that may carry file descriptors: (message, fds)."""
+    while True:
+        try:
+            data, ancillary, _, _ = sock.recvmsg(65536, _socket.CMSG_SPACE(4 * max_fds))
+            break
+        except InterruptedError:
+            continue
+    fds: list[int] = []
+    for level, kind, raw in ancillary:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(raw[i:i + 4], sys.byteorder, signed=True)
+                    for i in range(0, len(raw) - len(raw) % 4, 4)]
+    try:
+        return _decode(data, expected), fds
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+
+
 def recv(sock: socket.socket, *expected: str) -> dict[str, Any]:
     """The next message; ChildFailed on ERROR, on EOF, or on an unexpected type."""
     while True:
@@ -70,6 +107,10 @@ def recv(sock: socket.socket, *expected: str) -> dict[str, Any]:
             break
         except InterruptedError:
             continue
+    return _decode(data, expected)
+
+
+def _decode(data: bytes, expected: tuple[str, ...]) -> dict[str, Any]:
     if not data:
         raise ChildFailed("container init exited during setup")
     msg: dict[str, Any] = json.loads(data)

@@ -129,3 +129,30 @@ def test_own_session_keyring(runtime: Runtime, make_bundle) -> None:
     other = runtime.new_id()
     proc = runtime.run("run", "--no-new-keyring", "-b", str(b), other)
     assert proc.returncode == 0 and f"_ses.{other}" not in proc.stdout
+
+
+HYBRID = os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers") and \
+    not os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def test_init_joins_every_v1_hierarchy_and_no_idle_cgroup2_one(runtime: Runtime,
+                                                                make_bundle) -> None:
+    """On a v1 host the init moves itself into its cgroups (through the `tasks` fds the
+    runtime sends), and on a hybrid host it gets no cgroup in the cgroup2 hierarchy, which
+    it neither needs nor sees inside, unless a limit lives there."""
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        import pytest
+        pytest.skip("cgroup v1 or hybrid host only (the VM tests cover v2)")
+    cid = start(runtime, make_bundle, ["sh", "-c", "ls /sys/fs/cgroup; sleep 30"])
+    pid = runtime.state(cid)["pid"]
+    lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    v1 = [line for line in lines if not line.startswith("0::") and ":name=" not in line]
+    assert v1 and all(line.endswith(f"/minidocker/{cid}") for line in v1), lines
+    inside = runtime.run("exec", cid, "ls", "/sys/fs/cgroup", check=True).stdout.split()
+    assert "memory" in inside and "pids" in inside
+    state = json.loads((Path(runtime.root) / cid / "cgroup.json").read_text())
+    if HYBRID:
+        assert not any(line.startswith("0::") and cid in line for line in lines), lines
+        assert "unified" not in inside
+        assert "" not in state["dirs"]
+        assert not Path(f"/sys/fs/cgroup/unified/minidocker/{cid}").exists()

@@ -125,12 +125,21 @@ def remove_created(leaves: list[str], created: list[str]) -> None:
     """Remove the container's cgroups (each leaf with whatever was made inside it), then
     the parents its manager made, and minidocker's shared parent (a leaf's parent named
     "minidocker"), where empty: another container may still use them."""
+    gone = set()
     for leaf in leaves:
-        for dirpath, _, _ in sorted(os.walk(leaf), key=lambda w: -len(w[0])):
-            remove_dir(dirpath)
+        try:
+            os.rmdir(leaf)  # the usual case: empty; a walk only for what is inside
+        except FileNotFoundError:
+            pass
+        except OSError:
+            for dirpath, _, _ in sorted(os.walk(leaf), key=lambda w: -len(w[0])):
+                remove_dir(dirpath)
+        gone.add(leaf)
     shared = [os.path.dirname(leaf) for leaf in leaves
               if os.path.basename(os.path.dirname(leaf)) == DEFAULT_PARENT]
-    for directory in [*reversed(created), *shared]:
+    for directory in dict.fromkeys([*reversed(created), *shared]):
+        if directory in gone:
+            continue
         try:
             os.rmdir(directory)
         except FileNotFoundError:

@@ -25,7 +25,6 @@ from minidocker.linux.cgroups.v1 import (
     pids,
     rdma,
 )
-from minidocker.linux.cgroups.v2 import hugetlb as v2_hugetlb
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -131,25 +130,35 @@ class V1Manager(CgroupManager):
 
     def _create(self) -> None:
         for directory in self._unique_dirs():
+            try:  # the usual case: the parent is there (one syscall, no stat walk)
+                self._mkdir(directory, directory)
+                continue
+            except FileNotFoundError:
+                pass
             missing = []
             cur = directory
             while not os.path.isdir(cur):
                 missing.append(cur)
                 cur = os.path.dirname(cur)
             for d in reversed(missing):
-                try:
-                    os.mkdir(d, 0o755)
-                except FileExistsError:
-                    continue
-                except FileNotFoundError:
-                    raise  # a parent vanished meanwhile: create() starts again
-                except OSError as exc:
-                    raise common.CgroupError(f"cannot create cgroup {d}: {exc.strerror}")
-                self.created.append(d)
-                if "cpuset" in self.dirs and directory == self.dirs["cpuset"]:
-                    cpuset.init_dir(d)
+                self._mkdir(d, directory)
         if self._hybrid_hugetlb():
             self._delegate_hugetlb()
+
+    def _mkdir(self, d: str, leaf: str) -> None:
+        """mkdir one cgroup of the path to `leaf`; FileNotFoundError when its parent is
+        missing (or vanished meanwhile: create() starts again)."""
+        try:
+            os.mkdir(d, 0o755)
+        except FileExistsError:
+            return
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise common.CgroupError(f"cannot create cgroup {d}: {exc.strerror}")
+        self.created.append(d)
+        if "cpuset" in self.dirs and leaf == self.dirs["cpuset"]:
+            cpuset.init_dir(d)
 
     # A hybrid host may offer hugetlb in its cgroup2 hierarchy only (no v1 mount): used when
     # the host delegates it from the root (cgroup.subtree_control there has "hugetlb");
@@ -214,15 +223,44 @@ class V1Manager(CgroupManager):
             if ctrl.NAME in self.dirs:
                 ctrl.apply(self.dirs[ctrl.NAME], res)
         if res.get("hugepageLimits") and "hugetlb" not in self.dirs:
-            v2_hugetlb.apply(self.dirs[UNIFIED], res)
+            from minidocker.linux.cgroups.v2 import hugetlb as v2_hugetlb  # the v2 package:
+            v2_hugetlb.apply(self.dirs[UNIFIED], res)  # 0.6 ms of imports, only when needed
 
-    def add_process(self, pid: int) -> None:
+    def add_process(self, pid: int, except_self_joined: bool = False) -> None:
+        skip = set(self._v1_dirs()) if except_self_joined else set()
         for directory in self._unique_dirs():
+            if directory in skip:
+                continue
             try:
                 common.write(directory, "cgroup.procs", pid)
             except common.CgroupError as exc:
                 raise common.CgroupError(f"cannot add process {pid} to cgroup {directory}: "
                                          f"{exc.message.rsplit(': ', 1)[-1]}")
+
+    def _v1_dirs(self) -> list[str]:
+        unified = self.dirs.get(UNIFIED)
+        return [d for d in self._unique_dirs() if d != unified]
+
+    def open_self_join(self) -> list[int]:
+        fds: list[int] = []
+        try:
+            for directory in self._v1_dirs():
+                fds.append(os.open(os.path.join(directory, "tasks"),
+                                   os.O_WRONLY | os.O_CLOEXEC))
+        except OSError as exc:
+            for fd in fds:
+                os.close(fd)
+            raise common.CgroupError(f"cannot open {directory}/tasks: {exc.strerror}")
+        return fds
+
+    def drop_unused_unified(self, resources: dict[str, Any] | None) -> None:
+        """On a hybrid host, leave the cgroup2 hierarchy out unless a limit needs it (hugetlb
+        offered only there). Joining it means writing our pid to its cgroup.procs, which
+        costs the container an RCU grace period (see open_self_join), for a hierarchy with
+        no controller of ours; without it the container sees no cgroup2 mount inside."""
+        needed = bool((resources or {}).get("hugepageLimits")) and "hugetlb" not in self.dirs
+        if UNIFIED in self.dirs and not needed:
+            del self.dirs[UNIFIED]
 
     def _any_dir(self) -> str:
         for name in ("freezer", "pids", "memory", "devices", "cpu", UNIFIED):
@@ -264,6 +302,7 @@ class V1Manager(CgroupManager):
                 ctrl.stats(self.dirs[ctrl.NAME], out)
         if "hugetlb" not in self.dirs and UNIFIED in self.dirs and \
                 common.hugetlb_sizes(self.dirs[UNIFIED]):
+            from minidocker.linux.cgroups.v2 import hugetlb as v2_hugetlb
             v2_hugetlb.stats(self.dirs[UNIFIED], out)
         return out
 

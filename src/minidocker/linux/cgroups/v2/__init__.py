@@ -171,7 +171,7 @@ class V2Manager(CgroupManager):
                 raise common.CgroupError(f"devices: cannot attach the eBPF device program to "
                                          f"{self.dir}: {exc.strerror}")
 
-    def add_process(self, pid: int) -> None:
+    def add_process(self, pid: int, except_self_joined: bool = False) -> None:
         try:
             common.write(self.dir, "cgroup.procs", pid)
         except common.CgroupError as exc:
