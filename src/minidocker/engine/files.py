@@ -1,5 +1,6 @@
-"""A container's filesystem from the host: paths resolved inside its root (symlinks can't
-escape), the changes in its upper dir (`diff`), copies both ways (`cp`), tar (`export`)."""
+"""A container's filesystem from the host: the changes in its upper dir (`diff`), copies
+both ways (`cp`) and tar (`export`), read and written by a child chrooted into it, so that
+its symlinks can't lead outside it."""
 
 from __future__ import annotations
 
@@ -10,33 +11,8 @@ from minidocker.errors import MinidockerError, NotFound
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import IO, Any
-
-
-def resolve(root: str, path: str, follow_last: bool = True) -> str:
-    """The host path of container path `path` under `root`, following symlinks the way
-    the container would see them (absolute targets are relative to `root`)."""
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    current: list[str] = []
-    hops = 0
-    while parts:
-        name = parts.pop(0)
-        if name == "..":
-            if current:
-                current.pop()
-            continue
-        candidate = os.path.join(root, *current, name)
-        if (parts or follow_last) and os.path.islink(candidate):
-            hops += 1
-            if hops > 40:
-                raise MinidockerError(f"{path}: too many levels of symbolic links")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                current = []
-            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-            continue
-        current.append(name)
-    return os.path.join(root, *current)
 
 
 def diff(upper: str, lowers: list[str]) -> list[tuple[str, str]]:
@@ -58,80 +34,262 @@ def diff(upper: str, lowers: list[str]) -> list[tuple[str, str]]:
     return sorted(((k, p) for p, k in out.items()), key=lambda item: item[1])
 
 
-def copy_out(src: str, dest: str) -> None:
-    _copy(src, dest, f"could not find the file {src} in container")
+def copy_out(root: str, src_path: str, dest: str, follow: bool = False,
+             archive: bool = False) -> None:
+    """Copy `src_path` of the container whose filesystem is at `root` to host path `dest`
+    (`-`: a tar stream of it on stdout), with docker cp's rules.
+
+    The reading is done by a child chrooted into `root`, which sends the source as a tar
+    stream (_tar_add): every symlink on the way, in the middle of the path or swapped in
+    while the copy runs (CVE-2018-15664), resolves as the container sees it, inside it.
+    The stream is unpacked here without following any link, the ones it brings included.
+    Without -L the source itself is copied as the link it may be; -a keeps its owners,
+    otherwise the copy belongs to us.
+    """
+    import tarfile
+    name = _source_name(src_path)
+    if dest == "-":
+        import sys
+        _tar_out(tarfile, root, src_path, name, sys.stdout.buffer, follow)
+        return
+
+    def write(source: IO[bytes]) -> None:
+        _unpack(tarfile, source, dest, name, None if archive else (os.geteuid(), os.getegid()),
+                confine=True)
+        while source.read(65536):
+            pass  # the end of the archive: the child must not get EPIPE for it
+
+    _chrooted(root, _tar_reader(tarfile, src_path, ".", follow), write, child_writes=True)
 
 
-def copy_in(root: str, src: str, dest_path: str) -> None:
+def export(root: str, out: IO[bytes]) -> None:
+    """The whole filesystem at `root` as a tar stream on `out`, read as cp reads it."""
+    import tarfile
+    _tar_out(tarfile, root, "/", ".", out, what="export")
+
+
+def _tar_out(tarfile: Any, root: str, path: str, arcname: str, out: IO[bytes],
+             follow: bool = False, what: str = "") -> None:
+    def write(source: IO[bytes]) -> None:
+        while chunk := source.read(65536):
+            out.write(chunk)
+        out.flush()
+
+    _chrooted(root, _tar_reader(tarfile, path, arcname, follow), write, child_writes=True,
+              what=what)
+
+
+def _tar_reader(tarfile: Any, path: str, arcname: str, follow: bool) -> Callable[[int], None]:
+    """What the chrooted child runs: `path` as a tar stream on the fd."""
+    def read(fd: int) -> None:
+        with os.fdopen(fd, "wb") as out, \
+                tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            try:
+                _tar_add(tarfile, tar, path, arcname, follow=follow)
+            except FileNotFoundError:
+                raise NotFound(f"could not find the file {path} in container") from None
+    return read
+
+
+def copy_in(root: str, src: str, dest_path: str, archive: bool = False) -> None:
     """Copy host `src` to `dest_path` in the container whose filesystem is at `root`.
 
     The writing is done by a child chrooted into `root`, fed a tar stream of `src`: every
     path and symlink on the container's side is then resolved as the container sees it,
     so a link the container planted (say /data/sub -> /etc) can never send the copy to
-    the host's /etc. New files belong to root, as with `docker cp`.
+    the host's /etc. New files belong to root, as with `docker cp` (-a: to the source's
+    owners).
     """
     import tarfile
-
-    from minidocker.errors import describe
     if not os.path.lexists(src):
         raise NotFound(f"could not find the file {src}")
-    data_r, data_w = os.pipe()
+
+    def write(fd: int) -> None:
+        with os.fdopen(fd, "rb") as source:
+            _unpack(tarfile, source, dest_path or "/", _source_name(src),
+                    None if archive else (0, 0), confine=False)
+
+    def read(out: IO[bytes]) -> None:
+        tar_tree(src, out, ".")
+
+    _chrooted(root, write, read, child_writes=False, what=f"copy to {dest_path}")
+
+
+def _source_name(path: str) -> str:
+    """The name a copy of `path` gets; "." for `dir/.` (docker cp: the contents only)."""
+    if path in (".", "/") or path.endswith("/.") or path.rstrip("/") == "":
+        return "."
+    return os.path.basename(os.path.normpath("/" + path)) or "."
+
+
+def _chrooted(root: str, child: Callable[[int], None], here: Callable[[IO[bytes]], None],
+              child_writes: bool, what: str = "") -> None:
+    """Run child(fd) in a forked process chrooted into `root` while here(file) runs in this
+    one, the two ends of one pipe (the child's is the writing end if child_writes).
+    Errors are `what: why` (the child's in the container's terms).
+
+    After the chroot the container's files come first: the child must import nothing (a
+    module would be found in the container), and look up no user or group name (glibc's
+    NSS would load libraries named by the container's /etc/nsswitch.conf, CVE-2019-14271).
+    A broken pipe on the pipe only means the other side stopped reading.
+    """
+    from minidocker.errors import describe
+    r, w = os.pipe()
     err_r, err_w = os.pipe()
+    mine, theirs = (r, w) if child_writes else (w, r)
     pid = os.fork()
-    if pid == 0:
+    if pid == 0:  # pragma: no cover - runs in the forked child
         try:
-            os.close(data_w)
+            os.close(mine)
             os.close(err_r)
             os.chroot(root)
             os.chdir("/")
-            _extract_into(tarfile, data_r, dest_path or "/", os.path.basename(src.rstrip("/")))
+            child(theirs)
             os._exit(0)
+        except BrokenPipeError:
+            os._exit(2)  # the parent stopped reading: it says why
         except BaseException as e:  # noqa: BLE001 - reported by the parent
             os.write(err_w, describe(e).encode())
             os._exit(1)
-    os.close(data_r)
+    os.close(theirs)
     os.close(err_w)
+    failure: Exception | None = None
     try:
-        with os.fdopen(data_w, "wb") as out:
-            tar_tree(src, out, ".")
-    except BrokenPipeError:
-        pass  # the child failed; it says why
+        with os.fdopen(mine, "rb" if child_writes else "wb") as f:
+            here(f)
+    except Exception as e:  # noqa: BLE001 - raised below unless the child's error comes first
+        if not (isinstance(e, BrokenPipeError) and not child_writes):
+            failure = e  # else the child stopped reading: it failed (says why) or was done
     finally:
         _, status = os.waitpid(pid, 0)
         with os.fdopen(err_r, "rb") as f:
             why = f.read().decode(errors="replace")
-    if status != 0:
-        raise MinidockerError(f"copy to {dest_path}: {why or 'failed'}")
+    code = os.waitstatus_to_exitcode(status)
+    child_error = None
+    if code == 1 or (code != 0 and failure is None):
+        why = why or f"failed (status {code})"
+        child_error = MinidockerError(f"{what}: {why}" if what else why)
+    # the writer's error comes first: the reader's is what a cut stream caused
+    if child_error is not None and (child_writes or failure is None):
+        raise child_error
+    if isinstance(failure, MinidockerError):
+        raise failure
+    if failure is not None:
+        why = describe(failure)
+        raise MinidockerError(f"{what}: {why}" if what else why) from failure
 
 
-def _extract_into(tarfile: Any, fd: int, dest: str, src_name: str) -> None:
-    """In the chrooted child: unpack the stream at `dest` (into it if it is a directory)."""
-    if os.path.isdir(dest):
-        parent, name = dest, src_name
+def _tar_add(tarfile: Any, tar: Any, path: str, arcname: str, dir_fd: int | None = None,
+             follow: bool = False) -> None:
+    """Add `path` (relative to `dir_fd`) and what is below it to `tar`, in the chrooted
+    child. Below the top, every entry is opened relative to its directory's fd without
+    following links, so nothing swapped in while we read can lead elsewhere; only regular
+    files are read, and only after fstat says the opened file is one. Owners are numbers
+    (no name lookups, see _chrooted)."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+    st = os.stat(path, dir_fd=dir_fd, follow_symlinks=follow)
+    info = tarfile.TarInfo(arcname)
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+        fd = os.open(path, flags | (0 if follow else os.O_NOFOLLOW), dir_fd=dir_fd)
+        try:
+            st = os.fstat(fd)
+            _tar_info(info, st)
+            if stat.S_ISREG(st.st_mode):
+                info.size = st.st_size
+                with os.fdopen(os.dup(fd), "rb") as f:
+                    tar.addfile(info, f)
+            elif stat.S_ISDIR(st.st_mode):
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+                for name in sorted(os.listdir(fd)):
+                    _tar_add(tarfile, tar, name, f"{arcname}/{name}", dir_fd=fd)
+            else:
+                raise MinidockerError(f"{path}: replaced while being copied")
+        finally:
+            os.close(fd)
+        return
+    _tar_info(info, st)
+    if stat.S_ISLNK(st.st_mode):
+        info.type = tarfile.SYMTYPE
+        info.linkname = os.readlink(path, dir_fd=dir_fd)
+    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        info.type = tarfile.CHRTYPE if stat.S_ISCHR(st.st_mode) else tarfile.BLKTYPE
+        info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+    elif stat.S_ISFIFO(st.st_mode):
+        info.type = tarfile.FIFOTYPE
     else:
-        parent, name = os.path.dirname(dest.rstrip("/")) or "/", os.path.basename(dest)
-    if not os.path.isdir(parent):
-        raise NotFound(f"{parent}: no such directory in the container")
-    with os.fdopen(fd, "rb") as f, tarfile.open(fileobj=f, mode="r|") as tar:
-        for member in tar:
-            member.name = name + member.name[1:]  # the stream's top entry is "."
-            member.uid = member.gid = 0
-            member.uname = member.gname = ""
-            # confined by the chroot: the container's own links are followed as it would
-            tar.extract(member, parent, filter="fully_trusted")
+        return  # a socket: tar leaves it out too
+    tar.addfile(info)
 
 
-def _copy(src: str, dest: str, missing: str) -> None:
-    """cp semantics: into `dest` if it is a directory; symlinks copied as links."""
-    import shutil
-    if not os.path.lexists(src):
-        raise NotFound(missing)
-    if os.path.isdir(dest):
-        dest = os.path.join(dest, os.path.basename(src.rstrip("/")))
-    if os.path.isdir(src) and not os.path.islink(src):
-        shutil.copytree(src, dest, symlinks=True, dirs_exist_ok=True)
-    else:
-        shutil.copy2(src, dest, follow_symlinks=False)
+def _tar_info(info: Any, st: os.stat_result) -> None:
+    info.mode = stat.S_IMODE(st.st_mode)
+    info.uid, info.gid = st.st_uid, st.st_gid
+    info.mtime = int(st.st_mtime)
+
+
+def _unpack(tarfile: Any, source: IO[bytes], dest: str, src_name: str,
+            owner: tuple[int, int] | None, confine: bool) -> None:
+    """Unpack a stream whose top entry is "." (one copied file or directory) at `dest`,
+    with docker cp's rules: into `dest` if it is a directory (only the directory's
+    contents when `src_name` is "."), else as `dest` (overwriting a file; a directory
+    can't replace a file, and `dest` is created only in an existing directory). `owner`:
+    (uid, gid) for every entry, None to keep the stream's.
+
+    confine (on the host, for a stream the container filled): no entry is written through
+    a symlink, neither one already there nor one the stream made; a link where an entry
+    goes is replaced, as docker cp does. Without it (chrooted in the container) the
+    container's links are followed as it would follow them."""
+    with tarfile.open(fileobj=source, mode="r|") as tar:
+        top = tar.next()
+        if top is None:
+            raise MinidockerError("nothing to copy")
+        if confine and os.path.exists(dest):
+            dest = os.path.realpath(dest)  # the user's own links on the host are followed
+        if os.path.isdir(dest):
+            parent, name = dest, src_name
+        elif os.path.exists(dest):
+            if top.isdir():
+                raise MinidockerError(f"cannot copy a directory to a file: {dest}")
+            parent, name = os.path.dirname(dest) or ".", os.path.basename(dest)
+        elif dest.endswith("/") and not top.isdir():
+            raise NotFound(f"{dest}: no such directory")
+        else:
+            trimmed = dest.rstrip("/")
+            parent, name = os.path.dirname(trimmed) or ".", os.path.basename(trimmed)
+            if not os.path.isdir(parent):
+                raise NotFound(f"{parent}: no such directory")
+        if confine:
+            parent = os.path.realpath(parent)
+        extract_kw: dict[str, Any] = {"numeric_owner": True}
+        if hasattr(tarfile, "fully_trusted_filter"):  # Python's with extraction filters
+            extract_kw["filter"] = "fully_trusted"  # the checks are ours (confine)
+        member = top
+        while member is not None:
+            if confine:
+                _confined(parent, name, member)
+            if not (name == "." and member is top):  # the contents only: not dest's own mode
+                member.name = name + member.name[1:]
+                if owner is not None:
+                    member.uid, member.gid = owner
+                member.uname = member.gname = ""
+                tar.extract(member, parent, **extract_kw)
+            member = tar.next()
+
+
+def _confined(parent: str, name: str, member: Any) -> None:
+    """Host side of _unpack: the stream's entry is one of ours (".", "./a/b", no "..", no
+    hard link) and nothing on its way below `parent` is a symlink; a link at its place is
+    removed, so the entry replaces it instead of writing through it."""
+    parts = member.name.split("/")
+    if parts[0] != "." or any(p in ("", ".", "..") for p in parts[1:]) or member.islnk():
+        raise MinidockerError(f"unexpected entry in the copy: {member.name!r}")
+    target = os.path.normpath(os.path.join(parent, name, *parts[1:]))
+    where = os.path.dirname(target) if target != parent else parent
+    if os.path.realpath(where) != where:
+        raise MinidockerError(f"{target}: a symbolic link on the way, not copied")
+    if target != parent and os.path.islink(target):
+        os.unlink(target)
 
 
 def tar_tree(top: str, out: IO[bytes], arcname: str = ".") -> None:

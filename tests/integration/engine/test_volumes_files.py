@@ -3,9 +3,12 @@ commit."""
 
 from __future__ import annotations
 
+import ctypes
 import io
+import os
 import subprocess
 import tarfile
+import threading
 from pathlib import Path
 
 from tests.integration.engine.conftest import Engine, mounts_under
@@ -121,3 +124,141 @@ def test_cp_into_a_tree_with_planted_symlinks_stays_inside(engine: Engine,
     assert list(victim.iterdir()) == []
     assert engine.ok("exec", cid, "cat", f"{victim}/pwned") == "x\n"
     assert engine.ok("exec", cid, "cat", f"{victim}/single") == "one\n"
+
+
+def _regular_files(top: Path) -> dict[str, str]:
+    """Every regular file below `top` (or `top` itself) and its text, symlinks not followed."""
+    found: dict[str, str] = {}
+    if top.is_file() and not top.is_symlink():
+        return {str(top): top.read_text(errors="replace")}
+    for dirpath, _, names in os.walk(top):
+        for name in names:
+            path = Path(dirpath) / name
+            if path.is_file() and not path.is_symlink():
+                found[str(path)] = path.read_text(errors="replace")
+    return found
+
+
+def test_cp_out_never_reads_the_host_through_planted_symlinks(engine: Engine,
+                                                             tmp_path: Path) -> None:
+    """Links the container planted (absolute, `../../..`, as the last component or in the
+    middle of the path) resolve inside the container: a host file they name is never
+    copied out. The last component is copied as the link itself, as docker cp does."""
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "secret").write_text("HOST SECRET\n")
+    up = "../" * 12
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    f"mkdir -p /data/tree; ln -s {host}/secret /data/abs; "
+                    f"ln -s {up}{host}/secret /etc/rel; ln -s {host} /data/tree/hostdir; "
+                    f"ln -s {up}{host} /data/up; echo inside > /data/real; "
+                    "ln -s real /data/link; ln -s /data /inner; sleep 60").strip()
+    engine.wait_for(lambda: "A /inner" in engine.ok("diff", cid))
+    out = tmp_path / "out"
+    out.mkdir()
+    for src in ("/data/tree/hostdir/secret", "/data/up/secret", "/data/up/./secret"):
+        result = engine.run("cp", f"{cid}:{src}", str(out / "x"))
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert result.stderr.startswith("minidocker: error: ")
+        assert len(result.stderr.splitlines()) == 1
+        assert src.split("/")[-1] in result.stderr
+    for src in ("/data/abs", "/etc/rel", "/data/up/"):
+        result = engine.run("cp", "-L", f"{cid}:{src}", str(out / "y"))
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+    # without -L the last component is copied as the link it is
+    engine.ok("cp", f"{cid}:/data/abs", str(out / "abs"))
+    assert os.readlink(out / "abs") == f"{host}/secret"
+    engine.ok("cp", f"{cid}:/etc/rel", str(out))
+    assert os.readlink(out / "rel") == f"{up}{host}/secret"
+    engine.ok("cp", f"{cid}:/data", str(out / "data"))
+    assert os.readlink(out / "data" / "tree" / "hostdir") == str(host)
+    tar = subprocess.run(engine.cmd("cp", f"{cid}:/data", "-"), capture_output=True,
+                         check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
+        assert tf.getmember("data/abs").issym()
+        assert tf.extractfile("data/real").read() == b"inside\n"  # type: ignore[union-attr]
+    # links that stay inside the container work, intermediate ones included
+    engine.ok("cp", f"{cid}:/inner/link", str(out / "link"))
+    assert os.readlink(out / "link") == "real"
+    engine.ok("cp", "-L", f"{cid}:/inner/link", str(out / "followed"))
+    assert (out / "followed").read_text() == "inside\n"
+    engine.ok("cp", "-L", f"{cid}:/inner", str(out / "innerdir"))
+    assert (out / "innerdir" / "real").read_text() == "inside\n"
+    leaked = [p for p, text in _regular_files(out).items() if "HOST SECRET" in text]
+    assert leaked == []
+
+
+def test_cp_out_symlink_exchange_race_stays_inside(engine: Engine, tmp_path: Path) -> None:
+    """CVE-2018-15664: while cp runs, the container swaps a directory on the source path
+    with a link to a host directory (renameat2 RENAME_EXCHANGE in a tight loop, done here
+    through the host's view of the container's filesystem). Nothing of the host's is
+    copied: at worst the copy fails, or copies the link itself."""
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "secret").write_text("HOST SECRET\n")
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    f"mkdir -p /w/d; echo inside > /w/d/secret; ln -s {host} /w/l; "
+                    "sleep 60").strip()
+    engine.wait_for(lambda: "A /w" in engine.ok("diff", cid))
+    view = engine.root / "containers" / cid / "rootfs" / "w"
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd, rename_exchange = -100, 2
+    stop = threading.Event()
+
+    def exchange() -> None:
+        a, b = bytes(view / "d"), bytes(view / "l")
+        while not stop.is_set():
+            libc.renameat2(at_fdcwd, a, at_fdcwd, b, rename_exchange)
+
+    flipper = threading.Thread(target=exchange)
+    flipper.start()
+    out = tmp_path / "out"
+    out.mkdir()
+    try:
+        for i in range(15):
+            engine.run("cp", f"{cid}:/w/d/secret", str(out / f"file{i}"))
+            engine.run("cp", f"{cid}:/w/d", str(out / f"dir{i}"))
+            engine.run("cp", f"{cid}:/w/d/.", str(out / f"contents{i}"))
+    finally:
+        stop.set()
+        flipper.join()
+    copied = _regular_files(out)
+    assert copied, "nothing was copied at all"
+    assert [p for p, text in copied.items() if "HOST" in text] == []
+
+
+def test_cp_out_follows_docker_cp_rules(engine: Engine, tmp_path: Path) -> None:
+    """File to a new file or into a directory, a directory to a new one or into one,
+    `dir/.` for its contents only, -a for the owners; errors as one line."""
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    "mkdir -p /d/sub; echo f > /d/f; echo g > /d/sub/g; chown -R 7:8 /d; "
+                    "chmod 640 /d/f; sleep 60").strip()
+    engine.wait_for(lambda: "A /d" in engine.ok("diff", cid))
+    engine.ok("cp", f"{cid}:/d/f", str(tmp_path / "file"))
+    assert (tmp_path / "file").read_text() == "f\n"
+    assert (tmp_path / "file").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "file").stat().st_uid == 0  # the copy is ours without -a
+    engine.ok("cp", f"{cid}:/d/sub/g", str(tmp_path / "file"))  # overwrites a file
+    assert (tmp_path / "file").read_text() == "g\n"
+    engine.ok("cp", f"{cid}:/d/f", f"{tmp_path}/")
+    assert (tmp_path / "f").read_text() == "f\n"
+    engine.ok("cp", f"{cid}:/d", str(tmp_path / "new"))
+    assert (tmp_path / "new" / "sub" / "g").read_text() == "g\n"
+    engine.ok("cp", f"{cid}:/d", str(tmp_path / "new"))  # exists now: copied into it
+    assert (tmp_path / "new" / "d" / "f").read_text() == "f\n"
+    (tmp_path / "contents").mkdir()
+    engine.ok("cp", f"{cid}:/d/.", str(tmp_path / "contents"))
+    assert sorted(p.name for p in (tmp_path / "contents").iterdir()) == ["f", "sub"]
+    engine.ok("cp", "-a", f"{cid}:/d/sub", str(tmp_path / "owned"))
+    assert (tmp_path / "owned" / "g").stat().st_uid == 7
+    assert (tmp_path / "owned" / "g").stat().st_gid == 8
+    for args, words in (((f"{cid}:/d", str(tmp_path / "file")), "cannot copy a directory"),
+                        ((f"{cid}:/d/f", f"{tmp_path}/nodir/"), "no such directory"),
+                        ((f"{cid}:/d/f", f"{tmp_path}/nodir/x"), "no such directory"),
+                        ((f"{cid}:/d/f/.", str(tmp_path / "x")), "Not a directory"),
+                        ((f"{cid}:/nope", str(tmp_path / "x")), "could not find the file")):
+        result = engine.run("cp", *args)
+        assert result.returncode == 125, args
+        assert result.stderr.startswith("minidocker: error: ") and words in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "x").exists() and not (tmp_path / "nodir").exists()

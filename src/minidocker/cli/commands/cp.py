@@ -22,7 +22,6 @@ def _split(arg: str) -> tuple[str | None, str]:
 
 def run(args: argparse.Namespace) -> int:
     import os
-    import sys
 
     from minidocker.cli.commands._common import find
     from minidocker.engine import files, lifecycle
@@ -37,15 +36,11 @@ def run(args: argparse.Namespace) -> int:
     root, mounted = lifecycle.rootfs_view(record)
     try:
         if src_ref is not None:
-            src = files.resolve(root, src_path, follow_last=args.follow_link)
-            if dest_path == "-":
-                files.tar_tree(src, sys.stdout.buffer, os.path.basename(src_path.rstrip("/"))
-                               or ".")
-                return 0
-            files.copy_out(src, dest_path)
+            files.copy_out(root, src_path, dest_path, follow=args.follow_link,
+                           archive=args.archive)
         else:
             src = os.path.realpath(src_path) if args.follow_link else src_path
-            files.copy_in(root, src, dest_path)
+            files.copy_in(root, src, dest_path, archive=args.archive)
     finally:
         if mounted:
             lifecycle.unmount_rootfs(record)

@@ -25,9 +25,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.output:
             with open(args.output, "wb") as f:
-                files.tar_tree(root, f)
+                files.export(root, f)
         else:
-            files.tar_tree(root, sys.stdout.buffer)
+            files.export(root, sys.stdout.buffer)
     finally:
         if mounted:
             lifecycle.unmount_rootfs(record)
