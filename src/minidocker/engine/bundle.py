@@ -12,6 +12,7 @@ import os
 
 from minidocker.errors import MinidockerError, UsageError
 from minidocker.linux.capnames import CAPS as ALL_CAPS
+from minidocker.linux.rlimitnames import RLIMITS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,13 +20,8 @@ if TYPE_CHECKING:
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-ULIMITS = {
-    "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU", "data": "RLIMIT_DATA", "fsize": "RLIMIT_FSIZE",
-    "locks": "RLIMIT_LOCKS", "memlock": "RLIMIT_MEMLOCK", "msgqueue": "RLIMIT_MSGQUEUE",
-    "nice": "RLIMIT_NICE", "nofile": "RLIMIT_NOFILE", "nproc": "RLIMIT_NPROC",
-    "rss": "RLIMIT_RSS", "rtprio": "RLIMIT_RTPRIO", "rttime": "RLIMIT_RTTIME",
-    "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
-}
+# --ulimit names: Docker's are the RLIMIT_ names in lower case ("nofile")
+ULIMITS = {name.removeprefix("RLIMIT_").lower(): name for name in RLIMITS}
 
 def cap_name(text: str) -> str:
     name = text.strip().upper()

@@ -12,16 +12,11 @@ import resource
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import caps, libc
+from minidocker.linux.rlimitnames import RLIMITS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-# Linux's RLIMIT_* numbers (the resource module lacks some of them)
-RLIMITS = {name: i for i, name in enumerate([
-    "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
-    "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
-    "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"])}
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

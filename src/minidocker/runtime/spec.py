@@ -151,7 +151,7 @@ def validate_process(proc: Any, path: str = "process") -> None:
             for name in caps.get(key) or []:
                 if cap_number(name) is None:
                     raise _fail(f"{path}.capabilities.{key}", f"unknown capability {name!r}")
-    from minidocker.runtime.process import RLIMITS
+    from minidocker.linux.rlimitnames import RLIMITS
     for i, rl in enumerate(_opt(proc, "rlimits", list, path) or []):
         where = f"{path}.rlimits[{i}]"
         _expect(rl, dict, where)

@@ -125,6 +125,19 @@ def test_parse_sizes_and_ulimits() -> None:
         bundle.parse_ulimit("bogus=1")
 
 
+def test_ulimit_names_are_the_runtimes_rlimits() -> None:
+    """Docker's 16 --ulimit names, each an rlimit the runtime knows (one list for both)."""
+    import resource
+
+    from minidocker.runtime.process import RLIMITS
+    assert sorted(bundle.ULIMITS) == sorted([
+        "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile",
+        "nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as"])
+    assert sorted(bundle.ULIMITS.values()) == sorted(RLIMITS)
+    for name, number in RLIMITS.items():
+        assert getattr(resource, name, number) == number
+
+
 def test_volume_flags() -> None:
     assert volumes.parse_volume("data:/d:ro") == {
         "Type": "volume", "Source": "data", "Destination": "/d", "RW": False,
