@@ -151,6 +151,11 @@ class Rootfs:
         """Create every missing directory of `rel` inside the rootfs; an O_PATH fd of it.
         A dangling symlink on the way is followed inside the rootfs (as runc does)."""
         parts = clean(rel)
+        if not _links and "/".join(parts) == rel.strip("/"):
+            try:  # the usual case, all there: one openat2 (it stays inside the root too)
+                return self.open(rel, O_PATH | os.O_DIRECTORY)
+            except FileNotFoundError:
+                pass
         cur = "."
         fd = os.dup(self.fd)
         try:
@@ -183,6 +188,11 @@ class Rootfs:
         """Create the mount point `rel` (a directory, or an empty file) and return its fd."""
         if is_dir:
             return self.mkdir_all(rel)
+        if "/".join(clean(rel)) == rel.strip("/"):
+            try:  # the usual case: it is there
+                return self.open(rel, O_PATH)
+            except FileNotFoundError:
+                pass
         parent, _, name = rel.rstrip("/").rpartition("/")
         pfd = self.mkdir_all(parent)
         try:
