@@ -16,6 +16,7 @@ usage: python bench/bench_engine.py [--runs N] [--containers N] [--ps N] [--no-p
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -88,7 +90,10 @@ class Tools:
                         '"nproc=32768:32768"]\n')
         self.podman_env = {**os.environ, "CONTAINERS_CONF": str(conf)}
         self.podman_cmd = [podman or "podman", "--root", str(tmp / "podman" / "storage"),
-                           "--runroot", str(tmp / "podman" / "run"), "--runtime", "runc"]
+                           "--runroot", str(tmp / "podman" / "run"), "--runtime", "runc",
+                           # its own tmp dir: `system reset` at the end would remove
+                           # the host's /run/libpod
+                           "--tmpdir", str(tmp / "podman" / "tmp")]
 
     def ours_run(self, *args: str) -> list[str]:
         return [*self.ours, "run", "--network", "none", *args]
@@ -148,6 +153,66 @@ def remove_networks(root: str) -> None:
             "import Store\nfor net in Store(sys.argv[1]).networks().values():\n"
             "    network.remove_network(sys.argv[1], net.name, predefined_ok=True)\n")
     subprocess.run([sys.executable, "-c", code, root], check=False)
+
+
+# What podman's CNI bridge network leaves on the host after its containers are gone: the
+# bridge, the iptables-nft tables its firewall/portmap plugins made (their CNI-* chains
+# emptied, not deleted) and its IPAM state.
+PODMAN_BRIDGE = "cni-podman0"
+PODMAN_TABLES = {"ip nat", "ip filter", "ip6 nat", "ip6 filter"}
+PODMAN_STATE_DIRS = ["/var/lib/cni", "/var/lib/cni/networks/podman"]
+
+
+def nft_tables() -> set[str]:
+    """The host's nft tables as "family name"."""
+    out = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    return {line.split(None, 1)[1] for line in out.splitlines() if line.startswith("table ")}
+
+
+class HostState:
+    """What of podman's leftovers the host had before the bench."""
+
+    def __init__(self) -> None:
+        self.bridge = os.path.exists(f"/sys/class/net/{PODMAN_BRIDGE}")
+        self.tables = nft_tables()
+        self.dirs = {d for d in PODMAN_STATE_DIRS if os.path.exists(d)}
+
+
+def remove_podman_leftovers(before: HostState) -> None:
+    """Remove what podman added to the host during the bench, and only that: the bridge and
+    state directories if they were not there before, and the nft tables that appeared,
+    if they hold no rule (a rule would be someone else's: left alone, and said)."""
+    if not before.bridge and os.path.exists(f"/sys/class/net/{PODMAN_BRIDGE}"):
+        subprocess.run(["ip", "link", "del", PODMAN_BRIDGE], stderr=subprocess.DEVNULL)
+    for table in sorted((nft_tables() - before.tables) & PODMAN_TABLES):
+        listing = subprocess.run(["nft", "-j", "list", "table", *table.split()],
+                                 capture_output=True, text=True)
+        try:
+            objects = json.loads(listing.stdout)["nftables"]
+        except (ValueError, KeyError):
+            continue
+        if not all(_cni_only(obj) for obj in objects):
+            print(f"bench_engine: nft table {table} appeared during the bench and holds "
+                  "more than CNI's chains: left alone")
+            continue
+        subprocess.run(["nft", "delete", "table", *table.split()], stderr=subprocess.DEVNULL)
+    for path in PODMAN_STATE_DIRS:  # the outermost new one goes, with what is in it
+        if path not in before.dirs and os.path.exists(path):
+            shutil.rmtree(path, ignore_errors=True)
+            break
+
+
+def _cni_only(obj: dict[str, Any]) -> bool:
+    """An object of `nft -j list table` that CNI's plugins leave: a CNI-* chain or a base
+    chain (FORWARD, POSTROUTING...), a rule in a CNI-* chain or one that jumps to one."""
+    if "chain" in obj:
+        return bool(obj["chain"]["name"].startswith("CNI-") or "hook" in obj["chain"])
+    if "rule" in obj:
+        rule = obj["rule"]
+        return bool(rule["chain"].startswith("CNI-") or any(
+            str(expr.get(verb, {}).get("target", "")).startswith("CNI-")
+            for expr in rule.get("expr", []) for verb in ("jump", "goto")))
+    return True  # metainfo, the table itself
 
 
 def bench_memory(t: Tools, count: int) -> None:
@@ -220,7 +285,7 @@ def main() -> int:
                    stdout=subprocess.DEVNULL)  # what an install does: no compile per run
     if not podman and not args.no_podman:
         print("bench_engine: podman not available: minidocker figures only")
-    had_podman_bridge = os.path.exists("/sys/class/net/cni-podman0")
+    before = HostState()
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp_name:
         tmp = Path(tmp_name)
         image = tmp / "busybox"
@@ -243,9 +308,7 @@ def main() -> int:
                 subprocess.run([*tools.podman_cmd, "system", "reset", "-f"],
                                env=tools.podman_env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-                if not had_podman_bridge and os.path.exists("/sys/class/net/cni-podman0"):
-                    subprocess.run(["ip", "link", "del", "cni-podman0"],
-                                   stderr=subprocess.DEVNULL)
+                remove_podman_leftovers(before)
     return 0
 
 
