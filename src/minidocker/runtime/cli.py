@@ -502,7 +502,13 @@ def main(argv: list[str] | None = None) -> int:
 def entry() -> None:
     """The console entry point: main(), then leave without the interpreter's teardown
     (module and object finalization costs ~3 ms on every call; nothing of ours needs it
-    once stdout and stderr are flushed)."""
+    once stdout and stderr are flushed).
+
+    The cyclic garbage collector is off: a runtime call lives milliseconds and makes no
+    garbage worth collecting, and a collection in a forked child (stage 1, the init) would
+    touch every object and copy the pages it shares with its parent."""
+    import gc
+    gc.disable()
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:

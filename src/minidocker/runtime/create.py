@@ -172,7 +172,6 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
         finally:
             for fd in self_join:
                 os.close(fd)
-        _reap(pid)
         sync.recv(parent_sock, sync.HOOKS)
         state = {"ociVersion": spec["ociVersion"], "id": container.id, "status": "creating",
                  "pid": init_pid, "bundle": bundle,
@@ -184,6 +183,7 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
             hooks.run_hooks(spec_hooks.get("createRuntime"), state, "createRuntime")
         sync.send(parent_sock, sync.HOOKS_DONE)
         sync.recv(parent_sock, sync.READY)
+        _reap(pid)  # stage 1 exited long ago (its teardown took ~2 ms: not waited for above)
         return init_pid
     finally:
         parent_sock.close()
