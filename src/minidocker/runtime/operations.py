@@ -193,6 +193,12 @@ def delete(container: Container, force: bool = False) -> None:
                 if e.errno not in (errno.ENOENT,):
                     raise MinidockerError(f"remove cgroup of {container.id}: "
                                           f"{e.strerror}")
+        kinds = {ns.get("type") for ns in
+                 (state.config.get("linux") or {}).get("namespaces") or []}
+        if "mount" not in kinds:  # its mounts were made in the host's mount namespace
+            from minidocker.runtime import rootfs
+            for message in rootfs.unmount_from_host(state.rootfs, state.config):
+                _warn(message)
         doc = {"ociVersion": state.config.get("ociVersion", ""), "id": container.id,
                "status": "stopped", "pid": state.pid, "bundle": state.bundle,
                "annotations": state.config.get("annotations") or {}}

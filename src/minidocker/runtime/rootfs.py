@@ -463,6 +463,65 @@ class Rootfs:
                    what="/ (readonly)")
 
 
+def unmount_from_host(rootfs: str, spec: dict[str, Any]) -> list[str]:
+    """Undo, at delete, the mounts that create made for a container without a mount
+    namespace of its own: they are in the host's mount namespace, under its rootfs
+    (runtime.md: delete undoes the steps of create). Newest first: read-only paths, masked
+    paths, then the spec's mounts, each popped once (MNT_DETACH, which takes what was
+    mounted below it too) and only while it is still a mount point strictly below the
+    rootfs; the rootfs itself, often a mount of the caller's, is never touched. Paths are
+    resolved inside the rootfs. Returns the errors, one line each."""
+    linux = spec.get("linux") or {}
+    paths = [*reversed(linux.get("readonlyPaths") or []),
+             *reversed(linux.get("maskedPaths") or []),
+             *(m.get("destination") or "" for m in reversed(spec.get("mounts") or []))]
+    below = rootfs.rstrip("/") + "/"
+    try:
+        root_fd = os.open(rootfs, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return []
+    errors: list[str] = []
+    try:
+        for path in paths:
+            if not path.strip("/"):
+                continue
+            try:
+                fd = libc.openat2(root_fd, path.lstrip("/"), O_PATH, IN_ROOT)
+            except OSError:
+                continue  # gone with a mount above it, or never made
+            try:
+                where = os.readlink(fd_path(fd))
+                if where.startswith(below) and where in _mount_points():
+                    libc.umount2(fd_path(fd), libc.MNT_DETACH)
+            except OSError as e:
+                errors.append(f"unmount {path} of the container: {e.strerror}")
+            finally:
+                os.close(fd)
+    finally:
+        os.close(root_fd)
+    return errors
+
+
+def _mount_points() -> set[str]:
+    with open("/proc/self/mountinfo") as f:
+        return {_unescape(line.split()[4]) for line in f}
+
+
+def _unescape(field: str) -> str:
+    """mountinfo writes space, tab, newline and backslash as \\ooo."""
+    if "\\" not in field:
+        return field
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
+            out.append(chr(int(field[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
 def _make_parent_private(path: str) -> None:
     """pivot_root needs the mount holding the new root to be non-shared."""
     mount_point = _mount_point_of(path)

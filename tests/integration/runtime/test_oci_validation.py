@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +73,50 @@ def test_no_mount_namespace_chroots_and_leaves_host_root(runtime: Runtime,
     assert proc.stdout.split() == ["/bin/busybox", "ok"]
     after = os.stat("/")
     assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
+
+
+def _mounts_below(path: Path) -> list[str]:
+    prefix = str(path) + "/"
+    with open("/proc/self/mountinfo") as f:
+        return [mp for mp in (line.split()[4] for line in f) if mp.startswith(prefix)]
+
+
+def test_delete_undoes_mounts_made_without_a_mount_namespace(runtime: Runtime,
+                                                             make_bundle, tmp_path) -> None:
+    # runtime-tools linux_ns_itype left /proc, /dev, /dev/pts, ... and /sys mounted on the
+    # host under the bundle (it then failed to remove it): delete undoes create's mounts,
+    # newest first, and leaves alone what was mounted there before (the rootfs itself, a
+    # mount below it that one of the container's mounts covered)
+    b = make_bundle(["sh", "-c", "grep -c ' /proc ' /proc/self/mountinfo"])
+    _without(b.config, "mount")
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/sys"]
+    b.config["mounts"].append({"destination": "/mnt/data", "type": "tmpfs",
+                               "source": "tmpfs"})
+    b.config["linux"]["maskedPaths"] = ["/proc/kcore", "/proc/acpi", "/etc/hostname"]
+    b.config["linux"]["readonlyPaths"] = ["/proc/sys", "/etc"]
+    b.write()
+    (b.rootfs / "mnt" / "data").mkdir(parents=True, exist_ok=True)
+    (b.rootfs / "etc" / "hostname").write_text("x\n")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep").write_text("kept\n")
+    mine = b.rootfs / "mnt" / "data"
+    subprocess.run(["mount", "--bind", str(b.rootfs), str(b.rootfs)], check=True)
+    try:
+        subprocess.run(["mount", "--bind", str(tmp_path / "mine"), str(mine)], check=True)
+        cid = runtime.new_id()
+        runtime.run("create", "-b", str(b), cid, check=True)
+        made = _mounts_below(b.rootfs)
+        assert str(b.rootfs / "proc") in made and str(b.rootfs / "etc") in made
+        delete = runtime.run("delete", "--force", cid)
+        assert delete.returncode == 0 and "warning" not in delete.stderr, delete.stderr
+        assert _mounts_below(b.rootfs) == [str(mine)]
+        assert (mine / "keep").read_text() == "kept\n"
+        with open("/proc/self/mountinfo") as f:
+            assert any(line.split()[4] == str(b.rootfs) for line in f)
+    finally:
+        for mp in reversed(_mounts_below(b.rootfs)):
+            subprocess.run(["umount", "-l", mp], check=False)
+        subprocess.run(["umount", "-l", str(b.rootfs)], check=False)
 
 
 def test_root_readonly_needs_a_mount_namespace(runtime: Runtime, make_bundle) -> None:
