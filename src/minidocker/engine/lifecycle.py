@@ -10,6 +10,7 @@ records `running` and reports to the CLI over a pipe; then it either serves in-p
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from minidocker.engine import runtimes
@@ -328,10 +329,92 @@ def unmount_rootfs(record: Record) -> None:
 # ---- start -----------------------------------------------------------------------------------
 
 
+class Preforked:
+    """A monitor forked before the CLI has done its work (see prefork_monitor): it imports
+    the runtime meanwhile and waits for start() to hand it a record."""
+
+    def __init__(self, sock: _socket.socket):
+        self.sock = sock
+
+    def hand_over(self, record: Record, report_w: int, client: _socket.socket | None,
+                  interactive: bool, foreground: bool) -> None:
+        from minidocker import jsonfast as json
+        fds = [report_w] + ([client.fileno()] if client is not None else [])
+        msg = json.dumps({"root": record.root, "id": record.id, "interactive": interactive,
+                          "foreground": foreground, "client": client is not None}).encode()
+        raw = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
+        import _socket
+        self.sock.sendmsg([msg], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, raw)])
+        self.close()
+
+    def close(self) -> None:
+        """Without a hand-over the monitor just exits (EOF)."""
+        self.sock.close()
+
+
+def prefork_monitor() -> Preforked | None:
+    """Fork the monitor of a container about to be created (the `run` command), so that
+    it imports the runtime (~5 ms) while this process makes the record and mounts the
+    rootfs, on the other core. None when forking is not possible."""
+    import _socket
+    import gc
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+    gc.freeze()  # the collector no longer walks (writes) these objects: fewer COW faults
+    try:
+        child = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if child == 0:  # pragma: no cover - runs in the forked processes
+        try:
+            ours.close()
+            if os.fork() != 0:
+                os._exit(0)
+            _preforked_main(theirs)
+        finally:
+            os._exit(1)
+    theirs.close()
+    os.waitpid(child, 0)
+    return Preforked(ours)
+
+
+def _preforked_main(sock: _socket.socket) -> None:
+    """In the pre-forked monitor: import what creating the container needs, wait for the
+    hand-over, then go on as a monitor forked by start() would."""
+    import _socket
+
+    import minidocker.runtime.create  # noqa: F401 - imported now, while the CLI works
+    import minidocker.runtime.init  # noqa: F401 - and so already there in stage 1
+    import minidocker.runtime.operations  # noqa: F401
+    from minidocker import jsonfast as json
+    from minidocker.runtime import cgroup as cgroup_glue
+    cgroup_glue.preload()
+    try:
+        data, ancillary, _, _ = sock.recvmsg(4096, _socket.CMSG_SPACE(4 * 2))
+    except OSError:
+        os._exit(0)
+    fds = [int.from_bytes(raw[i:i + 4], sys.byteorder)
+           for level, kind, raw in ancillary
+           if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS
+           for i in range(0, len(raw) - len(raw) % 4, 4)]
+    sock.close()
+    if not data or not fds:
+        os._exit(0)  # the CLI gave up before start
+    msg = json.loads(data)
+    client = None
+    if msg["client"] and len(fds) > 1:
+        client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, fileno=fds[1])
+    _monitor_main(Record(msg["root"], msg["id"]), fds[0], client,
+                  msg["interactive"], msg["foreground"])
+
+
 def start(record: Record, *, attach: bool, interactive: bool = False,
-          foreground: bool = False) -> _socket.socket | None:
-    """Start the container under a new monitor. With `attach`, returns our end of the
-    attach stream (connected before the container runs, so no output is missed)."""
+          foreground: bool = False, monitor: Preforked | None = None
+          ) -> _socket.socket | None:
+    """Start the container under a new monitor (or the pre-forked `monitor`). With
+    `attach`, returns our end of the attach stream (connected before the container
+    runs, so no output is missed)."""
     import _socket  # not the socket module: its enums cost 2 ms of import
 
     from minidocker.engine.records import Lock
@@ -352,24 +435,28 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
         if attach:
             ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         report_r, report_w = os.pipe()
-        import gc
-        gc.freeze()  # the collector no longer walks (writes) these objects: fewer COW faults
-        child = os.fork()
-        if child == 0:  # pragma: no cover - runs in the forked processes
-            os.close(start_lock.fd)  # our copy would hold the lock as long as we live
-            os.close(report_r)
-            if ours is not None:
-                ours.close()
-            try:
-                if os.fork() != 0:
-                    os._exit(0)
-                _monitor_main(record, report_w, theirs, interactive, foreground)
-            finally:
-                os._exit(1)
+        if monitor is not None:
+            monitor.hand_over(record, report_w, theirs, interactive, foreground)
+        else:
+            import gc
+            gc.freeze()  # the collector no longer walks (writes) these objects: fewer COW
+            child = os.fork()
+            if child == 0:  # pragma: no cover - runs in the forked processes
+                os.close(start_lock.fd)  # our copy would hold the lock as long as we live
+                os.close(report_r)
+                if ours is not None:
+                    ours.close()
+                try:
+                    if os.fork() != 0:
+                        os._exit(0)
+                    _monitor_main(record, report_w, theirs, interactive, foreground)
+                finally:
+                    os._exit(1)
         os.close(report_w)
         if theirs is not None:
             theirs.close()
-        os.waitpid(child, 0)
+        if monitor is None:
+            os.waitpid(child, 0)
         with os.fdopen(report_r, "rb") as f:
             report = f.read().decode(errors="replace")
         if not report.startswith("ok"):

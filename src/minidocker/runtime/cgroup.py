@@ -36,6 +36,19 @@ def open_manager(spec: dict[str, Any], cid: str, systemd: bool) -> Any:
     return manager
 
 
+def preload() -> None:
+    """Import this host's cgroup manager now (a pre-forked monitor does, while it waits)."""
+    from minidocker.linux import cgroups
+    try:
+        mode = cgroups.detect()
+    except MinidockerError:
+        return
+    if mode == cgroups.UNIFIED:
+        import minidocker.linux.cgroups.v2  # noqa: F401
+    else:
+        import minidocker.linux.cgroups.v1  # noqa: F401
+
+
 # Devices every container may use, after the rules of the config (as runc does).
 DEFAULT_DEVICE_RULES = [
     {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},  # null

@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import glob
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -51,6 +52,32 @@ def test_engine_errors_are_125(engine: Engine) -> None:
     assert engine.run("run", "--no-such-flag", engine.image, "true").returncode == 125
     result = engine.run("start", "nonexistent")
     assert result.returncode != 0 and "no such container" in result.stderr
+
+
+def test_an_error_before_start_leaves_no_preforked_monitor(engine: Engine) -> None:
+    """`run` forks the container's monitor before it makes the record; when the record
+    can't be made, that process must go (it would hold the CLI's stdout open)."""
+    marker = f"prefork-{os.getpid()}"
+    for bad in (["/no/such/dir", "true"], ["--memory", "lots", engine.image, "true"]):
+        result = engine.run("run", "--rm", "--name", marker, *bad)
+        assert result.returncode == 125, result.stderr
+    deadline = time.monotonic() + 5
+    while True:
+        left = [pid for pid in os.listdir("/proc") if pid.isdigit() and
+                marker.encode() in _cmdline(pid)]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert left == []
+    assert engine.container_dirs() == []
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
 
 
 def test_rm_removes_record_mount_and_cgroup(engine: Engine) -> None:

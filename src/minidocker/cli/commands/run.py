@@ -27,17 +27,24 @@ def run(args: argparse.Namespace) -> int:
     from minidocker.engine import lifecycle
     from minidocker.errors import MinidockerError
 
-    options = options_from(args, detach=args.detach)
-    record = lifecycle.create(root(), options)
+    # its monitor, forked now, imports the runtime while we make the record
+    monitor = lifecycle.prefork_monitor()
     try:
-        sock = lifecycle.start(record, attach=not args.detach, interactive=args.interactive,
-                               foreground=not args.detach)
-    except MinidockerError:
+        options = options_from(args, detach=args.detach)
+        record = lifecycle.create(root(), options)
         try:
-            lifecycle.remove_files(record.reload(), volumes=True)
+            sock = lifecycle.start(record, attach=not args.detach,
+                                   interactive=args.interactive, foreground=not args.detach,
+                                   monitor=monitor)
         except MinidockerError:
-            pass
-        raise
+            try:
+                lifecycle.remove_files(record.reload(), volumes=True)
+            except MinidockerError:
+                pass
+            raise
+    finally:
+        if monitor is not None:
+            monitor.close()  # unused (an error before start): it exits
     if args.detach:
         print(record.id)
         return 0
