@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import select
+import sys
 import time
 
 STDOUT, STDERR, EXIT, STDIN, STDIN_EOF, RESIZE, SIGNAL = 1, 2, 3, 0, 4, 5, 6
@@ -268,7 +269,7 @@ class Monitor:
                     try:
                         got, status = os.waitpid(self.pid, os.WNOHANG)
                     except ChildProcessError:  # not our child: an adopted container
-                        return _zombie_status(self.pid)
+                        return _exit_status(self.pid, self.pidfd)
                     if got:
                         return status
                 elif fd in self.outputs or fd == self.master:
@@ -338,18 +339,52 @@ class Monitor:
         self.watch(pid)
 
 
-def _zombie_status(pid: int) -> int:
-    """The wait status of a process that is not our child, read while it is a zombie
-    (its reaper may be slow: PID 1 often is); 255 when it is already gone."""
+# ioctl(pidfd, PIDFD_GET_INFO) with PIDFD_INFO_EXIT (Linux 6.15): the wait status of a
+# process that has been reaped, by anyone, for the holder of a pidfd opened before that
+PIDFD_GET_INFO = (3 << 30) | (64 << 16) | (0xFF << 8) | 11  # _IOWR(0xFF, 11, 64 bytes)
+PIDFD_INFO_EXIT = 1 << 3
+
+
+def _exit_status(pid: int, pidfd: int, timeout: float = 2.0) -> int:
+    """The wait status of an exited process that is not our child (an adopted container's
+    init, reaped by PID 1 or another subreaper): from its zombie in /proc while it is one,
+    else from the pidfd once its reaper has collected it; 255 when neither tells."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = _zombie_status(pid)
+        if status is None:
+            status = _pidfd_exit_status(pidfd)
+        if status is not None:
+            return status
+        if time.monotonic() > deadline:
+            return 255 << 8
+        time.sleep(0.005)  # between the zombie's end and the kernel's record of its exit
+
+
+def _zombie_status(pid: int) -> int | None:
+    """The wait status of a process that is not our child, read while it is a zombie."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
     except OSError:
-        return 255 << 8
+        return None
     fields = data[data.rindex(b")") + 2:].split()
     if fields[0] == b"Z" and len(fields) > 49:
         return int(fields[49])
-    return 255 << 8
+    return None
+
+
+def _pidfd_exit_status(pidfd: int) -> int | None:
+    import fcntl
+    buf = bytearray(64)
+    buf[0:8] = PIDFD_INFO_EXIT.to_bytes(8, sys.byteorder)
+    try:
+        fcntl.ioctl(pidfd, PIDFD_GET_INFO, buf)
+    except OSError:  # ENOTTY/EINVAL before 6.13; ESRCH: not reaped yet, on some kernels
+        return None
+    if not int.from_bytes(buf[0:8], sys.byteorder) & PIDFD_INFO_EXIT:
+        return None  # not reaped yet
+    return int.from_bytes(buf[60:64], sys.byteorder, signed=True)
 
 
 def _import_path() -> None:
