@@ -470,7 +470,10 @@ def unmount_from_host(rootfs: str, spec: dict[str, Any]) -> list[str]:
     paths, then the spec's mounts, each popped once (MNT_DETACH, which takes what was
     mounted below it too) and only while it is still a mount point strictly below the
     rootfs; the rootfs itself, often a mount of the caller's, is never touched. Paths are
-    resolved inside the rootfs. Returns the errors, one line each."""
+    resolved inside the rootfs. A container whose rootfs is the host's "/" is left alone:
+    its mounts are host mounts. Returns the errors, one line each."""
+    if not rootfs.strip("/"):
+        return []
     linux = spec.get("linux") or {}
     paths = [*reversed(linux.get("readonlyPaths") or []),
              *reversed(linux.get("maskedPaths") or []),
