@@ -12,7 +12,7 @@ import time
 
 from minidocker import jsonfast as json
 from minidocker.errors import Conflict, MinidockerError
-from minidocker.linux import libc
+from minidocker.linux import affinity, libc
 from minidocker.runtime import namespaces, sync
 from minidocker.runtime.spec import load_bundle
 from minidocker.runtime.spec import namespaces as spec_namespaces
@@ -124,15 +124,23 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
     fifo_fd = os.open(container.fifo, os.O_PATH | os.O_CLOEXEC)
     from minidocker.runtime import cgroup as cgroup_glue
     new = {k for k, p in wanted.items() if p is None}
+    # Without a user or time namespace (nor a pid namespace given by path), stage 1 is the
+    # init itself: we make its new pid namespace ours for children for the fork. (A user
+    # namespace must own the pid namespace, so it comes first, in stage 1; time offsets
+    # must be written before the first process enters: both need the second fork.)
+    single = "user" not in wanted and "time" not in wanted and \
+        wanted.get("pid", "") in (None, "")
     parent_sock, child_sock = sync.pair()
     try:
-        pid = os.fork()
+        mask = os.sched_getaffinity(0)
+        pid = _fork_into_pid_namespace() if single and "pid" in new else os.fork()
         if pid == 0:  # stage 1
             parent_sock.close()
             _stage1(child_sock, lambda: _init_config(
                 container, spec, rootfs, bundle, opts, root, fifo_fd, child_sock,
-                console_sock, new), wanted, join_fds, linux)
+                console_sock, new, mask), wanted, join_fds, linux, fork_init=not single)
         procs.append(pid)
+        affinity.run_elsewhere(pid, mask)  # the init puts `mask` back when it joins its cgroup
         child_sock.close()
         for _, fd in join_fds:
             os.close(fd)
@@ -152,10 +160,13 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
             managers.append(manager)
             write_atomic(os.path.join(container.dir, "cgroup.json"),
                          json.dumps(manager.to_state()).encode(), durable=False)
-        if msg is None:
-            msg = sync.recv(parent_sock, sync.PID)
-        init_pid = int(msg["pid"])
-        procs.append(init_pid)
+        if single:
+            init_pid = pid
+        else:
+            if msg is None:
+                msg = sync.recv(parent_sock, sync.PID)
+            init_pid = int(msg["pid"])
+            procs.append(init_pid)
         # The init already builds the rootfs while we move it into its cgroup (on cgroup
         # v1 the first move costs ~10 ms of RCU grace period); it waits for CGROUPS_DONE
         # before anything that must be inside: the cgroup namespace, cgroupfs, exec.
@@ -183,7 +194,8 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
             hooks.run_hooks(spec_hooks.get("createRuntime"), state, "createRuntime")
         sync.send(parent_sock, sync.HOOKS_DONE)
         sync.recv(parent_sock, sync.READY)
-        _reap(pid)  # stage 1 exited long ago (its teardown took ~2 ms: not waited for above)
+        if not single:
+            _reap(pid)  # stage 1 exited long ago (its exit takes ~2 ms: not waited for above)
         return init_pid
     finally:
         parent_sock.close()
@@ -192,7 +204,8 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
 
 def _init_config(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
                  opts: CreateOptions, root: str, fifo_fd: int, sock: socket.socket,
-                 console_sock: socket.socket | None, new: set[str]) -> Any:
+                 console_sock: socket.socket | None, new: set[str],
+                 affinity_mask: set[int]) -> Any:
     """In stage 1, before it leaves the host's namespaces: what the init needs. Imported
     and computed here, not in the parent, so the parent makes the cgroup meanwhile."""
     from minidocker.runtime import cgroup as cgroup_glue
@@ -208,13 +221,39 @@ def _init_config(container: Container, spec: dict[str, Any], rootfs: str, bundle
         preserve_fds=opts.preserve_fds, prepared=prepared, new_namespaces=new,
         new_keyring=not opts.no_new_keyring,
         cgroup_mount=cgroup_glue.make_mounter("cgroup" in new, cgroup_info),
-        cgroup_info=cgroup_info)
+        cgroup_info=cgroup_info, affinity=affinity_mask)
+
+
+def _fork_into_pid_namespace() -> int:
+    """fork() with the child as PID 1 of a new pid namespace: unshare(CLONE_NEWPID) only
+    changes the namespace of our next children, and we go back to ours at once."""
+    ours = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        libc.unshare(libc.CLONE_NEWPID)
+        try:
+            pid = os.fork()
+        except BaseException:
+            _back_to(ours)
+            raise
+        if pid != 0:
+            _back_to(ours)
+        return pid
+    finally:
+        os.close(ours)
+
+
+def _back_to(pid_namespace: int) -> None:
+    try:
+        libc.setns(pid_namespace, libc.CLONE_NEWPID, what="the runtime's pid namespace")
+    except OSError:
+        os.abort()  # our next child would be born in the container's namespace: never
 
 
 def _stage1(sock: socket.socket, make_config: Callable[[], Any],
             wanted: dict[str, str | None], join_fds: list[tuple[str, int]],
-            linux: dict[str, Any]) -> None:
-    """In the first child: enter or make namespaces, fork the init. Never returns."""
+            linux: dict[str, Any], fork_init: bool = True) -> None:
+    """In the first child: enter or make namespaces, fork the init (or, without
+    `fork_init`, become it: the parent made its pid namespace). Never returns."""
     try:
         # CVE-2019-5736: while we (host Python) are inside the container's namespaces, no
         # container process may open /proc/<our pid>/exe; execve resets this.
@@ -232,9 +271,13 @@ def _stage1(sock: socket.socket, make_config: Callable[[], Any],
         elif "user" in wanted:
             _become_root()
         # the init unshares its cgroup namespace itself, once it is in its cgroup
-        flags = namespaces.unshare_flags(wanted, exclude=("user", "cgroup"))
+        flags = namespaces.unshare_flags(
+            wanted, exclude=("user", "cgroup") if fork_init else ("user", "cgroup", "pid"))
         if flags:
             libc.unshare(flags)
+        if not fork_init:
+            from minidocker.runtime import init as init_mod
+            init_mod.run(cfg)
         if wanted.get("time", "") is None and linux.get("timeOffsets"):
             namespaces.write_time_offsets(linux["timeOffsets"])
         # the init may only talk once the parent has its pid: it waits on this pipe

@@ -30,7 +30,8 @@ class InitConfig:
                  fifo_fd: int, sock: socket.socket, console_sock: socket.socket | None,
                  no_pivot: bool, preserve_fds: int, prepared: process.Prepared,
                  new_namespaces: set[str], cgroup_mount: Any, new_keyring: bool = True,
-                 cgroup_info: dict[str, Any] | None = None):
+                 cgroup_info: dict[str, Any] | None = None,
+                 affinity: set[int] | None = None):
         self.id = id
         self.spec = spec
         self.rootfs = rootfs
@@ -45,6 +46,7 @@ class InitConfig:
         self.cgroup_mount = cgroup_mount
         self.new_keyring = new_keyring
         self.cgroup_info = {} if cgroup_info is None else cgroup_info  # CGROUPS_DONE's
+        self.affinity = affinity  # the runtime's CPU mask, to put back (linux/affinity.py)
         self.procfd = -1
         self.exec_path = ""
         self.env: dict[str, str] = {}
@@ -234,6 +236,8 @@ def _enter_cgroup(cfg: InitConfig) -> bool:
     """Wait until the parent has made our cgroup (and put us in the hierarchies we can't
     join ourselves), join the rest through the fds it sent, make our cgroup namespace."""
     msg, fds = sync.recv_fds(cfg.sock, sync.CGROUPS_DONE)
+    from minidocker.linux import affinity
+    affinity.restore(cfg.affinity)  # the parent pinned stage 1 elsewhere right after fork
     try:
         for fd in fds:  # cgroup v1 `tasks`: "0" moves this (single) thread
             try:

@@ -64,17 +64,34 @@ def pair() -> tuple[socket.socket, socket.socket]:
 
 
 def send(sock: socket.socket, kind: str, **fields: Any) -> None:
-    sock.send(json.dumps({"type": kind, **fields}).encode())
+    try:
+        sock.send(json.dumps({"type": kind, **fields}).encode())
+    except (BrokenPipeError, ConnectionResetError):
+        _peer_gone(sock)
 
 
 def send_fds(sock: socket.socket, kind: str, fds: list[int], **fields: Any) -> None:
     """A message with file descriptors attached (SCM_RIGHTS)."""
     data = json.dumps({"type": kind, **fields}).encode()
-    if not fds:
-        sock.send(data)
-        return
     raw = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)
-    sock.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, raw)])
+    try:
+        if fds:
+            sock.sendmsg([data], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, raw)])
+        else:
+            sock.send(data)
+    except (BrokenPipeError, ConnectionResetError):
+        _peer_gone(sock)
+
+
+def _peer_gone(sock: socket.socket) -> None:
+    """The other side exited: what it said last (its ERROR) is the error, not EPIPE."""
+    try:
+        sock.setblocking(False)
+        while recv(sock):  # raises ChildFailed on its ERROR, or on EOF
+            pass
+    except BlockingIOError:
+        pass
+    raise ChildFailed("container init exited during setup")
 
 
 def recv_fds(sock: socket.socket, *expected: str,
@@ -128,6 +145,6 @@ def report_and_exit(sock: socket.socket, exc: BaseException) -> None:
     code = getattr(exc, "exit_code", None)
     try:
         send(sock, ERROR, msg=describe(exc), code=code if isinstance(code, int) else None)
-    except OSError:
+    except BaseException:  # noqa: BLE001 - the parent is gone: nothing may escape a child
         pass
     os._exit(1)
