@@ -184,7 +184,9 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
             for fd in self_join:
                 os.close(fd)
         sync.recv(parent_sock, sync.HOOKS)
-        state = {"ociVersion": spec["ociVersion"], "id": container.id, "status": "creating",
+        # prestart and createRuntime are steps 3 and 4 of the lifecycle, after the
+        # environment is created (step 2, `creating`): state.md calls that `created`
+        state = {"ociVersion": spec["ociVersion"], "id": container.id, "status": "created",
                  "pid": init_pid, "bundle": bundle,
                  "annotations": spec.get("annotations") or {}}
         spec_hooks = spec.get("hooks") or {}

@@ -109,7 +109,7 @@ def _setup(cfg: InitConfig) -> None:
 
     sync.send(cfg.sock, sync.HOOKS)
     sync.recv(cfg.sock, sync.HOOKS_DONE)
-    state = {"ociVersion": spec["ociVersion"], "id": cfg.id, "status": "creating",
+    state = {"ociVersion": spec["ociVersion"], "id": cfg.id, "status": "created",  # step 5
              "pid": cfg.host_pid, "bundle": cfg.bundle,
              "annotations": spec.get("annotations") or {}}
     hooks.run_hooks((spec.get("hooks") or {}).get("createContainer"), state, "createContainer")

@@ -321,7 +321,7 @@ def test_hooks_run_in_order_with_state(runtime: Runtime, make_bundle, tmp_path: 
                                       "poststart", "poststop"]
     states = [json.loads(e[1]) for e in entries]
     assert all(s["id"] == cid and s["bundle"] == str(b.path) for s in states)
-    assert states[0]["status"] == "creating" and states[0]["pid"] > 0
+    assert [s["status"] for s in states[:3]] == ["created"] * 3 and states[0]["pid"] > 0
     assert states[3]["status"] == "running"
     assert states[4]["status"] == "stopped"
 

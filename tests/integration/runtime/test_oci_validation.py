@@ -195,6 +195,27 @@ def test_failing_poststart_and_poststop_hooks_warn_and_the_rest_run(
     assert doc["status"] == "running" and doc["pid"] == pid and doc["id"] == cid
 
 
+def test_create_hooks_get_the_created_state(runtime: Runtime, make_bundle, tmp_path) -> None:
+    # runtime-tools hooks_stdin: prestart, createRuntime and createContainer run in steps 3
+    # to 5 of the lifecycle, after the environment is created (step 2, `creating`), so the
+    # state on their stdin says `created` (state.md), with the container's pid (as crun)
+    b = make_bundle(["true"])
+    b.config["annotations"] = {"org.example.k": "v"}
+    b.config["hooks"] = {stage: [_hook(f"cat > {tmp_path}/{stage}")]
+                         for stage in ("prestart", "createRuntime", "createContainer")}
+    b.write()
+    cid = runtime.new_id()
+    create = runtime.run("create", "-b", str(b), cid)
+    assert create.returncode == 0, create.stderr
+    pid = runtime.state(cid)["pid"]
+    for stage in ("prestart", "createRuntime", "createContainer"):
+        doc = json.loads((tmp_path / stage).read_text())
+        assert doc["status"] == "created", stage
+        assert (doc["id"], doc["pid"], doc["bundle"]) == (cid, pid, str(b.path)), stage
+        assert doc["annotations"] == {"org.example.k": "v"}, stage
+    runtime.run("delete", "--force", cid, check=True)
+
+
 @pytest.mark.parametrize("propagation,tag", [("shared", "shared:"),
                                              ("unbindable", "unbindable"),
                                              ("private", None)])
