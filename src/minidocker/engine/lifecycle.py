@@ -1,10 +1,12 @@
 """Lifecycle orchestration: create, start (through a monitor), stop, kill, remove, and
 the status of a record derived from live facts.
 
-start() forks a monitor process M (double fork, new session, child subreaper). M creates
-the runtime container with the record's FIFOs as stdio, plugs the network, starts it,
-records `running` and reports to the CLI over a pipe; then it either serves in-process
-(foreground run: no exec, fast) or execs the small monitor.py (detached: little memory).
+start() forks a monitor process M (double fork, new session, child subreaper), or hands
+the record to one that `run` forked before making it (prefork_monitor: M imports the
+runtime meanwhile). M creates the runtime container with the record's FIFOs as stdio,
+plugs the network, starts it, records `running` and reports to the CLI over a pipe; then
+it either serves in-process (foreground run: no exec, fast) or execs the small
+monitor.py (detached: little memory).
 """
 
 from __future__ import annotations
