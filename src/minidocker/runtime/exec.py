@@ -72,9 +72,15 @@ def exec_process(container: Container, proc: dict[str, Any], *, console_socket: 
             os.close(fd)
         if sock_console is not None and console_pair is None:
             sock_console.close()
-        if manager is not None:
-            manager.add_process(pid)
-        sync.send(parent_sock, sync.GO)
+        self_join: list[int] = []
+        try:
+            if manager is not None:  # v1: the child joins itself (no RCU grace period)
+                self_join = manager.open_self_join()
+                manager.add_process(pid, except_self_joined=True)
+            sync.send_fds(parent_sock, sync.GO, self_join)
+        finally:
+            for fd in self_join:
+                os.close(fd)
         msg = sync.recv(parent_sock, sync.PID)
         exec_pid = int(msg["pid"])
         os.waitpid(pid, 0)
@@ -92,7 +98,12 @@ def _child(sock: socket.socket, join_fds: list[tuple[str, int]], proc: dict[str,
     try:
         from minidocker.linux import libc
         libc.prctl(libc.PR_SET_DUMPABLE, 0, what="prctl(PR_SET_DUMPABLE)")  # CVE-2019-5736
-        sync.recv(sock, sync.GO)
+        _, cgroup_fds = sync.recv_fds(sock, sync.GO)
+        for fd in cgroup_fds:  # cgroup v1 `tasks`: "0" moves this (single) thread
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
         namespaces.join(join_fds)
         if userns:
             os.setresgid(0, 0, 0)

@@ -42,6 +42,18 @@ def test_exec_runs_in_the_container(runtime: Runtime, running: str) -> None:
     assert lines[4:] == ["/", "0"]
 
 
+def test_exec_joins_every_cgroup_of_the_container(runtime: Runtime, running: str) -> None:
+    # on v1 the exec'd process moves itself through the `tasks` fds the runtime sends;
+    # seen from its cgroup namespace, the container's cgroup is "/" in each hierarchy
+    init = Path(f"/proc/{runtime.state(running)['pid']}/cgroup").read_text().splitlines()
+    proc = runtime.run("exec", running, "cat", "/proc/self/cgroup")
+    assert proc.returncode == 0, proc.stderr
+    inside = proc.stdout.splitlines()
+    v1 = [line for line in inside if not line.startswith("0::")]
+    assert v1 and all(line.endswith(":/") for line in v1), inside
+    assert len(inside) == len(init)
+
+
 def test_exec_flags(runtime: Runtime, running: str) -> None:
     proc = runtime.run("exec", "-e", "EXTRA=2", "--cwd", "/tmp", "-u", "1000:1000",
                        running, "sh", "-c", "echo $EXTRA; pwd; id -u; id -g")
