@@ -689,6 +689,30 @@ def on_exit(root: str, cid: str, status: int) -> tuple[int, tuple[int, int] | No
     return code, None
 
 
+def start_after_boot(root: str) -> list[tuple[str, Exception | None]]:
+    """What dockerd does when it starts, for a daemonless engine (`system boot`, run once
+    at boot): start the containers that are not running (a reboot ended them, with their
+    monitors) whose restart policy is `always`, or `unless-stopped` and not stopped by
+    hand. [(id, None when started, else the error)]."""
+    done: list[tuple[str, Exception | None]] = []
+    for record in Records(root).all():
+        try:
+            state = live_state(record)
+            policy = (record.config["HostConfig"].get("RestartPolicy") or {}).get("Name")
+        except (MinidockerError, KeyError):
+            continue
+        if state.get("Status") != "exited" or not (
+                policy == "always" or policy == "unless-stopped" and
+                not state.get("ManualStop")):
+            continue
+        try:
+            start(record, attach=False)
+            done.append((record.id, None))
+        except MinidockerError as e:
+            done.append((record.id, e))
+    return done
+
+
 def _wants_restart(record: Record, code: int) -> bool:
     state = record.state
     if state.get("ManualStop") or state.get("Status") == "removing":

@@ -255,3 +255,40 @@ def test_restart_policy_survives_a_killed_monitor(engine: Engine) -> None:
         (engine.inspect(cid)["State"], err.read_text() if err.exists() else "")
     engine.ok("stop", "-t", "1", cid)
     assert engine.status(cid) == "exited"
+
+
+def test_system_boot_starts_what_the_restart_policy_asks(engine: Engine) -> None:
+    """A reboot ends every container and its monitor, and no daemon comes back to apply
+    the restart policies: `system boot` (run once at boot) does what dockerd's start
+    does."""
+    always = engine.ok("run", "-d", "--restart", "always", engine.image, "sleep", "60")
+    unless = engine.ok("run", "-d", "--restart", "unless-stopped", engine.image,
+                       "sleep", "60")
+    stopped = engine.ok("run", "-d", "--restart", "unless-stopped", engine.image,
+                        "sleep", "60")
+    plain = engine.ok("run", "-d", engine.image, "sleep", "60")
+    always, unless, stopped, plain = (c.strip() for c in (always, unless, stopped, plain))
+    engine.ok("stop", "-t", "0", stopped)  # by hand: stays stopped
+    inits = []
+    for cid in (always, unless, plain):  # the reboot: monitor first, so nothing restarts
+        inits.append(engine.inspect(cid)["State"]["Pid"])
+        os.kill(_monitor_pid(engine, cid), signal.SIGKILL)
+        os.kill(inits[-1], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not all(_dead(pid) for pid in inits):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert {cid: engine.status(cid) for cid in (always, unless, stopped, plain)} == \
+        dict.fromkeys((always, unless, stopped, plain), "exited")
+    assert set(engine.ok("system", "boot").split()) == {always, unless}
+    assert engine.status(always) == "running" and engine.status(unless) == "running"
+    assert engine.status(stopped) == "exited" and engine.status(plain) == "exited"
+    assert engine.ok("system", "boot") == ""  # nothing left to start
+
+
+def _dead(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

@@ -1,4 +1,4 @@
-"""minidocker system: df, prune, info."""
+"""minidocker system: df, prune, info, boot."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("-a", "--all", action="store_true", help="remove all unused images")
     p.add_argument("--volumes", action="store_true", help="prune anonymous volumes")
     sub.add_parser("info", help="display system-wide information")
+    sub.add_parser("boot", help="start the containers that a reboot stopped and whose "
+                   "restart policy says so (always; unless-stopped if not stopped by "
+                   "hand): what dockerd does when it starts; run it once at boot")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
         return info.run(argparse.Namespace(format=None, debug=False))
     if args.sub == "df":
         return _df(root(), args)
+    if args.sub == "boot":
+        return _boot(root())
     from minidocker.cli.commands.container import prune_containers
     from minidocker.cli.output import human_size
     ids, reclaimed = prune_containers(root())
@@ -49,6 +54,21 @@ def run(args: argparse.Namespace) -> int:
         pass
     print(f"Total reclaimed space: {human_size(reclaimed)}")
     return 0
+
+
+def _boot(root: str) -> int:
+    import sys
+
+    from minidocker.engine import lifecycle
+    from minidocker.errors import describe
+    code = 0
+    for cid, error in lifecycle.start_after_boot(root):
+        if error is None:
+            print(cid)
+        else:
+            sys.stderr.write(f"minidocker: error: {cid[:12]}: {describe(error)}\n")
+            code = 1
+    return code
 
 
 def _df(root: str, args: argparse.Namespace) -> int:
