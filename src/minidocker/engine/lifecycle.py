@@ -335,8 +335,9 @@ class Preforked:
     """A monitor forked before the CLI has done its work (see prefork_monitor): it imports
     the runtime meanwhile and waits for start() to hand it a record."""
 
-    def __init__(self, sock: _socket.socket):
+    def __init__(self, sock: _socket.socket, intermediate: int):
         self.sock = sock
+        self.intermediate = intermediate  # the first child, gone by now: reaped on close
 
     def hand_over(self, record: Record, report_w: int, client: _socket.socket | None,
                   interactive: bool, foreground: bool) -> None:
@@ -352,6 +353,12 @@ class Preforked:
     def close(self) -> None:
         """Without a hand-over the monitor just exits (EOF)."""
         self.sock.close()
+        if self.intermediate:
+            try:
+                os.waitpid(self.intermediate, 0)
+            except ChildProcessError:
+                pass
+            self.intermediate = 0
 
 
 def prefork_monitor() -> Preforked | None:
@@ -360,8 +367,11 @@ def prefork_monitor() -> Preforked | None:
     rootfs, on the other core. None when forking is not possible."""
     import _socket
     import gc
+
+    from minidocker.linux import affinity
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     gc.freeze()  # the collector no longer walks (writes) these objects: fewer COW faults
+    mask = os.sched_getaffinity(0)
     try:
         child = os.fork()
     except OSError:
@@ -373,15 +383,15 @@ def prefork_monitor() -> Preforked | None:
             ours.close()
             if os.fork() != 0:
                 os._exit(0)
-            _preforked_main(theirs)
+            _preforked_main(theirs, mask)
         finally:
             os._exit(1)
     theirs.close()
-    os.waitpid(child, 0)
-    return Preforked(ours)
+    affinity.run_elsewhere(child, mask)  # its child, the monitor, puts `mask` back
+    return Preforked(ours, child)
 
 
-def _preforked_main(sock: _socket.socket) -> None:
+def _preforked_main(sock: _socket.socket, mask: set[int]) -> None:
     """In the pre-forked monitor: import what creating the container needs, wait for the
     hand-over, then go on as a monitor forked by start() would."""
     import _socket
@@ -403,6 +413,8 @@ def _preforked_main(sock: _socket.socket) -> None:
     sock.close()
     if not data or not fds:
         os._exit(0)  # the CLI gave up before start
+    from minidocker.linux import affinity
+    affinity.restore(mask)  # the CLI pinned us away from its CPU while it worked
     msg = json.loads(data)
     client = None
     if msg["client"] and len(fds) > 1:
