@@ -16,22 +16,45 @@ if TYPE_CHECKING:
 
 
 def diff(upper: str, lowers: list[str]) -> list[tuple[str, str]]:
-    """(kind, path) as `docker diff` shows: A added, C changed, D deleted."""
+    """(kind, path) as `docker diff` shows: A added, C changed, D deleted.
+
+    The container writes its upper dir while we read it: the walk goes by directory fds
+    that never follow a link (os.fwalk), so a directory swapped for a link to a host
+    directory during the walk can't list the host's names; whether a path was in the
+    image is asked of each lower layer with RESOLVE_IN_ROOT (its links stay inside it)."""
+    from minidocker.linux import libc
     out: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(upper):
-        rel_dir = "/" + os.path.relpath(dirpath, upper).lstrip(".")
-        rel_dir = rel_dir if rel_dir != "/" else ""
-        for name in sorted(dirnames + filenames):
-            full = os.path.join(dirpath, name)
-            rel = f"{rel_dir}/{name}"
-            st = os.lstat(full)
-            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-                out[rel] = "D"
-                continue
-            existed = any(os.path.lexists(os.path.join(lower, rel.lstrip("/")))
-                          for lower in lowers)
-            out[rel] = "C" if existed else "A"
+    lower_fds = [os.open(lower, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                 for lower in lowers if os.path.isdir(lower)]
+    try:
+        for dirpath, dirnames, filenames, dirfd in os.fwalk(upper, follow_symlinks=False):
+            rel_dir = "/" + os.path.relpath(dirpath, upper).lstrip(".")
+            rel_dir = rel_dir if rel_dir != "/" else ""
+            for name in sorted(dirnames + filenames):
+                rel = f"{rel_dir}/{name}"
+                try:
+                    st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue  # removed while we walked
+                if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                    out[rel] = "D"
+                    continue
+                out[rel] = "C" if any(_exists_in(fd, rel, libc) for fd in lower_fds) \
+                    else "A"
+    finally:
+        for fd in lower_fds:
+            os.close(fd)
     return sorted(((k, p) for p, k in out.items()), key=lambda item: item[1])
+
+
+def _exists_in(root_fd: int, rel: str, libc: Any) -> bool:
+    try:
+        fd = libc.openat2(root_fd, rel.lstrip("/"), os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC,
+                          libc.RESOLVE_IN_ROOT)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
 
 
 def copy_out(root: str, src_path: str, dest: str, follow: bool = False,

@@ -227,6 +227,41 @@ def test_cp_out_symlink_exchange_race_stays_inside(engine: Engine, tmp_path: Pat
     assert [p for p, text in copied.items() if "HOST" in text] == []
 
 
+def test_diff_never_lists_a_host_directory_swapped_in(engine: Engine, tmp_path: Path
+                                                      ) -> None:
+    """`diff` walks the upper dir that the container writes: a directory swapped for a
+    link to a host directory while it walks (as in the cp race above) must not make it
+    list the host's names."""
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "host-only-name").write_text("x")
+    cid = engine.ok("run", "-d", engine.image, "sh", "-c",
+                    f"mkdir -p /w/d; echo inside > /w/d/inner; ln -s {host} /w/l; "
+                    "sleep 60").strip()
+    engine.wait_for(lambda: "A /w/d/inner" in engine.ok("diff", cid))
+    upper = engine.root / "containers" / cid / "upper" / "w"
+    assert (upper / "d").is_dir(), "the test needs the container's upper dir"
+    libc = ctypes.CDLL(None, use_errno=True)
+    stop = threading.Event()
+
+    def exchange() -> None:
+        a, b = bytes(upper / "d"), bytes(upper / "l")
+        while not stop.is_set():
+            libc.renameat2(-100, a, -100, b, 2)  # AT_FDCWD, RENAME_EXCHANGE
+
+    flipper = threading.Thread(target=exchange)
+    flipper.start()
+    listings = []
+    try:
+        for _ in range(100):
+            listings.append(engine.run("diff", cid).stdout)
+    finally:
+        stop.set()
+        flipper.join()
+    assert any("/w/d/inner" in text or "/w/l/inner" in text for text in listings)
+    assert [text for text in listings if "host-only-name" in text] == []
+
+
 def test_cp_out_follows_docker_cp_rules(engine: Engine, tmp_path: Path) -> None:
     """File to a new file or into a directory, a directory to a new one or into one,
     `dir/.` for its contents only, -a for the owners; errors as one line."""
