@@ -104,6 +104,9 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
                 manager.destroy()
             except Exception:
                 pass
+        if "mount" not in spec_namespaces(spec):  # the init mounted in the host's namespace
+            from minidocker.runtime.rootfs import unmount_from_host
+            unmount_from_host(rootfs, spec)
         container.remove_dir()
         raise
 

@@ -119,6 +119,28 @@ def test_delete_undoes_mounts_made_without_a_mount_namespace(runtime: Runtime,
         subprocess.run(["umount", "-l", str(b.rootfs)], check=False)
 
 
+def test_failed_create_undoes_mounts_made_without_a_mount_namespace(
+        runtime: Runtime, make_bundle, tmp_path) -> None:
+    # as delete does (above): a create that fails after the init made its mounts in the
+    # host's namespace (here a failing createRuntime hook) leaves none of them
+    b = make_bundle(["true"])
+    _without(b.config, "mount")
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/sys"]
+    b.config["hooks"] = {"createRuntime": [{"path": "/bin/false"}]}
+    b.write()
+    subprocess.run(["mount", "--bind", str(b.rootfs), str(b.rootfs)], check=True)
+    try:
+        cid = runtime.new_id()
+        create = runtime.run("create", "-b", str(b), cid)
+        assert create.returncode != 0 and "createRuntime" in create.stderr, create.stderr
+        assert _mounts_below(b.rootfs) == []
+        assert not (runtime.root / cid).exists()
+    finally:
+        for mp in reversed(_mounts_below(b.rootfs)):
+            subprocess.run(["umount", "-l", mp], check=False)
+        subprocess.run(["umount", "-l", str(b.rootfs)], check=False)
+
+
 def test_root_readonly_needs_a_mount_namespace(runtime: Runtime, make_bundle) -> None:
     b = make_bundle(["true"])
     _without(b.config, "mount")
