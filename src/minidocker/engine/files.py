@@ -138,6 +138,44 @@ def copy_in(root: str, src: str, dest_path: str, archive: bool = False) -> None:
     _chrooted(root, write, read, child_writes=False, what=f"copy to {dest_path}")
 
 
+def copy_in_archive(root: str, source: IO[bytes], dest_path: str,
+                    archive: bool = False) -> None:
+    """`cp - CONTAINER:DEST`: unpack the tar stream `source` (stdin) into the directory
+    `dest_path` of the container, by a child chrooted into it, as copy_in does. Entries
+    must stay below DEST (no absolute name, no ".."); new files belong to root (-a: to
+    the stream's owners)."""
+    import shutil
+    import tarfile
+
+    def write(fd: int) -> None:
+        with os.fdopen(fd, "rb") as stream:
+            _unpack_archive(tarfile, stream, dest_path or "/", None if archive else (0, 0))
+
+    def read(out: IO[bytes]) -> None:
+        shutil.copyfileobj(source, out)
+
+    _chrooted(root, write, read, child_writes=False, what=f"copy to {dest_path}")
+
+
+def _unpack_archive(tarfile: Any, source: IO[bytes], dest: str,
+                    owner: tuple[int, int] | None) -> None:
+    """In the chrooted child: every entry of a tar stream, below the directory `dest`."""
+    if not os.path.isdir(dest):
+        raise MinidockerError(f"extraction point is not a directory: {dest}")
+    extract_kw: dict[str, Any] = {"numeric_owner": True}
+    if hasattr(tarfile, "fully_trusted_filter"):
+        extract_kw["filter"] = "fully_trusted"  # the checks are the ones below
+    with tarfile.open(fileobj=source, mode="r|") as tar:
+        for member in tar:
+            for name in (member.name, member.linkname if member.islnk() else ""):
+                if name.startswith("/") or ".." in name.split("/"):
+                    raise MinidockerError(f"{name}: outside the extraction point")
+            if owner is not None:
+                member.uid, member.gid = owner
+            member.uname = member.gname = ""
+            tar.extract(member, dest, **extract_kw)
+
+
 def _source_name(path: str) -> str:
     """The name a copy of `path` gets; "." for `dir/.` (docker cp: the contents only)."""
     if path in (".", "/") or path.endswith("/.") or path.rstrip("/") == "":

@@ -262,6 +262,35 @@ def test_diff_never_lists_a_host_directory_swapped_in(engine: Engine, tmp_path: 
     assert [text for text in listings if "host-only-name" in text] == []
 
 
+def test_cp_in_a_tar_archive_from_stdin(engine: Engine, tmp_path: Path) -> None:
+    """`cp - CONTAINER:DIR` unpacks a tar stream into a directory of the container (owned
+    by root without -a); anything but a directory, or an entry reaching above it, is one
+    clear error and writes nothing."""
+    cid = engine.ok("run", "-d", engine.image, "sleep", "60").strip()
+
+    def archive(*entries: tuple[str, bytes]) -> bytes:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name, data in entries:
+                info = tarfile.TarInfo(name)
+                info.size, info.uid, info.gid = len(data), 1234, 1234
+                tar.addfile(info, io.BytesIO(data))
+        return buf.getvalue()
+
+    ok = engine.run("cp", "-", f"{cid}:/tmp", input=archive(("a.txt", b"A\n"),
+                                                             ("d/b.txt", b"B\n")))
+    assert ok.returncode == 0, ok.stderr
+    assert engine.ok("exec", cid, "sh", "-c", "cat /tmp/a.txt /tmp/d/b.txt; "
+                     "stat -c %u /tmp/a.txt") == "A\nB\n0\n"
+    bad = engine.run("cp", "-", f"{cid}:/tmp/a.txt", input=archive(("x", b"x")))
+    assert bad.returncode == 125 and "not a directory" in bad.stderr
+    evil = engine.run("cp", "-", f"{cid}:/tmp", input=archive(("ok", b"1"),
+                                                               ("../../up", b"2")))
+    assert evil.returncode == 125 and "outside" in evil.stderr
+    assert len(evil.stderr.strip().splitlines()) == 1
+    assert engine.run("exec", cid, "test", "-e", "/up").returncode != 0
+
+
 def test_cp_out_follows_docker_cp_rules(engine: Engine, tmp_path: Path) -> None:
     """File to a new file or into a directory, a directory to a new one or into one,
     `dir/.` for its contents only, -a for the owners; errors as one line."""

@@ -9,8 +9,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-a", "--archive", action="store_true", help="archive mode (keep ids)")
     parser.add_argument("-L", "--follow-link", action="store_true",
                         help="always follow symbol link in SRC_PATH")
-    parser.add_argument("src", metavar="SRC")
-    parser.add_argument("dest", metavar="DEST")
+    parser.add_argument("src", metavar="SRC",
+                        help="CONTAINER:PATH, a local path, or - (a tar archive on stdin, "
+                        "unpacked into the directory DEST)")
+    parser.add_argument("dest", metavar="DEST",
+                        help="CONTAINER:PATH, a local path, or - (a tar archive of SRC on "
+                        "stdout)")
 
 
 def _split(arg: str) -> tuple[str | None, str]:
@@ -38,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         if src_ref is not None:
             files.copy_out(root, src_path, dest_path, follow=args.follow_link,
                            archive=args.archive)
+        elif src_path == "-":  # a tar archive on stdin, unpacked into the directory DEST
+            import sys
+            files.copy_in_archive(root, sys.stdin.buffer, dest_path, archive=args.archive)
         else:
             src = os.path.realpath(src_path) if args.follow_link else src_path
             files.copy_in(root, src, dest_path, archive=args.archive)
