@@ -40,6 +40,20 @@ def test_stats_no_stream(engine: Engine) -> None:
     assert row.startswith(cid[:12]) and " st " in row and "64MiB" in row
     fmt = engine.ok("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "st")
     assert fmt == "st 1\n"
+    assert "NET I/O" in header
+
+
+def test_stats_network_io(engine: Engine) -> None:
+    # traffic on the test's own bridge: a ping of its gateway (made by this test's network)
+    busy = engine.ok("run", "-d", engine.image, "sh", "-c",
+                     "ping -c 3 -W 1 $(ip route | awk '/default/ {print $3}'); "
+                     "sleep 60").strip()
+    quiet = engine.ok("run", "-d", "--network", "none", engine.image, "sleep", "60").strip()
+    engine.wait_for(lambda: engine.ok("stats", "--no-stream", "--format", "{{.NetIO}}",
+                                      busy).strip() != "0B / 0B")
+    rx, tx = engine.ok("stats", "--no-stream", "--format", "{{.NetIO}}", busy).split(" / ")
+    assert rx != "0B" and tx != "0B"
+    assert engine.ok("stats", "--no-stream", "--format", "{{.NetIO}}", quiet) == "0B / 0B\n"
 
 
 def test_logs_since(engine: Engine) -> None:

@@ -1,4 +1,4 @@
-"""minidocker stats: CPU, memory, pids and block I/O of running containers."""
+"""minidocker stats: CPU, memory, network and block I/O, pids of running containers."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import argparse
 import sys
 import time
 
-TABLE = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.BlockIO}}" \
-    "\t{{.PIDs}}"
+TABLE = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}" \
+    "\t{{.BlockIO}}\t{{.PIDs}}"
 TITLES = {"ID": "CONTAINER ID", "CPUPerc": "CPU %", "MemUsage": "MEM USAGE / LIMIT",
-          "MemPerc": "MEM %", "BlockIO": "BLOCK I/O", "PIDs": "PIDS", "Name": "NAME"}
+          "MemPerc": "MEM %", "NetIO": "NET I/O", "BlockIO": "BLOCK I/O", "PIDs": "PIDS",
+          "Name": "NAME"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +33,8 @@ def _num(d: dict, *keys: str) -> int:
 def _sample(record: object) -> dict[str, int]:
     from minidocker.engine.lifecycle import runtime_of
     manager = runtime_of(record).cgroup(record.id)  # type: ignore[arg-type,attr-defined]
-    out = {"cpu": 0, "mem": 0, "limit": 0, "pids": 0, "read": 0, "write": 0}
+    out = {"cpu": 0, "mem": 0, "limit": 0, "pids": 0, "read": 0, "write": 0, "rx": 0, "tx": 0}
+    out["rx"], out["tx"] = _net_io(record)
     if manager is None:
         return out
     try:
@@ -53,6 +55,31 @@ def _sample(record: object) -> dict[str, int]:
     return out
 
 
+def _net_io(record: object) -> tuple[int, int]:
+    """Bytes received and sent on the container's interfaces but lo, from its init's
+    /proc/PID/net/dev (its network namespace); nothing for `--network host`, as Docker."""
+    config = getattr(record, "config", {}) or {}
+    if (config.get("HostConfig") or {}).get("NetworkMode") == "host":
+        return 0, 0
+    pid = int((getattr(record, "state", {}) or {}).get("Pid") or 0)
+    try:
+        import os
+        if os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat("/proc/self/ns/net").st_ino:
+            return 0, 0  # the host's network (--network host, or its fallback)
+        with open(f"/proc/{pid}/net/dev") as f:
+            lines = f.read().splitlines()[2:]
+    except OSError:
+        return 0, 0
+    rx = tx = 0
+    for line in lines:
+        name, _, counters = line.partition(":")
+        fields = counters.split()
+        if name.strip() != "lo" and len(fields) >= 9:
+            rx += int(fields[0])
+            tx += int(fields[8])
+    return rx, tx
+
+
 class StatRow:
     def __init__(self, record: object, before: dict[str, int], after: dict[str, int],
                  elapsed: float, no_trunc: bool):
@@ -68,7 +95,7 @@ class StatRow:
         self.MemUsage = f"{bytes_size(after['mem'])} / {bytes_size(limit)}"
         self.MemPerc = f"{100.0 * after['mem'] / limit if limit else 0:.2f}%"
         self.BlockIO = f"{bytes_size(after['read'])} / {bytes_size(after['write'])}"
-        self.NetIO = "0B / 0B"
+        self.NetIO = f"{bytes_size(after['rx'])} / {bytes_size(after['tx'])}"
         self.PIDs = str(after["pids"])
 
 
