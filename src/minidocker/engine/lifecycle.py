@@ -442,6 +442,8 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
             return None if not attach else connect_attach(record)
         if state.get("Status") == "removing":
             raise Conflict(f"container {record.id[:12]} is marked for removal")
+        if state.get("ManualStop"):  # a start by hand ends a stop by hand (not a restart
+            record.update(ManualStop=False)  # by the policy: a stop meanwhile must hold)
         from minidocker.engine import networking
         networking.prepare(record)  # bridge checked (or host fallback) before the fork
         mount_rootfs(record)
@@ -634,7 +636,7 @@ def spawn_init(record: Record, stdin_fd: int) -> tuple[int, int]:
     record.update(Status="running", Running=True, Paused=False, Restarting=False, Pid=pid,
                   PidStart=st[1] if st else 0, StartedAt=now(), OOMKilled=False,
                   MonitorPid=os.getpid(), MonitorStart=me[1] if me else 0, Error="",
-                  ExitCode=0, ManualStop=False)
+                  ExitCode=0)
     return pid, master
 
 
