@@ -180,24 +180,26 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
                 manager.add_process(init_pid, except_self_joined=True)
             # unified: whether the container has a cgroup of its own in a hybrid host's
             # cgroup2 hierarchy (None: no cgroup of ours at all)
+            # hooks: whether the init must stop for our prestart/createRuntime hooks
+            spec_hooks = spec.get("hooks") or {}
+            our_hooks = bool(spec_hooks.get("prestart") or spec_hooks.get("createRuntime"))
             sync.send_fds(parent_sock, sync.CGROUPS_DONE, self_join,
                           unified=None if manager is None else
-                          manager.version == 2 or "" in manager.dirs)
+                          manager.version == 2 or "" in manager.dirs, hooks=our_hooks)
         finally:
             for fd in self_join:
                 os.close(fd)
-        sync.recv(parent_sock, sync.HOOKS)
-        # prestart and createRuntime are steps 3 and 4 of the lifecycle, after the
-        # environment is created (step 2, `creating`): state.md calls that `created`
-        state = {"ociVersion": spec["ociVersion"], "id": container.id, "status": "created",
-                 "pid": init_pid, "bundle": bundle,
-                 "annotations": spec.get("annotations") or {}}
-        spec_hooks = spec.get("hooks") or {}
-        if spec_hooks.get("prestart") or spec_hooks.get("createRuntime"):
+        if our_hooks:
+            sync.recv(parent_sock, sync.HOOKS)
+            # prestart and createRuntime are steps 3 and 4 of the lifecycle, after the
+            # environment is created (step 2, `creating`): state.md calls that `created`
+            state = {"ociVersion": spec["ociVersion"], "id": container.id,
+                     "status": "created", "pid": init_pid, "bundle": bundle,
+                     "annotations": spec.get("annotations") or {}}
             from minidocker.runtime import hooks
             hooks.run_hooks(spec_hooks.get("prestart"), state, "prestart")
             hooks.run_hooks(spec_hooks.get("createRuntime"), state, "createRuntime")
-        sync.send(parent_sock, sync.HOOKS_DONE)
+            sync.send(parent_sock, sync.HOOKS_DONE)
         sync.recv(parent_sock, sync.READY)
         if not single:
             _reap(pid)  # stage 1 exited long ago (its exit takes ~2 ms: not waited for above)

@@ -107,8 +107,9 @@ def _setup(cfg: InitConfig) -> None:
     if proc.get("terminal") and cfg.console_sock is not None:
         _setup_console(rootfs, cfg.console_sock)
 
-    sync.send(cfg.sock, sync.HOOKS)
-    sync.recv(cfg.sock, sync.HOOKS_DONE)
+    if cfg.cgroup_info.get("hooks", True):  # the parent has prestart/createRuntime hooks
+        sync.send(cfg.sock, sync.HOOKS)
+        sync.recv(cfg.sock, sync.HOOKS_DONE)
     state = {"ociVersion": spec["ociVersion"], "id": cfg.id, "status": "created",  # step 5
              "pid": cfg.host_pid, "bundle": cfg.bundle,
              "annotations": spec.get("annotations") or {}}

@@ -19,8 +19,8 @@ One SOCK_SEQPACKET socketpair carries JSON messages, one per packet. The create 
                                                                  grace period),
                                                                  unshare(cgroup), devices,
                                                                  console
-                                                               ◀ HOOKS
-    createRuntime + prestart hooks
+                                                               ◀ HOOKS (only when
+    createRuntime + prestart hooks                                CGROUPS_DONE said hooks)
     HOOKS_DONE ───────────────────────────────────────────────▶ createContainer hooks,
                                                                  masks, pivot_root, sysctl,
                                                                  user, capabilities
