@@ -150,13 +150,14 @@ def _setup(cfg: InitConfig) -> None:
     cfg.exec_path = process.lookup(proc["args"][0], env)
     cfg.env = env
     process.set_rlimits(proc)
+    if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
+        # before the seccomp filter, which may deny the openat2 of the /proc write (as exec)
+        from minidocker.runtime import lsm
+        lsm.apply(proc, procfd)
     if cfg.prepared.seccomp_filter is not None and not proc.get("noNewPrivileges"):
         # without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it
         cfg.listener_fd = process.load_seccomp(cfg.prepared)
         cfg.prepared.seccomp_filter = None
-    if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
-        from minidocker.runtime import lsm
-        lsm.apply(proc, procfd)
     process.drop_privileges(proc)
     process.chdir(proc.get("cwd") or "/")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -309,3 +311,48 @@ def test_joining_the_runtimes_own_mount_namespace_is_refused(runtime: Runtime,
     assert not runtime.root.exists() or os.listdir(runtime.root) == []
     after = os.stat("/")
     assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
+
+
+def test_apparmor_profile_is_armed_before_a_seccomp_filter_denying_openat2(
+        runtime: Runtime, make_bundle) -> None:
+    # runtime-tools linux_process_apparmor_profile (cgroup v2 VM, profile loaded): the
+    # suite's seccomp allow-list has no openat2 and no noNewPrivileges, so the filter is
+    # loaded early, and the /proc write of the profile then failed with EPERM (crun and
+    # runc arm the profile first, as our exec does)
+    from minidocker.runtime import lsm
+    if not lsm.apparmor_enabled():
+        pytest.skip("no AppArmor on this host (the VM test below runs this one)")
+    b = make_bundle(["cat", "/proc/self/attr/apparmor/current"])
+    b.config["process"]["noNewPrivileges"] = False
+    b.config["process"]["apparmorProfile"] = "unconfined"  # needs no loaded policy
+    b.config["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["openat2"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+    }
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "unconfined"
+
+
+def test_apparmor_regression_runs_in_the_vm() -> None:
+    """This host has no AppArmor: run the test above in the test VM (Debian's kernel)."""
+    from minidocker.runtime import lsm
+    from tests.conftest import REPO
+    from tests.vm import harness
+    if lsm.apparmor_enabled():
+        pytest.skip("AppArmor is enabled here: the test above runs natively")
+    if harness.missing_tools():
+        pytest.skip(f"no test VM: {' '.join(harness.missing_tools())}")
+    harness.setup()
+    name = "test_apparmor_profile_is_armed_before_a_seccomp_filter_denying_openat2"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/root",
+           "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+    argv = [sys.executable, "-m", "pytest", "-q", "-rs", "--color=no", "-p", "no:cacheprovider",
+            f"tests/integration/runtime/test_oci_validation.py::{name}"]
+    with tempfile.TemporaryFile(mode="w+") as out:
+        rc = harness.run(argv, env=env, cwd=str(REPO), output=out.fileno(), timeout=600)
+        out.seek(0)
+        log = out.read()
+    assert rc == 0, f"exit {rc}:\n{log[-4000:]}"
+    assert "1 passed" in log, log[-3000:]
