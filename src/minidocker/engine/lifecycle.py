@@ -206,6 +206,7 @@ def build_config(cid: str, name: str, ref: str, image_id: str, lowers: list[str]
     host = dict(options.get("HostConfig") or {})
     host.setdefault("NetworkMode", "bridge")
     host.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
+    host.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
     hostname = options.get("Hostname") or ("" if host["NetworkMode"] == "host" else cid[:12])
     if host["NetworkMode"] == "host" and not hostname:
         hostname = os.uname().nodename

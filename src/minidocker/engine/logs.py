@@ -1,20 +1,76 @@
-"""Reading the json-file log (monitor.py writes it): --tail, --since, -t, -f."""
+"""The json-file log: its options (--log-driver, --log-opt max-size/max-file, which
+monitor.py applies when it writes), and reading it: --tail, --since, -t, -f."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
+
+from minidocker import jsonfast as json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from typing import Any
 
     from minidocker.engine.records import Record
 
 
 def log_path(record: Record) -> str:
     return record.path(record.id + "-json.log")
+
+
+DRIVERS = ("json-file", "none")
+
+
+def parse_config(driver: str | None, opts: list[str]) -> dict[str, Any]:
+    """HostConfig.LogConfig from --log-driver and --log-opt, checked as Docker does."""
+    from minidocker.errors import UsageError
+    driver = driver or "json-file"
+    if driver not in DRIVERS:
+        raise UsageError(f"unknown log driver {driver!r}: this engine has "
+                         f"{' and '.join(DRIVERS)}")
+    config: dict[str, str] = {}
+    for opt in opts:
+        key, eq, value = opt.partition("=")
+        if not eq:
+            raise UsageError(f"invalid --log-opt {opt!r}: expected key=value")
+        if driver == "none" or key not in ("max-size", "max-file"):
+            raise UsageError(f"unknown log opt {key!r} for {driver} log driver")
+        config[key] = value
+    limits(config)  # the values, checked now
+    if "max-file" in config and "max-size" not in config:
+        raise UsageError("max-file can only be used with max-size")
+    return {"Type": driver, "Config": config}
+
+
+def limits(config: dict[str, str]) -> tuple[int, int]:
+    """(max-size in bytes, 0: none; max-file, the number of files kept, current included)."""
+    from minidocker.errors import UsageError
+    size = 0
+    if config.get("max-size"):
+        text = config["max-size"].strip().lower().removesuffix("b")
+        scale = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}.get(text[-1:], 1)
+        digits = text[:-1] if scale > 1 else text
+        if not digits.isdigit() or int(digits) <= 0:
+            raise UsageError(f"invalid max-size {config['max-size']!r}: a size like 10m, 512k")
+        size = int(digits) * scale
+    files = 1
+    if config.get("max-file"):
+        if not config["max-file"].isdigit() or int(config["max-file"]) < 1:
+            raise UsageError(f"invalid max-file {config['max-file']!r}: a number, at least 1")
+        files = int(config["max-file"])
+    return size, files
+
+
+def files(path: str) -> list[str]:
+    """The log's files, oldest first: path.N ... path.1 (rotated by max-size), path."""
+    rotated = []
+    i = 1
+    while os.path.exists(f"{path}.{i}"):
+        rotated.append(f"{path}.{i}")
+        i += 1
+    return [*reversed(rotated), path]
 
 
 def parse_since(text: str) -> float:
@@ -73,8 +129,16 @@ def entries(path: str, offset: int = 0) -> tuple[list[dict[str, str]], int]:
 def follow(record: Record, write: Callable[[dict[str, str]], None], *, tail: int | None,
            since: float, until: float | None, follow: bool,
            running: Callable[[], bool]) -> None:
+    from minidocker.errors import MinidockerError
+    if ((record.config.get("HostConfig") or {}).get("LogConfig") or {}).get("Type") == "none":
+        raise MinidockerError("configured logging driver does not support reading")
     path = log_path(record)
-    items, offset = entries(path)
+    items: list[dict[str, str]] = []
+    for older in files(path)[:-1]:
+        items += entries(older)[0]
+    more, offset = entries(path)
+    items += more
+    inode = _inode(path)
     if since:
         items = [e for e in items if _time(e) >= since]
     if until:
@@ -86,6 +150,12 @@ def follow(record: Record, write: Callable[[dict[str, str]], None], *, tail: int
     if not follow:
         return
     while True:
+        if _inode(path) != inode:  # rotated (max-size): the rest of the old file, then on
+            inode = _inode(path)
+            rest = entries(f"{path}.1", offset)[0] if os.path.exists(f"{path}.1") else []
+            for e in rest:
+                write(e)
+            offset = 0
         more, offset = entries(path, offset)
         for e in more:
             if until and _time(e) >= until:
@@ -100,6 +170,13 @@ def follow(record: Record, write: Callable[[dict[str, str]], None], *, tail: int
             time.sleep(0.05)
 
 
+def _inode(path: str) -> int:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return 0
+
+
 def _time(entry: dict[str, str]) -> float:
     from minidocker.engine.records import parse_time
     try:
@@ -109,11 +186,15 @@ def _time(entry: dict[str, str]) -> float:
 
 
 def iter_lines(path: str) -> Iterator[dict[str, str]]:
-    yield from entries(path)[0]
+    for name in files(path):
+        yield from entries(name)[0]
 
 
 def size(record: Record) -> int:
-    try:
-        return os.stat(log_path(record)).st_size
-    except OSError:
-        return 0
+    total = 0
+    for name in files(log_path(record)):
+        try:
+            total += os.stat(name).st_size
+        except OSError:
+            pass
+    return total

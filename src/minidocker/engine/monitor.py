@@ -38,13 +38,58 @@ def log_time() -> str:
 
 
 class LogWriter:
-    """Docker's json-file format: {"log":"line\\n","stream":"stdout","time":"..."} per line."""
+    """Docker's json-file format: {"log":"line\\n","stream":"stdout","time":"..."} per line.
+    With `max_size`, the file is rotated before a write would start past it: PATH becomes
+    PATH.1 (PATH.1 PATH.2, ...) and at most `max_files` files are kept, PATH included
+    (one: PATH is emptied). `enabled` False (--log-driver none): nothing is written."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, max_size: int = 0, max_files: int = 1,
+                 enabled: bool = True):
         from _json import encode_basestring
         self.encode = encode_basestring
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        self.path = path
+        self.max_size = max_size
+        self.max_files = max(1, max_files)
+        self.enabled = enabled
+        self.fd = -1
+        self.size = 0
+        if enabled:
+            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                              0o640)
+            self.size = os.fstat(self.fd).st_size
         self.partial = {STDOUT: b"", STDERR: b""}
+
+    def _append(self, entries: list[bytes]) -> None:
+        """Write whole entries, rotating between two when the next would pass max_size."""
+        if not self.enabled:
+            return
+        if not self.max_size:
+            os.write(self.fd, b"".join(entries))
+            return
+        batch: list[bytes] = []
+        pending = 0
+        for entry in entries:
+            if self.size + pending and self.size + pending + len(entry) > self.max_size:
+                if batch:
+                    os.write(self.fd, b"".join(batch))
+                self._rotate()
+                batch, pending = [], 0
+            batch.append(entry)
+            pending += len(entry)
+        if batch:
+            os.write(self.fd, b"".join(batch))
+        self.size += pending
+
+    def _rotate(self) -> None:
+        os.close(self.fd)
+        for i in range(self.max_files - 1, 0, -1):
+            try:
+                os.rename(f"{self.path}.{i - 1}" if i > 1 else self.path, f"{self.path}.{i}")
+            except FileNotFoundError:
+                pass
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC |
+                          os.O_CLOEXEC, 0o640)
+        self.size = 0
 
     def write(self, kind: int, data: bytes) -> None:
         buf = self.partial[kind] + data
@@ -61,18 +106,35 @@ class LogWriter:
             rest = rest[LOG_LINE_MAX:]
         self.partial[kind] = rest
         if out:
-            os.write(self.fd, b"".join(out))
+            self._append(out)
 
     def flush(self) -> None:
         for kind, rest in self.partial.items():
             if rest:
-                os.write(self.fd, self._entry(kind, rest))
+                self._append([self._entry(kind, rest)])
                 self.partial[kind] = b""
 
     def _entry(self, kind: int, data: bytes) -> bytes:
         stream = "stdout" if kind == STDOUT else "stderr"
         text = self.encode(data.decode("utf-8", "replace"))
         return f'{{"log":{text},"stream":"{stream}","time":"{log_time()}"}}\n'.encode()
+
+
+def _log_writer(root: str, cid: str, path: str) -> LogWriter:
+    """The writer HostConfig.LogConfig asks for (engine/logs.py checked it at create)."""
+    try:
+        with open(os.path.join(root, "containers", cid, "config.json"), "rb") as f:
+            text = f.read().decode()
+    except OSError:
+        return LogWriter(path)
+    _import_path()
+    from minidocker import jsonfast
+    log = (jsonfast.loads(text).get("HostConfig") or {}).get("LogConfig") or {}
+    if log.get("Type") == "none":
+        return LogWriter(path, enabled=False)
+    from minidocker.engine.logs import limits
+    max_size, max_files = limits(log.get("Config") or {})
+    return LogWriter(path, max_size, max_files)
 
 
 class Client:
@@ -92,7 +154,7 @@ class Monitor:
         self.stdin_fd = stdin_fd
         self.master = master
         self.listen_fd = listen_fd
-        self.log = LogWriter(log_path)
+        self.log = _log_writer(root, cid, log_path)
         self.poll = select.epoll()
         self.clients: dict[int, Client] = {}
         self.pidfd = -1

@@ -46,6 +46,47 @@ def test_logs_follow_a_running_container(engine: Engine) -> None:
     assert out == "tick2\ntick3\n"
 
 
+def test_log_opts_rotate_the_json_file(engine: Engine) -> None:
+    """--log-opt max-size/max-file: the file is rotated between entries, at most max-file
+    files are kept, and `logs` reads them in order (what was rotated away is gone)."""
+    cid = engine.ok("run", "-d", "--log-opt", "max-size=1k", "--log-opt", "max-file=3",
+                    engine.image, "sh", "-c",
+                    "i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done").strip()
+    engine.ok("wait", cid)
+    log = engine.root / "containers" / cid / f"{cid}-json.log"
+    kept = [log.with_name(f"{log.name}.2"), log.with_name(f"{log.name}.1"), log]
+    assert all(p.exists() and 0 < p.stat().st_size <= 1024 for p in kept)
+    assert not log.with_name(f"{log.name}.3").exists()
+    lines = engine.ok("logs", cid).split()
+    in_files = sum(len(p.read_text().splitlines()) for p in kept)
+    assert lines == [f"line-{i}" for i in range(200 - in_files, 200)]
+    doc = engine.inspect(cid)["HostConfig"]["LogConfig"]
+    assert doc == {"Type": "json-file", "Config": {"max-size": "1k", "max-file": "3"}}
+
+
+def test_logs_follow_across_rotations(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "--log-opt", "max-size=1k", "--log-opt", "max-file=2",
+                    engine.image, "sh", "-c", "sleep 0.3; i=0; while [ $i -lt 100 ]; "
+                    "do echo line-$i; i=$((i+1)); usleep 10000; done").strip()
+    out = engine.ok("logs", "-f", cid, timeout=30).split()
+    assert out == [f"line-{i}" for i in range(100)]
+
+
+def test_log_driver_none_and_bad_log_options(engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "--log-driver", "none", engine.image, "echo", "hi").strip()
+    engine.ok("wait", cid)
+    result = engine.run("logs", cid)
+    assert result.returncode != 0 and "does not support reading" in result.stderr
+    assert not (engine.root / "containers" / cid / f"{cid}-json.log").exists()
+    for bad, why in ((["--log-opt", "max-file=2"], "max-file can only be used"),
+                     (["--log-opt", "max-size=lots"], "invalid max-size"),
+                     (["--log-opt", "color=red"], "unknown log opt"),
+                     (["--log-driver", "syslog"], "unknown log driver")):
+        result = engine.run("run", "--rm", *bad, engine.image, "true")
+        assert result.returncode == 125 and why in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_exec_output_exit_code_and_flags(engine: Engine) -> None:
     cid = engine.ok("run", "-d", "-e", "A=1", engine.image, "sleep", "60").strip()
     result = engine.run("exec", "-e", "B=2", "-w", "/etc", "-u", "nobody", cid, "sh", "-c",

@@ -65,6 +65,8 @@ CREATE_FLAGS: tuple[tuple[Any, ...], ...] = (
     (("--runtime",), "str", "runtime to use for this container (name or path)"),
     (("--sysctl",), "list", "sysctl options"),
     (("--oom-score-adj",), "int", "tune host's OOM preferences (-1000 to 1000)"),
+    (("--log-driver",), "str", "logging driver for the container (json-file, none)"),
+    (("--log-opt",), "list", "log driver options (json-file: max-size=10m, max-file=3)"),
 )
 
 
@@ -188,7 +190,7 @@ def _restart(text: str) -> dict[str, Any]:
 
 
 def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
-    from minidocker.engine import bundle, volumes
+    from minidocker.engine import bundle, logs, volumes
     env: list[str] = []
     for path in args.env_file:
         env += _env_file(path)
@@ -224,6 +226,7 @@ def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
         "CpusetCpus": args.cpuset_cpus or "",
         "PidsLimit": args.pids_limit if args.pids_limit and args.pids_limit > 0 else None,
         "OomScoreAdj": args.oom_score_adj or 0,
+        "LogConfig": logs.parse_config(args.log_driver, args.log_opt),
     }
     if host["AutoRemove"] and host["RestartPolicy"]["Name"] != "no":
         raise UsageError("conflicting options: cannot specify both --restart and --rm")
