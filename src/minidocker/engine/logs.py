@@ -126,6 +126,75 @@ def entries(path: str, offset: int = 0) -> tuple[list[dict[str, str]], int]:
     return out, offset + end
 
 
+class _Tail:
+    """The log file being followed, held open: its data stays readable after a rotation
+    renames (or removes) it, so nothing written before the rotation is missed."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = -1
+        self.ino = 0
+        self.rest = b""
+
+    def open(self) -> bool:
+        try:
+            self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False  # between the rename and the new file of a rotation
+        self.ino = os.fstat(self.fd).st_ino
+        self.rest = b""
+        return True
+
+    def read(self) -> list[dict[str, str]]:
+        """The complete entries written since the last read."""
+        if self.fd < 0 and not self.open():
+            return []
+        if os.fstat(self.fd).st_size < os.lseek(self.fd, 0, os.SEEK_CUR):
+            os.lseek(self.fd, 0, os.SEEK_SET)  # emptied in place (max-file=1): from the top
+            self.rest = b""
+        chunks = [self.rest]
+        while True:
+            data = os.read(self.fd, 1 << 16)
+            if not data:
+                break
+            chunks.append(data)
+        data = b"".join(chunks)
+        end = data.rfind(b"\n") + 1
+        self.rest = data[end:]
+        return _parse(data[:end])
+
+    def rotated(self) -> list[dict[str, str]]:
+        """After a rotation: the rest of the file we held, then every file rotated after
+        it (two rotations between two reads), oldest first; the new file is opened."""
+        if self.fd < 0 or _inode(self.path) in (0, self.ino):
+            return []
+        out = self.read()
+        os.close(self.fd)
+        self.fd = -1
+        older = files(self.path)[:-1]
+        inodes = [_inode(name) for name in older]
+        start = inodes.index(self.ino) + 1 if self.ino in inodes else 0
+        for name in older[start:]:
+            out += entries(name)[0]
+        self.open()
+        return out
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _parse(data: bytes) -> list[dict[str, str]]:
+    out = []
+    for line in data.splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
 def follow(record: Record, write: Callable[[dict[str, str]], None], *, tail: int | None,
            since: float, until: float | None, follow: bool,
            running: Callable[[], bool]) -> None:
@@ -133,41 +202,37 @@ def follow(record: Record, write: Callable[[dict[str, str]], None], *, tail: int
     if ((record.config.get("HostConfig") or {}).get("LogConfig") or {}).get("Type") == "none":
         raise MinidockerError("configured logging driver does not support reading")
     path = log_path(record)
-    items: list[dict[str, str]] = []
-    for older in files(path)[:-1]:
-        items += entries(older)[0]
-    more, offset = entries(path)
-    items += more
-    inode = _inode(path)
-    if since:
-        items = [e for e in items if _time(e) >= since]
-    if until:
-        items = [e for e in items if _time(e) < until]
-    if tail is not None:
-        items = items[-tail:] if tail > 0 else []
-    for e in items:
-        write(e)
-    if not follow:
-        return
-    while True:
-        if _inode(path) != inode:  # rotated (max-size): the rest of the old file, then on
-            inode = _inode(path)
-            rest = entries(f"{path}.1", offset)[0] if os.path.exists(f"{path}.1") else []
-            for e in rest:
-                write(e)
-            offset = 0
-        more, offset = entries(path, offset)
-        for e in more:
-            if until and _time(e) >= until:
-                return
+    current = _Tail(path)
+    try:
+        current.open()
+        items: list[dict[str, str]] = []
+        for older in files(path)[:-1]:
+            items += entries(older)[0]
+        items += current.read()
+        if since:
+            items = [e for e in items if _time(e) >= since]
+        if until:
+            items = [e for e in items if _time(e) < until]
+        if tail is not None:
+            items = items[-tail:] if tail > 0 else []
+        for e in items:
             write(e)
-        if not more:
-            if not running():
-                more, offset = entries(path, offset)  # the last words after the exit
-                for e in more:
-                    write(e)
-                return
-            time.sleep(0.05)
+        if not follow:
+            return
+        while True:
+            more = current.rotated() + current.read()  # max-size rotations, then the rest
+            for e in more:
+                if until and _time(e) >= until:
+                    return
+                write(e)
+            if not more:
+                if not running():
+                    for e in current.rotated() + current.read():  # the last words
+                        write(e)
+                    return
+                time.sleep(0.05)
+    finally:
+        current.close()
 
 
 def _inode(path: str) -> int:

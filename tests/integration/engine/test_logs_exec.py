@@ -65,7 +65,7 @@ def test_log_opts_rotate_the_json_file(engine: Engine) -> None:
 
 
 def test_logs_follow_across_rotations(engine: Engine) -> None:
-    cid = engine.ok("run", "-d", "--log-opt", "max-size=1k", "--log-opt", "max-file=2",
+    cid = engine.ok("run", "-d", "--log-opt", "max-size=1k", "--log-opt", "max-file=3",
                     engine.image, "sh", "-c", "sleep 0.3; i=0; while [ $i -lt 100 ]; "
                     "do echo line-$i; i=$((i+1)); usleep 10000; done").strip()
     out = engine.ok("logs", "-f", cid, timeout=30).split()
