@@ -60,9 +60,20 @@ def test_system_and_volume_prune(engine: Engine) -> None:
     engine.ok("run", "--name", "done", "-v", "/anon", engine.image, "true")
     engine.ok("volume", "create", "named")
     engine.ok("run", "-d", "--name", "live", engine.image, "sleep", "60")
+    engine.ok("network", "create", "unused-net")
+    engine.ok("network", "create", "used-net")
+    engine.ok("run", "-d", "--name", "on-net", "--network", "used-net", engine.image,
+              "sleep", "60")
+    asked = engine.run("system", "prune", input=b"n\n")  # asks first, as Docker does
+    assert "Are you sure" in asked.stdout and "unused-net" in engine.ok("network", "ls")
     out = engine.ok("system", "prune", "-f", "--volumes")
     assert "Deleted Containers:" in out and "Total reclaimed space" in out
-    assert engine.ok("ps", "-a", "--format", "{{.Names}}") == "live\n"
+    assert "Deleted Networks:\nunused-net" in out
+    names = engine.ok("network", "ls", "--format", "{{.Name}}").split()
+    assert "unused-net" not in names and "used-net" in names and "bridge" in names
+    assert sorted(engine.ok("ps", "-a", "--format", "{{.Names}}").split()) == \
+        ["live", "on-net"]
+    engine.ok("rm", "-f", "on-net")
     assert engine.ok("volume", "ls", "-q") == "named\n"  # named volumes stay
     assert "named" in engine.ok("volume", "prune", "-f", "--all")
     assert engine.ok("volume", "ls", "-q") == ""

@@ -11,6 +11,10 @@ import sys
 
 from minidocker.errors import MinidockerError, UsageError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from minidocker.network.model import Network
+
 
 def _root() -> str:
     return os.environ.get("MINIDOCKER_ROOT", "/var/lib/minidocker")
@@ -33,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ls = sub.add_parser("ls", aliases=["list"], help="List networks")
     ls.add_argument("-q", "--quiet", action="store_true", help="only display network IDs")
     ls.add_argument("--no-trunc", action="store_true", help="do not truncate the output")
+    ls.add_argument("--format", help="format output using a Go template (fields: ID, Name, "
+                    "Driver, Scope, Internal, Labels)")
     inspect = sub.add_parser("inspect", help="Display detailed information on networks")
     inspect.add_argument("names", nargs="+", metavar="NETWORK")
     rm = sub.add_parser("rm", aliases=["remove"], help="Remove one or more networks")
@@ -87,6 +93,13 @@ def _ls(args: argparse.Namespace) -> int:
     from minidocker.network import list_networks
 
     networks = list_networks(_root())
+    if args.format and not args.quiet:
+        from minidocker.cli.template import Format
+        fmt = Format(args.format, default_table="table {{.ID}}\t{{.Name}}\t{{.Driver}}"
+                     "\t{{.Scope}}")
+        items = [_NetworkRow(n, args.no_trunc) for n in networks]
+        sys.stdout.write(fmt.render(items, {"ID": "NETWORK ID"}))
+        return 0
     if args.quiet:
         for net in networks:
             print(net.id if args.no_trunc else net.id[:12])
@@ -98,6 +111,18 @@ def _ls(args: argparse.Namespace) -> int:
     for r in rows:
         print(f"{r[0]:<{width + 3}}{r[1]:<{name_w}}{r[2]:<10}{r[3]}".rstrip())
     return 0
+
+
+class _NetworkRow:
+    """`network ls --format` fields, as Docker names them."""
+
+    def __init__(self, net: Network, no_trunc: bool):
+        self.ID = net.id if no_trunc else net.id[:12]
+        self.Name = net.name
+        self.Driver = net.driver
+        self.Scope = "local"
+        self.Internal = "true" if net.internal else "false"
+        self.Labels = ",".join(f"{k}={v}" for k, v in sorted(net.labels.items()))
 
 
 def _inspect(args: argparse.Namespace) -> int:

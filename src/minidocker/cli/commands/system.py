@@ -29,12 +29,32 @@ def run(args: argparse.Namespace) -> int:
         return _df(root(), args)
     if args.sub == "boot":
         return _boot(root())
+    import sys
+
     from minidocker.cli.commands.container import prune_containers
     from minidocker.cli.output import human_size
+    if not args.force:
+        sys.stdout.write("WARNING! This will remove:\n  - all stopped containers\n"
+                         "  - all networks not used by at least one container\n" +
+                         ("  - all anonymous volumes not used by at least one container\n"
+                          if args.volumes else "") +
+                         ("  - all images without at least one container associated to them\n"
+                          if args.all else "  - all dangling images\n") +
+                         "\nAre you sure you want to continue? [y/N] ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
     ids, reclaimed = prune_containers(root())
     if ids:
         print("Deleted Containers:")
         print("\n".join(ids) + "\n")
+    from minidocker.engine.networking import cleanup_stale
+    from minidocker.network import prune_networks
+    cleanup_stale(root(), full=True)
+    networks = prune_networks(root())
+    if networks:
+        print("Deleted Networks:")
+        print("\n".join(networks) + "\n")
     if args.volumes:
         from minidocker.cli.commands.volume import prune_volumes
         names, size = prune_volumes(root(), False)
