@@ -3,12 +3,14 @@ commit."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
 import os
 import subprocess
 import tarfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.integration.engine.conftest import Engine, mounts_under
@@ -188,6 +190,26 @@ def test_cp_out_never_reads_the_host_through_planted_symlinks(engine: Engine,
     assert leaked == []
 
 
+@contextlib.contextmanager
+def _exchanging(a: Path, b: Path) -> Iterator[None]:
+    """While the body runs, swap `a` and `b` (renameat2 RENAME_EXCHANGE) in a tight loop,
+    as a container racing the engine would."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    stop = threading.Event()
+
+    def exchange() -> None:
+        while not stop.is_set():
+            libc.renameat2(-100, bytes(a), -100, bytes(b), 2)  # AT_FDCWD, RENAME_EXCHANGE
+
+    flipper = threading.Thread(target=exchange)
+    flipper.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        flipper.join()
+
+
 def test_cp_out_symlink_exchange_race_stays_inside(engine: Engine, tmp_path: Path) -> None:
     """CVE-2018-15664: while cp runs, the container swaps a directory on the source path
     with a link to a host directory (renameat2 RENAME_EXCHANGE in a tight loop, done here
@@ -201,27 +223,13 @@ def test_cp_out_symlink_exchange_race_stays_inside(engine: Engine, tmp_path: Pat
                     "sleep 60").strip()
     engine.wait_for(lambda: "A /w" in engine.ok("diff", cid))
     view = engine.root / "containers" / cid / "rootfs" / "w"
-    libc = ctypes.CDLL(None, use_errno=True)
-    at_fdcwd, rename_exchange = -100, 2
-    stop = threading.Event()
-
-    def exchange() -> None:
-        a, b = bytes(view / "d"), bytes(view / "l")
-        while not stop.is_set():
-            libc.renameat2(at_fdcwd, a, at_fdcwd, b, rename_exchange)
-
-    flipper = threading.Thread(target=exchange)
-    flipper.start()
     out = tmp_path / "out"
     out.mkdir()
-    try:
+    with _exchanging(view / "d", view / "l"):
         for i in range(15):
             engine.run("cp", f"{cid}:/w/d/secret", str(out / f"file{i}"))
             engine.run("cp", f"{cid}:/w/d", str(out / f"dir{i}"))
             engine.run("cp", f"{cid}:/w/d/.", str(out / f"contents{i}"))
-    finally:
-        stop.set()
-        flipper.join()
     copied = _regular_files(out)
     assert copied, "nothing was copied at all"
     assert [p for p, text in copied.items() if "HOST" in text] == []
@@ -241,23 +249,8 @@ def test_diff_never_lists_a_host_directory_swapped_in(engine: Engine, tmp_path: 
     engine.wait_for(lambda: "A /w/d/inner" in engine.ok("diff", cid))
     upper = engine.root / "containers" / cid / "upper" / "w"
     assert (upper / "d").is_dir(), "the test needs the container's upper dir"
-    libc = ctypes.CDLL(None, use_errno=True)
-    stop = threading.Event()
-
-    def exchange() -> None:
-        a, b = bytes(upper / "d"), bytes(upper / "l")
-        while not stop.is_set():
-            libc.renameat2(-100, a, -100, b, 2)  # AT_FDCWD, RENAME_EXCHANGE
-
-    flipper = threading.Thread(target=exchange)
-    flipper.start()
-    listings = []
-    try:
-        for _ in range(100):
-            listings.append(engine.run("diff", cid).stdout)
-    finally:
-        stop.set()
-        flipper.join()
+    with _exchanging(upper / "d", upper / "l"):
+        listings = [engine.run("diff", cid).stdout for _ in range(100)]
     assert any("/w/d/inner" in text or "/w/l/inner" in text for text in listings)
     assert [text for text in listings if "host-only-name" in text] == []
 
