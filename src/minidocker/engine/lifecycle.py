@@ -247,6 +247,11 @@ def build_config(cid: str, name: str, ref: str, image_id: str, lowers: list[str]
     }
     if options.get("StopTimeout") is not None:
         config["Config"]["StopTimeout"] = int(options["StopTimeout"])
+    if image_cfg.get("Healthcheck") or options.get("Healthcheck"):
+        from minidocker.engine import health
+        check = health.merged(image_cfg.get("Healthcheck"), options.get("Healthcheck"))
+        if check is not None:
+            config["Config"]["Healthcheck"] = check
     if options.get("NetworkingConfig"):
         config["NetworkingConfig"] = options["NetworkingConfig"]
     return config

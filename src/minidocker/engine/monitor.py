@@ -22,6 +22,10 @@ import select
 import sys
 import time
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 STDOUT, STDERR, EXIT, STDIN, STDIN_EOF, RESIZE, SIGNAL = 1, 2, 3, 0, 4, 5, 6
 MAX_CLIENT_BACKLOG = 4 << 20
 LOG_LINE_MAX = 16 * 1024
@@ -120,16 +124,33 @@ class LogWriter:
         return f'{{"log":{text},"stream":"{stream}","time":"{log_time()}"}}\n'.encode()
 
 
-def _log_writer(root: str, cid: str, path: str) -> LogWriter:
-    """The writer HostConfig.LogConfig asks for (engine/logs.py checked it at create)."""
+def _config(root: str, cid: str) -> dict[str, Any]:
+    """The record's config.json ({} when unreadable)."""
     try:
         with open(os.path.join(root, "containers", cid, "config.json"), "rb") as f:
             text = f.read().decode()
     except OSError:
-        return LogWriter(path)
+        return {}
     _import_path()
     from minidocker import jsonfast
-    log = (jsonfast.loads(text).get("HostConfig") or {}).get("LogConfig") or {}
+    config: dict[str, Any] = jsonfast.loads(text)
+    return config
+
+
+def _health_checker(root: str, cid: str, config: dict[str, Any]) -> Any:
+    """A health.Checker when the container has a healthcheck (Config.Healthcheck)."""
+    check = (config.get("Config") or {}).get("Healthcheck")
+    if not check or (check.get("Test") or ["NONE"])[0] == "NONE":
+        return None
+    from minidocker.engine.health import Checker
+    return Checker(root, cid, check)
+
+
+def _log_writer(config: dict[str, Any], path: str) -> LogWriter:
+    """The writer HostConfig.LogConfig asks for (engine/logs.py checked it at create)."""
+    if not config:
+        return LogWriter(path)
+    log = (config.get("HostConfig") or {}).get("LogConfig") or {}
     if log.get("Type") == "none":
         return LogWriter(path, enabled=False)
     from minidocker.engine.logs import limits
@@ -154,7 +175,10 @@ class Monitor:
         self.stdin_fd = stdin_fd
         self.master = master
         self.listen_fd = listen_fd
-        self.log = _log_writer(root, cid, log_path)
+        config = _config(root, cid)
+        self.log = _log_writer(config, log_path)
+        self.health = _health_checker(root, cid, config)
+        self.health_pidfd = -1
         self.poll = select.epoll()
         self.clients: dict[int, Client] = {}
         self.pidfd = -1
@@ -326,8 +350,11 @@ class Monitor:
 
     def wait_exit(self) -> int:
         while True:
-            for fd, events in self.poll.poll():
-                if fd == self.pidfd:
+            timeout = self.health.when() if self.health else -1
+            for fd, events in self.poll.poll(timeout):
+                if fd == self.health_pidfd:
+                    self.health_ended()
+                elif fd == self.pidfd:
                     try:
                         got, status = os.waitpid(self.pid, os.WNOHANG)
                     except ChildProcessError:  # not our child: an adopted container
@@ -345,7 +372,23 @@ class Monitor:
                     if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR) and \
                             fd in self.clients:
                         self.client_input(client)
+            if self.health:
+                self.health.poll_output()
+                if self.health.tick() >= 0:  # a check started: wake up when it ends
+                    self.health_pidfd = os.pidfd_open(self.health.pid)
+                    self.poll.register(self.health_pidfd, select.EPOLLIN)
             self.reap_others()
+
+    def health_ended(self) -> None:
+        """The running healthcheck's process ended: reap it, record the result."""
+        self.poll.unregister(self.health_pidfd)
+        os.close(self.health_pidfd)
+        self.health_pidfd = -1
+        try:
+            _, status = os.waitpid(self.health.pid, 0)
+        except ChildProcessError:
+            status = 255 << 8
+        self.health.end(status)
 
     def reap_others(self) -> None:
         """Zombies reparented to us (we are a subreaper) other than the init."""
@@ -356,6 +399,9 @@ class Monitor:
                 return
             if info is None or info.si_pid == self.pid:
                 return
+            if self.health and info.si_pid == self.health.pid and self.health_pidfd >= 0:
+                self.health_ended()  # a check: its status is the result
+                continue
             try:
                 os.waitpid(info.si_pid, 0)
             except ChildProcessError:
@@ -382,6 +428,8 @@ class Monitor:
         return result
 
     def start_again(self, pid: int, master: int) -> None:
+        if self.health:
+            self.health.restart()
         import importlib
         lifecycle = importlib.import_module("minidocker.engine.lifecycle")
         outputs: dict[int, int] = lifecycle.open_outputs(self.root, self.cid)

@@ -40,6 +40,8 @@ def inspect_doc(record: Record, state: dict[str, Any]) -> dict[str, Any]:
             "Error": state.get("Error", ""),
             "StartedAt": state.get("StartedAt"),
             "FinishedAt": state.get("FinishedAt"),
+            **({"Health": state["Health"]} if state.get("Health") and
+               (config.get("Config") or {}).get("Healthcheck") else {}),
         },
         "Image": config.get("Image"),
         "ResolvConfPath": record.path("resolv.conf"),
@@ -121,9 +123,11 @@ class Row:
         st = self.state
         started = parse_time(st.get("StartedAt", ""))
         finished = parse_time(st.get("FinishedAt", ""))
+        health = (st.get("Health") or {}).get("Status") \
+            if (self.record.config.get("Config") or {}).get("Healthcheck") else None
         return status_text(st.get("Status", "created"), exit_code=int(st.get("ExitCode") or 0),
                            started_at=started or None, finished_at=finished or None,
-                           now=self.now)
+                           health=health, now=self.now)
 
     @property
     def State(self) -> str:

@@ -65,6 +65,13 @@ CREATE_FLAGS: tuple[tuple[Any, ...], ...] = (
     (("--runtime",), "str", "runtime to use for this container (name or path)"),
     (("--sysctl",), "list", "sysctl options"),
     (("--oom-score-adj",), "int", "tune host's OOM preferences (-1000 to 1000)"),
+    (("--health-cmd",), "str", "command to run to check health"),
+    (("--health-interval",), "str", "time between running the check (ms|s|m|h) (default 30s)"),
+    (("--health-timeout",), "str", "maximum time to allow one check to run (default 30s)"),
+    (("--health-start-period",), "str", "start period for the container to initialize "
+     "before starting health-retries countdown (default 0s)"),
+    (("--health-retries",), "int", "consecutive failures needed to report unhealthy"),
+    (("--no-healthcheck",), "bool", "disable any container-specified HEALTHCHECK"),
     (("--log-driver",), "str", "logging driver for the container (json-file, none)"),
     (("--log-opt",), "list", "log driver options (json-file: max-size=10m, max-file=3)"),
 )
@@ -190,7 +197,7 @@ def _restart(text: str) -> dict[str, Any]:
 
 
 def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
-    from minidocker.engine import bundle, logs, volumes
+    from minidocker.engine import bundle, health, logs, volumes
     env: list[str] = []
     for path in args.env_file:
         env += _env_file(path)
@@ -258,6 +265,9 @@ def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
         "Detach": detach,
         "Labels": _pairs(args.label, "label"),
         "StopSignal": args.stop_signal,
+        "Healthcheck": health.config_from_flags(
+            args.health_cmd, args.health_interval, args.health_timeout,
+            args.health_start_period, args.health_retries, args.no_healthcheck),
         "StopTimeout": args.stop_timeout,
         "Mounts": mounts,
         "HostConfig": host,
