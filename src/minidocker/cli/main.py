@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "container": ("container", "Manage containers"),
     "volume": ("volume", "Manage volumes"),
     "system": ("system", "Manage minidocker"),
+    "events": ("events", "Get real time events from the engine"),
     "info": ("info", "Display system-wide information"),
     "version": ("version", "Show the minidocker version information"),
 }

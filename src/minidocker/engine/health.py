@@ -231,6 +231,9 @@ class Checker:
             "Start": self.began, "End": timestamp(), "ExitCode": code,
             "Output": self.output.decode("utf-8", "replace")}]
         self._save({"Status": status, "FailingStreak": self.streak, "Log": log})
+        if status != health.get("Status"):
+            from minidocker.engine import events
+            events.emit(record, f"health_status: {status}")
 
     def _save(self, health: dict[str, Any]) -> None:
         from minidocker.engine.records import Record

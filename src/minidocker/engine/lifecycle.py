@@ -165,6 +165,7 @@ def create(root: str, options: dict[str, Any]) -> Record:
             os.mkfifo(record.path(fifo), 0o600)
         record.save_state(new_state())
         record.save_config(config)
+        _event(record, "create")
         return record
     except BaseException:
         if leased:
@@ -643,6 +644,7 @@ def spawn_init(record: Record, stdin_fd: int) -> tuple[int, int]:
                   PidStart=st[1] if st else 0, StartedAt=now(), OOMKilled=False,
                   MonitorPid=os.getpid(), MonitorStart=me[1] if me else 0, Error="",
                   ExitCode=0)
+    _event(record, "start")
     return pid, master
 
 
@@ -770,6 +772,14 @@ def _cleanup_after_exit(record: Record, code: int, restarting: bool) -> None:
             changes["Restarting"] = restarting
         state.update(changes)
         record.save_state(state)
+    if oom:
+        _event(record, "oom")
+    _event(record, "die", exitCode=code)
+
+
+def _event(record: Record, action: str, **attributes: Any) -> None:
+    from minidocker.engine import events
+    events.emit(record, action, **attributes)
 
 
 # ---- stop, kill, remove ------------------------------------------------------------------------
@@ -811,19 +821,23 @@ def stop(record: Record, timeout: int | None = None, sig: int | None = None) -> 
         record.update(Status="running", Paused=False)
     if timeout != 0:
         try:
+            _event(record, "kill", signal=sig or stop_signal(record))
             runtime.kill(record.id, sig or stop_signal(record))
         except MinidockerError:
             pass
         if timeout < 0:
             timeout = 10**9
         if wait_stopped(record, timeout):
+            _event(record, "stop")
             return
     try:
+        _event(record, "kill", signal=9)
         runtime.kill(record.id, 9, all_processes=True)
     except MinidockerError:
         pass
     if not wait_stopped(record, 30):
         raise MinidockerError(f"container {record.id[:12]} did not stop after SIGKILL")
+    _event(record, "stop")
 
 
 def kill(record: Record, sig: int) -> None:
@@ -834,6 +848,7 @@ def kill(record: Record, sig: int) -> None:
     if sig in (9, 15):
         record.update(ManualStop=True)
     runtime_of(record).kill(record.id, sig)
+    _event(record, "kill", signal=sig)
 
 
 def remove(record: Record, force: bool = False, volumes: bool = False) -> None:
@@ -896,6 +911,7 @@ def remove_files(record: Record, volumes: bool) -> None:
     if volumes:
         _remove_anonymous(record.root, mounts)
     name = record.name
+    _event(record, "destroy")
     _remove_tree(record.dir)
     Records(record.root).release_name(name, record.id)
 
@@ -966,6 +982,7 @@ def pause(record: Record) -> None:
         raise Conflict(f"container {record.id} is not running")
     runtime_of(record).pause(record.id)
     record.update(Status="paused", Paused=True)
+    _event(record, "pause")
 
 
 def unpause(record: Record) -> None:
@@ -974,6 +991,7 @@ def unpause(record: Record) -> None:
         raise Conflict(f"container {record.id} is not paused")
     runtime_of(record).resume(record.id)
     record.update(Status="running", Paused=False)
+    _event(record, "unpause")
 
 
 def rootfs_view(record: Record) -> tuple[str, bool]:

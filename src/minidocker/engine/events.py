@@ -1,0 +1,161 @@
+"""`minidocker events`: what happened to containers, as Docker's event stream.
+
+With no daemon, every process that makes a container change state appends one JSON line
+to <root>/events.jsonl (O_APPEND: whole lines from many writers), in Docker's form:
+{"status", "id", "from", "Type", "Action", "Actor": {"ID", "Attributes"}, "scope",
+"time", "timeNano"}. Past 1 MiB the file becomes events.jsonl.1 (the one before is
+dropped). `events` reads both for --since and follows the current one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from minidocker import jsonfast as json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
+    from minidocker.engine.records import Record
+
+FILE = "events.jsonl"
+ROTATE_AT = 1 << 20
+
+
+def path(root: str) -> str:
+    return os.path.join(root, FILE)
+
+
+def emit(record: Record, action: str, **attributes: Any) -> None:
+    """Append the event `action` (create, start, die, stop, kill, pause, destroy, ...) of
+    `record`. Best effort: an event that can't be written never fails the operation."""
+    from minidocker.errors import MinidockerError
+    try:
+        config = record.config
+    except MinidockerError:
+        config = {}
+    attrs = {"image": str((config.get("Config") or {}).get("Image") or ""),
+             "name": str(config.get("Name") or "").lstrip("/")}
+    labels = (config.get("Config") or {}).get("Labels") or {}
+    attrs.update({str(k): str(v) for k, v in labels.items()})
+    attrs.update({k: str(v) for k, v in attributes.items()})
+    ns = time.time_ns()
+    line = json.dumps({"status": action, "id": record.id, "from": attrs["image"],
+                       "Type": "container", "Action": action,
+                       "Actor": {"ID": record.id, "Attributes": attrs}, "scope": "local",
+                       "time": ns // 1_000_000_000, "timeNano": ns}) + "\n"
+    file = path(record.root)
+    try:
+        fd = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, line.encode())
+            if os.fstat(fd).st_size > ROTATE_AT:
+                os.replace(file, file + ".1")
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _lines(name: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    try:
+        with open(name, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return [], 0
+    end = data.rfind(b"\n") + 1
+    out = []
+    for line in data[:end].splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out, offset + end
+
+
+def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
+    """Docker's --filter: container= (id, id prefix or name), event=, image=, label=,
+    type=; values of one key are ORed, keys ANDed."""
+    attrs = (event.get("Actor") or {}).get("Attributes") or {}
+    for key, values in filters.items():
+        if key == "container":
+            ok = any(event.get("id", "").startswith(v) or attrs.get("name") == v
+                     for v in values)
+        elif key == "event":
+            ok = event.get("Action") in values
+        elif key == "image":
+            ok = attrs.get("image") in values
+        elif key == "type":
+            ok = event.get("Type") in values
+        elif key == "label":
+            ok = any(attrs.get(k) == v if eq else k in attrs
+                     for k, eq, v in (value.partition("=") for value in values))
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def stream(root: str, *, since: float | None, until: float | None,
+           filters: dict[str, list[str]], write: Callable[[dict[str, Any]], None],
+           stop: Callable[[], bool] = lambda: False) -> None:
+    """The events since `since` (none before now when None), then new ones as they come,
+    until `until` passes (forever without it)."""
+    file = path(root)
+    past: list[dict[str, Any]] = []
+    offset = 0
+    if since is not None:
+        past = _lines(file + ".1")[0]
+    more, offset = _lines(file)
+    if since is not None:
+        past += more
+    for event in past:
+        when = event.get("timeNano", 0) / 1e9
+        if since is not None and when >= since and matches(event, filters) and \
+                (until is None or when < until):
+            write(event)
+    inode = _inode(file)
+    while until is None or time.time() < until:
+        if stop():
+            return
+        if _inode(file) != inode:  # rotated: the rest of the old file first
+            for event in _lines(file + ".1", offset)[0]:
+                if matches(event, filters):
+                    write(event)
+            inode, offset = _inode(file), 0
+        more, offset = _lines(file, offset)
+        for event in more:
+            if until is not None and event.get("timeNano", 0) / 1e9 >= until:
+                return
+            if matches(event, filters):
+                write(event)
+        if not more:
+            time.sleep(0.05)
+
+
+def _inode(name: str) -> int:
+    try:
+        return os.stat(name).st_ino
+    except OSError:
+        return 0
+
+
+def text(event: dict[str, Any]) -> str:
+    """Docker's default line: TIME TYPE ACTION ID (key=value, ...)."""
+    ns = int(event.get("timeNano") or 0)
+    attrs = (event.get("Actor") or {}).get("Attributes") or {}
+    pairs = ", ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + \
+        f".{ns % 10**9:09d}Z"
+    return (f"{stamp} {event.get('Type', '')} {event.get('Action', '')} "
+            f"{event.get('id', '')} ({pairs})")
+
+
+def iter_file(root: str) -> Iterator[dict[str, Any]]:
+    for name in (path(root) + ".1", path(root)):
+        yield from _lines(name)[0]
