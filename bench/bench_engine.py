@@ -64,6 +64,21 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def monitor_pids(root: str) -> list[int]:
+    """Our monitors: the MonitorPid of each record under `root` (their command line is a
+    `python -c` that names no file)."""
+    out = []
+    containers = Path(root) / "containers"
+    for state in containers.glob("*/state.json"):
+        try:
+            pid = int(json.loads(state.read_text()).get("MonitorPid") or 0)
+        except (OSError, ValueError):
+            continue
+        if pid and os.path.exists(f"/proc/{pid}"):
+            out.append(pid)
+    return out
+
+
 def pids_of(pattern: str) -> list[int]:
     out = []
     for entry in os.listdir("/proc"):
@@ -221,7 +236,7 @@ def bench_memory(t: Tools, count: int) -> None:
     for i in range(count):
         timed(t.ours_run("-d", "--name", f"mem{i}", t.image, "sleep", "3600"))
     time.sleep(1.0)
-    monitors = pids_of("minidocker/engine/monitor.py " + t.ours[2])
+    monitors = monitor_pids(t.ours[2])
     ours_kib = sum(pss_kib(p) for p in monitors)
     print(f"memory, {count} run -d       minidocker {ours_kib / max(1, count) / 1024:6.2f} MB "
           f"PSS per container ({len(monitors)} monitors)")

@@ -5,8 +5,8 @@ start() forks a monitor process M (double fork, new session, child subreaper), o
 the record to one that `run` forked before making it (prefork_monitor: M imports the
 runtime meanwhile). M creates the runtime container with the record's FIFOs as stdio,
 plugs the network, starts it, records `running` and reports to the CLI over a pipe; then
-it either serves in-process (foreground run: no exec, fast) or execs the small
-monitor.py (detached: little memory).
+it either serves in-process (foreground run: no exec, fast) or execs a fresh interpreter
+running the small monitor module (detached: little memory).
 """
 
 from __future__ import annotations
@@ -539,7 +539,7 @@ def _monitor_main(record: Record, report_w: int, client: _socket.socket | None,
     if foreground:
         from minidocker.engine.monitor import Monitor
         mon = Monitor(record.root, record.id, pid, outputs, stdin_w, master, listener.detach(),
-                      client_fds, log)
+                      client_fds, log, monitor_options(record))
         try:
             mon.run()
         finally:
@@ -550,11 +550,32 @@ def _monitor_main(record: Record, report_w: int, client: _socket.socket | None,
             os.set_inheritable(fd, True)
     out_fd = next((fd for fd, kind in outputs.items() if kind == 1), -1)
     err_fd = next((fd for fd, kind in outputs.items() if kind == 2), -1)
-    from minidocker.engine import monitor
-    args = [sys.executable, "-S", "-I", monitor.__file__, record.root, record.id, str(pid),
-            str(out_fd), str(err_fd), str(stdin_w), str(master), str(listener.fileno()), log,
+    args = [*monitor_command(), record.root, record.id, str(pid), str(out_fd), str(err_fd),
+            str(stdin_w), str(master), str(listener.fileno()), log, monitor_options(record),
             *(str(fd) for fd in client_fds)]
     os.execv(sys.executable, args)
+
+
+def monitor_command() -> list[str]:
+    """How a detached monitor is started: the monitor module imported from its compiled
+    file by a one-line -c (a script given by path is compiled from source at every start,
+    and the compiler's memory stays with the process: ~0.3 MB per container)."""
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    boot = (f"import sys; sys.path.insert(0, {src!r}); "
+            "from minidocker.engine.monitor import main; sys.exit(main(sys.argv[1:]))")
+    return [sys.executable, "-S", "-I", "-c", boot]
+
+
+def monitor_options(record: Record) -> str:
+    """What monitor.py needs of the config, worked out here so that it reads and imports
+    nothing for it (each module costs every detached monitor memory): the log's
+    max-size, max-file and whether it is written, and whether there is a healthcheck."""
+    from minidocker.engine.logs import limits
+    log = record.config.get("HostConfig", {}).get("LogConfig") or {}
+    size, files = limits(log.get("Config") or {})
+    check = (record.config.get("Config") or {}).get("Healthcheck") or {}
+    health = bool(check) and (check.get("Test") or ["NONE"])[0] != "NONE"
+    return f"{size}:{files}:{int(log.get('Type') != 'none')}:{int(health)}"
 
 
 def _listen(record: Record) -> _socket.socket:
@@ -1057,7 +1078,6 @@ def _adopter_main(record: Record, pid: int) -> None:
         os.set_inheritable(fd, True)
     out_fd = next((fd for fd, kind in outputs.items() if kind == 1), -1)
     err_fd = next((fd for fd, kind in outputs.items() if kind == 2), -1)
-    from minidocker.engine import monitor
-    os.execv(sys.executable, [sys.executable, "-S", "-I", monitor.__file__, record.root,
-                              record.id, str(pid), str(out_fd), str(err_fd), "-1", "-1",
-                              str(listener.fileno()), record.path(record.id + "-json.log")])
+    os.execv(sys.executable, [*monitor_command(), record.root, record.id, str(pid),
+                              str(out_fd), str(err_fd), "-1", "-1", str(listener.fileno()),
+                              record.path(record.id + "-json.log"), monitor_options(record)])

@@ -124,38 +124,13 @@ class LogWriter:
         return f'{{"log":{text},"stream":"{stream}","time":"{log_time()}"}}\n'.encode()
 
 
-def _config(root: str, cid: str) -> dict[str, Any]:
-    """The record's config.json ({} when unreadable)."""
-    try:
-        with open(os.path.join(root, "containers", cid, "config.json"), "rb") as f:
-            text = f.read().decode()
-    except OSError:
-        return {}
+def _health_checker(root: str, cid: str) -> Any:
+    """The container's health.Checker (from Config.Healthcheck); None if it has none."""
     _import_path()
-    from minidocker import jsonfast
-    config: dict[str, Any] = jsonfast.loads(text)
-    return config
-
-
-def _health_checker(root: str, cid: str, config: dict[str, Any]) -> Any:
-    """A health.Checker when the container has a healthcheck (Config.Healthcheck)."""
-    check = (config.get("Config") or {}).get("Healthcheck")
-    if not check or (check.get("Test") or ["NONE"])[0] == "NONE":
-        return None
     from minidocker.engine.health import Checker
-    return Checker(root, cid, check)
-
-
-def _log_writer(config: dict[str, Any], path: str) -> LogWriter:
-    """The writer HostConfig.LogConfig asks for (engine/logs.py checked it at create)."""
-    if not config:
-        return LogWriter(path)
-    log = (config.get("HostConfig") or {}).get("LogConfig") or {}
-    if log.get("Type") == "none":
-        return LogWriter(path, enabled=False)
-    from minidocker.engine.logs import limits
-    max_size, max_files = limits(log.get("Config") or {})
-    return LogWriter(path, max_size, max_files)
+    from minidocker.engine.records import Record
+    check = (Record(root, cid).config.get("Config") or {}).get("Healthcheck") or {}
+    return Checker(root, cid, check) if check else None
 
 
 class Client:
@@ -167,7 +142,9 @@ class Client:
 
 class Monitor:
     def __init__(self, root: str, cid: str, pid: int, outputs: dict[int, int], stdin_fd: int,
-                 master: int, listen_fd: int, client_fds: list[int], log_path: str):
+                 master: int, listen_fd: int, client_fds: list[int], log_path: str,
+                 options: str = "0:1:1:0"):
+        """options: lifecycle.monitor_options(), "MAX_SIZE:MAX_FILES:LOG_ON:HEALTH"."""
         self.root = root
         self.cid = cid
         self.pid = pid
@@ -175,9 +152,9 @@ class Monitor:
         self.stdin_fd = stdin_fd
         self.master = master
         self.listen_fd = listen_fd
-        config = _config(root, cid)
-        self.log = _log_writer(config, log_path)
-        self.health = _health_checker(root, cid, config)
+        max_size, max_files, log_on, health = (int(x) for x in options.split(":"))
+        self.log = LogWriter(log_path, max_size, max_files, enabled=bool(log_on))
+        self.health: Any = _health_checker(root, cid) if health else None
         self.health_pidfd = -1
         self.poll = select.epoll()
         self.clients: dict[int, Client] = {}
@@ -505,13 +482,15 @@ def _import_path() -> None:
 
 
 def main(argv: list[str]) -> int:
-    """monitor.py ROOT ID PID OUT ERR STDIN MASTER LISTEN LOG [CLIENT]  (fds as numbers)."""
+    """monitor.py ROOT ID PID OUT ERR STDIN MASTER LISTEN LOG OPTIONS [CLIENT]  (fds as
+    numbers; OPTIONS: lifecycle.monitor_options())."""
     root, cid = argv[0], argv[1]
     pid, out_fd, err_fd, in_fd, master, listen_fd = (int(x) for x in argv[2:8])
-    log_path = argv[8]
-    clients = [int(x) for x in argv[9:]]
+    log_path, options = argv[8], argv[9]
+    clients = [int(x) for x in argv[10:]]
     outputs = {fd: kind for fd, kind in ((out_fd, STDOUT), (err_fd, STDERR)) if fd >= 0}
-    mon = Monitor(root, cid, pid, outputs, in_fd, master, listen_fd, clients, log_path)
+    mon = Monitor(root, cid, pid, outputs, in_fd, master, listen_fd, clients, log_path,
+                  options)
     try:
         mon.run()
     except BaseException as e:  # keep a record of why, then let the next command reconcile
