@@ -352,7 +352,10 @@ def etc_files(config: dict[str, Any], record_dir: str) -> None:
     else:
         hosts += f"127.0.1.1\t{hostname}\n"
     for host_line in config["HostConfig"].get("ExtraHosts") or []:
-        name, _, addr = host_line.partition(":")
+        name, _, addr = host_line.partition("=" if "=" in host_line else ":")
+        if addr == "host-gateway":  # bridge networks write theirs when attached
+            from minidocker.network import host_gateway
+            addr = host_gateway(os.path.dirname(os.path.dirname(record_dir)))
         hosts += f"{addr}\t{name}\n"
     _write(os.path.join(record_dir, "hosts"), hosts)
     _write(os.path.join(record_dir, "hostname"), hostname + "\n")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
         disconnect_all,
         endpoints_of,
         ensure_network,
+        host_gateway,
         inspect_network,
         list_networks,
         prune_networks,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 _MODULES = {
     "api": ("cleanup_stale", "connect", "create_network", "disconnect", "disconnect_all",
-            "endpoints_of", "ensure_network", "inspect_network", "list_networks",
+            "endpoints_of", "ensure_network", "host_gateway", "inspect_network", "list_networks",
             "prune_networks", "published_ports", "remove_network"),
     "model": ("DEFAULT_NETWORK", "AddressExhausted", "BridgeUnavailable", "Endpoint",
               "Network", "PortConflict", "PortMapping"),
@@ -55,5 +56,5 @@ def __getattr__(name: str) -> object:
 __all__ = ["DEFAULT_NETWORK", "AddressExhausted", "BridgeUnavailable", "Endpoint", "Network",
            "PortConflict", "PortMapping", "PortSpec", "cleanup_stale", "connect",
            "create_network", "disconnect", "disconnect_all", "endpoints_of", "ensure_network",
-           "inspect_network", "list_networks", "parse_port_spec", "prune_networks",
+           "host_gateway", "inspect_network", "list_networks", "parse_port_spec", "prune_networks",
            "published_ports", "remove_network"]

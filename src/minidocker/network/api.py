@@ -113,6 +113,13 @@ def _default_record(store: Store) -> Network:
         return net
 
 
+def host_gateway(root: str) -> str:
+    """What `--add-host NAME:host-gateway` means outside a bridge network (host, none):
+    the default bridge network's gateway, as Docker's host-gateway-ip defaults to
+    docker0's address (the record is made if needed; no bridge is created)."""
+    return _default_record(Store(root)).gateway
+
+
 def _network(store: Store, name: str) -> Network:
     """A network by name or id; "bridge" (or Docker's "default") is made on first use."""
     if name in (DEFAULT_NETWORK, "default"):

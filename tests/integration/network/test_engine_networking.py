@@ -310,6 +310,12 @@ def test_dns_flags_and_add_host(eng: Engine) -> None:
     assert "02:42:00:00:00:99" in out
     gateway = [line.split()[0] for line in out.splitlines() if line.endswith("\tgw")]
     assert gateway and gateway[0].startswith("10.")
+    # outside a bridge network host-gateway is the default bridge's gateway (Docker's
+    # host-gateway-ip), never the literal word
+    for mode in ("none", "host"):
+        hosts = eng.ok("run", "--rm", "--network", mode, "--add-host", "gw:host-gateway",
+                       eng.image, "cat", "/etc/hosts")
+        assert f"{gateway[0]}\tgw" in hosts and "host-gateway" not in hosts, mode
     make_network(eng, "fixed", "--subnet", "10.99.7.0/24")
     out = eng.ok("run", "--rm", "--network", "fixed", "--ip", "10.99.7.77", eng.image,
                  "ip", "-4", "addr", "show", "eth0")
