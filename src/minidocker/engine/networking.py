@@ -131,6 +131,8 @@ def prepare(record: Record) -> None:
                          "instead\n")
         sys.stderr.flush()
         _set_fallback(record, True)
+        if _dns_flags(record):  # as with --network host: the flags still make resolv.conf
+            _write_resolv_conf(record)
         return
     if record.config.get("NetworkFallback"):
         _set_fallback(record, False)

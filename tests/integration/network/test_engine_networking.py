@@ -328,6 +328,11 @@ def test_fallback_to_host_networking_when_no_bridge_can_be_made(eng: Engine) -> 
                                                                "cat", "/proc/net/dev")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+    dns = subprocess.run(["setpriv", "--bounding-set", "-net_admin",
+                          *eng.cmd("run", "--rm", "--dns", "10.9.9.9", eng.image, "cat",
+                                   "/etc/resolv.conf")],
+                         capture_output=True, text=True, timeout=60)
+    assert dns.stdout == "nameserver 10.9.9.9\n", dns.stderr  # --dns holds after a fallback
     assert proc.stderr.count("\n") == 1 and "warning: bridge networking unavailable" in \
         proc.stderr
     assert "eth0" in proc.stdout  # the host's interfaces
