@@ -45,12 +45,13 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
     check_id(cid)
     bundle = os.path.abspath(opts.bundle)
     spec, rootfs = load_bundle(bundle)
-    proc = spec.get("process")
-    if not proc:
-        raise MinidockerError("config.json has no process to run")
+    # process is OPTIONAL at create (config.md): the container is made and waits; `start`
+    # refuses it (it MUST generate an error when process is not set)
+    proc = spec.get("process") or {}
     _refuse_our_mount_namespace(spec_namespaces(spec).get("mount"))
     from minidocker.runtime import lsm
-    lsm.check(proc)
+    if proc:
+        lsm.check(proc)
     if proc.get("terminal") and not (opts.console_socket or opts.console_pair):
         raise MinidockerError("process.terminal is true: --console-socket is required")
     if not proc.get("terminal") and opts.console_socket:
@@ -218,8 +219,8 @@ def _init_config(container: Container, spec: dict[str, Any], rootfs: str, bundle
     from minidocker.runtime import cgroup as cgroup_glue
     from minidocker.runtime import init as init_mod
     from minidocker.runtime import process
-    proc = spec["process"]
-    prepared = process.Prepared(proc, spec["linux"].get("seccomp"),
+    proc = spec.get("process") or {}
+    prepared = process.Prepared(proc, spec["linux"].get("seccomp") if proc else None,
                                 os.path.join(root, ".seccomp-cache"))
     cgroup_info: dict[str, Any] = {}  # filled from CGROUPS_DONE, read by the mounter
     return init_mod.InitConfig(

@@ -146,6 +146,10 @@ def _setup(cfg: InitConfig) -> None:
             raise MinidockerError("domainname is set but the container has no uts namespace")
         libc.setdomainname(spec["domainname"])
 
+    if not proc:  # no process (OPTIONAL at create): ready; `start` refuses to start it
+        sync.send(cfg.sock, sync.READY)
+        cfg.sock.close()
+        return
     env = process.environ(proc)
     cfg.exec_path = process.lookup(proc["args"][0], env)
     cfg.env = env

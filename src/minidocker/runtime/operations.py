@@ -25,6 +25,9 @@ def start(container: Container) -> None:
         if not status.can_start():
             raise Conflict(f"cannot start container {container.id}: it is {status}")
         state = container.state
+        if not state.config.get("process"):
+            raise MinidockerError(f"cannot start container {container.id}: config.json "
+                                  "sets no process (start needs one)")
         try:
             fd = os.open(container.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:

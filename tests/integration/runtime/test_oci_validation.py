@@ -143,6 +143,23 @@ def test_failed_create_undoes_mounts_made_without_a_mount_namespace(
         subprocess.run(["umount", "-l", str(b.rootfs)], check=False)
 
 
+def test_create_without_process_and_start_refuses_it(runtime: Runtime, make_bundle) -> None:
+    # config.md: process is OPTIONAL, and REQUIRED when start is called; runtime.md:
+    # start MUST generate an error if process was not set (runtime-tools `start`)
+    b = make_bundle(["true"])
+    del b.config["process"]
+    b.write()
+    cid = runtime.new_id()
+    runtime.run("create", "-b", str(b), cid, check=True)
+    assert runtime.state(cid)["status"] == "created"
+    start = runtime.run("start", cid)
+    assert start.returncode != 0 and "process" in start.stderr, start.stderr
+    assert len(start.stderr.strip().splitlines()) == 1
+    assert runtime.state(cid)["status"] == "created"  # no effect on the container
+    runtime.run("delete", "--force", cid, check=True)
+    assert not (runtime.root / cid).exists()
+
+
 def test_root_readonly_needs_a_mount_namespace(runtime: Runtime, make_bundle) -> None:
     b = make_bundle(["true"])
     _without(b.config, "mount")
