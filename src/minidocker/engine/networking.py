@@ -399,9 +399,11 @@ def disconnect_container(record: Record, network_name: str) -> None:
         Store(record.root).find(network_name).name
     if name not in networks_of(record):
         raise NotFound(f"container {record.name} is not connected to network {name}")
-    if _running_pid(record):
+    pid = _running_pid(record)
+    if pid:
         try:
-            network.disconnect(record.root, name, record.id)
+            network.disconnect(record.root, name, record.id,
+                               netns_path=f"/proc/{pid}/ns/net")
         except NotFound:
             pass
     _forget(record, name)

@@ -358,9 +358,12 @@ def _detach_in_background(veth: str) -> bool:
     return True
 
 
-def disconnect(root: str, network: str, container_id: str, *, wait: bool = True) -> None:
+def disconnect(root: str, network: str, container_id: str, *, wait: bool = True,
+               netns_path: str | None = None) -> None:
     """Undo connect(). With `wait` false (the container's process has exited) the veth
-    goes in the background, see _detach_in_background."""
+    goes in the background, see _detach_in_background. With `netns_path` (a running
+    container), a default route that went with the network moves to another of its
+    non-internal networks, as Docker moves the default gateway."""
     store = Store(root)
     net = store.find(DEFAULT_NETWORK if network == "default" else network)
     ep = store.endpoints().get(net.name, {}).get(container_id)
@@ -370,6 +373,25 @@ def disconnect(root: str, network: str, container_id: str, *, wait: bool = True)
     _refresh_hosts(store, net.name, None)
     if ep.hosts_path:
         _write_hosts(store, container_id, store.endpoints())
+    if netns_path and not net.internal:
+        _reroute(store, container_id, netns_path)
+
+
+def _reroute(store: Store, container_id: str, netns_path: str) -> None:
+    """Give the container a default route through its first non-internal network left,
+    unless it has one (EEXIST: the route did not go through the network removed)."""
+    networks = store.networks()
+    for ep in store.endpoints_of(container_id):
+        other = networks.get(ep.network)
+        if other is None or other.internal:
+            continue
+        try:
+            link.add_default_route_in(netns_path, ep.gateway, ep.ifname)
+        except FileExistsError:
+            pass
+        except OSError:
+            pass  # the container is going away: nothing to route
+        return
 
 
 def disconnect_all(root: str, container_id: str, *, wait: bool = True) -> None:

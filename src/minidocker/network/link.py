@@ -127,6 +127,16 @@ def attach(netns: str, bridge: str, veth: str, ifname: str, ip: str, prefixlen: 
         raise
 
 
+def add_default_route_in(netns: str, gateway: str, ifname: str) -> None:
+    """A default route via `gateway` on `ifname` in the namespace at `netns`;
+    FileExistsError when it has a default route already."""
+    with Netlink(netns) as inner:
+        eth = inner.get_link(ifname)
+        if eth is None:
+            raise OSError(errno.ENODEV, f"{ifname} missing in {netns}")
+        inner.add_default_route(gateway, eth.index)
+
+
 def loopback_up(netns: str) -> None:
     """Bring up lo in the namespace at `netns` (a --network none container: Docker's has
     127.0.0.1)."""

@@ -283,6 +283,24 @@ def test_network_connect_and_disconnect(eng: Engine) -> None:
     assert eng.run("network", "rm", "app").returncode == 0
 
 
+def test_disconnecting_the_routed_network_moves_the_default_route(eng: Engine) -> None:
+    make_network(eng, "first", "--subnet", "10.98.1.0/24")
+    make_network(eng, "second", "--subnet", "10.98.2.0/24")
+    eng.ok("run", "-d", "--name", "two", "--network", "first", eng.image, "sleep", "60")
+    eng.ok("network", "connect", "second", "two")
+
+    def default_route() -> str:
+        routes = eng.ok("exec", "two", "ip", "route").splitlines()
+        return next((r for r in routes if r.startswith("default")), "")
+
+    assert "via 10.98.1.1" in default_route()
+    eng.ok("network", "disconnect", "first", "two")
+    assert "via 10.98.2.1" in default_route()  # Docker moves the default gateway too
+    eng.ok("network", "connect", "first", "two")
+    assert "via 10.98.2.1" in default_route()  # joining again changes nothing
+    eng.ok("rm", "-f", "two")
+
+
 def test_none_host_and_container_modes(eng: Engine) -> None:
     dev = eng.ok("run", "--rm", "--network", "none", eng.image, "cat", "/proc/net/dev")
     assert "eth0" not in dev and "lo:" in dev
