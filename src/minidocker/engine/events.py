@@ -16,7 +16,7 @@ from minidocker import jsonfast as json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from typing import Any
 
     from minidocker.engine.records import Record
@@ -60,23 +60,6 @@ def emit(record: Record, action: str, **attributes: Any) -> None:
         pass
 
 
-def _lines(name: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    try:
-        with open(name, "rb") as f:
-            f.seek(offset)
-            data = f.read()
-    except FileNotFoundError:
-        return [], 0
-    end = data.rfind(b"\n") + 1
-    out = []
-    for line in data[:end].splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out, offset + end
-
-
 def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
     """Docker's --filter: container= (id, id prefix or name), event=, image=, label=,
     type=; values of one key are ORed, keys ANDed."""
@@ -102,47 +85,32 @@ def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
 
 
 def stream(root: str, *, since: float | None, until: float | None,
-           filters: dict[str, list[str]], write: Callable[[dict[str, Any]], None],
-           stop: Callable[[], bool] = lambda: False) -> None:
+           filters: dict[str, list[str]], write: Callable[[dict[str, Any]], None]) -> None:
     """The events since `since` (none before now when None), then new ones as they come,
-    until `until` passes (forever without it)."""
-    file = path(root)
-    past: list[dict[str, Any]] = []
-    offset = 0
-    if since is not None:
-        past = _lines(file + ".1")[0]
-    more, offset = _lines(file)
-    if since is not None:
-        past += more
-    for event in past:
-        when = event.get("timeNano", 0) / 1e9
-        if since is not None and when >= since and matches(event, filters) and \
-                (until is None or when < until):
-            write(event)
-    inode = _inode(file)
-    while until is None or time.time() < until:
-        if stop():
-            return
-        if _inode(file) != inode:  # rotated: the rest of the old file first
-            for event in _lines(file + ".1", offset)[0]:
+    until `until` passes (forever without it). Read as logs -f reads a log (logs.Tail)."""
+    from minidocker.engine.logs import Tail, entries, files
+    current = Tail(path(root))
+    try:
+        current.open()
+        past: list[dict[str, Any]] = []
+        for older in files(current.path)[:-1]:
+            past += entries(older)[0]
+        past += current.read()
+        for event in past if since is not None else []:
+            when = event.get("timeNano", 0) / 1e9
+            if when >= since and (until is None or when < until) and matches(event, filters):
+                write(event)
+        while until is None or time.time() < until:
+            more = current.rotated() + current.read()
+            for event in more:
+                if until is not None and event.get("timeNano", 0) / 1e9 >= until:
+                    return
                 if matches(event, filters):
                     write(event)
-            inode, offset = _inode(file), 0
-        more, offset = _lines(file, offset)
-        for event in more:
-            if until is not None and event.get("timeNano", 0) / 1e9 >= until:
-                return
-            if matches(event, filters):
-                write(event)
-        if not more:
-            time.sleep(0.05)
-
-
-def _inode(name: str) -> int:
-    try:
-        return os.stat(name).st_ino
-    except OSError:
-        return 0
+            if not more:
+                time.sleep(0.05)
+    finally:
+        current.close()
 
 
 def text(event: dict[str, Any]) -> str:
@@ -154,8 +122,3 @@ def text(event: dict[str, Any]) -> str:
         f".{ns % 10**9:09d}Z"
     return (f"{stamp} {event.get('Type', '')} {event.get('Action', '')} "
             f"{event.get('id', '')} ({pairs})")
-
-
-def iter_file(root: str) -> Iterator[dict[str, Any]]:
-    for name in (path(root) + ".1", path(root)):
-        yield from _lines(name)[0]

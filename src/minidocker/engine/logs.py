@@ -108,7 +108,7 @@ def parse_since(text: str) -> float:
         raise UsageError(f"invalid value for --since: {text!r}")
 
 
-def entries(path: str, offset: int = 0) -> tuple[list[dict[str, str]], int]:
+def entries(path: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Complete entries from `offset`; (entries, offset after the last complete line)."""
     try:
         with open(path, "rb") as f:
@@ -117,18 +117,13 @@ def entries(path: str, offset: int = 0) -> tuple[list[dict[str, str]], int]:
     except FileNotFoundError:
         return [], offset
     end = data.rfind(b"\n") + 1
-    out = []
-    for line in data[:end].splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue
-    return out, offset + end
+    return _parse(data[:end]), offset + end
 
 
-class _Tail:
-    """The log file being followed, held open: its data stays readable after a rotation
-    renames (or removes) it, so nothing written before the rotation is missed."""
+class Tail:
+    """A JSON-lines file being followed (a container's log, the events file), held open:
+    its data stays readable after a rotation renames (or removes) it, so nothing written
+    before the rotation is missed."""
 
     def __init__(self, path: str):
         self.path = path
@@ -145,7 +140,7 @@ class _Tail:
         self.rest = b""
         return True
 
-    def read(self) -> list[dict[str, str]]:
+    def read(self) -> list[dict[str, Any]]:
         """The complete entries written since the last read."""
         if self.fd < 0 and not self.open():
             return []
@@ -163,7 +158,7 @@ class _Tail:
         self.rest = data[end:]
         return _parse(data[:end])
 
-    def rotated(self) -> list[dict[str, str]]:
+    def rotated(self) -> list[dict[str, Any]]:
         """After a rotation: the rest of the file we held, then every file rotated after
         it (two rotations between two reads), oldest first; the new file is opened."""
         if self.fd < 0 or _inode(self.path) in (0, self.ino):
@@ -185,7 +180,7 @@ class _Tail:
             self.fd = -1
 
 
-def _parse(data: bytes) -> list[dict[str, str]]:
+def _parse(data: bytes) -> list[dict[str, Any]]:
     out = []
     for line in data.splitlines():
         try:
@@ -202,7 +197,7 @@ def follow(record: Record, write: Callable[[dict[str, str]], None], *, tail: int
     if ((record.config.get("HostConfig") or {}).get("LogConfig") or {}).get("Type") == "none":
         raise MinidockerError("configured logging driver does not support reading")
     path = log_path(record)
-    current = _Tail(path)
+    current = Tail(path)
     try:
         current.open()
         items: list[dict[str, str]] = []
