@@ -1,4 +1,4 @@
-"""minidocker system: df, prune, info, boot."""
+"""minidocker system: df, prune, info, boot, service."""
 
 from __future__ import annotations
 
@@ -18,6 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("boot", help="start the containers that a reboot stopped and whose "
                    "restart policy says so (always; unless-stopped if not stopped by "
                    "hand): what dockerd does when it starts; run it once at boot")
+    sub.add_parser("service", help="serve the Docker Engine API (docs/api.md; "
+                   "'minidocker system service --help' for its options)")
+
+
+def parse_fast(argv: list[str]) -> argparse.Namespace | None:
+    """`system service ARGS`: the API server parses its own arguments (it runs as a
+    program of its own: see _service)."""
+    if argv[:1] == ["service"]:
+        return argparse.Namespace(sub="service", service_args=argv[1:])
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         return _df(root(), args)
     if args.sub == "boot":
         return _boot(root())
+    if args.sub == "service":
+        return _service(root(), getattr(args, "service_args", []), args.debug)
     import sys
 
     from minidocker.cli.commands.container import prune_containers
@@ -74,6 +86,21 @@ def run(args: argparse.Namespace) -> int:
         pass
     print(f"Total reclaimed space: {human_size(reclaimed)}")
     return 0
+
+
+def _service(root: str, argv: list[str], debug: bool) -> int:
+    """Exec the API server (minidocker.api.main) in this process: the CLI imports none of
+    it, and the server starts without the CLI's state."""
+    import os
+    import sys
+
+    import minidocker
+    src = os.path.dirname(os.path.dirname(os.path.abspath(minidocker.__file__)))
+    boot = (f"import sys; sys.path.insert(0, {src!r}); "
+            "from minidocker.api.main import main; sys.exit(main(sys.argv[1:]))")
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-S", "-c", boot, "--root", root,
+                              *(["--debug"] if debug else []), *argv])
 
 
 def _boot(root: str) -> int:
