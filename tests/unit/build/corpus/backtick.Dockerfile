@@ -1,0 +1,5 @@
+# escape=`
+FROM scratch
+RUN echo a `
+  b
+COPY a\b c

@@ -1,0 +1,4 @@
+FROM x
+RUN echo crlf \
+  more
+CMD ["a"]
