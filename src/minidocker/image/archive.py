@@ -88,7 +88,7 @@ def _save_docker(store: st.Store, images: list[tuple[st.Image, list[str]]],
     for image, tags in images:
         config_name = f"{st.digest_hex(image.id)}.json"
         if config_name not in written:
-            _add_bytes(tf, config_name, store.read_blob(image.id))
+            _add_bytes(tf, config_name, _verified(store, image, image.id, "config"))
             written.add(config_name)
         layer_names = []
         for desc, diff_id in zip(image.layers, image.diff_ids, strict=True):
@@ -98,30 +98,55 @@ def _save_docker(store: st.Store, images: list[tuple[st.Image, list[str]]],
                 continue
             written.add(dirname)
             _add_dir(tf, dirname)
-            _add_uncompressed(store, tf, f"{dirname}/layer.tar", desc["digest"])
+            try:
+                _add_uncompressed(store, tf, f"{dirname}/layer.tar", desc["digest"])
+            except st.CorruptBlob as e:
+                raise e.named(image.display_name, "layer") from None
         manifest.append({"Config": config_name, "RepoTags": tags or None,
                          "Layers": layer_names})
     _add_bytes(tf, "manifest.json", json.dumps(manifest).encode())
 
 
+def _verified(store: st.Store, image: st.Image, digest: str, kind: str) -> bytes:
+    try:
+        return store.read_blob(digest)
+    except st.CorruptBlob as e:
+        raise e.named(image.display_name, kind) from None
+
+
 def _add_uncompressed(store: st.Store, tf: tarfile.TarFile, name: str, digest: str) -> None:
     """Docker archives hold uncompressed layer.tar files: decompress into a temp file first,
-    since a tar header needs the size."""
-    with open(store.blob_path(digest), "rb", buffering=0) as blob:
+    since a tar header needs the size. The blob is hashed on the way (CorruptBlob)."""
+    path = store.blob_path(digest)
+    with open(path, "rb", buffering=0) as raw:
+        if os.pread(raw.fileno(), 4, 0).startswith(layers.ZSTD_MAGIC):
+            _check(layers.HashingReader(raw), digest)  # zstd reads the file itself
+            raw.seek(0)
+            blob: IO[bytes] = raw
+        else:
+            blob = hashed = layers.HashingReader(raw)  # type: ignore[assignment]
         reader = layers.decompressed(blob)
         if isinstance(reader, io.BufferedReader):
-            size = os.fstat(blob.fileno()).st_size
+            size = os.fstat(raw.fileno()).st_size
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = size, 0o644, 0
             tf.addfile(info, reader)
-            return
-        with tempfile.TemporaryFile(dir=store.ingest_dir) as tmp:
-            shutil.copyfileobj(reader, tmp, 1 << 20)
-            reader.close()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = tmp.tell(), 0o644, 0
-            tmp.seek(0)
-            tf.addfile(info, tmp)
+        else:
+            with tempfile.TemporaryFile(dir=store.ingest_dir) as tmp:
+                shutil.copyfileobj(reader, tmp, 1 << 20)
+                reader.close()
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.mtime = tmp.tell(), 0o644, 0
+                tmp.seek(0)
+                tf.addfile(info, tmp)
+        if blob is not raw:
+            _check(hashed, digest)
+
+
+def _check(hashed: layers.HashingReader, digest: str) -> None:
+    hashed.drain()
+    if hashed.digest != digest:
+        raise st.CorruptBlob(digest, hashed.digest)
 
 
 def _save_oci(store: st.Store, images: list[tuple[st.Image, list[str]]],
@@ -132,6 +157,7 @@ def _save_oci(store: st.Store, images: list[tuple[st.Image, list[str]]],
     for dirname in ("blobs", "blobs/sha256"):
         _add_dir(tf, dirname)
     for image, tags in images:
+        kinds = {image.manifest_digest: "manifest", image.id: "config"}
         for digest in [image.manifest_digest, image.id, *(d["digest"] for d in image.layers)]:
             if digest in written:
                 continue
@@ -140,8 +166,13 @@ def _save_oci(store: st.Store, images: list[tuple[st.Image, list[str]]],
             info = tf.gettarinfo(path, arcname=f"blobs/sha256/{st.digest_hex(digest)}")
             info.uid = info.gid = 0
             info.uname = info.gname = ""
-            with open(path, "rb") as f:
-                tf.addfile(info, f)
+            with open(path, "rb", buffering=0) as f:
+                hashed = layers.HashingReader(f)
+                tf.addfile(info, hashed)
+                try:
+                    _check(hashed, digest)
+                except st.CorruptBlob as e:
+                    raise e.named(image.display_name, kinds.get(digest, "layer")) from None
         media_type = image.manifest.get("mediaType") or st.MEDIA_OCI_MANIFEST
         desc: dict[str, Any] = {"mediaType": media_type, "digest": image.manifest_digest,
                                 "size": image.manifest_size or len(
@@ -230,7 +261,7 @@ def _publish(store: st.Store, path: str, expected: str | None = None) -> tuple[s
     if expected and digest != expected:
         raise InvalidConfig(f"load: blob {expected} does not match its content ({digest})")
     size = os.path.getsize(path)
-    if not store.has_blob(digest):
+    if not store.has_valid_blob(digest):  # a damaged copy is replaced
         try:  # same filesystem (ingest/ is next to blobs/): no copy
             os.link(path, path + ".pub")
         except OSError:

@@ -151,7 +151,7 @@ def _fetch(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
            progress: Progress | None, cancelled: threading.Event | None = None) -> None:
     """Make blob `desc` present in the store: resume, download, verify, publish."""
     digest = desc["digest"]
-    if store.has_blob(digest):
+    if store.has_valid_blob(digest):  # a damaged copy is removed and downloaded again
         return
     # one downloader per blob (other pulls, threads or processes, wait and then find it)
     # (the lock file stays: unlinking it would race with waiters; gc removes it)
@@ -228,8 +228,12 @@ def push(store: st.Store, name: str, *, insecure: bool = False,
         if client.blob_exists(ref.path, digest, scope):
             progress.set(key, "Layer already exists")
             return
-        if not store.has_blob(digest):
+        actual = store.file_digest(digest)
+        if actual is None:
             raise MinidockerError(f"blob {digest} of {ref.familiar()} is missing from the store")
+        if actual != digest:
+            kind = "config" if digest == image.id else "layer"
+            raise st.CorruptBlob(digest, actual, ref.familiar(), kind)
         progress.set(key, "Pushing")
         if client.upload_blob(ref.path, digest, store.blob_path(digest), scope, source):
             progress.set(key, f"Mounted from {source}")

@@ -49,7 +49,7 @@ class Mode(enum.StrEnum):
 # ---- decompression ------------------------------------------------------------------------
 
 
-class _HashingReader(io.RawIOBase):
+class HashingReader(io.RawIOBase):
     """Passes bytes through while hashing them (the diff ID of an uncompressed tar)."""
 
     def __init__(self, raw: IO[bytes]):
@@ -466,7 +466,7 @@ def unpack(source: IO[bytes], dest: str, mode: Mode = Mode.OVERLAY,
     The caller owns `dest` and removes it if this raises (snapshot.py unpacks into a temp
     directory that only becomes visible when complete)."""
     reader = decompressed(source)
-    hashed = _HashingReader(reader)
+    hashed = HashingReader(reader)
     extractor = Extractor(dest, mode)
     try:
         with tarfile.open(fileobj=hashed, mode="r|", errorlevel=2) as tf:
@@ -485,14 +485,39 @@ def unpack(source: IO[bytes], dest: str, mode: Mode = Mode.OVERLAY,
 
 
 def unpack_file(path: str, dest: str, mode: Mode = Mode.OVERLAY,
-                expected_diff_id: str | None = None) -> tuple[str, int]:
+                expected_diff_id: str | None = None,
+                expected_digest: str | None = None) -> tuple[str, int]:
+    """unpack() of a file; with `expected_digest` the file itself (the compressed blob) is
+    hashed as it is read, and a mismatch raises CorruptBlob (the caller discards `dest`)."""
     with open(path, "rb", buffering=0) as f:
-        return unpack(f, dest, mode, expected_diff_id)
+        if expected_digest is None:
+            return unpack(f, dest, mode, expected_diff_id)
+        if os.pread(f.fileno(), 4, 0).startswith(ZSTD_MAGIC):
+            # the zstd command reads the file itself: hash it in a pass of its own
+            _check_digest(HashingReader(f), expected_digest)
+            f.seek(0)
+            return unpack(f, dest, mode, expected_diff_id)
+        blob = HashingReader(f)
+        try:
+            result = unpack(blob, dest, mode, expected_diff_id)  # type: ignore[arg-type]
+        except LayerError:  # a damaged blob is reported as such, not as a bad tar
+            with open(path, "rb", buffering=0) as again:
+                _check_digest(HashingReader(again), expected_digest)
+            raise
+        _check_digest(blob, expected_digest)
+        return result
+
+
+def _check_digest(blob: HashingReader, expected: str) -> None:
+    blob.drain()
+    if blob.digest != expected:
+        from minidocker.image.store import CorruptBlob
+        raise CorruptBlob(expected, blob.digest)
 
 
 def diff_id_of(path: str) -> str:
     """The sha256 of the uncompressed content of a layer file."""
     with open(path, "rb", buffering=0) as f:
-        reader = _HashingReader(decompressed(f))
+        reader = HashingReader(decompressed(f))
         reader.drain()
         return reader.digest

@@ -32,7 +32,10 @@ def _is_tag_reference(name: str, image: st.Image) -> refs.Reference | None:
 def remove(store: st.Store, name: str, force: bool = False) -> list[str]:
     """`rmi`: untag, and delete the image when no tag is left. An image that a container
     uses is kept (untag only with force, refused otherwise); lines as Docker prints them."""
-    image = store.lookup(name)
+    try:
+        image = store.lookup(name)
+    except st.CorruptBlob as e:
+        return _remove_damaged(store, name, e, force)
     ref = _is_tag_reference(name, image)
     lines: list[str] = []
     users = snapshot.users_of(store, image)
@@ -62,6 +65,29 @@ def remove(store: st.Store, name: str, force: bool = False) -> list[str]:
     return lines
 
 
+def _remove_damaged(store: st.Store, name: str, error: st.CorruptBlob,
+                    force: bool) -> list[str]:
+    """`rmi` of an image whose manifest or config no longer matches its digest: its index
+    entries go (found from index.json alone, nothing of the image is trusted), then gc."""
+    entries = st.entries_for(store, name)
+    if not entries:
+        raise error
+    ids = {str((e.get("annotations") or {}).get(st.ANNOTATION_CONFIG, "")) for e in entries}
+    users = [lease["container"] for lease in snapshot.leases(store) if lease.get("image") in ids]
+    if users and not force:
+        raise Conflict(f"unable to remove image {name}: it is being used by container "
+                       f"{users[0][:12]}", hint="remove the container first, or use rmi -f")
+    digests = {e["digest"] for e in entries}
+    store.remove_entries(lambda e: e["digest"] in digests)
+    lines = []
+    for entry in entries:
+        if st.ANNOTATION_REF in (entry.get("annotations") or {}):
+            lines.append(f"Untagged: {st.entry_name(entry)}")
+    lines += [f"Deleted: {d}" for d in sorted(i for i in ids if i) or sorted(digests)]
+    store.gc(wait=False)
+    return lines
+
+
 def _same_image_manifests(store: st.Store, image: st.Image) -> set[str]:
     digests = set()
     for entry in store.read_index()["manifests"]:
@@ -87,6 +113,13 @@ def prune(store: st.Store, all_unused: bool = False) -> tuple[list[str], int]:
         ids = _same_image_manifests(store, image)
         store.remove_entries(lambda e, ids=ids: e["digest"] in ids)  # type: ignore[misc]
         lines.append(f"deleted: {image.id}")
+    for entry, _ in store.corrupt:  # damaged images go the same way (by index.json alone)
+        config = (entry.get("annotations") or {}).get(st.ANNOTATION_CONFIG)
+        if config in used or not (all_unused or st.ANNOTATION_REF not in (
+                entry.get("annotations") or {})):
+            continue
+        store.remove_entries(lambda e, d=entry["digest"]: e["digest"] == d)  # type: ignore[misc]
+        lines.append(f"deleted: {config or entry['digest']}")
     store.gc()
     return lines, max(0, before - _disk_usage(store.path))
 

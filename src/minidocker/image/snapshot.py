@@ -13,7 +13,7 @@ import os
 from typing import TYPE_CHECKING
 
 from minidocker.errors import Conflict, MinidockerError, NotFound
-from minidocker.image.store import Image, Store, digest_hex
+from minidocker.image.store import CorruptBlob, Image, Store, digest_hex
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,7 +62,12 @@ def unpack_layer(store: Store, image: Image, index: int) -> str:
                 raise NotFound(f"layer {image.layers[index]['digest']} of image "
                                f"{image.short_id} is missing from the store",
                                hint="pull or load the image again")
-            _, size = layers.unpack_file(blob, fs, layers.Mode.OVERLAY, expected_diff_id=diff_id)
+            try:
+                _, size = layers.unpack_file(blob, fs, layers.Mode.OVERLAY,
+                                             expected_diff_id=diff_id,
+                                             expected_digest=image.layers[index]["digest"])
+            except CorruptBlob as e:
+                raise e.named(image.display_name, "layer") from None
             meta = {"chain_id": chain_id, "diff_id": diff_id, "size": size,
                     "parent": image.chain_ids[index - 1] if index else None}
             with open(os.path.join(tmp, "meta.json"), "w") as f:

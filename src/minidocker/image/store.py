@@ -58,6 +58,27 @@ def digest_hex(digest: str) -> str:
     return hexpart
 
 
+class CorruptBlob(InvalidConfig):
+    """A blob whose content does not hash to its digest: edited or damaged on disk. Raised
+    by every read of a config or manifest and by layer unpacking and export; `named()`
+    adds the image and the blob's role, which is what the user is shown."""
+
+    def __init__(self, digest: str, actual: str, image: str = "", kind: str = ""):
+        self.digest = digest
+        self.actual = actual
+        self.image = image
+        self.kind = kind
+        where = f"image {image}: " if image else ""
+        role = f"{kind} " if kind else ""
+        super().__init__(f"{where}{role}blob {digest} is corrupt: its content hashes to "
+                         f"{actual}",
+                         hint=f"remove the image (minidocker rmi -f {image}) and pull or load "
+                              "it again" if image else "pull or load the image again")
+
+    def named(self, image: str, kind: str = "") -> CorruptBlob:
+        return CorruptBlob(self.digest, self.actual, image, kind or self.kind)
+
+
 def canonical_json(doc: Any) -> bytes:
     return json.dumps(doc, separators=(",", ":"), sort_keys=False).encode()
 
@@ -98,6 +119,11 @@ class Image:
     @property
     def short_id(self) -> str:
         return self.id.removeprefix("sha256:")[:12]
+
+    @property
+    def display_name(self) -> str:
+        """How messages name the image: its first tag, else its short ID."""
+        return self.repo_tags[0] if self.repo_tags else self.short_id
 
 
 def chain_ids(diff_ids: list[str]) -> list[str]:
@@ -174,6 +200,7 @@ class Store:
         self.ingest_dir = os.path.join(self.path, "ingest")
         self.snapshots_dir = os.path.join(self.path, "snapshots")
         self.leases_dir = os.path.join(self.path, "leases")
+        self.corrupt: list[tuple[dict[str, Any], CorruptBlob]] = []  # set by images()
 
     # ---- layout and locks -------------------------------------------------------------
 
@@ -210,27 +237,59 @@ class Store:
     def has_blob(self, digest: str) -> bool:
         return os.path.exists(self.blob_path(digest))
 
-    def read_blob(self, digest: str) -> bytes:
+    def read_blob(self, digest: str, verify: bool = True) -> bytes:
+        """A blob's bytes, checked against its digest (CorruptBlob if they differ): configs
+        and manifests are small, and what is run or exported must be what was pulled."""
         try:
             with open(self.blob_path(digest), "rb") as f:
-                return f.read()
+                data = f.read()
         except FileNotFoundError:
             raise NotFound(f"blob {digest} is missing from the image store") from None
+        if verify:
+            actual = sha256_digest(data)
+            if actual != digest:
+                raise CorruptBlob(digest, actual)
+        return data
 
-    def read_json(self, digest: str) -> dict[str, Any]:
+    def read_json(self, digest: str, verify: bool = True) -> dict[str, Any]:
         try:
-            doc = json.loads(self.read_blob(digest))
+            doc = json.loads(self.read_blob(digest, verify))
         except ValueError as e:
             raise InvalidConfig(f"blob {digest} is not valid JSON: {e}") from None
         if not isinstance(doc, dict):
             raise InvalidConfig(f"blob {digest} is not a JSON object")
         return doc
 
+    def file_digest(self, digest: str) -> str | None:
+        """What a stored blob's content hashes to (None if it is missing)."""
+        h = hashlib.sha256()
+        try:
+            with open(self.blob_path(digest), "rb", buffering=0) as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+        except FileNotFoundError:
+            return None
+        return "sha256:" + h.hexdigest()
+
+    def has_valid_blob(self, digest: str) -> bool:
+        """The blob is present and intact; a corrupt one is removed (so that pull and load
+        write it again instead of keeping the damaged copy)."""
+        actual = self.file_digest(digest)
+        if actual is None:
+            return False
+        if actual != digest:
+            try:
+                os.unlink(self.blob_path(digest))
+            except FileNotFoundError:
+                pass
+            return False
+        return True
+
     def write_blob(self, data: bytes, expected: str | None = None) -> str:
         digest = sha256_digest(data)
         if expected and expected != digest:
             raise InvalidConfig(f"blob digest mismatch: expected {expected}, got {digest}")
-        if not self.has_blob(digest):
+        if not self.has_valid_blob(digest):
             os.makedirs(self.blobs_dir, exist_ok=True)
             fd, tmp = _mkstemp(self.blobs_dir, ".tmp-")
             try:
@@ -345,21 +404,28 @@ class Store:
     # ---- images ------------------------------------------------------------------------
 
     def images(self) -> list[Image]:
-        """Every image in the store, one per config digest, with all its tags."""
+        """Every image in the store, one per config digest, with all its tags. Images whose
+        manifest or config is corrupt are left out and listed in `self.corrupt`."""
         by_id: dict[str, Image] = {}
+        self.corrupt = []
         for entry in self.read_index()["manifests"]:
             if entry.get("mediaType", MEDIA_OCI_MANIFEST) not in MANIFEST_TYPES:
                 continue
+            kind = "manifest"
             try:
                 manifest = self.read_json(entry["digest"])
                 config_digest = manifest["config"]["digest"]
                 image = by_id.get(config_digest)
                 if image is None:
+                    kind = "config"
                     config = self.read_json(config_digest)
                     image = Image(config_digest, entry["digest"], manifest, config,
                                   manifest_size=int(entry.get("size", 0)))
                     by_id[config_digest] = image
-            except (NotFound, InvalidConfig, KeyError):
+            except CorruptBlob as e:
+                self.corrupt.append((entry, e.named(entry_name(entry), kind)))
+                continue
+            except (NotFound, InvalidConfig, KeyError, TypeError):
                 continue
             ref_name = _ref_name(entry)
             if ref_name:
@@ -405,6 +471,9 @@ class Store:
             if len(matches) > 1:
                 raise Conflict(f"image ID prefix {name!r} is ambiguous",
                                hint="give more characters of the ID")
+        for entry, error in self.corrupt:
+            if _entry_matches(entry, name, ref):
+                raise error
         shown = ref.familiar() if ref else name
         raise NotFound(f"no such image: {shown}",
                        hint=f"pull it first: minidocker pull {shown}" if ref else None)
@@ -425,11 +494,17 @@ class Store:
                                      for e in entries):
             return None
         config_digest = target["annotations"][ANNOTATION_CONFIG]
+        kind = "manifest"
         try:
             manifest = self.read_json(target["digest"])
+            kind = "config"
             config = self.read_json(config_digest)
+        except CorruptBlob as e:
+            raise e.named(ref.familiar(), kind) from None
         except (NotFound, InvalidConfig):
             return None
+        if (manifest.get("config") or {}).get("digest") != config_digest:
+            return None  # an index entry out of step with its manifest: the slow path
         image = Image(config_digest, target["digest"], manifest, config,
                       manifest_size=int(target.get("size", 0)))
         for entry in entries:
@@ -480,8 +555,8 @@ class Store:
             chains: set[str] = set()
             for entry in self.read_index()["manifests"]:
                 blobs.add(entry["digest"])
-                try:
-                    manifest = self.read_json(entry["digest"])
+                try:  # unverified: a damaged image keeps its blobs until it is removed
+                    manifest = self.read_json(entry["digest"], verify=False)
                 except MinidockerError:
                     continue
                 for desc in manifest.get("manifests", []):
@@ -490,7 +565,8 @@ class Store:
                 if config:
                     blobs.add(config)
                     with contextlib.suppress(MinidockerError):
-                        diff_ids = self.read_json(config).get("rootfs", {}).get("diff_ids", [])
+                        diff_ids = self.read_json(config, verify=False).get(
+                            "rootfs", {}).get("diff_ids", [])
                         chains.update(chain_ids(diff_ids))
                 blobs.update(layer["digest"] for layer in manifest.get("layers", []))
             for lease in snapshot.leases(self):
@@ -553,6 +629,41 @@ def _clean_ingest(store: Store, max_age: float = 86400) -> None:
                     os.unlink(path)
             except OSError:
                 pass
+
+
+def entry_name(entry: dict[str, Any]) -> str:
+    """How messages name the image of an index entry: its tag, else its short ID."""
+    ref_name = _ref_name(entry)
+    if ref_name:
+        try:
+            return refs.parse(ref_name).familiar()
+        except MinidockerError:
+            return ref_name
+    config = (entry.get("annotations") or {}).get(ANNOTATION_CONFIG) or entry["digest"]
+    return str(config).removeprefix("sha256:")[:12]
+
+
+def _entry_matches(entry: dict[str, Any], name: str, ref: refs.Reference | None) -> bool:
+    """Whether `name` (a reference, an ID or an ID prefix) designates this index entry."""
+    if ref is not None:
+        if ref.digest is None and _ref_name(entry) == str(ref):
+            return True
+        if ref.digest is not None and entry["digest"] == ref.digest:
+            return True
+    wanted = name.removeprefix("sha256:").lower()
+    config = str((entry.get("annotations") or {}).get(ANNOTATION_CONFIG, ""))
+    return bool(wanted) and all(c in "0123456789abcdef" for c in wanted) and \
+        config.removeprefix("sha256:").startswith(wanted)
+
+
+def entries_for(store: Store, name: str) -> list[dict[str, Any]]:
+    """The index entries `name` designates (by tag, digest, ID or ID prefix), read from
+    index.json alone: what `rmi` removes of an image whose blobs cannot be trusted."""
+    try:
+        ref: refs.Reference | None = refs.parse(name)
+    except MinidockerError:
+        ref = None
+    return [e for e in store.read_index()["manifests"] if _entry_matches(e, name, ref)]
 
 
 def _empty_index() -> dict[str, Any]:

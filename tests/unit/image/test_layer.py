@@ -17,7 +17,7 @@ import pytest
 
 from minidocker.image import layer as L
 from minidocker.image import snapshot
-from minidocker.image.store import Image, Store, sha256_digest
+from minidocker.image.store import CorruptBlob, Image, Store, sha256_digest
 from tests.unit.image.helpers import Entry, file, make_tar, sha, tree
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mknod, trusted xattrs)")
@@ -254,3 +254,32 @@ def test_many_directories_and_links_across_them(tmp_path: Path, mode: L.Mode) ->
     assert (dest / "d10").stat().st_mtime == 1010
     if mode == L.Mode.APPLY:
         assert sorted(os.listdir(dest / "d5")) == ["f", "g"]
+
+
+@pytest.mark.parametrize("compress", ["gzip", "zstd", "plain"])
+@pytest.mark.parametrize("damage", ["appended", "flipped"])
+def test_a_layer_blob_that_does_not_match_its_digest_is_refused(
+        tmp_path: Path, compress: str, damage: str) -> None:
+    """Unpacking hashes the blob as it reads it: trailing bytes that decompression would
+    ignore, or a flipped bit that breaks it, are both reported as a corrupt blob."""
+    tar = make_tar([file("a", os.urandom(3000)), file("b", "x")])
+    data = {"gzip": lambda: gzip.compress(tar),
+            "zstd": lambda: subprocess.run(["zstd", "-q", "-c"], input=tar, check=True,
+                                           capture_output=True).stdout,
+            "plain": lambda: tar}[compress]()
+    blob = tmp_path / "blob"
+    if damage == "appended":
+        blob.write_bytes(data + b"\0" * 1024)
+    else:
+        middle = len(data) // 2
+        blob.write_bytes(data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1:])
+    dest = tmp_path / "fs"
+    dest.mkdir()
+    with pytest.raises(CorruptBlob, match=f"blob {sha(data)} is corrupt"):
+        L.unpack_file(str(blob), str(dest), L.Mode.APPLY, expected_diff_id=sha(tar),
+                      expected_digest=sha(data))
+    blob.write_bytes(data)
+    shutil.rmtree(dest)
+    dest.mkdir()
+    assert L.unpack_file(str(blob), str(dest), L.Mode.APPLY, expected_diff_id=sha(tar),
+                         expected_digest=sha(data))[0] == sha(tar)

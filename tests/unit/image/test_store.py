@@ -15,6 +15,7 @@ from minidocker.image import manage
 from minidocker.image.reference import parse
 from minidocker.image.store import (
     MEDIA_OCI_MANIFEST,
+    CorruptBlob,
     Image,
     Store,
     chain_ids,
@@ -178,3 +179,61 @@ def test_rmi_does_not_wait_for_a_running_pull(store: Store) -> None:
         assert os.path.exists(store.blob_path(image.manifest_digest))  # not collected yet
     store.gc()
     assert not os.path.exists(store.blob_path(image.manifest_digest))
+
+
+def _corrupt(store: Store, digest: str, change: bytes = b" ") -> None:
+    """Edit a blob in place, as a hand or a bad disk would: same name, other content."""
+    path = Path(store.blob_path(digest))
+    path.write_bytes(path.read_bytes() + change)
+
+
+@pytest.mark.parametrize("kind", ["config", "manifest"])
+def test_a_blob_that_does_not_match_its_digest_is_refused_naming_image_and_blob(
+        store: Store, kind: str) -> None:
+    image = make_image(store, "a")
+    add(store, image, "app:1")
+    digest = image.id if kind == "config" else image.manifest_digest
+    _corrupt(store, digest)
+    for name in ("app:1", image.short_id, image.id, f"app@{image.manifest_digest}"):
+        with pytest.raises(CorruptBlob) as info:
+            store.lookup(name)
+        message = str(info.value)
+        assert f"{kind} blob {digest} is corrupt" in message, name
+        assert message.startswith(("image app:1:", f"image {image.short_id}:")), message
+        assert "rmi" in (info.value.hint or "")
+    assert store.images() == []  # left out of the listing, reported in store.corrupt
+    assert [e.digest for _, e in store.corrupt] == [digest]
+
+
+def test_a_damaged_image_is_removed_by_rmi_and_its_blobs_collected(store: Store) -> None:
+    image = make_image(store, "a")
+    add(store, image, "app:1")
+    keep = make_image(store, "b")
+    add(store, keep, "other:1")
+    _corrupt(store, image.id)
+    lines = manage.remove(store, "app:1")
+    assert lines == ["Untagged: app:1", f"Deleted: {image.id}"]
+    assert store.read_index()["manifests"][0]["annotations"][
+        "org.opencontainers.image.ref.name"] == "docker.io/library/other:1"
+    for digest in (image.id, image.manifest_digest):
+        assert not os.path.exists(store.blob_path(digest))
+    assert store.lookup("other:1").id == keep.id
+
+
+def test_image_prune_all_removes_damaged_images(store: Store) -> None:
+    image = make_image(store, "a")
+    add(store, image, "app:1")
+    _corrupt(store, image.manifest_digest)
+    lines, _ = manage.prune(store, all_unused=True)
+    assert lines == [f"deleted: {image.id}"]
+    assert store.read_index()["manifests"] == []
+
+
+def test_writing_a_blob_again_repairs_a_damaged_copy(store: Store) -> None:
+    digest = store.write_blob(b"hello")
+    _corrupt(store, digest)
+    with pytest.raises(CorruptBlob):
+        store.read_blob(digest)
+    assert store.write_blob(b"hello") == digest
+    assert store.read_blob(digest) == b"hello"
+
