@@ -56,6 +56,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("version", "Show the minidocker version information"),
 }
 ALIASES: dict[str, str] = {"remove": "rm"}
+# commands that hold temporary state (ingest dirs, partial files, half-written archives):
+# SIGTERM interrupts them like Ctrl-C, so that they clean up before they exit
+# (`image load`, `container commit` ... count as their verb)
+TERM_AS_INTERRUPT = frozenset({"pull", "push", "load", "save", "import", "commit", "export",
+                               "cp", "build"})
 
 USAGE = """\
 Usage: minidocker [OPTIONS] COMMAND [ARG...]
@@ -124,6 +129,8 @@ def run_command(name: str, argv: list[str], debug: bool) -> int:
         import argparse
         parser = argparse.ArgumentParser(prog=f"minidocker {name}", description=summary)
         module.add_arguments(parser)
+    verb = argv[0] if name in ("image", "container") and argv else name
+    terminated = _terminate_as_interrupt() if verb in TERM_AS_INTERRUPT else [False]
     try:
         if args is None:
             args = parser.parse_args(argv)
@@ -133,7 +140,7 @@ def run_command(name: str, argv: list[str], debug: bool) -> int:
         code = e.code if isinstance(e.code, int) else 1
         return 125 if code == 2 else code
     except KeyboardInterrupt:
-        return 130
+        return 143 if terminated[0] else 130
     except MinidockerError as e:
         if debug:
             raise
@@ -142,6 +149,23 @@ def run_command(name: str, argv: list[str], debug: bool) -> int:
         if debug:
             raise
         return _error(describe(e), 125)
+
+
+def _terminate_as_interrupt() -> list[bool]:
+    """Make SIGTERM raise KeyboardInterrupt (unless the caller ignores it); the list
+    returned holds True once SIGTERM came, for the exit code (143, as a shell shows it)."""
+    import _signal  # not signal: its enums cost milliseconds
+
+    seen = [False]
+    if _signal.getsignal(_signal.SIGTERM) != _signal.SIG_DFL:
+        return seen
+
+    def interrupt(signum: int, frame: object) -> None:
+        seen[0] = True
+        raise KeyboardInterrupt
+
+    _signal.signal(_signal.SIGTERM, interrupt)
+    return seen
 
 
 def _error(message: str, code: int, hint: str | None = None) -> int:

@@ -261,15 +261,16 @@ def commit_container(store: st.Store, upper_dir: str, base_image: st.Image | Non
     `container_config` (Env, Cmd, ... as the engine ran it) replaces the image's config
     section when given; `changes` are then applied on top."""
     tags = [refs.parse(ref)] if ref else []
-    fd, tmp = tempfile.mkstemp(prefix="commit-", dir=_tmpdir(store))
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write_upper_tar(upper_dir, out)
-        return build_image(store, base_image, tmp, tags=tags, changes=changes,
-                           created_by=created_by, comment=comment, author=author,
-                           container_config=container_config)
-    finally:
-        os.unlink(tmp)
+    with store.writing():  # gc removes what is in ingest/ when no writer holds this
+        fd, tmp = tempfile.mkstemp(prefix="commit-", dir=_tmpdir(store))
+        try:
+            with os.fdopen(fd, "wb") as out:
+                write_upper_tar(upper_dir, out)
+            return build_image(store, base_image, tmp, tags=tags, changes=changes,
+                               created_by=created_by, comment=comment, author=author,
+                               container_config=container_config)
+        finally:
+            os.unlink(tmp)
 
 
 def import_rootfs(store: st.Store, source: str | IO[bytes], *, ref: str | None = None,
@@ -277,6 +278,12 @@ def import_rootfs(store: st.Store, source: str | IO[bytes], *, ref: str | None =
     """A rootfs directory, a (possibly compressed) tarball path, or a stream, as a new
     one-layer image."""
     tags = [refs.parse(ref)] if ref else []
+    with store.writing():  # gc removes what is in ingest/ when no writer holds this
+        return _import(store, source, tags, changes, message)
+
+
+def _import(store: st.Store, source: str | IO[bytes], tags: list[refs.Reference],
+            changes: Sequence[str], message: str) -> st.Image:
     fd, tmp = tempfile.mkstemp(prefix="import-", dir=_tmpdir(store))
     try:
         with os.fdopen(fd, "wb") as out:

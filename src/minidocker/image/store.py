@@ -609,8 +609,11 @@ class FileLock:
 
 
 def _clean_ingest(store: Store, max_age: float = 86400) -> None:
-    """Under the gc lock (no writer holds a lock now): drop the per-blob and per-snapshot
-    lock files, and partial downloads nobody resumed for a day."""
+    """Under the gc lock no pull, load, import or commit is running, so whatever is in
+    ingest/ was left by one that died (kill -9, a full disk): remove it, except partial
+    downloads, which a pull resumes for a day. The per-blob and per-snapshot lock files
+    go too, and temp files of index.json writers that died (under the index lock)."""
+    import shutil
     import time
 
     now = time.time()
@@ -623,12 +626,24 @@ def _clean_ingest(store: Store, max_age: float = 86400) -> None:
         for name in names:
             path = os.path.join(directory, name)
             try:
-                if os.path.isdir(path):
-                    continue
-                if everything or now - os.lstat(path).st_mtime > max_age:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                elif everything or not name.endswith(".partial") or \
+                        now - os.lstat(path).st_mtime > max_age:
                     os.unlink(path)
             except OSError:
                 pass
+    with store.lock("index"):
+        try:
+            names = os.listdir(store.layout)
+        except FileNotFoundError:
+            return
+        for name in names:
+            if ".tmp." in name:
+                try:
+                    os.unlink(os.path.join(store.layout, name))
+                except OSError:
+                    pass
 
 
 def entry_name(entry: dict[str, Any]) -> str:

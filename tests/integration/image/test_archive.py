@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -110,3 +112,58 @@ def test_save_a_repository_saves_all_its_tags(tmp_path: Path, fmt: str) -> None:
     archive.save(store, [image.id[7:19]], by_id, fmt)
     assert archive.load(Store(str(tmp_path / "third")), io.BytesIO(by_id.getvalue())) == [
         f"Loaded image ID: {image.id}"]
+
+
+def _big_archive(tmp_path: Path) -> Path:
+    """An archive whose load takes a while: one layer of 64 MB of incompressible data."""
+    from tests.conftest import run_captured, tool
+
+    rootfs = tmp_path / "big-rootfs"
+    rootfs.mkdir()
+    with open(rootfs / "blob", "wb") as f:
+        for _ in range(64):
+            f.write(os.urandom(1 << 20))
+    cmd = [tool("minidocker"), "--root", str(tmp_path / "src-root")]
+    run_captured([*cmd, "import", str(rootfs), "big:1"], check=True)
+    out = tmp_path / "big.tar"
+    run_captured([*cmd, "save", "-o", str(out), "big:1"], check=True)
+    shutil.rmtree(tmp_path / "src-root")
+    shutil.rmtree(rootfs)
+    return out
+
+
+def test_sigterm_during_load_cleans_up_like_ctrl_c_and_gc_removes_what_kill_9_left(
+        tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from tests.conftest import tool
+
+    archive_path = _big_archive(tmp_path)
+    root = tmp_path / "root"
+    ingest = root / "image" / "ingest"
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        proc = subprocess.Popen([tool("minidocker"), "--root", str(root), "load", "-i",
+                                 str(archive_path)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not (ingest.exists() and any(p.name.startswith("load-")
+                                           for p in ingest.iterdir())):
+            assert proc.poll() is None and time.monotonic() < deadline, "load ended early"
+            time.sleep(0.002)
+        proc.send_signal(sig)
+        assert proc.wait(timeout=30) == (143 if sig == signal.SIGTERM else -9)
+        assert proc.stderr is not None and b"Traceback" not in proc.stderr.read()
+        proc.stderr.close()
+        left = sorted(p.name for p in ingest.iterdir())
+        if sig == signal.SIGTERM:
+            assert left == []  # cleaned up as on Ctrl-C
+        else:
+            assert left and left[0].startswith("load-")
+    store = Store(str(root))
+    assert store.images() == []
+    subprocess.run([tool("minidocker"), "--root", str(root), "image", "prune", "-f"],
+                   check=True, capture_output=True)
+    assert list(ingest.iterdir()) == []
+    snapshots = Path(store.snapshots_dir)
+    assert not snapshots.exists() or [p.name for p in snapshots.iterdir()] in ([], ["empty"])

@@ -237,3 +237,23 @@ def test_writing_a_blob_again_repairs_a_damaged_copy(store: Store) -> None:
     assert store.write_blob(b"hello") == digest
     assert store.read_blob(digest) == b"hello"
 
+
+def test_gc_removes_what_dead_writers_left_and_keeps_fresh_partial_downloads(
+        store: Store) -> None:
+    ingest = Path(store.ingest_dir)
+    (ingest / "load-abc").mkdir()
+    (ingest / "load-abc" / "manifest.json").write_text("[]")
+    (ingest / "blob-xyz").write_bytes(b"half")
+    (ingest / "commit-1").write_bytes(b"half")
+    (ingest / ("a" * 64 + ".partial")).write_bytes(b"resume me")
+    old = ingest / ("b" * 64 + ".partial")
+    old.write_bytes(b"too old")
+    os.utime(old, (0, 0))
+    Path(store.blobs_dir, ".tmp-123").write_bytes(b"x")
+    Path(store.snapshots_dir, ".tmp-456", "fs").mkdir(parents=True)
+    Path(store.layout, "index.json.tmp.99.1").write_bytes(b"{")
+    store.gc()
+    assert sorted(os.listdir(ingest)) == ["a" * 64 + ".partial"]
+    assert os.listdir(store.blobs_dir) == []
+    assert os.listdir(store.snapshots_dir) == []
+    assert sorted(os.listdir(store.layout)) == ["blobs", "index.json", "oci-layout"]
