@@ -128,15 +128,21 @@ def _network(store: Store, name: str) -> Network:
 
 
 def _ensure_device(store: Store, net: Network) -> None:
-    """The bridge up with its address; its nft rules are written when it is created.
+    """The bridge up with its address and its nft rules, written before it comes up (see
+    link.ensure_bridge: a kill at any point never leaves a bridge up without its rules).
     Runs under the store lock so a concurrent run never sees a bridge without rules."""
-    _mtu, created = link.ensure_bridge(net.bridge, net.gateway, net.prefixlen, net.mtu)
-    if created:
-        try:
-            _firewall(store).setup_network(net)
-        except BaseException:
-            link.delete_bridge(net.bridge)
-            raise
+    wrote = []
+
+    def rules_first() -> None:
+        _firewall(store).setup_network(net)
+        wrote.append(True)
+
+    try:
+        link.ensure_bridge(net.bridge, net.gateway, net.prefixlen, net.mtu, rules_first)
+    except BaseException:
+        if wrote:
+            _firewall(store).teardown_network(net)
+        raise
 
 
 def ensure_network(root: str, name: str = DEFAULT_NETWORK) -> Network:
@@ -185,15 +191,48 @@ def create_network(root: str, name: str, *, subnet: str | None = None,
         net = Network(name=name, id=net_id, subnet=subnet, gateway=gw, bridge=bridge,
                       internal=internal, labels=dict(labels or {}), mtu=_uplink_mtu(),
                       created=_now())
+        # subnet, then record, then device: killed at any point, what exists is either
+        # an orphan subnet (dropped by the next create, prune or cleanup_stale) or a
+        # network that `network rm`/`prune` removes with its bridge and rules (a bridge
+        # without rules gets them from cleanup_stale)
+        _drop_orphan_subnets(store, networks)
         store.ipam.add_subnet(subnet, gw)
+        networks[name] = net
+        store.save_networks(networks)
         try:
             _ensure_device(store, net)
         except BaseException:
+            networks.pop(name)
+            store.save_networks(networks)
             store.ipam.remove_subnet(subnet)
             raise
-        networks[name] = net
-        store.save_networks(networks)
     return net
+
+
+def _drop_orphan_subnets(store: Store, networks: dict[str, Network]) -> list[str]:
+    """Under the store lock: forget subnets that no network record names (a create killed
+    between reserving the subnet and writing the record), unless leases remain."""
+    named = {n.subnet for n in networks.values()}
+    dropped = []
+    for subnet in store.ipam.subnets():
+        if subnet not in named and not store.ipam.leases(subnet):
+            store.ipam.remove_subnet(subnet)
+            dropped.append(subnet)
+    return dropped
+
+
+def _remove_dead_temp_files(store: Store) -> int:
+    """Temp files of state writers that died before their rename (NAME.PID.tmp)."""
+    from minidocker.network.statefile import dead_temp_files
+
+    removed = 0
+    for path in dead_temp_files(store.dir):
+        try:
+            os.unlink(path)
+            removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def remove_network(root: str, name: str, *, predefined_ok: bool = False) -> Network:
@@ -221,6 +260,9 @@ def remove_network(root: str, name: str, *, predefined_ok: bool = False) -> Netw
 def prune_networks(root: str) -> list[str]:
     """Remove every user network without endpoints; returns their names."""
     store = Store(root)
+    with store.lock():
+        _drop_orphan_subnets(store, store.networks())
+    _remove_dead_temp_files(store)
     in_use = {n for n, eps in store.endpoints().items() if eps}
     removed = []
     for net in store.networks().values():
@@ -295,7 +337,11 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
         networks = store.networks()
         routed = any(o.network in networks and not networks[o.network].internal
                      for o in others)
-        address = store.ipam.allocate(net.subnet, container_id, ip)
+        try:
+            address = store.ipam.allocate(net.subnet, container_id, ip)
+        except NotFound:  # a `network rm` killed half-way forgot it first: take it again
+            store.ipam.add_subnet(net.subnet, net.gateway)
+            address = store.ipam.allocate(net.subnet, container_id, ip)
         try:
             published = [p for eps in endpoints.values() for e in eps.values() for p in e.ports]
             mappings = _resolve_ports(specs, published) if specs else []
@@ -459,7 +505,8 @@ def cleanup_stale(root: str, alive: Callable[[str], bool]) -> dict[str, int]:
     written again. Returns how many of each it found. Call it under the engine's own lock,
     or with a predicate that counts containers being created as alive."""
     store = Store(root)
-    counts = {"endpoints": 0, "leases": 0, "veths": 0, "rules": 0, "repaired": 0}
+    counts = {"endpoints": 0, "leases": 0, "veths": 0, "rules": 0, "repaired": 0,
+              "subnets": 0, "files": 0}
     networks = store.networks()
     for net_name, eps in store.endpoints().items():
         for cid, ep in eps.items():
@@ -479,6 +526,9 @@ def cleanup_stale(root: str, alive: Callable[[str], bool]) -> dict[str, int]:
             counts["veths"] += 1
     if networks:
         counts["rules"], counts["repaired"] = _cleanup_rules(store, networks, endpoints)
+    with store.lock():
+        counts["subnets"] = len(_drop_orphan_subnets(store, store.networks()))
+    counts["files"] = _remove_dead_temp_files(store)
     return counts
 
 

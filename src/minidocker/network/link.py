@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import zlib
+from collections.abc import Callable
 
 from minidocker.errors import Conflict
 from minidocker.network.model import BridgeUnavailable
@@ -32,9 +33,14 @@ def _sysctl(path: str, value: str) -> None:
         f.write(value)
 
 
-def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> tuple[int, bool]:
+def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0,
+                  before_up: Callable[[], None] | None = None) -> tuple[int, bool]:
     """Create (or find) bridge `name` holding the gateway address, up, and with
-    route_localnet so DNAT from 127.0.0.1 can leave through it. Returns (mtu, created)."""
+    route_localnet so DNAT from 127.0.0.1 can leave through it. Returns (mtu, created).
+
+    Bringing it up is the last step: `before_up` (the nft rules) runs first, whenever the
+    bridge is down, so a process killed half-way leaves a bridge that is down (the next
+    call completes it, rules included), never one that is up without its rules."""
     try:
         with Netlink() as nl:
             link = nl.get_link(name)
@@ -52,11 +58,14 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> tupl
             elif link.kind != "bridge":
                 raise Conflict(f"network interface {name} exists and is not a bridge")
             try:
-                if mtu and link.mtu != mtu and created:
+                down = not link.flags & IFF_UP
+                if mtu and link.mtu != mtu and down:
                     nl.request(RTM_NEWLINK, _mtu_body(link.index, mtu), what=f"mtu of {name}")
                     link.mtu = mtu
                 nl.add_address(link.index, gateway, prefixlen, what=f"{gateway} on {name}")
-                if not link.flags & IFF_UP:
+                if down:
+                    if before_up is not None:
+                        before_up()
                     nl.set_up(link.index, what=name)
                 _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
             except BaseException:

@@ -52,6 +52,26 @@ def write_json(path: str, data: Any) -> None:
     os.rename(tmp, path)
 
 
+def dead_temp_files(directory: str) -> list[str]:
+    """Temp files of write_json() whose writer is gone (killed before its rename)."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    found = []
+    for name in names:
+        parts = name.rsplit(".", 2)
+        if len(parts) != 3 or parts[2] != "tmp" or not parts[1].isdigit():
+            continue
+        try:
+            os.kill(int(parts[1]), 0)
+        except ProcessLookupError:
+            found.append(os.path.join(directory, name))
+        except OSError:
+            pass  # alive (EPERM: someone else's)
+    return found
+
+
 def write_in_place(path: str, text: str, create: bool = True) -> bool:
     """Rewrite a file keeping its inode: bind-mounted files (a container's /etc/hosts)
     would keep showing the old inode if the file were replaced by rename. Returns False

@@ -32,7 +32,8 @@ def test_cleanup_stale_removes_dead_containers_and_orphans(netenv: NetEnv) -> No
     nat.Firewall(netenv.table).add_ports(net.id, "ghost", "10.0.0.9",
                                          [network.PortMapping("127.0.0.1", 1, 1, "tcp")])
     counts = network.cleanup_stale(netenv.root, lambda cid: cid == alive.id)
-    assert counts == {"endpoints": 1, "leases": 1, "rules": 1, "veths": 1, "repaired": 0}
+    assert counts == {"endpoints": 1, "leases": 1, "rules": 1, "veths": 1, "repaired": 0,
+                      "subnets": 0, "files": 0}
     links = netenv.links()
     assert e_dead.veth not in links and orphan not in links and e_alive.veth in links
     rules = run("nft", "list", "chain", "ip", netenv.table, "ports").stdout
@@ -41,7 +42,8 @@ def test_cleanup_stale_removes_dead_containers_and_orphans(netenv: NetEnv) -> No
     assert [e.container_id for e in network.endpoints_of(netenv.root, alive.id)] == [alive.id]
     # idempotent
     assert network.cleanup_stale(netenv.root, lambda cid: cid == alive.id) == {
-        "endpoints": 0, "leases": 0, "rules": 0, "veths": 0, "repaired": 0}
+        "endpoints": 0, "leases": 0, "rules": 0, "veths": 0, "repaired": 0, "subnets": 0,
+        "files": 0}
 
 
 def test_cleanup_stale_rewrites_flushed_rules(netenv: NetEnv) -> None:
@@ -112,3 +114,65 @@ def test_bridge_unavailable_without_permission(netenv: NetEnv) -> None:
     assert "Operation not permitted" in proc.stdout
     assert netenv.default_bridge not in netenv.links()
     assert not netenv.table_exists()
+
+
+# a `network create` killed (SIGKILL) at a chosen point: the hook replaces one step
+KILLED_CREATE = r"""
+import os, sys
+from minidocker.network import api, nat, netlink, statefile
+from minidocker.network.store import Store
+
+point, root, bridge = sys.argv[1:4]
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), 9)
+
+api._default_record(Store(root))  # the default network's record exists (as after any run)
+if point == "record":
+    Store.save_networks = die
+elif point == "rules":
+    nat.Firewall.setup_network = die
+elif point == "up":
+    netlink.Netlink.set_up = die
+elif point.endswith(".json"):  # between a state file's temp file and its rename
+    rename = os.rename
+    statefile.os.rename = lambda a, b: die() if b.endswith(point) else rename(a, b)
+api.create_network(root, "n1", bridge=bridge)
+"""
+
+
+@pytest.mark.parametrize("point", ["record", "rules", "up", "networks.json", "ipam.json"])
+def test_network_create_killed_at_any_point_leaves_nothing_prune_does_not_remove(
+        netenv: NetEnv, point: str) -> None:
+    from tests.conftest import run_captured, tool
+
+    bridge = netenv.bridge_name("k")
+    proc = subprocess.run([sys.executable, "-c", KILLED_CREATE, point, netenv.root, bridge],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    cli = [tool("minidocker"), "--root", netenv.root, "network"]
+    listing = run_captured([*cli, "ls", "--format", "{{.Name}}"], check=True).stdout.split()
+    run_captured([*cli, "prune", "-f"], check=True)
+    store = Store(netenv.root)
+    default = store.networks()["bridge"]
+    assert list(store.networks()) == ["bridge"] and set(listing) <= {"bridge", "n1"}
+    assert store.ipam.subnets() == [default.subnet]
+    assert bridge not in netenv.links()
+    assert not netenv.table_exists()
+    assert sorted(os.listdir(os.path.join(netenv.root, "network"))) == [
+        "config.json", "ipam.json", "ipam.lock", "networks.json", "store.lock"]
+
+
+def test_a_bridge_left_down_by_a_kill_is_completed_with_its_rules(netenv: NetEnv) -> None:
+    """Killed before the bridge came up: the record stays, and the next connect writes
+    the rules and brings the bridge up; the container reaches the gateway."""
+    bridge = netenv.bridge_name("k")
+    proc = subprocess.run([sys.executable, "-c", KILLED_CREATE, "up", netenv.root, bridge],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    run("nft", "delete", "table", "ip", netenv.table, check=False)  # no rules, bridge down
+    c = netenv.container()
+    ep = network.connect(netenv.root, "n1", c.id, c.path)
+    assert c.ping(ep.gateway)
+    assert f"md net {Store(netenv.root).networks()['n1'].id[:12]}" in run(
+        "nft", "list", "table", "ip", netenv.table).stdout
