@@ -32,7 +32,8 @@ class _NotSerializable:
         raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
-_encode_checked = _json.make_encoder({}, _NotSerializable(),
+_markers: dict[int, Any] = {}  # the encoder's circular-reference check (see dumps)
+_encode_checked = _json.make_encoder(_markers, _NotSerializable(),
                                      _json.encode_basestring_ascii, None, ":", ",", False,
                                      False, True)
 
@@ -62,7 +63,14 @@ def loads(data: str | bytes) -> Any:
 
 def dumps(obj: Any) -> str:
     """Compact JSON (no spaces), like json.dumps(obj, separators=(",", ":"))."""
-    return "".join(_encode_checked(obj, 0))
+    try:
+        return "".join(_encode_checked(obj, 0))
+    except BaseException:
+        # the C encoder leaves the ids of the containers it was in as markers when it
+        # fails (json.dumps makes a new encoder each call): a later object at one of
+        # those addresses would be called a circular reference
+        _markers.clear()
+        raise
 
 
 def dumps_spaced(obj: Any) -> str:

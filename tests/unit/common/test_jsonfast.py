@@ -42,3 +42,11 @@ def test_imports_neither_json_nor_re() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_dumps_works_again_after_a_value_it_cannot_encode() -> None:
+    doc = {"args": {"x": object()}}
+    with pytest.raises(TypeError):
+        jsonfast.dumps(doc)
+    doc["args"] = {"x": 1}  # the same containers, now serializable
+    assert jsonfast.dumps(doc) == '{"args":{"x":1}}'
