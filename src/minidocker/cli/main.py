@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "volume": ("volume", "Manage volumes"),
     "system": ("system", "Manage minidocker"),
     "events": ("events", "Get real time events from the engine"),
+    "explain": ("explain", "Show what isolates a running container, read from the kernel"),
     "trace": ("trace", "Show a trace of the steps a container start took (--trace FILE)"),
     "info": ("info", "Display system-wide information"),
     "version": ("version", "Show the minidocker version information"),

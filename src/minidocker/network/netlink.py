@@ -12,19 +12,23 @@ import _socket as socket  # the socket module's enums cost 2 ms of import
 import os
 import struct
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 NETLINK_ROUTE = 0
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
 NLM_F_DUMP, NLM_F_EXCL, NLM_F_CREATE = 0x300, 0x200, 0x400
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK = 16, 17, 18, 19
-RTM_NEWADDR, RTM_NEWROUTE, RTM_GETROUTE = 20, 24, 26
+RTM_NEWADDR, RTM_GETADDR, RTM_NEWROUTE, RTM_GETROUTE = 20, 22, 24, 26
 IFF_UP = 0x1
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO = 1, 3, 4, 10, 18
 IFLA_NET_NS_FD = 28
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 VETH_INFO_PEER = 1
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST = 1, 2, 4
-RTA_DST, RTA_GATEWAY, RTA_OIF = 1, 5, 4
+RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREFSRC, RTA_TABLE = 1, 5, 4, 7, 15
 RT_TABLE_MAIN, RTPROT_BOOT, RTN_UNICAST = 254, 3, 1
 RT_SCOPE_UNIVERSE = 0
 NLA_F_NESTED = 0x8000
@@ -205,6 +209,42 @@ class Netlink:
             if dst_len and dst:
                 result.append(f"{socket.inet_ntoa(dst)}/{dst_len}")
         return result
+
+    def addresses(self) -> list[tuple[int, str, int]]:
+        """Every IPv4 and IPv6 address: (interface index, address, prefix length)."""
+        out = []
+        for payload in self.request(RTM_GETADDR, _IFADDR.pack(socket.AF_UNSPEC, 0, 0, 0, 0),
+                                    NLM_F_DUMP):
+            family, prefixlen, _flags, _scope, index = _IFADDR.unpack_from(payload)
+            attrs = parse_attrs(payload[_IFADDR.size:])
+            raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
+            if raw and family in (socket.AF_INET, socket.AF_INET6):
+                out.append((index, socket.inet_ntop(family, raw), prefixlen))
+        return out
+
+    def route_table(self, family: int = socket.AF_INET) -> list[dict[str, Any]]:
+        """Every route of the main table: dst ("default" or CIDR), gateway, oif (index),
+        prefsrc, scope (the kernel's number)."""
+        out = []
+        body = _RTMSG.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
+        for payload in self.request(RTM_GETROUTE, body, NLM_F_DUMP):
+            _fam, dst_len, _src, _tos, table, _proto, scope, _kind, _flags = \
+                _RTMSG.unpack_from(payload)
+            attrs = parse_attrs(payload[_RTMSG.size:])
+            if RTA_TABLE in attrs:
+                table = struct.unpack("=I", attrs[RTA_TABLE])[0]
+            if table != RT_TABLE_MAIN:
+                continue
+            dst = attrs.get(RTA_DST)
+            out.append({
+                "dst": f"{socket.inet_ntop(family, dst)}/{dst_len}" if dst else "default",
+                "gateway": socket.inet_ntop(family, attrs[RTA_GATEWAY])
+                if RTA_GATEWAY in attrs else None,
+                "oif": struct.unpack("=I", attrs[RTA_OIF])[0] if RTA_OIF in attrs else 0,
+                "prefsrc": socket.inet_ntop(family, attrs[RTA_PREFSRC])
+                if RTA_PREFSRC in attrs else None,
+                "scope": scope})
+        return out
 
     def add_address(self, index: int, ip: str, prefixlen: int, what: str = "") -> None:
         raw = socket.inet_aton(ip)

@@ -1,0 +1,59 @@
+"""minidocker explain: what isolates a running container, read from the kernel, each
+fact with a plain-language explanation and the docs section that explains it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+TOPICS = {"namespaces": "Namespaces", "user": "User and group ids", "cgroups": "Cgroups",
+          "mounts": "Mounts (as the container sees them)", "capabilities": "Capabilities",
+          "security": "Other security settings", "network": "Network"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("container", metavar="CONTAINER")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="json: every fact with its values, explanation and docs")
+
+
+def run(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands._common import root
+    from minidocker.engine.explain import explain_container
+    doc = explain_container(root(), args.container)
+    if args.format == "json":
+        import json
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    sys.stdout.write("\n".join(render(doc)) + "\n")
+    return 0
+
+
+def render(doc: dict[str, Any]) -> list[str]:
+    out = [f"Container {doc['Id'][:12]} ({doc['Name']}), pid {doc['Pid']} on the host"]
+    topic = None
+    for fact in doc["Facts"]:
+        if fact["Topic"] != topic:
+            topic = fact["Topic"]
+            out += ["", TOPICS.get(topic, topic)]
+        subject = fact["Subject"]
+        if len(subject) > 26:
+            out.append(f"  {subject}")
+            subject = ""
+        value = fact["Value"]
+        if len(value) > 70 and ", " in value:  # a long list: wrapped under itself
+            import textwrap
+            lines = textwrap.wrap(value, 70, break_long_words=False, break_on_hyphens=False)
+            out.append(f"  {subject:<26}  {lines[0]}")
+            out += [f"  {'':<26}  {line}" for line in lines[1:]]
+        else:
+            out.append(f"  {subject:<26}  {value}")
+        for layer in fact.get("Layers") or []:
+            out.append(f"  {'':<26}    {layer['Position']}: {layer.get('Description') or ''}")
+        out.append(f"  {'':<26}    {fact['Explanation']}  [{fact['Docs']}]")
+    return out
