@@ -41,7 +41,18 @@ def drop_bounding(keep: int) -> None:
             libc.prctl(libc.PR_CAPBSET_DROP, n, what=f"prctl(PR_CAPBSET_DROP, {CAPS[n]})")
 
 
+def unraisable_ambient(capabilities: dict[str, list[str]]) -> list[str]:
+    """The ambient capabilities of an OCI process that the kernel will not raise: each
+    must be permitted and inheritable too. runc warns about them and goes on."""
+    usable = mask(capabilities.get("permitted")) & mask(capabilities.get("inheritable"))
+    return [name for name in capabilities.get("ambient") or []
+            if not mask([name]) & usable and mask([name])]
+
+
 def apply(effective: int, permitted: int, inheritable: int, ambient: int) -> None:
+    """Set the sets; an ambient capability that is not permitted and inheritable is left
+    out (unraisable_ambient() names it for a warning beforehand)."""
+    ambient &= permitted & inheritable
     libc.capset(effective, permitted, inheritable)
     libc.prctl(libc.PR_CAP_AMBIENT, libc.PR_CAP_AMBIENT_CLEAR_ALL)
     for n in range(last_cap() + 1):

@@ -52,6 +52,9 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
     from minidocker.runtime import lsm
     if proc:
         lsm.check(proc)
+        if (proc.get("capabilities") or {}).get("ambient"):
+            from minidocker.runtime.process import warn_unraisable_ambient
+            warn_unraisable_ambient(proc)
     if proc.get("terminal") and not (opts.console_socket or opts.console_pair):
         raise MinidockerError("process.terminal is true: --console-socket is required")
     if not proc.get("terminal") and opts.console_socket:

@@ -43,6 +43,7 @@ def exec_process(container: Container, proc: dict[str, Any], *, console_socket: 
     seccomp = linux.get("seccomp")
     from minidocker.runtime import lsm
     lsm.check(proc)
+    process.warn_unraisable_ambient(proc)
     prepared = process.Prepared(proc, seccomp, os.path.join(container.root, ".seccomp-cache"))
 
     kinds = [k for k in namespaces.JOIN_ORDER if k in state.namespaces

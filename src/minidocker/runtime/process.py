@@ -43,6 +43,15 @@ class Prepared:
         self.seccomp = seccomp
 
 
+def warn_unraisable_ambient(process: dict[str, Any]) -> None:
+    """A warning for each ambient capability that is not also permitted and inheritable
+    (the kernel refuses to raise it): runc warns and goes on without it, and so do we."""
+    import sys
+    for name in caps.unraisable_ambient(process.get("capabilities") or {}):
+        sys.stderr.write(f"minidocker-runtime: warning: can't raise ambient capability "
+                         f"{name}: it is not in the permitted and inheritable sets\n")
+
+
 def set_rlimits(process: dict[str, Any]) -> None:
     for rl in process.get("rlimits") or []:
         soft, hard = (resource.RLIM_INFINITY if v >= 2**63 - 1 else v
