@@ -102,15 +102,17 @@ def _writable_cgroup() -> bool:
         return False
 
 
-def _cgroup_mounts() -> list[tuple[str, str, str]]:
-    """[(mount point, fs type, super options)] of the host's cgroup hierarchies."""
+def _cgroup_mounts() -> list[tuple[str, str, str, str]]:
+    """[(mount point, fs type, super options, root of the mount)] of the host's cgroup
+    hierarchies."""
     out = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
             left, _, right = line.partition(" - ")
             fstype, _source, super_opts = (right.split() + ["", "", ""])[:3]
             if fstype in ("cgroup", "cgroup2"):
-                out.append((left.split()[4], fstype, super_opts))
+                fields = left.split()
+                out.append((fields[4], fstype, super_opts, fields[3]))
     return out
 
 
@@ -125,42 +127,43 @@ def _own_paths() -> dict[str, str]:
 
 
 def make_mounter(new_cgroupns: bool, info: dict[str, Any] | None = None) -> Any:
-    """A function mounting an OCI `cgroup` mount: the container's own cgroups, read-only
-    if asked. Must run in the container's mount namespace, before pivot_root. `info`:
-    what the parent said in CGROUPS_DONE; unified=False: the container has no cgroup of
-    its own in a hybrid host's cgroup2 hierarchy, whose mount is then left out (it would
-    show the runtime's cgroup and its other children)."""
+    """A function mounting an OCI `cgroup` mount: the container's own cgroup of each host
+    hierarchy (never the root of one), read-only if asked. Must run in the container's
+    mount namespace, before pivot_root, once the init is in its cgroup. `info`: what the
+    parent said in CGROUPS_DONE: `dirs`, the container's cgroup directories on the host,
+    or None when it has none of its own (rootless without delegation: the runtime's own
+    cgroups are shown then, unless one is a hierarchy's root). A hierarchy where the
+    container has no cgroup of its own is left out (a hybrid host's cgroup2 hierarchy
+    when no limit needs it)."""
     told = {} if info is None else info
 
     def mount_cgroupfs(rootfs: Any, dest: str, flags: int) -> None:
         mounts = _cgroup_mounts()
-        own = _own_paths()
-        bind_flags = libc.MS_BIND | libc.MS_REC
-        keep = flags & (libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC | libc.MS_RELATIME)
-        if any(mp == "/sys/fs/cgroup" and t == "cgroup2" for mp, t, _ in mounts):
-            fd = rootfs.make_target(dest, True)
-            try:
-                _mount_one(fd, "cgroup2", "", own.get("", "/"), "/sys/fs/cgroup",
-                           flags, new_cgroupns, dest)
-            finally:
-                os.close(fd)
+        dirs = told.get("dirs")
+        own = _own_paths() if dirs is None else {}
+        if any(mp == "/sys/fs/cgroup" and t == "cgroup2" for mp, t, _, _ in mounts):
+            mount_root = next(r for mp, t, _, r in mounts if mp == "/sys/fs/cgroup")
+            source = _own_dir("/sys/fs/cgroup", mount_root, own.get("", "/"), dirs)
+            if source is not None:
+                _mount_one(rootfs, dest, "cgroup2", "", source, flags, new_cgroupns)
+            else:
+                os.close(rootfs.make_target(dest, True))
             return
         # v1 or hybrid: a tmpfs with one directory per hierarchy
+        keep = flags & (libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC | libc.MS_RELATIME)
         fd = rootfs.make_target(dest, True)
         try:
             libc.mount("tmpfs", f"/proc/self/fd/{fd}", "tmpfs", keep, "mode=755",
                        what=f"tmpfs on {dest}")
         finally:
             os.close(fd)
-        for mount_point, fstype, super_opts in mounts:
+        for mount_point, fstype, super_opts, mount_root in mounts:
             if not mount_point.startswith("/sys/fs/cgroup/"):
                 continue
             name = mount_point[len("/sys/fs/cgroup/"):]
             if "/" in name:
                 continue
             if fstype == "cgroup2":
-                if told.get("unified") is False:
-                    continue
                 opts, key = "", ""
             else:
                 opts = ",".join(o for o in super_opts.split(",")
@@ -168,12 +171,10 @@ def make_mounter(new_cgroupns: bool, info: dict[str, Any] | None = None) -> Any:
                 key = ",".join(o for o in opts.split(",") if o) or name
                 key = next((k for k in own if set(k.split(",")) ==
                             set(key.split(","))), key)
-            sub = rootfs.make_target(f"{dest}/{name}", True)
-            try:
-                _mount_one(sub, fstype, opts, own.get(key, "/"), mount_point,
-                           flags, new_cgroupns, f"{dest}/{name}")
-            finally:
-                os.close(sub)
+            source = _own_dir(mount_point, mount_root, own.get(key, "/"), dirs)
+            if source is None:
+                continue
+            _mount_one(rootfs, f"{dest}/{name}", fstype, opts, source, flags, new_cgroupns)
             if "," in name:
                 dfd = rootfs.mkdir_all(dest)
                 try:
@@ -192,23 +193,39 @@ def make_mounter(new_cgroupns: bool, info: dict[str, Any] | None = None) -> Any:
                            what=f"tmpfs on {dest}")
             finally:
                 os.close(fd)
-        del bind_flags
 
     return mount_cgroupfs
 
 
-def _mount_one(fd: int, fstype: str, opts: str, own_path: str, host_mount: str,
-               flags: int, new_cgroupns: bool, what: str) -> None:
-    target = f"/proc/self/fd/{fd}"
-    mflags = flags & (libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC |
-                      libc.MS_RELATIME)
+def _own_dir(mount_point: str, mount_root: str, own_path: str,
+             dirs: list[str] | None) -> str | None:
+    """The container's cgroup directory in the hierarchy mounted at `mount_point` (the
+    mount shows `mount_root` of it): one of `dirs` below the mount point, or else (no
+    `dirs`) `own_path` of /proc/self/cgroup; None when there is none or it would be the
+    hierarchy's root."""
+    if dirs is not None:
+        return next((d for d in dirs if d.startswith(mount_point + "/")), None)
+    if own_path == "/" or not (own_path + "/").startswith(mount_root.rstrip("/") + "/"):
+        return None
+    return mount_point + own_path[len(mount_root.rstrip("/")):]
+
+
+def _mount_one(rootfs: Any, dest: str, fstype: str, opts: str, source: str, flags: int,
+               new_cgroupns: bool) -> None:
+    """A fresh cgroup filesystem in a cgroup namespace (its root is the container's
+    cgroup), else a bind mount of the container's directory `source` with the flags."""
     if new_cgroupns:
+        mflags = flags & (libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC |
+                          libc.MS_RELATIME)
+        fd = rootfs.make_target(dest, True)
         try:
-            libc.mount("cgroup", target, fstype, mflags, opts or None, what=what)
+            libc.mount("cgroup", f"/proc/self/fd/{fd}", fstype, mflags, opts or None,
+                       what=dest)
             return
         except OSError:
-            pass  # e.g. in a user namespace: fall back to a bind mount of our own cgroup
-    source = host_mount + (own_path if own_path != "/" else "")
-    libc.mount(source, target, None, libc.MS_BIND | libc.MS_REC, what=what)
-    if mflags:
-        libc.mount(None, target, None, libc.MS_BIND | libc.MS_REMOUNT | mflags, what=what)
+            pass  # e.g. cgroup v1 in a user namespace: a bind mount of our own cgroup
+        finally:
+            os.close(fd)
+    # the bind, then the flags through a new fd of the mount (the one opened before the
+    # bind still names the covered directory, where a remount is EINVAL)
+    rootfs.bind(source, dest, (flags | libc.MS_BIND) & ~libc.MS_REC)

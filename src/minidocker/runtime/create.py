@@ -182,14 +182,14 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
             if manager is not None:
                 self_join = manager.open_self_join()
                 manager.add_process(init_pid, except_self_joined=True)
-            # unified: whether the container has a cgroup of its own in a hybrid host's
-            # cgroup2 hierarchy (None: no cgroup of ours at all)
-            # hooks: whether the init must stop for our prestart/createRuntime hooks
+            # dirs: the container's cgroup directories, which its /sys/fs/cgroup shows
+            # (None: no cgroup of ours at all); hooks: whether the init must stop for
+            # our prestart/createRuntime hooks
             spec_hooks = spec.get("hooks") or {}
             our_hooks = bool(spec_hooks.get("prestart") or spec_hooks.get("createRuntime"))
             sync.send_fds(parent_sock, sync.CGROUPS_DONE, self_join,
-                          unified=None if manager is None else
-                          manager.version == 2 or "" in manager.dirs, hooks=our_hooks)
+                          dirs=None if manager is None else
+                          sorted(set(manager.host_paths().values())), hooks=our_hooks)
         finally:
             for fd in self_join:
                 os.close(fd)

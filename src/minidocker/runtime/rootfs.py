@@ -234,7 +234,7 @@ class Rootfs:
             self.dev_from_host = True
         try:
             if bind:
-                self._bind(source, dest, flags)
+                self.bind(source, dest, flags)
             elif mtype == "cgroup":
                 if self.cgroup_mount is None:
                     raise MinidockerError("cgroup mounts are not supported here")
@@ -274,7 +274,8 @@ class Rootfs:
         except OSError as e:
             raise MinidockerError(f"mount {source or mtype} to {dest}: {e.strerror}")
 
-    def _bind(self, source: str, dest: str, flags: int) -> None:
+    def bind(self, source: str, dest: str, flags: int) -> None:
+        """Bind-mount the host path `source` at `dest` with `flags` (ro, nosuid...)."""
         if not source.startswith("/"):
             raise MinidockerError(f"bind mount source {source!r} must be an absolute path")
         try:

@@ -3,7 +3,186 @@ and with runc (the `any_runtime` fixture), so a test that passes with runc is ri
 
 from __future__ import annotations
 
+import json
+import os
+import pty
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
 from tests.conftest import Runtime, tool
+
+USERNS_ID = 100000
+
+
+@pytest.fixture(scope="module")
+def shared_rootfs(busybox_rootfs: Path) -> Iterator[dict[bool, Path]]:
+    """{userns: a busybox rootfs} shared by the read-only-root tests: one owned by root,
+    one owned by the id that a user namespace maps to root. Not under pytest's temp
+    root, whose mode 0700 any pytest session starting meanwhile puts back."""
+    top = Path(tempfile.mkdtemp(prefix="minidocker-conformance-"))
+    try:
+        top.chmod(0o711)
+        out = {}
+        for userns in (False, True):
+            dest = top / ("userns" if userns else "plain")
+            subprocess.run(["cp", "-a", str(busybox_rootfs), str(dest)], check=True)
+            if userns:
+                subprocess.run(["chown", "-R", f"{USERNS_ID}:{USERNS_ID}", str(dest)],
+                               check=True)
+            out[userns] = dest
+        yield out
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def written_spec(name: str, where: Path) -> dict:
+    """The config.json that `<name> spec` writes (minidocker-runtime or runc)."""
+    binary = tool(name) if name == "minidocker-runtime" else shutil.which(name)
+    if binary is None:
+        pytest.skip(f"{name} is not installed (make setup-dev installs it)")
+    where.mkdir()
+    subprocess.run([binary, "spec"], cwd=where, check=True, capture_output=True)
+    return json.loads((where / "config.json").read_text())
+
+
+def set_namespace(config: dict, kind: str, wanted: bool) -> None:
+    spaces = [ns for ns in config["linux"]["namespaces"] if ns["type"] != kind]
+    if wanted:
+        spaces.append({"type": kind})
+    config["linux"]["namespaces"] = spaces
+
+
+def run_on_terminal(cmd: list[str], on_ready: Callable[[], None],
+                    timeout: float = 60) -> tuple[int, str]:
+    """Run `cmd` with a new pty as its stdin/stdout/stderr (as from a terminal); when its
+    output says READY, call on_ready() and type a line. (exit code, output)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True)
+    os.close(slave)
+    out = b""
+    ready = False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([master], [], [], 1)
+            if not r:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: every holder of the terminal is gone
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not ready and b"READY" in out:
+                ready = True
+                on_ready()
+                os.write(master, b"go\n")
+        else:
+            raise AssertionError(f"{cmd} did not finish: {out!r}")
+        return proc.wait(timeout=30), out.decode(errors="replace").replace("\r", "")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def cgroup_mounts(pid: int) -> list[tuple[str, str, str, str]]:
+    """[(mount point, root, per-mount options, fs type + super options)] of the cgroup
+    filesystems under /sys/fs/cgroup in the mount namespace of `pid`, seen from the host."""
+    out = []
+    for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        fstype, _source, super_opts = right.split()[:3]
+        if fstype in ("cgroup", "cgroup2") and fields[4].startswith("/sys/fs/cgroup"):
+            out.append((fields[4], fields[3], fields[5], f"{fstype} {super_opts}"))
+    return out
+
+
+def hierarchy_paths(pid: int) -> dict[frozenset[str], str]:
+    """{controllers (or {"name=..."}, or {} for cgroup2): path} of `pid` as the host sees."""
+    out = {}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, ctrls, path = line.split(":", 2)
+        out[frozenset(c for c in ctrls.split(",") if c)] = path
+    return out
+
+
+def hierarchy_of(fs: str) -> frozenset[str]:
+    fstype, super_opts = fs.split()
+    if fstype == "cgroup2":
+        return frozenset()
+    return frozenset(o for o in super_opts.split(",")
+                     if o not in ("rw", "ro", "xattr", "noprefix", "clone_children")
+                     and not o.startswith("release_agent"))
+
+
+@pytest.mark.parametrize("cgroupns", [False, True], ids=["no-cgroupns", "cgroupns"])
+@pytest.mark.parametrize("userns", [False, True], ids=["no-userns", "userns"])
+@pytest.mark.parametrize("writer", ["minidocker-runtime", "runc"])
+def test_spec_written_by_a_tool_runs_unchanged(any_runtime: Runtime, tmp_path: Path,
+                                               shared_rootfs: dict[bool, Path], writer: str,
+                                               userns: bool, cgroupns: bool) -> None:
+    """The config of `minidocker-runtime spec` / `runc spec` (terminal, read-only root, a
+    read-only /sys/fs/cgroup: what podman, Docker and containerd's CRI send on cgroup v1
+    too), changed only in args and rootfs, and in the namespaces under test. In the
+    container /sys/fs/cgroup shows the container's own cgroup of each hierarchy, never
+    the root of a host hierarchy, read-only."""
+    config = written_spec(writer, tmp_path / "spec")
+    config["root"]["path"] = str(shared_rootfs[userns])
+    config["process"]["args"] = [
+        "sh", "-c", "echo START; for d in /sys/fs/cgroup/*; do mkdir $d/probe 2>/dev/null "
+        "&& echo WROTE $d; done; echo READY; read line; echo END $line"]
+    set_namespace(config, "cgroup", cgroupns)
+    set_namespace(config, "user", userns)
+    if userns:
+        mapping = [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]
+        config["linux"]["uidMappings"] = mapping
+        config["linux"]["gidMappings"] = mapping
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "config.json").write_text(json.dumps(config))
+    pid_file = tmp_path / "pid"
+    seen: dict[str, object] = {}
+
+    def inspect() -> None:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists():  # runc's `run` writes it after the start
+            assert time.monotonic() < deadline, "no pid file"
+            time.sleep(0.01)
+        pid = int(pid_file.read_text())
+        seen["mounts"] = cgroup_mounts(pid)
+        seen["paths"] = hierarchy_paths(pid)
+
+    cid = any_runtime.new_id()
+    code, out = run_on_terminal(any_runtime.cmd("run", "--pid-file", str(pid_file), "-b",
+                                                str(bundle), cid), inspect)
+    assert code == 0, out
+    assert "START" in out and "END go" in out, out
+    assert "WROTE" not in out  # read-only: no cgroup made from inside
+    mounts = seen["mounts"]
+    paths = seen["paths"]
+    assert isinstance(mounts, list) and isinstance(paths, dict)
+    shown = {hierarchy_of(fs) for _, _, _, fs in mounts}
+    for needed in ("cpu", "memory", "pids", "devices", "freezer"):
+        assert any(needed in h for h in shown), (needed, mounts)
+    for mount_point, root, options, fs in mounts:
+        hierarchy = hierarchy_of(fs)
+        assert root != "/", f"{mount_point} shows the root of the host's hierarchy"
+        assert root == paths.get(hierarchy), (mount_point, root, paths)
+        assert "ro" in options.split(","), (mount_point, options)
 
 
 def ours(rt: Runtime) -> bool:

@@ -106,3 +106,18 @@ def test_a_hierarchy_mounted_from_a_subtree_maps_paths_inside_it() -> None:
 def test_detect_tells_the_layout(tmp_path: Path) -> None:
     assert cgroups.detect(str(tmp_path)) == "legacy"  # a tmpfs without cgroup2 inside
     assert cgroups.detect() in ("unified", "hybrid", "legacy")
+
+
+def test_a_container_joins_name_systemd_but_no_other_named_hierarchy() -> None:
+    """As runc: the container's /sys/fs/cgroup/systemd then shows its own cgroup."""
+    mountinfo = (
+        "32 30 0:28 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
+        "33 30 0:29 / /sys/fs/cgroup/elogind rw - cgroup cgroup rw,name=elogind\n"
+        "36 30 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+    )
+    mgr = cgroups.open_manager(None, "c", mode="legacy", mountinfo=mountinfo)
+    assert isinstance(mgr, V1Manager)
+    assert mgr.dirs == {"memory": "/sys/fs/cgroup/memory/minidocker/c",
+                        "name=systemd": "/sys/fs/cgroup/systemd/minidocker/c"}
+    assert ("bind", "systemd", "/sys/fs/cgroup/systemd/minidocker/c") in [
+        (s.kind, s.target, s.source) for s in mgr.mounts(cgroupns=False)]

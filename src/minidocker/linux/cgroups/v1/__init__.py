@@ -78,6 +78,9 @@ def discover_mounts(root: str, mountinfo: str | None = None) -> dict[str, tuple[
 
 
 CONTROLLER_NAMES = set(CONTROLLER_ORDER)
+# the named hierarchy a container joins too (as with runc): its /sys/fs/cgroup/systemd
+# then shows the container's own cgroup, not the runtime's (often the hierarchy's root)
+SYSTEMD = "name=systemd"
 
 
 class V1Manager(CgroupManager):
@@ -106,8 +109,8 @@ class V1Manager(CgroupManager):
         dirs: dict[str, str] = {}
         path = ""
         for ctrl, (mountpoint, mount_root) in sorted(mounts.items()):
-            if ctrl.startswith("name="):
-                continue
+            if ctrl.startswith("name=") and ctrl != SYSTEMD:
+                continue  # a named hierarchy of someone else's
             if systemd_path is not None:
                 cg = systemd_path
             else:
@@ -341,7 +344,8 @@ class V1Manager(CgroupManager):
         for ctrl, directory in self.dirs.items():
             by_dir.setdefault(directory, []).append(ctrl)
         for directory, ctrls in sorted(by_dir.items()):
-            name = "unified" if ctrls == [UNIFIED] else ",".join(sorted(ctrls))
+            name = "unified" if ctrls == [UNIFIED] else "systemd" if ctrls == [SYSTEMD] \
+                else ",".join(sorted(ctrls))
             steps.append(CgroupMount("mkdir", name))
             steps.append(CgroupMount("bind", name, directory))
             if len(ctrls) > 1:
