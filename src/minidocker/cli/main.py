@@ -12,6 +12,8 @@ import sys
 
 # name -> (module under minidocker.cli.commands, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("build", "Build an image from a Dockerfile"),
+    "builder": ("builder", "Manage the build cache"),
     "pull": ("pull", "Download an image from a registry"),
     "push": ("push", "Upload an image to a registry"),
     "images": ("images", "List images"),

@@ -182,7 +182,7 @@ def _xattrs(path: str) -> dict[str, str]:
 # ---- building images ----------------------------------------------------------------------
 
 
-def _store_layer(store: st.Store, tar_path: str) -> tuple[dict[str, Any], str]:
+def store_layer(store: st.Store, tar_path: str) -> tuple[dict[str, Any], str]:
     """gzip a layer tar into the store; returns (descriptor, diff ID)."""
     diff = hashlib.sha256()
     writer = store.blob_writer()
@@ -206,7 +206,7 @@ def build_image(store: st.Store, base: st.Image | None, tar_path: str, *,
                 container_config: dict[str, Any] | None = None) -> st.Image:
     """Add the layer in `tar_path` on top of `base` (or alone) and record the new image."""
     with store.writing():
-        layer_desc, diff_id = _store_layer(store, tar_path)
+        layer_desc, diff_id = store_layer(store, tar_path)
         created = now()
         if base is not None:
             config = copy.deepcopy(base.config)
@@ -250,6 +250,36 @@ def build_image(store: st.Store, base: st.Image | None, tar_path: str, *,
         snapshot.ensure(store, image)
         store.add_image(manifest_digest, manifest_size, manifest["mediaType"], list(tags))
     return image
+
+
+def layer_from_upper(store: st.Store, upper_dir: str) -> tuple[dict[str, Any], str]:
+    """An overlay upper dir as a layer blob in the store: (descriptor, diff ID)."""
+    fd, tmp = tempfile.mkstemp(prefix="commit-", dir=_tmpdir(store))
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write_upper_tar(upper_dir, out)
+        return store_layer(store, tmp)
+    finally:
+        os.unlink(tmp)
+
+
+def write_manifest(store: st.Store, config: dict[str, Any], layers: list[dict[str, Any]]
+                   ) -> st.Image:
+    """Config and OCI manifest blobs for an image (no index.json entry: the caller tags
+    it, or keeps it as a build state). Docker layer media types become their OCI twins."""
+    oci_type = {st.MEDIA_DOCKER_LAYER_GZIP: st.MEDIA_OCI_LAYER_GZIP,
+                st.MEDIA_DOCKER_LAYER: st.MEDIA_OCI_LAYER}
+    layers = [dict(layer, mediaType=oci_type.get(layer.get("mediaType", ""),
+                                                 layer.get("mediaType"))) for layer in layers]
+    config_digest, config_size = store.write_json(config)
+    manifest: dict[str, Any] = {
+        "schemaVersion": 2, "mediaType": st.MEDIA_OCI_MANIFEST,
+        "config": {"mediaType": st.MEDIA_OCI_CONFIG, "digest": config_digest,
+                   "size": config_size},
+        "layers": layers}
+    manifest_digest, manifest_size = store.write_json(manifest)
+    return st.Image(config_digest, manifest_digest, manifest, config,
+                    manifest_size=manifest_size)
 
 
 def commit_container(store: st.Store, upper_dir: str, base_image: st.Image | None, *,

@@ -120,8 +120,22 @@ def prune(store: st.Store, all_unused: bool = False) -> tuple[list[str], int]:
             continue
         store.remove_entries(lambda e, d=entry["digest"]: e["digest"] == d)  # type: ignore[misc]
         lines.append(f"deleted: {config or entry['digest']}")
+    from minidocker.image import buildcache
+    buildcache.prune(store, keep=buildcache.unused(store))  # cache of no image's layers
     store.gc()
     return lines, max(0, before - _disk_usage(store.path))
+
+
+def prune_build_cache(store: st.Store, all_records: bool = False) -> tuple[list[str], int]:
+    """`builder prune`: the build cache records whose layers no image has (all of them
+    with all_records), then what gc frees; returns (removed keys, bytes reclaimed)."""
+    from minidocker.image import buildcache
+    before = _disk_usage(store.path)
+    keep = None if all_records else buildcache.unused(store)
+    doomed = [r["key"] for r in buildcache.keys(store) if keep is None or not keep(r)]
+    buildcache.prune(store, keep=keep)
+    store.gc()
+    return doomed, max(0, before - _disk_usage(store.path))
 
 
 def _disk_usage(path: str) -> int:

@@ -474,6 +474,11 @@ class Store:
         for entry, error in self.corrupt:
             if _entry_matches(entry, name, ref):
                 raise error
+        if len(wanted_hex) == 64 and name.startswith("sha256:"):
+            from minidocker.image import buildcache  # a build step's state, by full ID
+            state = buildcache.state(self, name)
+            if state is not None:
+                return state
         shown = ref.familiar() if ref else name
         raise NotFound(f"no such image: {shown}",
                        hint=f"pull it first: minidocker pull {shown}" if ref else None)
@@ -571,6 +576,10 @@ class Store:
                 blobs.update(layer["digest"] for layer in manifest.get("layers", []))
             for lease in snapshot.leases(self):
                 chains.update(lease.get("chain_ids", []))
+            from minidocker.image import buildcache
+            cache_blobs, cache_chains = buildcache.roots(self)
+            blobs |= cache_blobs
+            chains |= cache_chains
             removed_blobs = 0
             keep = {d.removeprefix("sha256:") for d in blobs}
             with contextlib.suppress(FileNotFoundError):

@@ -1,0 +1,38 @@
+"""minidocker builder: manage the build cache (`builder prune`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
+    prune = sub.add_parser("prune", help="Remove build cache",
+                           description="Remove build cache: the records whose layers no "
+                                       "image has, or every record with -a")
+    prune.add_argument("-a", "--all", action="store_true", help="remove all build cache")
+    prune.add_argument("-f", "--force", action="store_true", help="do not prompt")
+
+
+def run(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands._common import root
+    from minidocker.cli.output import human_size
+    from minidocker.image import manage
+    from minidocker.image.store import Store
+
+    if not args.force:
+        what = "all build cache" if args.all else "all dangling build cache"
+        sys.stdout.write(f"WARNING! This will remove {what}.\n"
+                         "Are you sure you want to continue? [y/N] ")
+        sys.stdout.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            return 0
+    removed, reclaimed = manage.prune_build_cache(Store(root()), all_records=args.all)
+    if removed:
+        print("Deleted build cache objects:")
+        print("\n".join(k.removeprefix("sha256:")[:25] for k in removed))
+        print()
+    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    return 0

@@ -1,0 +1,83 @@
+"""The `builder` fixture: the engine fixture (a private --root, cleaned up) with the
+busybox rootfs imported as `busybox:latest`, and helpers to write a context and build."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_captured
+from tests.integration.engine.conftest import Engine, engine, mounts_under  # noqa: F401
+
+
+class Builder:
+    def __init__(self, engine: Engine, tmp: Path):
+        self.engine = engine
+        self.tmp = tmp
+        self.count = 0
+
+    @property
+    def root(self) -> Path:
+        return self.engine.root
+
+    def context(self, dockerfile: str, files: dict[str, str | bytes] | None = None) -> Path:
+        """A new context directory with the Dockerfile and `files` (path -> content)."""
+        self.count += 1
+        ctx = self.tmp / f"ctx{self.count}"
+        ctx.mkdir()
+        (ctx / "Dockerfile").write_text(dockerfile)
+        for rel, content in (files or {}).items():
+            path = ctx / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+        return ctx
+
+    def build(self, ctx: Path | str, *flags: str, check: bool = True, **kw: Any
+              ) -> subprocess.CompletedProcess[str]:
+        proc = self.engine.run("build", "--progress", "plain", "--network", "none", *flags,
+                               str(ctx), timeout=180, **kw)
+        if check:
+            assert proc.returncode == 0, proc.stderr
+        return proc
+
+    def image_id(self, proc: subprocess.CompletedProcess[str]) -> str:
+        for line in proc.stderr.splitlines():
+            if "writing image sha256:" in line:
+                return line.split("writing image ")[1].split()[0]
+        raise AssertionError(f"no image in the output: {proc.stderr}")
+
+    def run(self, image: str, *cmd: str) -> str:
+        return self.engine.ok("run", "--rm", "--network", "none", image, *cmd)
+
+    def config(self, image: str) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(self.engine.ok("image", "inspect", image))[0]
+        return doc
+
+    def leftovers(self) -> list[str]:
+        """What a build must not leave: containers, mounts, temp dirs, runtime state."""
+        out = [f"container {c}" for c in self.engine.container_dirs()]
+        out += [f"mount {m}" for m in mounts_under(self.root)]
+        tmp = self.root / "build" / "tmp"
+        out += [f"tmp {n}" for n in (os.listdir(tmp) if tmp.exists() else [])]
+        runtime = self.root / "runtime"
+        out += [f"runtime {n}" for n in (os.listdir(runtime) if runtime.exists() else [])
+                if not n.startswith(".")]
+        return out
+
+
+@pytest.fixture
+def builder(engine: Engine, tmp_path: Path) -> Iterator[Builder]:  # noqa: F811
+    engine.ok("import", engine.image, "busybox:latest")
+    yield Builder(engine, tmp_path)
+
+
+__all__ = ["Builder", "builder", "engine", "run_captured"]

@@ -1,0 +1,153 @@
+"""Built images as the real peers see them: skopeo inspects and copies them, umoci
+unpacks them, and Debian's buildah, building the same Dockerfile on the same busybox
+base, makes the same file tree and the same config."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.build.conftest import Builder
+
+DOCKERFILE = """\
+FROM busybox AS tools
+RUN mkdir -p /out && echo built-in-stage > /out/tool && chmod 750 /out/tool
+FROM busybox
+ARG WHO=world
+ENV GREETING="hello $WHO" EMPTY=
+LABEL purpose=comparison
+WORKDIR /app
+COPY file.txt dir/ ./
+COPY --chown=10:20 --chmod=600 file.txt /secret/file.txt
+ADD files.tar /opt/
+COPY --from=tools /out/tool /usr/local/bin/tool
+RUN echo "$GREETING" > greeting && rm /bin/vi && mkdir -p /var/empty/deep \\
+    && ln -s /app/greeting /greeting-link
+USER 1000:1000
+EXPOSE 8080/tcp 9999/udp
+VOLUME ["/data"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /app/greeting"]
+"""
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _tree(top: Path) -> dict[str, tuple[Any, ...]]:
+    out = {}
+    for directory, dirs, files in os.walk(top):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            st = os.lstat(path)
+            out[os.path.relpath(path, top)] = (
+                stat.filemode(st.st_mode), st.st_uid, st.st_gid,
+                st.st_size if stat.S_ISREG(st.st_mode) else 0,
+                os.readlink(path) if stat.S_ISLNK(st.st_mode) else "")
+    return out
+
+
+def _unpack(layout: Path, tag: str, dest: Path) -> tuple[dict[str, tuple[Any, ...]],
+                                                         dict[str, Any]]:
+    subprocess.run(["umoci", "unpack", "--image", f"{layout}:{tag}", str(dest)], check=True,
+                   capture_output=True, timeout=120)
+    config = json.loads(subprocess.run(
+        ["skopeo", "inspect", "--config", f"oci:{layout}:{tag}"], check=True,
+        capture_output=True, text=True, timeout=60).stdout)
+    return _tree(dest / "rootfs"), config
+
+
+@pytest.fixture
+def buildah(tmp_path: Path) -> Any:
+    if not shutil.which("buildah"):
+        pytest.skip("Debian's buildah is not installed (scripts/setup --dev installs it)")
+    storage = tmp_path / "buildah"
+    base = ["buildah", "--root", str(storage / "root"), "--runroot", str(storage / "run"),
+            "--storage-driver", "vfs"]
+
+    def call(*args: str) -> str:
+        proc = subprocess.run([*base, *args], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    try:
+        yield call
+    finally:
+        subprocess.run([*base, "rm", "--all"], capture_output=True, timeout=120)
+        subprocess.run([*base, "rmi", "--all", "--force"], capture_output=True, timeout=120)
+        shutil.rmtree(storage, ignore_errors=True)
+
+
+def test_skopeo_and_umoci_read_a_built_image(builder: Builder, tmp_path: Path) -> None:
+    ctx = builder.context("FROM busybox\nCOPY file.txt /file.txt\nRUN echo ran > /ran\n"
+                          "CMD [\"cat\", \"/ran\"]\n", {"file.txt": "copied\n"})
+    image_id = builder.image_id(builder.build(ctx, "-t", "peers:1"))
+    layout = builder.root / "image" / "oci"
+    inspected = json.loads(subprocess.run(
+        ["skopeo", "inspect", f"oci:{layout}:docker.io/library/peers:1"], check=True,
+        capture_output=True, text=True).stdout)
+    assert len(inspected["Layers"]) == 3  # busybox, the COPY, the RUN
+    copy = tmp_path / "copy"
+    subprocess.run(["skopeo", "copy", "-q", f"oci:{layout}:docker.io/library/peers:1",
+                    f"oci:{copy}:peers"], check=True, capture_output=True)
+    tree, config = _unpack(copy, "peers", tmp_path / "bundle")
+    assert "file.txt" in tree and "ran" in tree
+    assert (tmp_path / "bundle" / "rootfs" / "ran").read_text() == "ran\n"
+    assert config["config"]["Cmd"] == ["cat", "/ran"]
+    assert "sha256:" + subprocess.run(
+        ["sha256sum"], input=(copy / "blobs" / "sha256" / json.loads(
+            (copy / "blobs" / "sha256" / json.loads((copy / "index.json").read_text())[
+                "manifests"][0]["digest"].removeprefix("sha256:")).read_text())["config"][
+            "digest"].removeprefix("sha256:")).read_bytes(), capture_output=True
+    ).stdout.decode().split()[0] == image_id
+
+
+def test_same_tree_and_config_as_buildah(builder: Builder, buildah: Any,
+                                         tmp_path: Path) -> None:
+    ctx = builder.context(DOCKERFILE, {
+        "file.txt": "a file\n", "dir/one.txt": "one\n", "dir/sub/two.txt": "two\n",
+        "files.tar": _tar({"extracted/a.txt": b"from the archive\n"})})
+    builder.build(ctx, "-t", "compare:ours")
+    layout = builder.root / "image" / "oci"
+    # buildah builds on the very same base image, taken from our store
+    buildah("pull", "-q", f"oci:{layout}:docker.io/library/busybox:latest")
+    image = buildah("images", "-q").split()[0]
+    buildah("tag", image, "docker.io/library/busybox:latest")
+    buildah("bud", "--runtime", "runc", "--pull-never", "--network", "none", "-q",
+            "-t", "compare-theirs", str(ctx))
+    out = tmp_path / "layout"
+    buildah("push", "-q", "compare-theirs", f"oci:{out}:theirs")
+    subprocess.run(["skopeo", "copy", "-q", f"oci:{layout}:docker.io/library/compare:ours",
+                    f"oci:{out}:ours"], check=True, capture_output=True)
+    ours, our_config = _unpack(out, "ours", tmp_path / "ours")
+    theirs, their_config = _unpack(out, "theirs", tmp_path / "theirs")
+    differences = {k: (ours.get(k), theirs.get(k)) for k in set(ours) | set(theirs)
+                   if ours.get(k) != theirs.get(k)}
+    assert differences == {}
+    assert "bin/vi" not in ours and "greeting-link" in ours  # the whiteout was applied
+    for key in ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "ExposedPorts", "Volumes",
+                "StopSignal"):
+        assert our_config["config"].get(key) == their_config["config"].get(key), key
+    their_labels = dict(their_config["config"].get("Labels") or {})
+    their_labels.pop("io.buildah.version", None)
+    assert our_config["config"].get("Labels") == their_labels
+    assert (our_config["os"], our_config["architecture"]) == \
+        (their_config["os"], their_config["architecture"])
