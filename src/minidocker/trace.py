@@ -138,14 +138,14 @@ class Tracer:
 
     # ---- events ----
 
-    def step(self, cat: str, name: str, **args: Any) -> None:
+    def step(self, cat: str, name: str, /, **args: Any) -> None:
         """A step just done: a complete event since the previous step of this process."""
         self._check_process()
         now = time.monotonic_ns()
         self._complete(cat, name, self._last, now, args)
         self._last = now
 
-    def mark(self, cat: str, name: str, **args: Any) -> None:
+    def mark(self, cat: str, name: str, /, **args: Any) -> None:
         """An instant event: something that happened now, taking no time of its own."""
         self._check_process()
         ts = (time.monotonic_ns() + self._offset) / 1000
@@ -182,10 +182,14 @@ class Tracer:
         self.step("namespace", "unshare", flags=flag_names(flags, CLONE_FLAGS),
                   namespaces=self._inodes(flags), **args)
 
-    def setns(self, kind: str, path: str, flag: int) -> None:
-        """A namespace joined by path (setns)."""
-        self.step("namespace", "setns", type=kind, path=path,
-                  namespace=self._inodes(flag).get(NS_FILES.get(flag, kind), ""))
+    def setns(self, kind: str, flag: int) -> None:
+        """A namespace joined (setns) by its path or fd: its inode now."""
+        name = NS_FILES.get(flag, kind)  # pid and time: what our children will be in
+        try:
+            inode = os.readlink(f"self/ns/{name}", dir_fd=self.procfd)
+        except OSError as e:
+            inode = f"? ({e.strerror})"
+        self.step("namespace", "setns", type=kind, namespace=inode)
 
     def _inodes(self, flags: int) -> dict[str, str]:
         out = {}
@@ -196,6 +200,13 @@ class Tracer:
                 except OSError as e:
                     out[name] = f"? ({e.strerror})"
         return out
+
+    def mount(self, source: str, target: str, fstype: str, flags: int, data: list[str],
+              propagation: int = 0, **args: Any) -> None:
+        """One mount of the config: flags and propagation by name, the data string."""
+        self.step("mount", "mount", source=source, target=target, type=fstype,
+                  flags=flag_names(flags, MOUNT_FLAGS), data=",".join(data),
+                  propagation=flag_names(propagation, MOUNT_FLAGS), **args)
 
     def capabilities(self, **args: Any) -> None:
         """The capability sets now in force (from /proc/self/status), by name, and the

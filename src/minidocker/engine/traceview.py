@@ -111,7 +111,8 @@ def summarize(events: list[dict[str, Any]]) -> Summary:
         steps += 1
         took = ev["dur"] / 1000 if ev.get("ph") == "X" else None
         text = f"{ev.get('cat') or '-'}: {ev.get('name')}"
-        values = [f"{k}={_value(v)}" for k, v in (ev.get("args") or {}).items()]
+        values = [f"{k}={_value(v)}" for k, v in (ev.get("args") or {}).items()
+                  if v not in ("", [], {}, None)]  # what was not set says nothing
         rows.append(Row((ev["ts"] - origin) / 1000, took, depth(pid) + 1, text, values, pid))
     # time order; at the same instant a process header before its steps
     rows.sort(key=lambda r: (r.at_ms, not r.is_process))

@@ -47,13 +47,15 @@ Global options:
   --log-format FORMAT   text or json
   --debug               log debug messages, show tracebacks
   --systemd-cgroup      use systemd cgroup paths (fails: no systemd driver here)
+  --trace FILE          append each step (namespaces, cgroups, mounts, privileges, exec)
+                        to FILE as trace-event JSON (`minidocker trace show FILE`)
   -v, --version         print the version
 """
 
 # global flags: name -> takes a value
 GLOBAL_FLAGS = {"root": True, "log": True, "log-format": True, "debug": False,
                 "systemd-cgroup": False, "rootless": True, "criu": True, "help": False,
-                "version": False}
+                "version": False, "trace": True}
 GLOBAL_ALIASES = {"h": "help", "v": "version"}
 
 
@@ -405,6 +407,25 @@ def _log(opts: Options, level: str, message: str) -> None:
         pass
 
 
+def _traced(command: Callable[[Options, list[str]], int], opts: Options, rest: list[str],
+            path: str, argv: list[str]) -> int:
+    """Run `command` with minidocker.TRACE recording its steps into `path`."""
+    import minidocker
+    from minidocker.trace import Tracer
+    try:
+        tracer = Tracer(path, f"minidocker-runtime {rest[0]}",
+                        command=["minidocker-runtime", *argv])
+    except OSError as e:
+        raise MinidockerError(f"--trace {path}: {e.strerror}")
+    minidocker.TRACE = tracer
+    code = 1
+    try:
+        code = command(opts, rest[1:])
+        return code
+    finally:
+        tracer.finish(exit_code=code)
+
+
 def warm_cgroup_migration() -> None:
     """Start the kernel's cgroup-migration grace period now, in a thread, while Python
     imports the runtime.
@@ -481,6 +502,8 @@ def main(argv: list[str] | None = None) -> int:
                              hint="see 'minidocker-runtime --help'")
         if opts.systemd_cgroup and not os.path.isdir("/run/systemd/system"):
             raise MinidockerError("--systemd-cgroup: systemd is not running on this host")
+        if "trace" in flags:
+            return _traced(command, opts, rest, last(flags, "trace"), argv)
         return command(opts, rest[1:])
     except KeyboardInterrupt:
         return 130

@@ -10,6 +10,7 @@ import _signal as signal  # the signal module's IntEnums import enum: 3 ms
 import os
 import time
 
+import minidocker
 from minidocker import jsonfast as json
 from minidocker.errors import Conflict, MinidockerError
 from minidocker.linux import affinity, libc
@@ -45,6 +46,8 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
     check_id(cid)
     bundle = os.path.abspath(opts.bundle)
     spec, rootfs = load_bundle(bundle)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("runtime", "bundle loaded", id=cid, bundle=bundle, rootfs=rootfs)
     # process is OPTIONAL at create (config.md): the container is made and waits; `start`
     # refuses it (it MUST generate an error when process is not set)
     proc = spec.get("process") or {}
@@ -88,6 +91,9 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
                                   **namespaces.paths_of(pid, new)},
                       no_pivot=opts.no_pivot)
         container.save(state)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("runtime", "state.json written", pid=pid,
+                                  path=os.path.join(container.dir, "state.json"))
         if opts.pid_file:
             write_atomic(os.path.abspath(opts.pid_file), f"{pid}".encode(), 0o644,
                          durable=False)
@@ -142,11 +148,16 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
         mask = os.sched_getaffinity(0)
         pid = _fork_into_pid_namespace() if single and "pid" in new else os.fork()
         if pid == 0:  # stage 1
+            if minidocker.TRACE:
+                minidocker.TRACE.process("init" if single else "stage 1")
             parent_sock.close()
             _stage1(child_sock, lambda: _init_config(
                 container, spec, rootfs, bundle, opts, root, fifo_fd, child_sock,
                 console_sock, new, mask), wanted, join_fds, linux, fork_init=not single)
         procs.append(pid)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("process", "fork", child=pid, role="init" if single
+                                  else "stage 1", new_pid_namespace=single and "pid" in new)
         affinity.run_elsewhere(pid, mask)  # the init puts `mask` back when it joins its cgroup
         child_sock.close()
         for _, fd in join_fds:
@@ -187,6 +198,9 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
             # our prestart/createRuntime hooks
             spec_hooks = spec.get("hooks") or {}
             our_hooks = bool(spec_hooks.get("prestart") or spec_hooks.get("createRuntime"))
+            if minidocker.TRACE:
+                minidocker.TRACE.mark("sync", "CGROUPS_DONE", init=init_pid,
+                                      tasks_fds=len(self_join))
             sync.send_fds(parent_sock, sync.CGROUPS_DONE, self_join,
                           dirs=None if manager is None else
                           sorted(set(manager.host_paths().values())), hooks=our_hooks)
@@ -205,6 +219,8 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
             hooks.run_hooks(spec_hooks.get("createRuntime"), state, "createRuntime")
             sync.send(parent_sock, sync.HOOKS_DONE)
         sync.recv(parent_sock, sync.READY)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("sync", "READY received", init=init_pid)
         if not single:
             _reap(pid)  # stage 1 exited long ago (its exit takes ~2 ms: not waited for above)
         return init_pid
@@ -270,13 +286,19 @@ def _stage1(sock: socket.socket, make_config: Callable[[], Any],
         # container process may open /proc/<our pid>/exe; execve resets this.
         libc.prctl(libc.PR_SET_DUMPABLE, 0, what="prctl(PR_SET_DUMPABLE)")
         cfg = make_config()
+        if minidocker.TRACE:
+            minidocker.TRACE.step("runtime", "init config prepared (seccomp filter compiled)")
         namespaces.join(join_fds)
         if wanted.get("user", "") is None:
             libc.unshare(libc.CLONE_NEWUSER)
+            if minidocker.TRACE:
+                minidocker.TRACE.unshare(libc.CLONE_NEWUSER)
             # the parent must be able to open our /proc files to write the id maps
             libc.prctl(libc.PR_SET_DUMPABLE, 1, what="prctl(PR_SET_DUMPABLE)")
             sync.send(sock, sync.USERNS)
             sync.recv(sock, sync.USERNS_DONE)
+            if minidocker.TRACE:
+                minidocker.TRACE.step("sync", "USERNS_DONE received: id maps written")
             libc.prctl(libc.PR_SET_DUMPABLE, 0, what="prctl(PR_SET_DUMPABLE)")
             _become_root()
         elif "user" in wanted:
@@ -286,6 +308,8 @@ def _stage1(sock: socket.socket, make_config: Callable[[], Any],
             wanted, exclude=("user", "cgroup") if fork_init else ("user", "cgroup", "pid"))
         if flags:
             libc.unshare(flags)
+            if minidocker.TRACE:
+                minidocker.TRACE.unshare(flags)
         if not fork_init:
             from minidocker.runtime import init as init_mod
             init_mod.run(cfg)
@@ -295,6 +319,8 @@ def _stage1(sock: socket.socket, make_config: Callable[[], Any],
         gate_r, gate_w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            if minidocker.TRACE:
+                minidocker.TRACE.process("init")
             os.close(gate_w)
             if os.read(gate_r, 1) != b"1":  # stage 1 was killed: the create failed
                 os._exit(1)
@@ -303,6 +329,10 @@ def _stage1(sock: socket.socket, make_config: Callable[[], Any],
             init_mod.run(cfg)
         sync.send(sock, sync.PID, pid=pid)
         os.write(gate_w, b"1")
+        if minidocker.TRACE:
+            minidocker.TRACE.step("process", "fork", child=pid, role="init",
+                                  new_pid_namespace="pid" in wanted)
+            minidocker.TRACE.finish()
         os._exit(0)
     except BaseException as e:  # noqa: BLE001
         sync.report_and_exit(sock, e)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import minidocker
 from minidocker.errors import Conflict, MinidockerError
 from minidocker.runtime import namespaces, process, sync
 from minidocker.runtime.cgroup import from_state
@@ -65,9 +66,13 @@ def exec_process(container: Container, proc: dict[str, Any], *, console_socket: 
                               os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         pid = os.fork()
         if pid == 0:
+            if minidocker.TRACE:
+                minidocker.TRACE.process("exec: joins the namespaces")
             parent_sock.close()
             _child(child_sock, join_fds, proc, prepared, sock_console, preserve_fds,
                    "user" in kinds, root_fd)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("process", "fork", child=pid, joins=kinds)
         child_sock.close()
         for _, fd in join_fds:
             os.close(fd)
@@ -78,6 +83,9 @@ def exec_process(container: Container, proc: dict[str, Any], *, console_socket: 
             if manager is not None:  # v1: the child joins itself (no RCU grace period)
                 self_join = manager.open_self_join()
                 manager.add_process(pid, except_self_joined=True)
+            if minidocker.TRACE:
+                minidocker.TRACE.mark("sync", "GO: the child may join the cgroup",
+                                      tasks_fds=len(self_join))
             sync.send_fds(parent_sock, sync.GO, self_join)
         finally:
             for fd in self_join:
@@ -86,6 +94,8 @@ def exec_process(container: Container, proc: dict[str, Any], *, console_socket: 
         exec_pid = int(msg["pid"])
         os.waitpid(pid, 0)
         sync.recv(parent_sock, sync.READY)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("sync", "READY received", pid=exec_pid)
         return exec_pid
     finally:
         parent_sock.close()
@@ -105,6 +115,8 @@ def _child(sock: socket.socket, join_fds: list[tuple[str, int]], proc: dict[str,
                 os.write(fd, b"0")
             finally:
                 os.close(fd)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("cgroup", "joined: GO received", tasks_fds=len(cgroup_fds))
         namespaces.join(join_fds)
         if userns:
             os.setresgid(0, 0, 0)
@@ -116,12 +128,17 @@ def _child(sock: socket.socket, join_fds: list[tuple[str, int]], proc: dict[str,
         gate_r, gate_w = os.pipe()  # the grandchild speaks only after PID is sent
         pid = os.fork()
         if pid == 0:
+            if minidocker.TRACE:
+                minidocker.TRACE.process("exec")
             os.close(gate_w)
             os.read(gate_r, 1)
             os.close(gate_r)
             _grandchild(sock, proc, prepared, console_sock, preserve_fds)
         sync.send(sock, sync.PID, pid=pid)
         os.write(gate_w, b"1")
+        if minidocker.TRACE:
+            minidocker.TRACE.step("process", "fork", child=pid)
+            minidocker.TRACE.finish()
         os._exit(0)
     except BaseException as e:  # noqa: BLE001
         sync.report_and_exit(sock, e)
@@ -146,6 +163,8 @@ def _grandchild(sock: socket.socket, proc: dict[str, Any], prepared: process.Pre
         process.chdir(proc.get("cwd") or "/")
         process.close_fds(2 + preserve_fds)
         process.load_seccomp(prepared)
+        if minidocker.TRACE:
+            minidocker.TRACE.mark("sync", "READY")
         sync.send(sock, sync.READY)
         process.execve(path, proc, env)
     except BaseException as e:  # noqa: BLE001

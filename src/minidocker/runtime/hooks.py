@@ -10,6 +10,7 @@ import _signal as signal  # the signal module's IntEnums import enum: 3 ms
 import os
 import select
 
+import minidocker
 from minidocker import jsonfast as json
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
@@ -72,6 +73,8 @@ def run_hook(hook: dict[str, Any], payload: bytes, stage: str) -> None:
     code = os.WEXITSTATUS(status)
     if code != 0:
         raise HookError(f"{stage} hook {path}: exit status {code}")
+    if minidocker.TRACE:
+        minidocker.TRACE.step("hook", stage, path=path, args=args, timeout=timeout, pid=pid)
 
 
 def _wait(pid: int, timeout: int | None) -> int | None:

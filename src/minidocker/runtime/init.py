@@ -11,6 +11,7 @@ import errno
 import os
 import stat
 
+import minidocker
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
 from minidocker.runtime import hooks, process, sync
@@ -88,6 +89,8 @@ def _setup(cfg: InitConfig) -> None:
 
     if cfg.new_keyring:
         _join_keyring(cfg.id)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("security", "session keyring joined", name=f"_ses.{cfg.id}")
     # a mount namespace given by path is the container's too: prepare it (as runc)
     mount_ns = "mount" in spec_namespaces(spec)
     if mount_ns:
@@ -106,10 +109,14 @@ def _setup(cfg: InitConfig) -> None:
         rootfs.dev_symlinks(with_ptmx=has_devpts)
     if proc.get("terminal") and cfg.console_sock is not None:
         _setup_console(rootfs, cfg.console_sock)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("device", "console", path="/dev/console")
 
     if cfg.cgroup_info.get("hooks", True):  # the parent has prestart/createRuntime hooks
         sync.send(cfg.sock, sync.HOOKS)
         sync.recv(cfg.sock, sync.HOOKS_DONE)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("sync", "HOOKS_DONE received: prestart, createRuntime ran")
     state = {"ociVersion": spec["ociVersion"], "id": cfg.id, "status": "created",  # step 5
              "pid": cfg.host_pid, "bundle": cfg.bundle,
              "annotations": spec.get("annotations") or {}}
@@ -119,6 +126,8 @@ def _setup(cfg: InitConfig) -> None:
         _sysctl(procfd, key, str(value))
     if proc.get("oomScoreAdj") is not None:
         proc_write(procfd, "self/oom_score_adj", str(proc["oomScoreAdj"]))
+        if minidocker.TRACE:
+            minidocker.TRACE.step("process", "oom_score_adj", value=proc["oomScoreAdj"])
 
     devnull = open_devnull()
     try:
@@ -137,33 +146,50 @@ def _setup(cfg: InitConfig) -> None:
         rootfs.chroot()
     if (spec.get("root") or {}).get("readonly"):
         Rootfs.remount_root_readonly()
+        if minidocker.TRACE:
+            minidocker.TRACE.step("mount", "remount / read-only")
     if spec.get("hostname"):
         if "uts" not in spec_namespaces(spec):
             raise MinidockerError("hostname is set but the container has no uts namespace")
         libc.sethostname(spec["hostname"])
+        if minidocker.TRACE:
+            minidocker.TRACE.step("uts", "sethostname", hostname=spec["hostname"])
     if spec.get("domainname"):
         if "uts" not in spec_namespaces(spec):
             raise MinidockerError("domainname is set but the container has no uts namespace")
         libc.setdomainname(spec["domainname"])
+        if minidocker.TRACE:
+            minidocker.TRACE.step("uts", "setdomainname", domainname=spec["domainname"])
 
     if not proc:  # no process (OPTIONAL at create): ready; `start` refuses to start it
+        if minidocker.TRACE:
+            minidocker.TRACE.step("sync", "READY sent (no process)")
         sync.send(cfg.sock, sync.READY)
         cfg.sock.close()
         return
     env = process.environ(proc)
     cfg.exec_path = process.lookup(proc["args"][0], env)
     cfg.env = env
+    if minidocker.TRACE:
+        minidocker.TRACE.step("process", "program found", path=cfg.exec_path)
     process.set_rlimits(proc)
     if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
         # before the seccomp filter, which may deny the openat2 of the /proc write (as exec)
         from minidocker.runtime import lsm
         lsm.apply(proc, procfd)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("security", "LSM label set for exec",
+                                  apparmor=proc.get("apparmorProfile"),
+                                  selinux=proc.get("selinuxLabel"))
     if cfg.prepared.seccomp_filter is not None and not proc.get("noNewPrivileges"):
         # without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it
         cfg.listener_fd = process.load_seccomp(cfg.prepared)
         cfg.prepared.seccomp_filter = None
     process.drop_privileges(proc)
     process.chdir(proc.get("cwd") or "/")
+    if minidocker.TRACE:
+        minidocker.TRACE.step("process", "chdir", cwd=proc.get("cwd") or "/")
+        minidocker.TRACE.mark("sync", "READY: the init blocks on exec.fifo until start")
 
     sync.send(cfg.sock, sync.READY)
     cfg.sock.close()
@@ -176,6 +202,8 @@ def _wait_for_start_and_exec(cfg: InitConfig) -> None:
     os.write(fd, b"0")
     os.close(fd)
     os.close(cfg.fifo_fd)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("sync", "start: exec.fifo read by `start`")
     spec = cfg.spec
     proc = spec.get("process") or {}
     state = {"ociVersion": spec["ociVersion"], "id": cfg.id, "status": "running",
@@ -184,6 +212,9 @@ def _wait_for_start_and_exec(cfg: InitConfig) -> None:
     hooks.run_hooks((spec.get("hooks") or {}).get("startContainer"), state, "startContainer")
     process.close_fds(2 + cfg.preserve_fds, procfd)
     os.close(procfd)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("process", "fds above 2 close-on-exec",
+                              preserved=cfg.preserve_fds)
     listener = process.load_seccomp(cfg.prepared)
     if listener is None:
         listener = cfg.listener_fd
@@ -254,8 +285,12 @@ def _enter_cgroup(cfg: InitConfig) -> bool:
         for fd in fds:
             os.close(fd)
     cfg.cgroup_info.update(msg)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("cgroup", "joined: CGROUPS_DONE received", tasks_fds=len(fds))
     if "cgroup" in cfg.new_namespaces:
         libc.unshare(libc.CLONE_NEWCGROUP)
+        if minidocker.TRACE:
+            minidocker.TRACE.unshare(libc.CLONE_NEWCGROUP)
     return True
 
 
@@ -280,3 +315,6 @@ def _sysctl(procfd: int, key: str, value: str) -> None:
         raise MinidockerError(f"sysctl {key}: no such key")
     except OSError as e:
         raise MinidockerError(f"sysctl {key}={value}: {e.strerror}")
+    if minidocker.TRACE:
+        minidocker.TRACE.step("kernel", "sysctl", key=key, value=value,
+                              path=f"/proc/sys/{rel}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import minidocker
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
 
@@ -50,6 +51,8 @@ def join(fds: list[tuple[str, int]]) -> None:
             libc.setns(fd, KINDS[kind][0], what=f"{kind} namespace")
         finally:
             os.close(fd)
+        if minidocker.TRACE:
+            minidocker.TRACE.setns(kind, KINDS[kind][0])
 
 
 def unshare_flags(wanted: dict[str, str | None], exclude: tuple[str, ...] = ()) -> int:
@@ -83,6 +86,8 @@ def write_time_offsets(offsets: dict[str, Any]) -> None:
     if lines:
         with open("/proc/self/timens_offsets", "w") as f:
             f.write("".join(lines))
+        if minidocker.TRACE:
+            minidocker.TRACE.step("namespace", "time offsets", timens_offsets=lines)
 
 
 def write_id_maps(pid: int, linux: dict[str, Any]) -> None:
@@ -98,11 +103,17 @@ def write_id_maps(pid: int, linux: dict[str, Any]) -> None:
         if not simple:
             _newidmap("newuidmap", pid, uid_maps)
             _newidmap("newgidmap", pid, gid_maps)
+            if minidocker.TRACE:
+                minidocker.TRACE.step("user", "id maps written", pid=pid, uid_map=uid_maps,
+                                      gid_map=gid_maps, by="newuidmap/newgidmap")
             return
         with open(f"/proc/{pid}/setgroups", "w") as f:
             f.write("deny")
     _write_map(f"/proc/{pid}/uid_map", uid_maps)
     _write_map(f"/proc/{pid}/gid_map", gid_maps)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("user", "id maps written", pid=pid, uid_map=uid_maps,
+                              gid_map=gid_maps, setgroups="deny" if os.geteuid() else "allow")
 
 
 def _write_map(path: str, maps: list[dict[str, int]]) -> None:

@@ -7,6 +7,7 @@ import errno
 import os
 import time
 
+import minidocker
 from minidocker.errors import Conflict, MinidockerError, NotFound, UsageError
 from minidocker.linux import libc
 from minidocker.runtime import hooks
@@ -41,6 +42,9 @@ def start(container: Container) -> None:
         if not data:
             raise Conflict(f"cannot start container {container.id}: its init exited")
         os.unlink(container.fifo)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("sync", "exec.fifo read: the init goes on to exec",
+                                  init=state.pid)
         spec_hooks = state.config.get("hooks") or {}
         # the state as of this start: the process runs (it may have exited by now)
         doc = {**container.oci_state(), "status": "running", "pid": state.pid}
@@ -196,6 +200,8 @@ def delete(container: Container, force: bool = False) -> None:
                 if e.errno not in (errno.ENOENT,):
                     raise MinidockerError(f"remove cgroup of {container.id}: "
                                           f"{e.strerror}")
+            if minidocker.TRACE:
+                minidocker.TRACE.step("cgroup", "removed", killed=status != Status.STOPPED)
         kinds = {ns.get("type") for ns in
                  (state.config.get("linux") or {}).get("namespaces") or []}
         if "mount" not in kinds:  # its mounts were made in the host's mount namespace
@@ -206,6 +212,8 @@ def delete(container: Container, force: bool = False) -> None:
                "status": "stopped", "pid": state.pid, "bundle": state.bundle,
                "annotations": state.config.get("annotations") or {}}
         container.remove_dir()
+        if minidocker.TRACE:
+            minidocker.TRACE.step("runtime", "state removed", path=container.dir)
         hooks.run_hooks((state.config.get("hooks") or {}).get("poststop"), doc,
                         "poststop", warn=_warn)
     finally:

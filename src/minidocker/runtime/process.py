@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import resource
 
+import minidocker
 from minidocker.errors import MinidockerError
 from minidocker.linux import caps, libc
 from minidocker.linux.rlimitnames import RLIMITS
@@ -61,6 +62,9 @@ def set_rlimits(process: dict[str, Any]) -> None:
         except (ValueError, OSError) as e:
             raise MinidockerError(f"setrlimit {rl['type']} {rl['soft']}:{rl['hard']}: "
                                   f"{getattr(e, 'strerror', None) or e}")
+        if minidocker.TRACE:
+            minidocker.TRACE.step("process", "setrlimit", type=rl["type"], soft=rl["soft"],
+                                  hard=rl["hard"])
 
 
 def environ(process: dict[str, Any]) -> dict[str, str]:
@@ -95,6 +99,8 @@ def drop_privileges(process: dict[str, Any]) -> None:
     """no_new_privs, bounding set, user and groups, then the capability sets (runc's order)."""
     if process.get("noNewPrivileges"):
         libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1, what="prctl(PR_SET_NO_NEW_PRIVS)")
+        if minidocker.TRACE:
+            minidocker.TRACE.step("security", "no_new_privs", value=1)
     capabilities = process.get("capabilities")
     if capabilities is not None:
         caps.drop_bounding(caps.mask(capabilities.get("bounding")))
@@ -112,6 +118,9 @@ def drop_privileges(process: dict[str, Any]) -> None:
         libc.capset(eff, perm, 0)
     umask = (process.get("user") or {}).get("umask")
     os.umask(0o022 if umask is None else umask)
+    if minidocker.TRACE:
+        minidocker.TRACE.capabilities(user=process.get("user") or {},
+                                      umask=oct(0o022 if umask is None else umask))
 
 
 def set_user(user: dict[str, Any]) -> None:
@@ -176,7 +185,10 @@ def load_seccomp(prepared: Prepared) -> int | None:
     if prepared.seccomp_filter is None:
         return None
     from minidocker.linux import seccomp as seccomp_mod
-    return seccomp_mod.load(prepared.seccomp_filter)
+    listener = seccomp_mod.load(prepared.seccomp_filter)
+    if minidocker.TRACE:  # (lost if the filter denies write(2): nothing to do about it)
+        minidocker.TRACE.seccomp(prepared.seccomp, listener=listener is not None)
+    return listener
 
 
 def close_fds(keep_up_to: int, procfd: int | None = None) -> None:
@@ -211,6 +223,8 @@ def close_fds(keep_up_to: int, procfd: int | None = None) -> None:
 
 def execve(path: str, process: dict[str, Any], env: dict[str, str]) -> None:
     args = process.get("args") or []
+    if minidocker.TRACE:
+        minidocker.TRACE.execve(path, args, env)
     try:
         os.execve(path, args, env)
     except OSError as e:

@@ -12,6 +12,7 @@ import errno
 import os
 import stat
 
+import minidocker
 from minidocker.errors import MinidockerError
 from minidocker.linux import libc
 
@@ -220,6 +221,9 @@ class Rootfs:
         libc.mount(self.path, self.path, None, libc.MS_BIND | libc.MS_REC)
         os.close(self.fd)
         self.fd = os.open(self.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("mount", "rootfs bound onto itself", rootfs=self.path,
+                                  root_propagation=propagation or "rslave")
 
     def mount(self, m: dict[str, Any]) -> None:
         dest = m["destination"]
@@ -273,6 +277,9 @@ class Rootfs:
                     os.close(fd)
         except OSError as e:
             raise MinidockerError(f"mount {source or mtype} to {dest}: {e.strerror}")
+        if minidocker.TRACE:
+            minidocker.TRACE.mount(source, dest, mtype, flags, data, options=options,
+                                   propagation=propagation)
 
     def bind(self, source: str, dest: str, flags: int) -> None:
         """Bind-mount the host path `source` at `dest` with `flags` (ro, nosuid...)."""
@@ -346,6 +353,10 @@ class Rootfs:
                 os.chown(fd_path(nfd), dev.get("uid", 0), dev.get("gid", 0))
             finally:
                 os.close(nfd)
+            if minidocker.TRACE:
+                minidocker.TRACE.step("device", "mknod", path=path, type=dev["type"],
+                                      major=dev.get("major", 0), minor=dev.get("minor", 0),
+                                      mode=oct(mode))
         except OSError as e:
             raise MinidockerError(f"create device {path}: {e.strerror}")
         finally:
@@ -357,6 +368,8 @@ class Rootfs:
             libc.mount(path, fd_path(fd), None, libc.MS_BIND, what=path)
         finally:
             os.close(fd)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("device", "bind from the host", path=path)
 
     def dev_symlinks(self, with_ptmx: bool) -> None:
         links = list(DEV_SYMLINKS)
@@ -380,6 +393,9 @@ class Rootfs:
                     pass
         finally:
             os.close(dfd)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("device", "symlinks",
+                                  links={link: target for target, link in links})
 
     # ---- masked and read-only paths ----
 
@@ -399,6 +415,9 @@ class Rootfs:
             raise MinidockerError(f"mask {path}: {e.strerror}")
         finally:
             os.close(fd)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("mount", "mask", path=path, using="an empty read-only tmpfs"
+                                  if stat.S_ISDIR(st.st_mode) else "/dev/null (bind)")
 
     def readonly(self, path: str) -> None:
         try:
@@ -415,6 +434,8 @@ class Rootfs:
             raise MinidockerError(f"make {path} read-only: {e.strerror}")
         finally:
             os.close(fd)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("mount", "read-only", path=path)
 
     # ---- the switch ----
 
@@ -438,6 +459,10 @@ class Rootfs:
                 os.close(new)
         os.chdir("/")
         os.close(self.fd)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("mount", "chroot (--no-pivot)" if no_pivot else
+                                  "pivot_root", new_root=self.path,
+                                  old_root="moved over" if no_pivot else "detached (MNT_DETACH)")
 
     def chroot(self) -> None:
         """Enter the rootfs without pivot_root: for a container in the host's mount
@@ -447,6 +472,8 @@ class Rootfs:
         os.chroot(".")
         os.chdir("/")
         os.close(self.fd)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("mount", "chroot (no mount namespace)", new_root=self.path)
 
     @staticmethod
     def set_root_propagation(propagation: str) -> None:

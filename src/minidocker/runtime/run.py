@@ -9,6 +9,7 @@ from __future__ import annotations
 import _signal as signal  # the signal module's IntEnums import enum: 3 ms
 import os
 
+import minidocker
 from minidocker import jsonfast as json
 from minidocker.errors import MinidockerError, UsageError
 from minidocker.linux import libc
@@ -41,7 +42,10 @@ def run(root: str, cid: str, opts: CreateOptions, *, detach: bool, keep: bool) -
         operations.start(container)
         if detach:
             return 0
-        return _wait_and_forward(container.state.pid, master)
+        code = _wait_and_forward(container.state.pid, master)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("process", "container exited", exit_code=code)
+        return code
     finally:
         if not detach and not keep:
             try:

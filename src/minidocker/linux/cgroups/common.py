@@ -7,6 +7,7 @@ import errno
 import os
 import time
 
+import minidocker
 from minidocker.errors import InvalidConfig, MinidockerError
 from minidocker.linux.cgroups.devices.rules import parse_rules
 
@@ -59,6 +60,8 @@ def write(directory: str, name: str, value: str | int, key: str | None = None) -
         raise CgroupError(f"{key or name}: cannot write {value!r} to {path}: {exc.strerror}")
     finally:
         os.close(fd)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("cgroup", "write", path=path, value=str(value), key=key)
 
 
 def read(directory: str, name: str) -> str:

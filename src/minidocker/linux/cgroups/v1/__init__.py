@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import minidocker
 from minidocker.errors import InvalidConfig
 from minidocker.linux.cgroups import common
 from minidocker.linux.cgroups.base import CgroupManager, CgroupMount
@@ -164,6 +165,8 @@ class V1Manager(CgroupManager):
         except OSError as exc:
             raise common.CgroupError(f"cannot create cgroup {d}: {exc.strerror}")
         self.created.append(d)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("cgroup", "mkdir", path=d)
         if "cpuset" in self.dirs and leaf == self.dirs["cpuset"]:
             controller("cpuset").init_dir(d)
 
@@ -258,6 +261,9 @@ class V1Manager(CgroupManager):
             for fd in fds:
                 os.close(fd)
             raise common.CgroupError(f"cannot open {directory}/tasks: {exc.strerror}")
+        if minidocker.TRACE:
+            minidocker.TRACE.step("cgroup", "tasks files opened for the init to join",
+                                  paths=[f"{d}/tasks" for d in self._v1_dirs()])
         return fds
 
     def drop_unused_unified(self, resources: dict[str, Any] | None) -> None:

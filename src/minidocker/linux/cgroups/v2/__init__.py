@@ -6,6 +6,7 @@ from __future__ import annotations
 import _signal as signal  # the signal module's IntEnums import enum: 3 ms
 import os
 
+import minidocker
 from minidocker.linux.cgroups import common
 from minidocker.linux.cgroups.base import CgroupManager, CgroupMount
 from minidocker.linux.cgroups.devices.rules import parse_rules
@@ -133,6 +134,8 @@ class V2Manager(CgroupManager):
             except OSError as exc:
                 raise common.CgroupError(f"cannot create cgroup {cur}: {exc.strerror}")
             self.created.append(cur)
+            if minidocker.TRACE:
+                minidocker.TRACE.step("cgroup", "mkdir", path=cur)
 
     def _needed_controllers(self, res: dict[str, Any]) -> set[str]:
         needed = {ctrl.NAME for ctrl in [*CONTROLLERS, rdma] if ctrl.needed(res)}
@@ -170,6 +173,9 @@ class V2Manager(CgroupManager):
             except OSError as exc:
                 raise common.CgroupError(f"devices: cannot attach the eBPF device program to "
                                          f"{self.dir}: {exc.strerror}")
+            if minidocker.TRACE:
+                minidocker.TRACE.step("cgroup", "device program attached (eBPF)",
+                                      path=self.dir, rules=len(rules))
 
     def add_process(self, pid: int, except_self_joined: bool = False) -> None:
         try:
