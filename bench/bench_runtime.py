@@ -1,11 +1,15 @@
 """`run` of /bin/true in a busybox bundle: minidocker-runtime side by side with runc (and crun
 when installed), alternating, as root. Prints medians and the ratio to runc.
 
+--trace adds ours with `--trace FILE` (a fresh file each run) to the alternation and prints
+what the trace costs. --baseline SRC adds the minidocker-runtime of another source tree
+(`git archive COMMIT src | tar -x -C DIR`; pass DIR/src): a change against its parent.
+
 On a hybrid cgroup host whose cgroup2 mount has controllers, crun 1.8.1 refuses to run;
 its child alone then gets a private mount namespace with that mount hidden (see
 hide_hybrid_unified).
 
-usage: python bench/bench_runtime.py [--runs N]
+usage: python bench/bench_runtime.py [--runs N] [--trace] [--baseline SRC]
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ def needs_hybrid_workaround() -> bool:
 
 
 def time_run(cmd: list[str], bundle: Path, state: Path, i: int) -> float:
+    if "--trace" in cmd:  # one trace per run, as a user makes it
+        Path(cmd[cmd.index("--trace") + 1]).unlink(missing_ok=True)
     args = [*cmd, "--root", str(state), "run", "--bundle", str(bundle), f"bench{i}"]
     preexec = hide_hybrid_unified if cmd[0] == "crun" and needs_hybrid_workaround() else None
     t0 = time.perf_counter()
@@ -75,6 +81,10 @@ def time_run(cmd: list[str], bundle: Path, state: Path, i: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--trace", action="store_true",
+                        help="also time ours with --trace FILE, and print the difference")
+    parser.add_argument("--baseline", type=Path, metavar="SRC",
+                        help="also time the minidocker-runtime of this source tree")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_runtime: run as root")
@@ -87,6 +97,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-runtime-") as tmp:
         root = Path(tmp)
         bundle = make_bundle(root)
+        if args.baseline:
+            from baseline import launcher
+            runtimes["baseline"] = [launcher(ours or "minidocker-runtime", args.baseline,
+                                             root)]
+        if args.trace:
+            runtimes["traced"] = [*runtimes["minidocker-runtime"], "--trace",
+                                  str(root / "trace.json")]
         times: dict[str, list[float]] = {name: [] for name in runtimes}
         for i in range(args.runs + 3):
             for name, cmd in runtimes.items():
@@ -103,6 +120,13 @@ def main() -> int:
         if "crun" in medians:
             print(f"ratio minidocker-runtime / crun: "
                   f"{medians['minidocker-runtime'] / medians['crun']:.2f}")
+        if "baseline" in medians:
+            print(f"ratio minidocker-runtime / baseline ({args.baseline}): "
+                  f"{medians['minidocker-runtime'] / medians['baseline']:.3f}")
+        if "traced" in medians:
+            events = (root / "trace.json").read_text().count("\n") - 1
+            print(f"--trace costs {medians['traced'] - medians['minidocker-runtime']:+.1f} ms "
+                  f"a run ({events} events, {(root / 'trace.json').stat().st_size} bytes)")
     return 0
 
 
