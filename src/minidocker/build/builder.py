@@ -12,15 +12,11 @@ the config. History entries are written as BuildKit writes them.
 from __future__ import annotations
 
 import copy as copy_module
-import datetime
 import json
 import os
 import posixpath
-import shutil
 import stat
-import tempfile
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from minidocker.build import cache, events, instructions, parser, runner, shell
@@ -30,7 +26,6 @@ from minidocker.build.instructions import Instruction
 from minidocker.build.view import View
 from minidocker.errors import MinidockerError, UsageError
 from minidocker.image import buildcache, snapshot
-from minidocker.image import commit as commits
 from minidocker.image import reference as refs
 from minidocker.image.store import Image, Store
 
@@ -57,24 +52,28 @@ class BuildError(MinidockerError):
         self.step = step
 
 
-@dataclass
 class BuildOptions:
-    dockerfile: str = "Dockerfile"
-    dockerfile_text: str | None = None
-    tags: list[str] = field(default_factory=list)
-    build_args: dict[str, str] = field(default_factory=dict)
-    target: str = ""
-    no_cache: bool = False
-    pull: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
-    network: str = "default"
+    def __init__(self, *, dockerfile: str = "Dockerfile", dockerfile_text: str | None = None,
+                 tags: list[str] | None = None, build_args: dict[str, str] | None = None,
+                 target: str = "", no_cache: bool = False, pull: bool = False,
+                 labels: dict[str, str] | None = None, network: str = "default"):
+        self.dockerfile = dockerfile
+        self.dockerfile_text = dockerfile_text
+        self.tags = tags or []
+        self.build_args = build_args or {}
+        self.target = target
+        self.no_cache = no_cache
+        self.pull = pull
+        self.labels = labels or {}
+        self.network = network
 
 
-@dataclass
 class State:
     """Where a stage stands: the image so far (a build state) and its cache key."""
-    image: Image
-    key: str
+
+    def __init__(self, image: Image, key: str):
+        self.image = image
+        self.key = key
 
     @property
     def config(self) -> dict[str, Any]:
@@ -82,7 +81,25 @@ class State:
 
 
 def now() -> str:
+    import datetime
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _commits() -> Any:
+    """image.commit (layers, manifests), imported when a step writes something: a build
+    whose steps all hit never pays for tarfile and gzip."""
+    from minidocker.image import commit
+    return commit
+
+
+def _rmtree(path: str) -> None:
+    try:
+        os.rmdir(path)  # the common case: nothing left in it
+    except FileNotFoundError:
+        pass
+    except OSError:
+        import shutil
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def build(ctx: Any, source: contexts.Context, options: BuildOptions,
@@ -98,8 +115,9 @@ def build(ctx: Any, source: contexts.Context, options: BuildOptions,
     store.init()
     workdir = os.path.join(root, "build", "tmp")
     os.makedirs(workdir, exist_ok=True)
-    run = _Build(store, root, runtime, source, options, sink,
-                 tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=workdir))
+    run_dir = os.path.join(workdir, f"{os.getpid()}-{time.time_ns()}")
+    os.mkdir(run_dir, 0o700)
+    run = _Build(store, root, runtime, source, options, sink, run_dir)
     try:
         with store.writing():  # no gc removes a state between its steps
             return run.build()
@@ -107,7 +125,7 @@ def build(ctx: Any, source: contexts.Context, options: BuildOptions,
         for view in run.views:
             view.__exit__()
         run.checksums.save()
-        shutil.rmtree(run.workdir, ignore_errors=True)
+        _rmtree(run.workdir)
 
 
 class _Build:
@@ -174,7 +192,7 @@ class _Build:
         return self._export(state)
 
     def _meta_args(self, args: list[instructions.Arg]) -> dict[str, str]:
-        from minidocker.image.registry import host_platform
+        from minidocker.image.hostplatform import host_platform
         platform = host_platform()
         os_name, _, arch = platform.partition("/")
         arch, _, variant = arch.partition("/")
@@ -245,14 +263,14 @@ class _Build:
             labels = config["config"].get("Labels") or {}
             labels.update(self.options.labels)
             config["config"]["Labels"] = labels
-            image = commits.write_manifest(self.store, config, image.layers)
+            image = _commits().write_manifest(self.store, config, image.layers)
             buildcache.add_state(self.store, image)
         self.sink(events.Log(vid, 1, f"writing image {image.id} done\n".encode(),
                              time.monotonic() - t0))
         tags = [refs.parse(t) for t in self.options.tags]
         self.store.add_image(image.manifest_digest, image.manifest_size
                              or len(self.store.read_blob(image.manifest_digest)),
-                             image.manifest.get("mediaType") or commits.st.MEDIA_OCI_MANIFEST,
+                             image.manifest.get("mediaType") or _commits().st.MEDIA_OCI_MANIFEST,
                              tags)
         for tag in tags:
             self.sink(events.Log(vid, 1, f"naming to {tag} done\n".encode(),
@@ -370,7 +388,7 @@ class _Stage:
             raise BuildError("base name (" + instruction.image + ") should not be blank",
                              line=instruction.line)
         if instruction.platform:
-            from minidocker.image.registry import host_platform
+            from minidocker.image.hostplatform import host_platform
             wanted = self.b._expand(instruction, instruction.platform, self.b.meta)
             if wanted != host_platform():
                 raise self.error(instruction, f"platform {wanted} is not this host's "
@@ -392,7 +410,7 @@ class _Stage:
         vid, t0 = self.b._vertex(self.name(instruction, f"FROM {shown}"), self.step,
                                  self.total, self.label, instruction.text())
         if name == "scratch":
-            from minidocker.image.registry import host_platform
+            from minidocker.image.hostplatform import host_platform
             os_name, _, arch = host_platform().partition("/")
             config: dict[str, Any] = {
                 "architecture": arch.split("/")[0], "os": os_name,
@@ -418,7 +436,7 @@ class _Stage:
         found = buildcache.get(self.b.store, key)
         if found is not None:
             return State(found, key)
-        image = commits.write_manifest(self.b.store, config, layers)
+        image = _commits().write_manifest(self.b.store, config, layers)
         buildcache.put(self.b.store, key, image)
         return State(image, key)
 
@@ -442,7 +460,7 @@ class _Stage:
                 entry["empty_layer"] = True
             config["history"] = list(config.get("history") or []) + [entry]
         config["created"] = created
-        image = commits.write_manifest(self.b.store, config, layers)
+        image = _commits().write_manifest(self.b.store, config, layers)
         buildcache.put(self.b.store, key, image, history)
         return State(image, key)
 
@@ -801,11 +819,12 @@ class _Stage:
         return self.commit(state, config, layer, "copy", parts, history)
 
     def _write_layer(self, entries: list[copying.Entry]) -> tuple[dict[str, Any], str]:
+        import tempfile
         fd, tmp = tempfile.mkstemp(prefix="layer-", dir=self.b.workdir)
         try:
             with os.fdopen(fd, "wb") as out:
                 copying.write(entries, out)
-            return commits.store_layer(self.b.store, tmp)
+            return _commits().store_layer(self.b.store, tmp)
         finally:
             os.unlink(tmp)
 
@@ -839,7 +858,7 @@ class _Stage:
                 workdir=workdir, network=network, mounts=mounts, output=output)
         finally:
             while self.b.temporary:
-                shutil.rmtree(self.b.temporary.pop(), ignore_errors=True)
+                _rmtree(self.b.temporary.pop())
         try:
             if code != 0:
                 shown = " ".join(argv)
@@ -851,7 +870,7 @@ class _Stage:
             runner.drop_mount_stubs(container.upper, container.mount_destinations(),
                                     snapshot.lower_dirs(self.b.store, state.image))
             layer = None if runner.is_empty(container.upper) else \
-                commits.layer_from_upper(self.b.store, container.upper)
+                _commits().layer_from_upper(self.b.store, container.upper)
         finally:
             container.remove()
         return self.commit(state, config, layer, "run", parts, history), False
@@ -914,6 +933,8 @@ class _Stage:
                 stage_name = spec.get("from", "")
                 host, part = self._bind_source(ins, stage_name, source_path)
                 if not readonly:  # writes are discarded: the container gets a copy
+                    import shutil
+                    import tempfile
                     tmp = tempfile.mkdtemp(prefix="bind-", dir=self.b.workdir)
                     self.b.temporary.append(tmp)
                     copy_target = os.path.join(tmp, "src")

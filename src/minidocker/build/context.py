@@ -9,9 +9,7 @@ import errno
 import os
 import posixpath
 import re
-import shutil
 import stat
-import tempfile
 from typing import IO
 
 from minidocker.build import ignore
@@ -57,6 +55,7 @@ class Context:
             os.close(self._fd)
             self._fd = -1
         if self.owned and self.root:
+            import shutil
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
 
@@ -242,6 +241,9 @@ def is_archive(head: bytes) -> bool:
 def from_tar(stream: IO[bytes], workdir: str) -> Context:
     """A (possibly compressed) tar context unpacked under `workdir` (safe extraction: no
     entry lands outside it)."""
+    import shutil
+    import tempfile
+
     from minidocker.image import layer as layers
     os.makedirs(workdir, exist_ok=True)
     root = tempfile.mkdtemp(prefix="context-", dir=workdir)

@@ -14,10 +14,8 @@ import io
 import os
 import posixpath
 import stat
-import tarfile
 import time
-from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from minidocker.build import context as contexts
 from minidocker.build.view import View
@@ -28,29 +26,36 @@ class CopyError(MinidockerError):
     pass
 
 
-@dataclass
 class Entry:
-    """One entry of the layer: its path in the image (relative, no leading slash)."""
-    path: str
-    kind: str                       # "file", "dir", "link", "hardlink", "special", "data"
-    mode: int = 0o644
-    uid: int = 0
-    gid: int = 0
-    mtime: float = 0.0
-    host: str = ""                  # file content from here
-    data: bytes = b""               # or this content (heredocs)
-    linkname: str = ""
-    st: os.stat_result | None = None
-    archive: str = ""               # ADD: a local archive to extract at `path`
-    force_owner: bool = False       # ADD --chown: the archive's members get uid/gid
+    """One entry of the layer: its path in the image (relative, no leading slash), its
+    kind ("file", "dir", "link", "hardlink", "special", "data" or "archive": a local
+    archive ADD extracts at `path`), metadata, and where its content comes from."""
+
+    def __init__(self, path: str, kind: str, mode: int = 0o644, uid: int = 0, gid: int = 0,
+                 mtime: float = 0.0, host: str = "", *, data: bytes = b"",
+                 linkname: str = "", st: os.stat_result | None = None, archive: str = "",
+                 force_owner: bool = False):
+        self.path = path
+        self.kind = kind
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.mtime = mtime
+        self.host = host                  # file content from here
+        self.data = data                  # or this content (heredocs)
+        self.linkname = linkname
+        self.st = st
+        self.archive = archive
+        self.force_owner = force_owner    # ADD --chown: the archive's members get uid/gid
 
 
-@dataclass
 class Match:
     """One source match: its path in its root, and what walking it found."""
-    rel: str
-    entries: list[tuple[str, os.stat_result]] = field(default_factory=list)
-    is_dir: bool = False
+
+    def __init__(self, rel: str, entries: list[tuple[str, os.stat_result]], is_dir: bool):
+        self.rel = rel
+        self.entries = entries
+        self.is_dir = is_dir
 
 
 def matches(source: contexts.Context, patterns: list[str], keyword: str) -> list[Match]:
@@ -111,6 +116,7 @@ def parse_chmod(text: str) -> int:
 def is_archive(path: str) -> bool:
     """ADD extracts a local file that is a tar archive (plain, gzip, bzip2, xz), decided
     by its content as Docker does, not by its name."""
+    import tarfile
     try:
         with tarfile.open(path, "r:*") as tf:
             return tf.next() is not None
@@ -245,6 +251,7 @@ def canonical(view: View, path: str) -> str:
 
 def write(entries: list[Entry], out: IO[bytes]) -> None:
     """The layer tar: parents before children, sorted, PAX format."""
+    import tarfile
     ordered = sorted(entries, key=lambda e: e.path.split("/"))
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
         for entry in ordered:
@@ -282,8 +289,9 @@ def write(entries: list[Entry], out: IO[bytes]) -> None:
                     tf.addfile(info, f)
 
 
-def _extract_into(tf: tarfile.TarFile, entry: Entry) -> None:
+def _extract_into(tf: Any, entry: Entry) -> None:
     """ADD of a local archive: its members, re-rooted under the destination directory."""
+    import tarfile
     try:
         with tarfile.open(entry.archive, "r:*") as src:
             for member in src:

@@ -5,8 +5,6 @@ arguments and the stage's environment at the time the step runs (builder)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from minidocker.build.parser import Dockerfile, Heredoc, Node, ParseError
 
 # flags each instruction accepts: name -> kind ("str", "bool", "list")
@@ -32,9 +30,12 @@ def _error(node: Node, message: str) -> InstructionError:
     return InstructionError(message, node.line)
 
 
-@dataclass
 class Instruction:
-    node: Node
+    """A node given its meaning; subclasses add their fields (plain classes: dataclasses
+    cost the CLI ~13 ms of imports)."""
+
+    def __init__(self, node: Node):
+        self.node = node
 
     @property
     def keyword(self) -> str:
@@ -48,80 +49,95 @@ class Instruction:
         """The instruction as written (one line: heredoc bodies left out)."""
         return self.node.original.split("\n", 1)[0].strip()
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.text()!r}, line {self.line})"
 
-@dataclass
+
 class From(Instruction):
-    image: str = ""
-    name: str = ""
-    platform: str = ""
+    def __init__(self, node: Node, image: str, name: str = "", platform: str = ""):
+        super().__init__(node)
+        self.image = image
+        self.name = name
+        self.platform = platform
 
 
-@dataclass
 class KeyValues(Instruction):   # ENV, LABEL
-    pairs: list[tuple[str, str]] = field(default_factory=list)
-    legacy: bool = False
+    def __init__(self, node: Node, pairs: list[tuple[str, str]], legacy: bool = False):
+        super().__init__(node)
+        self.pairs = pairs
+        self.legacy = legacy
 
 
-@dataclass
 class Arg(Instruction):
-    pairs: list[tuple[str, str | None]] = field(default_factory=list)
+    def __init__(self, node: Node, pairs: list[tuple[str, str | None]]):
+        super().__init__(node)
+        self.pairs = pairs
 
 
-@dataclass
 class Command(Instruction):     # RUN, CMD, ENTRYPOINT
-    args: list[str] = field(default_factory=list)
-    shell_form: bool = True
-    mounts: list[dict[str, str]] = field(default_factory=list)
-    network: str = ""
-    heredocs: list[Heredoc] = field(default_factory=list)
+    def __init__(self, node: Node, args: list[str], shell_form: bool = True,
+                 mounts: list[dict[str, str]] | None = None, network: str = "",
+                 heredocs: list[Heredoc] | None = None):
+        super().__init__(node)
+        self.args = args
+        self.shell_form = shell_form
+        self.mounts = mounts or []
+        self.network = network
+        self.heredocs = heredocs or []
 
 
-@dataclass
 class Copy(Instruction):        # COPY, ADD
-    sources: list[str] = field(default_factory=list)
-    dest: str = ""
-    source_stage: str = ""
-    chown: str = ""
-    chmod: str = ""
-    link: bool = False
-    checksum: str = ""
-    heredocs: list[Heredoc] = field(default_factory=list)
+    def __init__(self, node: Node, sources: list[str], dest: str, source_stage: str = "",
+                 chown: str = "", chmod: str = "", link: bool = False,
+                 heredocs: list[Heredoc] | None = None):
+        super().__init__(node)
+        self.sources = sources
+        self.dest = dest
+        self.source_stage = source_stage
+        self.chown = chown
+        self.chmod = chmod
+        self.link = link
+        self.heredocs = heredocs or []
 
 
-@dataclass
 class Words(Instruction):       # EXPOSE, VOLUME, SHELL
-    words: list[str] = field(default_factory=list)
+    def __init__(self, node: Node, words: list[str]):
+        super().__init__(node)
+        self.words = words
 
 
-@dataclass
 class Single(Instruction):      # WORKDIR, USER, STOPSIGNAL, MAINTAINER
-    value: str = ""
+    def __init__(self, node: Node, value: str):
+        super().__init__(node)
+        self.value = value
 
 
-@dataclass
 class Healthcheck(Instruction):
-    test: list[str] = field(default_factory=list)
-    options: dict[str, str] = field(default_factory=dict)
+    def __init__(self, node: Node, test: list[str], options: dict[str, str] | None = None):
+        super().__init__(node)
+        self.test = test
+        self.options = options or {}
 
 
-@dataclass
 class Onbuild(Instruction):
-    expression: str = ""
+    def __init__(self, node: Node, expression: str):
+        super().__init__(node)
+        self.expression = expression
 
 
-@dataclass
 class Stage:
-    index: int
-    name: str                   # lower case, "" if unnamed
-    base: From
-    steps: list[Instruction] = field(default_factory=list)
+    def __init__(self, index: int, name: str, base: From):
+        self.index = index
+        self.name = name            # lower case, "" if unnamed
+        self.base = base
+        self.steps: list[Instruction] = []
 
 
-@dataclass
 class Program:
-    meta_args: list[Arg]
-    stages: list[Stage]
-    escape: str = "\\"
+    def __init__(self, meta_args: list[Arg], stages: list[Stage], escape: str = "\\"):
+        self.meta_args = meta_args
+        self.stages = stages
+        self.escape = escape
 
 
 # ---- flags ----------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 
 from minidocker.errors import MinidockerError
 
@@ -31,35 +30,41 @@ class ParseError(MinidockerError):
         self.reason = message
 
 
-@dataclass
 class Heredoc:
-    name: str
-    content: str
-    expand: bool = True   # an unquoted delimiter: variables in the content are expanded
-    chomp: bool = False   # <<-: leading tabs are stripped
-    fd: int = 0
+    def __init__(self, name: str, content: str, expand: bool = True, chomp: bool = False,
+                 fd: int = 0):
+        self.name = name
+        self.content = content
+        self.expand = expand  # an unquoted delimiter: variables in the content are expanded
+        self.chomp = chomp    # <<-: leading tabs are stripped
+        self.fd = fd
 
 
-@dataclass
 class Node:
-    keyword: str                      # upper case, as BuildKit's instruction names
-    value: list[str]                  # the arguments, split as the keyword wants
-    original: str                     # the logical line (continuations joined)
-    line: int                         # first line, 1-based
-    end_line: int
-    flags: list[str] = field(default_factory=list)
-    json: bool = False
-    heredocs: list[Heredoc] = field(default_factory=list)
-    sub: Node | None = None           # ONBUILD's instruction
-    raw: str = ""                     # the arguments after the flags, unsplit
+    def __init__(self, keyword: str, value: list[str], original: str, line: int,
+                 end_line: int, *, flags: list[str] | None = None, raw: str = ""):
+        self.keyword = keyword        # upper case, as BuildKit's instruction names
+        self.value = value            # the arguments, split as the keyword wants
+        self.original = original      # the logical line (continuations joined)
+        self.line = line              # first line, 1-based
+        self.end_line = end_line
+        self.flags = flags if flags is not None else []
+        self.json = False
+        self.heredocs: list[Heredoc] = []
+        self.sub: Node | None = None  # ONBUILD's instruction
+        self.raw = raw                # the arguments after the flags, unsplit
+
+    def __repr__(self) -> str:
+        return f"Node({self.keyword} {self.value!r} line {self.line})"
 
 
-@dataclass
 class Dockerfile:
-    nodes: list[Node]
-    escape: str = "\\"
-    syntax: str = ""
-    warnings: list[str] = field(default_factory=list)
+    def __init__(self, nodes: list[Node], escape: str = "\\", syntax: str = "",
+                 warnings: list[str] | None = None):
+        self.nodes = nodes
+        self.escape = escape
+        self.syntax = syntax
+        self.warnings = warnings if warnings is not None else []
 
 
 # ---- directives and lines -------------------------------------------------------------------

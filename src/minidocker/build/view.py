@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 
 from minidocker.image import snapshot
 from minidocker.image.store import Image, Store
@@ -32,6 +31,7 @@ class View:
         self.fd = -1
 
     def __enter__(self) -> View:
+        import tempfile
         if self.image is None or not self.image.chain_ids:
             os.makedirs(self.workdir, exist_ok=True)
             self.root = tempfile.mkdtemp(prefix="scratch-", dir=self.workdir)

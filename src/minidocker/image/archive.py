@@ -22,7 +22,8 @@ from minidocker.image import layer as layers
 from minidocker.image import reference as refs
 from minidocker.image import snapshot
 from minidocker.image import store as st
-from minidocker.image.registry import host_platform, select_platform
+from minidocker.image.hostplatform import host_platform
+from minidocker.image.registry import select_platform
 
 FORMATS = ("docker", "oci")
 

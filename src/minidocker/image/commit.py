@@ -24,7 +24,7 @@ from minidocker.image import layer as layers
 from minidocker.image import reference as refs
 from minidocker.image import snapshot
 from minidocker.image import store as st
-from minidocker.image.registry import host_platform
+from minidocker.image.hostplatform import host_platform
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

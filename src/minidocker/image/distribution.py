@@ -23,12 +23,12 @@ from minidocker.errors import InvalidConfig, MinidockerError, NotFound, UsageErr
 from minidocker.image import auth, snapshot
 from minidocker.image import reference as refs
 from minidocker.image import store as st
+from minidocker.image.hostplatform import host_platform
 from minidocker.image.progress import Progress
 from minidocker.image.registry import (
     Client,
     ConnectionFailed,
     RegistryError,
-    host_platform,
     push_scope,
     select_platform,
 )

@@ -407,12 +407,6 @@ def push_scope(repo: str) -> str:
     return f"repository:{repo}:pull,push"
 
 
-def host_platform() -> str:
-    import platform
-    machine = platform.machine()
-    arch = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm/v7", "i686": "386",
-            "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}.get(machine, machine)
-    return f"linux/{arch}"
 
 
 def select_platform(index: dict[str, Any], wanted: str) -> dict[str, Any]:
