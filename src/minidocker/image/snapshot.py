@@ -13,7 +13,7 @@ import os
 from typing import TYPE_CHECKING
 
 from minidocker.errors import Conflict, MinidockerError, NotFound
-from minidocker.image.store import CorruptBlob, Image, Store, digest_hex
+from minidocker.image.store import CorruptBlob, Image, Store, digest_hex, write_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -216,18 +216,17 @@ def add_lease(store: Store, container_id: str, image: Image) -> None:
     doc = {"container": container_id, "image": image.id, "manifest": image.manifest_digest,
            "chain_ids": image.chain_ids}
     path = os.path.join(store.leases_dir, f"{container_id}.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f)
-    os.rename(tmp, path)
+    write_atomic(path, json.dumps(doc).encode(), tmp=path + ".tmp", sync=False)
 
 
 def release(store: Store, container_id: str) -> None:
-    """Drop a container's lease (when the container is removed)."""
-    try:
-        os.unlink(os.path.join(store.leases_dir, f"{container_id}.json"))
-    except FileNotFoundError:
-        pass
+    """Drop a container's lease (when the container is removed), and the temp file of a
+    lease whose writer was killed."""
+    for suffix in (".json", ".json.tmp"):
+        try:
+            os.unlink(os.path.join(store.leases_dir, container_id + suffix))
+        except FileNotFoundError:
+            pass
 
 
 def leases(store: Store) -> list[dict[str, Any]]:

@@ -209,9 +209,9 @@ class Store:
         os.makedirs(self.ingest_dir, exist_ok=True)
         layout_file = os.path.join(self.layout, "oci-layout")
         if not os.path.exists(layout_file):
-            _write_atomic(layout_file, canonical_json({"imageLayoutVersion": OCI_LAYOUT_VERSION}))
+            write_atomic(layout_file, canonical_json({"imageLayoutVersion": OCI_LAYOUT_VERSION}))
         if not os.path.exists(self.index_path):
-            _write_atomic(self.index_path, canonical_json(_empty_index()))
+            write_atomic(self.index_path, canonical_json(_empty_index()))
         return self
 
     @property
@@ -334,7 +334,7 @@ class Store:
         with self.lock("index"):
             index = self.read_index()
             change(index["manifests"])
-            _write_atomic(self.index_path, json.dumps(index, indent=None).encode())
+            write_atomic(self.index_path, json.dumps(index, indent=None).encode())
 
     def add_image(self, manifest_digest: str, manifest_size: int, media_type: str,
                   tags: Sequence[refs.Reference] = (), repo_digest: str | None = None) -> None:
@@ -727,10 +727,20 @@ def _entry(digest: str, size: int, media_type: str, ref_name: str | None,
     return entry
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp.{os.getpid()}.{id(data)}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
+def write_atomic(path: str, data: bytes, tmp: str | None = None, sync: bool = True) -> None:
+    """Replace `path` by temp file + rename; a failed write (a full disk) removes its temp
+    file and leaves `path` as it was."""
+    tmp = tmp or f"{path}.tmp.{os.getpid()}.{id(data)}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

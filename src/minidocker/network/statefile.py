@@ -45,11 +45,20 @@ def write_json(path: str, data: Any) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        os.write(fd, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
+        try:
+            data_bytes = json.dumps(data, indent=1, sort_keys=True).encode() + b"\n"
+            if os.write(fd, data_bytes) != len(data_bytes):
+                raise OSError(28, os.strerror(28), path)  # a short write: the disk is full
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except BaseException:  # a full disk: the old file stays, the temp file goes
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 def dead_temp_files(directory: str) -> list[str]:

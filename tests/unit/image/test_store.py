@@ -257,3 +257,16 @@ def test_gc_removes_what_dead_writers_left_and_keeps_fresh_partial_downloads(
     assert os.listdir(store.blobs_dir) == []
     assert os.listdir(store.snapshots_dir) == []
     assert sorted(os.listdir(store.layout)) == ["blobs", "index.json", "oci-layout"]
+
+
+def test_a_failed_lease_or_index_write_leaves_no_temp_file(store: Store) -> None:
+    from minidocker.image import snapshot
+    from tests.unit.common.failing_writes import fails_for_lack_of_space
+
+    image = make_image(store, "a")
+    before = sorted(os.listdir(store.layout))
+    assert fails_for_lack_of_space(lambda: add(store, image, "app:1"))
+    assert fails_for_lack_of_space(lambda: snapshot.add_lease(store, "c" * 64, image))
+    assert sorted(os.listdir(store.layout)) == before
+    assert os.listdir(store.leases_dir) == []
+    assert store.read_index()["manifests"] == []
