@@ -10,6 +10,7 @@ Push: blobs first (those the registry has are skipped), then the manifest.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import http.client
 import json
@@ -187,6 +188,14 @@ def _download(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
             why = e.message if isinstance(e, ConnectionFailed) else type(e).__name__
             raise RegistryError(f"download of {digest} interrupted: {why}",
                                 hint="pull again to resume") from None
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            # a full disk: what was downloaded only keeps it full; the next pull restarts
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+            raise MinidockerError(f"download of {digest}: {os.strerror(e.errno)}",
+                                  hint="free some space and pull again") from None
         if _file_digest(partial) == digest:
             store.publish_file(partial, digest)
             return
