@@ -1,0 +1,68 @@
+"""kill -9 of a container's monitor at a random moment: the next command that looks at
+the container tells the truth about it (adopting a running one: its output is logged
+again, its exit code recorded), and it stays removable."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from tests.faults.harness import FIGURES, IMAGE, RANDOM, TRIALS, FaultRoot
+
+TICKER = "i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.05; done"
+
+
+def state(env: FaultRoot, name: str) -> dict[str, object]:
+    doc: dict[str, object] = json.loads(env.ok("inspect", name))[0]["State"]
+    return doc
+
+
+def kill_monitor(env: FaultRoot, name: str) -> None:
+    pid = int(json.loads((env.root / "containers" / env.inspect(name)["Id"] / "state.json")
+                         .read_text())["MonitorPid"])
+    os.kill(pid, 9)
+
+
+def test_a_running_container_whose_monitor_was_killed_is_adopted(faults: FaultRoot) -> None:
+    problems: list[str] = []
+    for _ in range(TRIALS):
+        faults.ok("run", "-d", "--name", "m", "--network", "none", IMAGE, "sh", "-c", TICKER)
+        time.sleep(RANDOM.uniform(0, 0.5))
+        kill_monitor(faults, "m")
+        time.sleep(0.3)  # output piles up in the FIFO meanwhile
+        found = []
+        st = state(faults, "m")  # notices, adopts
+        if st["Status"] != "running":
+            found.append(f"status {st['Status']} after the monitor died")
+        before = faults.ok("logs", "m").count("tick")
+        time.sleep(0.5)
+        if faults.ok("logs", "m").count("tick") <= before:
+            found.append("no output logged after the adoption")
+        faults.ok("stop", "-t", "1", "m")
+        st = state(faults, "m")
+        if (st["Status"], st["ExitCode"]) not in (("exited", 137), ("exited", 143)):
+            found.append(f"after stop: {st['Status']} {st['ExitCode']}")
+        found += faults.verify("kill -9 of a monitor", "running")
+        problems += found
+    assert not problems, problems
+
+
+def test_a_container_exiting_while_its_monitor_is_killed(faults: FaultRoot) -> None:
+    problems: list[str] = []
+    for _ in range(TRIALS):
+        faults.ok("run", "-d", "--name", "m", "--network", "none", IMAGE, "sh", "-c",
+                  "sleep 0.4; exit 7")
+        delay = RANDOM.uniform(0, 0.8)
+        time.sleep(delay)
+        try:
+            kill_monitor(faults, "m")
+        except (ProcessLookupError, ValueError):
+            pass  # it had finished already
+        faults.wait_for(lambda: state(faults, "m")["Status"] == "exited", timeout=20)
+        st = state(faults, "m")
+        found = [] if st["ExitCode"] == 7 or st["ExitCode"] == 255 and delay < 0.4 else [
+            f"exit code {st['ExitCode']} (monitor killed at {delay:.2f}s)"]
+        FIGURES.add("exit code kept", st["ExitCode"] == 7, failure=False)
+        problems += found + faults.verify("kill -9 of a monitor", f"exiting at {delay:.2f}s")
+    assert not problems, problems
