@@ -596,7 +596,7 @@ class _Stage:
                     entries = [copying.Entry(base, "dir", 0o755, owner[0], owner[1],
                                              time.time())]
                     entries += copying.parents(view, [base], owner)
-                    layer = self._write_layer(entries)
+                    layer = self._write_layer(state, entries)
         return self.commit(state, config, layer, "workdir", parts, f"WORKDIR {path}"), False
 
     def do_user(self, ins: instructions.Single, state: State, *_: Any) -> tuple[State, bool]:
@@ -810,7 +810,7 @@ class _Stage:
             chown = copying.parse_chown(ins.chown, view) if ins.chown else None
             entries = copying.plan(view, items, source, dest, ins.keyword, chown, chmod,
                                    keep_owner, heredocs)
-            layer = self._write_layer(entries)
+            layer = self._write_layer(state, entries)
         flags = "".join(f" --{name}={value}" for name, value in
                         (("chown", ins.chown), ("chmod", ins.chmod)) if value)
         shown_sources = " ".join([*(f"<<{name}" for name, _ in heredocs),
@@ -818,13 +818,26 @@ class _Stage:
         history = f"{ins.keyword}{flags} {shown_sources} {parts['written']} # buildkit"
         return self.commit(state, config, layer, "copy", parts, history)
 
-    def _write_layer(self, entries: list[copying.Entry]) -> tuple[dict[str, Any], str]:
+    def _write_layer(self, state: State, entries: list[copying.Entry] | None = None,
+                     upper: str = "") -> tuple[dict[str, Any], str]:
+        """A layer blob from copy entries (or a RUN's upper dir), and its snapshot made at
+        once from what is at hand (the tar, or the upper dir moved into place)."""
         import tempfile
         fd, tmp = tempfile.mkstemp(prefix="layer-", dir=self.b.workdir)
         try:
             with os.fdopen(fd, "wb") as out:
-                copying.write(entries, out)
-            return _commits().store_layer(self.b.store, tmp)
+                if upper:
+                    _commits().write_upper_tar(upper, out)
+                else:
+                    copying.write(entries or [], out)
+            desc, diff_id = _commits().store_layer(self.b.store, tmp)
+            chains = state.image.chain_ids
+            chain = _commits().st.sha256_digest(f"{chains[-1]} {diff_id}".encode()) \
+                if chains else diff_id
+            snapshot.adopt(self.b.store, chain, diff_id, chains[-1] if chains else None,
+                           directory=upper or None, tar_path=None if upper else tmp,
+                           size=os.path.getsize(tmp))
+            return desc, diff_id
         finally:
             os.unlink(tmp)
 
@@ -870,7 +883,7 @@ class _Stage:
             runner.drop_mount_stubs(container.upper, container.mount_destinations(),
                                     snapshot.lower_dirs(self.b.store, state.image))
             layer = None if runner.is_empty(container.upper) else \
-                _commits().layer_from_upper(self.b.store, container.upper)
+                self._write_layer(state, upper=container.upper)
         finally:
             container.remove()
         return self.commit(state, config, layer, "run", parts, history), False

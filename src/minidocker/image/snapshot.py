@@ -79,6 +79,43 @@ def unpack_layer(store: Store, image: Image, index: int) -> str:
     return final
 
 
+def adopt(store: Store, chain_id: str, diff_id: str, parent: str | None, *,
+          directory: str | None = None, tar_path: str | None = None, size: int = 0) -> None:
+    """Make the snapshot of a layer that was just made here, without reading its blob
+    back: `directory` (an overlay upper dir, whiteouts and opaque markers already in
+    overlay form) is moved into place, or `tar_path` (the layer's uncompressed tar) is
+    unpacked. A snapshot that exists already is kept (the directory is left alone)."""
+    import shutil
+    import tempfile
+
+    final = snapshot_path(store, chain_id)
+    os.makedirs(store.snapshots_dir, exist_ok=True)
+    with store.lock(f"locks/snapshot-{digest_hex(chain_id)}"):
+        if os.path.isdir(os.path.join(final, "fs")):
+            return
+        tmp = tempfile.mkdtemp(prefix=".tmp-", dir=store.snapshots_dir)
+        try:
+            os.chmod(tmp, 0o700)
+            fs = os.path.join(tmp, "fs")
+            if directory is not None:
+                os.rename(directory, fs)
+            else:
+                from minidocker.image import layer as layers
+                assert tar_path is not None
+                os.mkdir(fs, 0o755)
+                _, size = layers.unpack_file(tar_path, fs, layers.Mode.OVERLAY,
+                                             expected_diff_id=diff_id)
+            meta = {"chain_id": chain_id, "diff_id": diff_id, "size": size, "parent": parent}
+            with open(os.path.join(tmp, "meta.json"), "w") as f:
+                json.dump(meta, f)
+            os.rename(tmp, final)
+        except BaseException:
+            if directory is not None and os.path.isdir(os.path.join(tmp, "fs")):
+                os.rename(os.path.join(tmp, "fs"), directory)  # the caller's, as it was
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
 def ensure(store: Store, image: Image, on_layer: Callable[[int], None] | None = None) -> None:
     """Unpack every missing snapshot of `image`, in parallel (layers are independent)."""
     todo = missing(store, image)

@@ -151,3 +151,26 @@ def test_same_tree_and_config_as_buildah(builder: Builder, buildah: Any,
     assert our_config["config"].get("Labels") == their_labels
     assert (our_config["os"], our_config["architecture"]) == \
         (their_config["os"], their_config["architecture"])
+
+
+def test_snapshots_made_in_place_match_their_blobs(builder: Builder, tmp_path: Path) -> None:
+    """A RUN's upper dir becomes its snapshot, a COPY's tar is unpacked into its own: each
+    must hold what unpacking the layer's blob gives (whiteouts, opaque dirs included)."""
+    from minidocker.image import layer, snapshot
+    from minidocker.image.store import Store
+    ctx = builder.context("FROM busybox\nCOPY d/ /d/\nRUN rm /bin/vi && rm -rf /d && "
+                          "mkdir /d && echo new > /d/only && ln -s x /link && "
+                          "mkfifo /fifo\n", {"d/a": "a\n", "d/b/c": "c\n"})
+    builder.build(ctx, "-t", "inplace")
+    store = Store(str(builder.root))
+    image = store.lookup("inplace")
+    for index in (1, 2):  # the COPY and the RUN layers
+        unpacked = tmp_path / f"unpacked{index}"
+        unpacked.mkdir()
+        layer.unpack_file(store.blob_path(image.layers[index]["digest"]), str(unpacked))
+        in_place = Path(snapshot.fs_path(store, image.chain_ids[index]))
+        assert _tree(in_place) == _tree(unpacked)
+        if index == 2:  # /d was replaced: an opaque directory; /bin/vi a whiteout
+            assert os.getxattr(in_place / "d", "trusted.overlay.opaque") == b"y"
+            assert os.getxattr(unpacked / "d", "trusted.overlay.opaque") == b"y"
+            assert stat.S_ISCHR(os.lstat(in_place / "bin" / "vi").st_mode)
