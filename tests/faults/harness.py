@@ -336,6 +336,15 @@ class FaultRoot(Engine):
                     except OSError:
                         pass
         shutil.rmtree(self.root / "image" / "leases", ignore_errors=True)
+        from minidocker import network
+        from minidocker.network.store import Store
+        try:
+            network.cleanup_stale(str(self.root), lambda cid: False)
+            for net in Store(str(self.root)).networks().values():
+                if net.name != "bridge":
+                    network.remove_network(str(self.root), net.name)
+        except Exception:  # noqa: BLE001 - best effort: the failure is recorded already
+            pass
 
 
 def _mounts_under(path: Path) -> list[str]:

@@ -250,10 +250,14 @@ def remove_network(root: str, name: str, *, predefined_ok: bool = False) -> Netw
                            hint="stop or disconnect its containers first")
         _firewall(store).teardown_network(net)
         link.delete_bridge(net.bridge)
+        # connect leases and records under this lock: a lease without an endpoint is
+        # what a connect killed in between left
+        store.ipam.release_where(lambda subnet, ip, owner: subnet == net.subnet)
         store.ipam.remove_subnet(net.subnet)
         networks = store.networks()
         networks.pop(net.name, None)
         store.save_networks(networks)
+    _remove_dead_temp_files(store)
     return net
 
 

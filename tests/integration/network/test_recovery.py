@@ -176,3 +176,41 @@ def test_a_bridge_left_down_by_a_kill_is_completed_with_its_rules(netenv: NetEnv
     assert c.ping(ep.gateway)
     assert f"md net {Store(netenv.root).networks()['n1'].id[:12]}" in run(
         "nft", "list", "table", "ip", netenv.table).stdout
+
+
+KILLED_CONNECT = r"""
+import os, sys
+from minidocker.network import api, statefile
+from minidocker.network.store import Store
+
+point, root, netns = sys.argv[1:4]
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), 9)
+
+if point == "endpoint":  # after the lease, before the endpoint record
+    Store.save_endpoints = die
+else:  # between endpoints.json's temp file and its rename
+    rename = os.rename
+    statefile.os.rename = lambda a, b: die() if b.endswith(point) else rename(a, b)
+api.connect(root, "n1", "c" * 64, netns)
+"""
+
+
+@pytest.mark.parametrize("point", ["endpoint", "endpoints.json"])
+def test_network_rm_after_a_connect_killed_half_way(netenv: NetEnv, point: str) -> None:
+    """The lease that a killed connect took without its endpoint record, and its temp
+    file, go with the network: `network rm` works."""
+    from tests.conftest import run_captured, tool
+
+    network.create_network(netenv.root, "n1", bridge=netenv.bridge_name("k"))
+    c = netenv.container()
+    proc = subprocess.run([sys.executable, "-c", KILLED_CONNECT, point, netenv.root, c.path],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    run_captured([tool("minidocker"), "--root", netenv.root, "network", "rm", "n1"],
+                 check=True)
+    store = Store(netenv.root)
+    assert "n1" not in store.networks()
+    assert all(not store.ipam.leases(s) for s in store.ipam.subnets())
+    assert not [n for n in os.listdir(os.path.join(netenv.root, "network")) if ".tmp" in n]
