@@ -39,6 +39,7 @@ Environment variable values are never recorded (only their names): they may be s
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from minidocker import jsonfast
@@ -150,7 +151,7 @@ class Tracer:
         self._check_process()
         ts = (time.monotonic_ns() + self._offset) / 1000
         self._write({"ph": "i", "s": "t", "cat": cat, "name": name, "ts": ts,
-                     "pid": self.pid, "tid": self.pid, "args": args})
+                     "pid": self.pid, "tid": self.pid, "args": {**args, "at": _caller()}})
 
     def finish(self, **args: Any) -> None:
         """This process's traced life, from its start to now, as one complete event that
@@ -162,7 +163,7 @@ class Tracer:
                   args: dict[str, Any]) -> None:
         self._write({"ph": "X", "cat": cat, "name": name, "ts": (start + self._offset) / 1000,
                      "dur": max(end - start, 0) / 1000, "pid": self.pid, "tid": self.pid,
-                     "args": args})
+                     "args": {**args, "at": _caller()}})
 
     def _write(self, event: dict[str, Any]) -> None:
         try:
@@ -259,6 +260,20 @@ class Tracer:
         self.step("security", "seccomp", default_action=profile.get("defaultAction"),
                   architectures=profile.get("architectures") or [], syscalls_by_action=counts,
                   **args)
+
+
+def _caller() -> str:
+    """Where the step was recorded: the first frame outside this module, as
+    "minidocker/runtime/rootfs.py:Rootfs.mount" (what docs link to)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return ""
+    code = frame.f_code
+    path = code.co_filename
+    cut = path.rfind("/minidocker/")
+    return f"{path[cut + 1:] if cut >= 0 else path}:{code.co_qualname}"
 
 
 # ---- reading ----------------------------------------------------------------------------

@@ -54,8 +54,9 @@ class Summary:
                 f"{'at (ms)':>10} {'took':>9}  step"]
 
 
-def summarize(events: list[dict[str, Any]]) -> Summary:
-    """The rows of `trace show` for the events of one trace file."""
+def summarize(events: list[dict[str, Any]], code: bool = False) -> Summary:
+    """The rows of `trace show` for the events of one trace file; with `code`, each step
+    says where in the source it was recorded (its `at`)."""
     processes: dict[int, dict[str, Any]] = {}
     for ev in events:
         if ev.get("ph") == "M" and ev.get("name") == "process_name":
@@ -102,7 +103,8 @@ def summarize(events: list[dict[str, Any]]) -> Summary:
         label += f", forked by {parent}]" if parent in processes else "]"
         values = [f"{k}={_value(v)}" for k, v in info.items() if k not in ("name", "ppid")]
         if span is not None:
-            values += [f"{k}={_value(v)}" for k, v in (span.get("args") or {}).items()]
+            values += [f"{k}={_value(v)}" for k, v in (span.get("args") or {}).items()
+                       if k != "at"]
         rows.append(Row((start - origin) / 1000, took, depth(pid), label, values, pid, True))
     for ev in timed:
         pid = int(ev.get("pid", 0))
@@ -112,7 +114,9 @@ def summarize(events: list[dict[str, Any]]) -> Summary:
         took = ev["dur"] / 1000 if ev.get("ph") == "X" else None
         text = f"{ev.get('cat') or '-'}: {ev.get('name')}"
         values = [f"{k}={_value(v)}" for k, v in (ev.get("args") or {}).items()
-                  if v not in ("", [], {}, None)]  # what was not set says nothing
+                  if v not in ("", [], {}, None) and k != "at"]  # unset says nothing
+        if code and (ev.get("args") or {}).get("at"):
+            values.append(f"at {ev['args']['at']}")
         rows.append(Row((ev["ts"] - origin) / 1000, took, depth(pid) + 1, text, values, pid))
     # time order; at the same instant a process header before its steps
     rows.sort(key=lambda r: (r.at_ms, not r.is_process))

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+import minidocker
 from minidocker.errors import Conflict, NotFound, UsageError
 from minidocker.network import dns, ipam, link
 from minidocker.network.model import DEFAULT_NETWORK, Endpoint, Network
@@ -362,6 +363,10 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
         # the record comes first: after a crash from here on, cleanup_stale finds it all
         endpoints.setdefault(net.name, {})[container_id] = ep
         store.save_endpoints(endpoints)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("network", "address leased", network=net.name,
+                              subnet=net.subnet, address=address, gateway=net.gateway,
+                              ports=[str(p) for p in mappings])
     try:
         gateway = None if net.internal or routed else net.gateway
         link.attach(netns_path, net.bridge, ep.veth, ep.ifname, ep.ip, ep.prefixlen,
@@ -372,6 +377,8 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
     except BaseException:
         _teardown(store, ep, net)
         raise
+    if minidocker.TRACE:
+        minidocker.TRACE.step("network", "hosts files written", path=hosts_path)
     return ep
 
 
@@ -388,6 +395,9 @@ def _teardown(store: Store, ep: Endpoint, net: Network | None, wait: bool = True
         store.save_endpoints(endpoints)
         if net is not None:
             store.ipam.release(net.subnet, ep.container_id)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("network", "disconnected", network=ep.network, veth=ep.veth,
+                              address=ep.ip, port_rules_removed=bool(ep.ports))
 
 
 def _detach_in_background(veth: str) -> bool:

@@ -8,6 +8,7 @@ import os
 import zlib
 from collections.abc import Callable
 
+import minidocker
 from minidocker.errors import Conflict
 from minidocker.network.model import BridgeUnavailable
 from minidocker.network.netlink import IFF_UP, IFLA_MTU, RTM_NEWLINK, Netlink, attr_u32, ifinfo
@@ -72,6 +73,10 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0,
                 if created:  # half a bridge is worse than none
                     nl.delete_link(name)
                 raise
+            if minidocker.TRACE:
+                minidocker.TRACE.step("network", "bridge", name=name, created=created,
+                                      address=f"{gateway}/{prefixlen}", mtu=link.mtu,
+                                      route_localnet=1)
     except OSError as e:
         if e.errno in _UNAVAILABLE:
             raise BridgeUnavailable(f"cannot create bridge {name}: {os.strerror(e.errno)}")
@@ -112,6 +117,10 @@ def attach(netns: str, bridge: str, veth: str, ifname: str, ip: str, prefixlen: 
                                    mtu=mtu or br.mtu, peer_mac=mac)
             finally:
                 os.close(fd)
+            if minidocker.TRACE:
+                minidocker.TRACE.step("network", "veth pair", host_end=veth, bridge=bridge,
+                                      container_end=ifname, netns=netns, mac=mac,
+                                      mtu=mtu or br.mtu)
             try:
                 # hairpin: with br_netfilter, a container's packet to its own published
                 # port is DNATed back out of the port it came in by; allow that
@@ -125,8 +134,15 @@ def attach(netns: str, bridge: str, veth: str, ifname: str, ip: str, prefixlen: 
                         raise OSError(errno.ENODEV, f"{ifname} missing in {netns}")
                     inner.add_address(eth.index, ip, prefixlen, what=f"{ip} on {ifname}")
                     inner.set_up(eth.index, what=ifname)
+                    if minidocker.TRACE:
+                        minidocker.TRACE.step("network", "address", interface=ifname,
+                                              address=f"{ip}/{prefixlen}", up=True,
+                                              loopback_up=lo is not None)
                     if gateway:
                         inner.add_default_route(gateway, eth.index)
+                        if minidocker.TRACE:
+                            minidocker.TRACE.step("network", "route", destination="default",
+                                                  via=gateway, interface=ifname)
             except BaseException:
                 nl.delete_link(veth)
                 raise
@@ -153,6 +169,8 @@ def loopback_up(netns: str) -> None:
         lo = inner.get_link("lo")
         if lo is not None and not lo.flags & IFF_UP:
             inner.set_up(lo.index, what="lo")
+    if minidocker.TRACE:
+        minidocker.TRACE.step("network", "loopback up", netns=netns)
 
 
 def detach(veth: str) -> bool:

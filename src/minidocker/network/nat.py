@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import minidocker
 from minidocker.errors import MinidockerError
 from minidocker.network.model import Network, PortMapping
 
@@ -131,6 +132,9 @@ class Firewall:
                 f"masquerade {c}"]
             _sysctl("/proc/sys/net/ipv4/ip_forward", "1")
         self.apply(lines)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("network", "NAT and isolation rules of the network",
+                                  table=self.table, network=net.name, rules=lines)
 
     def teardown_network(self, net: Network) -> None:
         """Remove one network's rules (and its ports'); the table goes with the last one."""
@@ -164,6 +168,9 @@ class Firewall:
             lines.append(f"add rule {t} ports {match}{p.proto} dport {p.host_port} "
                          f"dnat to {ip}:{p.container_port} {c}")
         self.apply(lines)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("network", "published ports (DNAT)", table=self.table,
+                                  rules=lines)
 
     def remove_ports(self, net_id: str, container_id: str) -> None:
         tag = port_tag(net_id, container_id)

@@ -114,7 +114,8 @@ def test_traced_run_has_every_step_in_order_with_its_values(
     assert [s["args"]["target"] for s in mine if s["name"] == "mount"][:3] == \
         ["/proc", "/dev", "/dev/pts"]
     assert sysctl["args"] == {"key": "net.ipv4.ip_forward", "value": "1",
-                              "path": "/proc/sys/net/ipv4/ip_forward"}
+                              "path": "/proc/sys/net/ipv4/ip_forward",
+                              "at": "minidocker/runtime/init.py:_sysctl"}
     assert mask["args"]["path"] in bundle.config["linux"]["maskedPaths"]
     assert pivot["args"]["new_root"] == str(bundle.rootfs)
     assert hostname["args"]["hostname"] == "traced"

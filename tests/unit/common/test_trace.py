@@ -58,7 +58,9 @@ def test_events_of_forked_processes_reach_one_valid_file(tmp_path: Path) -> None
     assert steps[(child_pid, "execve")]["args"]["env"] == ["PATH", "SECRET"]
     assert "hunter2" not in path.read_text()
     assert steps[(child_pid, "child")]["cat"] == "process"  # the child's span, at execve
-    assert steps[(parent_pid, "parent")]["args"] == {"exit_code": 0}
+    assert steps[(parent_pid, "parent")]["args"]["exit_code"] == 0
+    assert steps[(child_pid, "mount")]["args"]["at"] == \
+        f"{__file__}:test_events_of_forked_processes_reach_one_valid_file"  # (not minidocker's)
     assert _by(events, "i")[0]["s"] == "t"
     # the parent's span holds its steps and the child's (it waited for the child)
     span = steps[(parent_pid, "parent")]

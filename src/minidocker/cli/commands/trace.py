@@ -11,6 +11,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="sub", metavar="COMMAND", required=True)
     p = sub.add_parser("show", help="print the steps of a trace file, in time order")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--code", action="store_true",
+                   help="say where in minidocker's source each step was recorded")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="json: the events as one JSON array (the file's own array may "
                         "lack its closing bracket, which the trace format allows)")
@@ -24,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         json.dump(events, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    summary = traceview.summarize(events)
+    summary = traceview.summarize(events, code=args.code)
     out = summary.header()
     for row in summary.rows:
         out += row.lines()
