@@ -156,6 +156,7 @@ def _grandchild(sock: socket.socket, proc: dict[str, Any], prepared: process.Pre
             from minidocker.runtime import lsm
             from minidocker.runtime.rootfs import open_procfs
             lsm.apply(proc, open_procfs())
+        process.reset_signals()
         if prepared.seccomp_filter is not None and not proc.get("noNewPrivileges"):
             process.load_seccomp(prepared)
             prepared.seccomp_filter = None

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+# a hook starts with every signal at its default action and none blocked, whatever the
+# runtime inherited (Python ignores SIGPIPE and SIGXFSZ, a caller may ignore SIGINT)
+_CATCHABLE = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL,
+                                                                   signal.SIGSTOP))
+
+
 class HookError(MinidockerError):
     pass
 
@@ -53,7 +59,7 @@ def run_hook(hook: dict[str, Any], payload: bytes, stage: str) -> None:
             pid = os.posix_spawn(path, args, env, file_actions=[
                 (os.POSIX_SPAWN_DUP2, rfd, 0),
                 (os.POSIX_SPAWN_CLOSE, wfd),
-            ], setsigdef=(signal.SIGPIPE,))
+            ], setsigdef=_CATCHABLE, setsigmask=())
         except OSError as e:
             raise HookError(f"{stage} hook {path}: {e.strerror}")
     finally:

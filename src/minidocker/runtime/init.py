@@ -181,6 +181,7 @@ def _setup(cfg: InitConfig) -> None:
             minidocker.TRACE.step("security", "LSM label set for exec",
                                   apparmor=proc.get("apparmorProfile"),
                                   selinux=proc.get("selinuxLabel"))
+    process.reset_signals()
     if cfg.prepared.seccomp_filter is not None and not proc.get("noNewPrivileges"):
         # without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it
         cfg.listener_fd = process.load_seccomp(cfg.prepared)

@@ -7,6 +7,7 @@ pivot_root, so the seccomp filter is compiled by `prepare()` beforehand.
 
 from __future__ import annotations
 
+import _signal as signal  # the signal module's IntEnums import enum: 3 ms
 import os
 import resource
 
@@ -179,6 +180,21 @@ def _reaches_root(cwd: str) -> bool:
     except OSError as e:
         raise MinidockerError(f"cannot verify cwd {cwd}: {e.strerror}")
     return False
+
+
+def reset_signals() -> None:
+    """Every signal back at its default action and none blocked, as the container's
+    process must start: execve keeps ignored signals and the mask, and we have Python's
+    (SIGPIPE and SIGXFSZ ignored) and the caller's (a script run in the background
+    ignores SIGINT and SIGQUIT; anyone may block signals). Done before any seccomp
+    filter is loaded, which might deny rt_sigaction."""
+    for sig in signal.valid_signals():
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            try:
+                signal.signal(sig, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass  # the C library's own (32, 33)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 def load_seccomp(prepared: Prepared) -> int | None:
