@@ -279,6 +279,7 @@ def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
         linux["seccomp"] = seccomp
     sysctls = host.get("Sysctls") or {}
     if sysctls:
+        _check_sysctls(sysctls, {ns["type"] for ns in namespaces})
         linux["sysctl"] = dict(sysctls)
     spec: dict[str, Any] = {
         "ociVersion": OCI_VERSION,
@@ -291,6 +292,23 @@ def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
         "annotations": {"io.minidocker.name": config.get("Name", "").lstrip("/")},
     }
     return spec
+
+
+def _check_sysctls(sysctls: dict[str, str], namespaces: set[str]) -> None:
+    """--sysctl only for keys of a namespace the container has of its own (the runtime
+    refuses the rest too; here the error names the flag)."""
+    from minidocker.runtime.spec import sysctl_namespace
+    for key, value in sysctls.items():
+        kind = sysctl_namespace(key)
+        if kind is None:
+            raise UsageError(f"invalid argument {key}={value} for --sysctl: {key} is not "
+                             "namespaced, it would change the host (allowed: kernel.msg*, "
+                             "kernel.sem*, kernel.shm*, fs.mqueue.*, net.*, "
+                             "kernel.domainname)")
+        if kind not in namespaces:
+            mode = "--network host" if kind == "network" else f"the host's {kind} namespace"
+            raise UsageError(f"invalid argument {key}={value} for --sysctl: not allowed "
+                             f"with {mode}")
 
 
 def seccomp_profile(security: list[str], caps: list[str], privileged: bool

@@ -15,7 +15,7 @@ from minidocker import jsonfast as json
 from minidocker.errors import Conflict, MinidockerError
 from minidocker.linux import affinity, libc
 from minidocker.runtime import namespaces, sync
-from minidocker.runtime.spec import load_bundle
+from minidocker.runtime.spec import check_sysctls, is_runtime_namespace, load_bundle
 from minidocker.runtime.spec import namespaces as spec_namespaces
 from minidocker.runtime.state import Container, State, check_id, proc_stat, write_atomic
 
@@ -48,6 +48,8 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
     spec, rootfs = load_bundle(bundle)
     if minidocker.TRACE:
         minidocker.TRACE.step("runtime", "bundle loaded", id=cid, bundle=bundle, rootfs=rootfs)
+    if (spec.get("linux") or {}).get("sysctl"):
+        check_sysctls(spec)
     # process is OPTIONAL at create (config.md): the container is made and waits; `start`
     # refuses it (it MUST generate an error when process is not set)
     proc = spec.get("process") or {}
@@ -341,13 +343,7 @@ def _stage1(sock: socket.socket, make_config: Callable[[], Any],
 def _refuse_our_mount_namespace(path: str | None) -> None:
     """A mount namespace given by path is prepared and pivoted into: never ours (the host's),
     where pivot_root would move the root of every process in it."""
-    if not path:
-        return
-    try:
-        given, ours = os.stat(path), os.stat("/proc/self/ns/mnt")
-    except OSError:
-        return  # a missing path is reported when the namespaces are opened
-    if (given.st_dev, given.st_ino) == (ours.st_dev, ours.st_ino):
+    if is_runtime_namespace("mount", path):
         raise MinidockerError(f"mount namespace {path} is the runtime's own: leave the mount "
                               "namespace out of linux.namespaces to share it")
 

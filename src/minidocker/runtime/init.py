@@ -307,7 +307,7 @@ def _join_keyring(cid: str) -> None:
 
 
 def _sysctl(procfd: int, key: str, value: str) -> None:
-    rel = key.replace(".", "/")
+    rel = key.strip("/") if "/" in key else key.replace(".", "/")  # net/ipv4/conf/eth0.1/..
     if ".." in rel.split("/") or rel.startswith("/"):
         raise MinidockerError(f"invalid sysctl {key!r}")
     try:

@@ -299,6 +299,53 @@ def load_bundle(bundle: str) -> tuple[dict[str, Any], str]:
     return spec, rootfs
 
 
+def sysctl_namespace(key: str) -> str | None:
+    """The namespace type holding sysctl `key` (dots or slashes), or None when the key is
+    not namespaced: writing it would change the host. As runc: the IPC keys (kernel.msg*,
+    kernel.sem*, kernel.shm*, fs.mqueue.*), net.*, user.* (ucounts); and the UTS ones,
+    kernel.hostname and kernel.domainname (runc refuses kernel.hostname, which the
+    hostname field sets too; written first, the field wins)."""
+    if "/" in key:  # net/ipv4/ip_forward: slashes separate, dots are part of names
+        key = key.strip("/").replace(".", "\0").replace("/", ".").replace("\0", "/")
+    if key.startswith(("kernel.msg", "kernel.sem", "kernel.shm", "fs.mqueue.")):
+        return "ipc"
+    if key.startswith("net."):
+        return "network"
+    if key in ("kernel.hostname", "kernel.domainname"):
+        return "uts"
+    if key.startswith("user."):
+        return "user"
+    return None
+
+
+def check_sysctls(spec: dict[str, Any]) -> None:
+    """Refuse a linux.sysctl key that is not written into a namespace of the container's
+    own (a new one, or one given by path that is not the runtime's)."""
+    wanted = namespaces(spec)
+    for key in (spec.get("linux") or {}).get("sysctl") or {}:
+        kind = sysctl_namespace(key)
+        if kind is None:
+            raise _fail(f"linux.sysctl.{key}", "is not namespaced: it would change the "
+                        "host (allowed: IPC keys, net.*, kernel.hostname, "
+                        "kernel.domainname and user.* in such a namespace of the "
+                        "container's own)")
+        if kind not in wanted or is_runtime_namespace(kind, wanted[kind]):
+            raise _fail(f"linux.sysctl.{key}", f"needs a {kind} namespace of the "
+                        f"container's own: it would change the host's")
+
+
+def is_runtime_namespace(kind: str, path: str | None) -> bool:
+    """Whether the namespace given by `path` is the runtime's own (the host's)."""
+    if path is None:
+        return False
+    name = {"network": "net", "mount": "mnt"}.get(kind, kind)
+    try:
+        given, ours = os.stat(path), os.stat(f"/proc/self/ns/{name}")
+    except OSError:
+        return False  # a missing path is reported when the namespaces are opened
+    return (given.st_dev, given.st_ino) == (ours.st_dev, ours.st_ino)
+
+
 def namespaces(spec: dict[str, Any]) -> dict[str, str | None]:
     """{type: path or None} of linux.namespaces."""
     return {ns["type"]: ns.get("path") or None

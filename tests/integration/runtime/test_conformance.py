@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Runtime, tool
+from tests.conftest import Runtime, run_captured, tool
 
 USERNS_ID = 100000
 
@@ -203,3 +203,116 @@ def test_ambient_capability_not_inheritable_is_left_out(any_runtime: Runtime,
     assert int(proc.stdout.split()[1], 16) == 1 << 10  # only NET_BIND_SERVICE
     if ours(any_runtime):
         assert "ambient capability CAP_KILL" in proc.stderr
+
+
+# ---- sysctls only into namespaces of the container's own (issue 20 item 2) ----------------
+
+HOST_SYSCTLS = ["fs/mqueue/queues_max", "kernel/msgmax", "net/ipv4/ping_group_range",
+                "kernel/printk_ratelimit_burst", "kernel/domainname", "kernel/hostname"]
+
+
+@pytest.fixture
+def host_sysctls() -> Iterator[dict[str, str]]:
+    """The host's values of HOST_SYSCTLS, put back afterwards (the code before the fix
+    wrote them)."""
+    saved = {k: Path(f"/proc/sys/{k}").read_text() for k in HOST_SYSCTLS}
+    try:
+        yield saved
+    finally:
+        for key, value in saved.items():
+            if Path(f"/proc/sys/{key}").read_text() != value:
+                Path(f"/proc/sys/{key}").write_text(value)
+
+
+def without(config: dict, *kinds: str) -> None:
+    config["linux"]["namespaces"] = [ns for ns in config["linux"]["namespaces"]
+                                     if ns["type"] not in kinds]
+
+
+@pytest.mark.parametrize("key,value,shared", [
+    ("fs.mqueue.queues_max", "77", "ipc"),
+    ("kernel.msgmax", "4343", "ipc"),
+    ("net.ipv4.ping_group_range", "7 7", "network"),
+    ("kernel.domainname", "leak.example", "uts"),
+    ("kernel.printk_ratelimit_burst", "77", None),
+])
+def test_sysctl_outside_a_namespace_of_the_container_is_refused(
+        any_runtime: Runtime, make_bundle, host_sysctls: dict[str, str], key: str,
+        value: str, shared: str | None) -> None:
+    b = make_bundle(["true"])
+    if shared is not None:
+        without(b.config, shared)
+        if shared == "uts":
+            b.config.pop("hostname", None)
+    b.config["linux"]["sysctl"] = {key: value}
+    b.write()
+    cid = any_runtime.new_id()
+    proc = any_runtime.run("run", "-b", str(b), cid)
+    assert proc.returncode != 0
+    assert key in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 or not ours(any_runtime)
+    assert host_sysctls == {k: Path(f"/proc/sys/{k}").read_text() for k in HOST_SYSCTLS}
+    assert not (any_runtime.root / cid).exists()
+
+
+def test_sysctl_into_the_hosts_network_namespace_by_path_is_refused(
+        any_runtime: Runtime, make_bundle, host_sysctls: dict[str, str]) -> None:
+    b = make_bundle(["true"])
+    for ns in b.config["linux"]["namespaces"]:
+        if ns["type"] == "network":
+            ns["path"] = f"/proc/{os.getpid()}/ns/net"  # the runtime's own, as ours
+    b.config["linux"]["sysctl"] = {"net.ipv4.ping_group_range": "7 7"}
+    b.write()
+    proc = any_runtime.run("run", "-b", str(b), any_runtime.new_id())
+    assert proc.returncode != 0 and "net.ipv4.ping_group_range" in proc.stderr
+    assert host_sysctls == {k: Path(f"/proc/sys/{k}").read_text() for k in HOST_SYSCTLS}
+
+
+def test_namespaced_sysctls_are_written_inside(any_runtime: Runtime, make_bundle,
+                                              host_sysctls: dict[str, str]) -> None:
+    b = make_bundle(["sh", "-c", "cat /proc/sys/fs/mqueue/queues_max "
+                     "/proc/sys/kernel/shm_rmid_forced /proc/sys/net/ipv4/ping_group_range "
+                     "/proc/sys/kernel/domainname"])
+    b.config["linux"]["sysctl"] = {"fs.mqueue.queues_max": "77", "kernel.shm_rmid_forced": "1",
+                                   "net/ipv4/ping_group_range": "7 7",
+                                   "kernel.domainname": "inside.example"}
+    b.write()
+    proc = any_runtime.run("run", "-b", str(b), any_runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["77", "1", "7", "7", "inside.example"]
+    assert host_sysctls == {k: Path(f"/proc/sys/{k}").read_text() for k in HOST_SYSCTLS}
+
+
+def test_kernel_hostname_sysctl_needs_a_uts_namespace(runtime: Runtime, make_bundle,
+                                                      host_sysctls: dict[str, str]) -> None:
+    """Ours only: runc refuses kernel.hostname even with a UTS namespace (the hostname
+    field sets it); we write it there, and the field, set afterwards, wins."""
+    b = make_bundle(["hostname"])
+    b.config["linux"]["sysctl"] = {"kernel.hostname": "from-sysctl"}
+    b.config.pop("hostname", None)
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "from-sysctl"
+    without(b.config, "uts")
+    b.write()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    assert proc.returncode == 1 and "kernel.hostname" in proc.stderr
+    assert host_sysctls == {k: Path(f"/proc/sys/{k}").read_text() for k in HOST_SYSCTLS}
+
+
+def test_engine_run_sysctl_outside_its_namespaces_is_refused(
+        busybox_rootfs: Path, tmp_path: Path, host_sysctls: dict[str, str]) -> None:
+    """The engine's `run --sysctl` (through the runtime in-process): the same refusal,
+    in one line naming the flag, exit 125; a namespaced key still works."""
+    base = [tool("minidocker"), "--root", str(tmp_path / "root"), "run", "--rm",
+            "--network", "none"]
+    proc = run_captured([*base, "--sysctl", "kernel.printk_ratelimit_burst=77",
+                         str(busybox_rootfs), "true"])
+    assert proc.returncode == 125
+    assert proc.stderr.count("\n") == 1 and "--sysctl" in proc.stderr, proc.stderr
+    assert "kernel.printk_ratelimit_burst" in proc.stderr
+    proc = run_captured([*base, "--sysctl", "kernel.msgmax=4343", str(busybox_rootfs),
+                         "cat", "/proc/sys/kernel/msgmax"])
+    assert proc.returncode == 0 and proc.stdout == "4343\n", proc.stderr
+    assert host_sysctls == {k: Path(f"/proc/sys/{k}").read_text() for k in HOST_SYSCTLS}

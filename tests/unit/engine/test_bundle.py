@@ -152,3 +152,16 @@ def test_volume_flags() -> None:
     [m] = volumes.oci_mounts([volumes.parse_volume("/host:/c:ro")])
     assert m == {"destination": "/c", "type": "bind", "source": "/host",
                  "options": ["rbind", "rprivate", "ro"]}
+
+
+def test_sysctls_only_of_the_containers_own_namespaces(tmp_path: Path) -> None:
+    image = {"Cmd": ["run"]}
+    spec = _spec(tmp_path, image, HostConfig={"Sysctls": {"net.ipv4.ip_forward": "1",
+                                                           "kernel.shmmax": "4096"}})
+    assert spec["linux"]["sysctl"] == {"net.ipv4.ip_forward": "1", "kernel.shmmax": "4096"}
+    with pytest.raises(UsageError, match="kernel.panic=7 for --sysctl: kernel.panic is not "
+                                         "namespaced"):
+        _spec(tmp_path, image, HostConfig={"Sysctls": {"kernel.panic": "7"}})
+    with pytest.raises(UsageError, match="--sysctl: not allowed with --network host"):
+        _spec(tmp_path, image, HostConfig={"Sysctls": {"net.ipv4.ip_forward": "1"},
+                                           "NetworkMode": "host"})
