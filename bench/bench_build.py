@@ -112,11 +112,10 @@ def main() -> int:
         subprocess.run([*md, "import", str(REPO / "images" / "busybox"), "busybox:latest"],
                        check=True, stdout=subprocess.DEVNULL)
         layout = ours_root / "image" / "oci"
-        subprocess.run([*bh, "pull", "-q", f"oci:{layout}:docker.io/library/busybox:latest"],
+        storage = f"{args.storage_driver}@{work / 'buildah'}+{work / 'buildah-run'}"
+        subprocess.run(["skopeo", "copy", "-q", f"oci:{layout}:docker.io/library/busybox:latest",
+                        f"containers-storage:[{storage}]docker.io/library/busybox:latest"],
                        check=True, stdout=subprocess.DEVNULL)
-        image = subprocess.run([*bh, "images", "-q"], check=True, capture_output=True,
-                               text=True).stdout.split()[0]
-        subprocess.run([*bh, "tag", image, "docker.io/library/busybox:latest"], check=True)
         print(f"{'dockerfile':<12} {'mode':<7} {'minidocker':>11} {'buildah':>9} {'ratio':>6}"
               "  goal")
         ratios: dict[str, list[float]] = {"cold": [], "cached": []}

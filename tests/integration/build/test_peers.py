@@ -83,13 +83,18 @@ def buildah(tmp_path: Path) -> Any:
     base = ["buildah", "--root", str(storage / "root"), "--runroot", str(storage / "run"),
             "--storage-driver", "vfs"]
 
-    def call(*args: str) -> str:
-        proc = subprocess.run([*base, *args], capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+    class Buildah:
+        root = storage / "root"
+        runroot = storage / "run"
+
+        def __call__(self, *args: str) -> str:
+            proc = subprocess.run([*base, *args], capture_output=True, text=True,
+                                  timeout=300)
+            assert proc.returncode == 0, proc.stderr
+            return proc.stdout
 
     try:
-        yield call
+        yield Buildah()
     finally:
         subprocess.run([*base, "rm", "--all"], capture_output=True, timeout=120)
         subprocess.run([*base, "rmi", "--all", "--force"], capture_output=True, timeout=120)
@@ -127,10 +132,10 @@ def test_same_tree_and_config_as_buildah(builder: Builder, buildah: Any,
         "files.tar": _tar({"extracted/a.txt": b"from the archive\n"})})
     builder.build(ctx, "-t", "compare:ours")
     layout = builder.root / "image" / "oci"
-    # buildah builds on the very same base image, taken from our store
-    buildah("pull", "-q", f"oci:{layout}:docker.io/library/busybox:latest")
-    image = buildah("images", "-q").split()[0]
-    buildah("tag", image, "docker.io/library/busybox:latest")
+    # buildah builds on the very same base image, copied from our store into its storage
+    subprocess.run(["skopeo", "copy", "-q", f"oci:{layout}:docker.io/library/busybox:latest",
+                    f"containers-storage:[vfs@{buildah.root}+{buildah.runroot}]"
+                    "docker.io/library/busybox:latest"], check=True, capture_output=True)
     buildah("bud", "--runtime", "runc", "--pull-never", "--network", "none", "-q",
             "-t", "compare-theirs", str(ctx))
     out = tmp_path / "layout"
