@@ -6,8 +6,16 @@ formatter's Ellipsis, text/tabwriter as Docker configures it) so columns line up
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
+
+from minidocker.units import (  # noqa: F401 - the CLI's helpers, in one place
+    _epoch,
+    ago,
+    bytes_size,
+    human_duration,
+    human_size,
+    status_text,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -85,104 +93,6 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     at least 10 wide and 3 spaces apart, the last column unpadded; ends with a newline."""
     text = "\t".join(headers) + "\n" + "".join("\t".join(row) + "\n" for row in rows)
     return tabwrite(text)
-
-
-# --------------------------------------------------------------------------- sizes
-
-_DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
-_BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
-
-
-def _scale(size: float, base: float, units: Sequence[str]) -> tuple[float, str]:
-    i = 0
-    while size >= base and i < len(units) - 1:
-        size /= base
-        i += 1
-    return size, units[i]
-
-
-def human_size(size: float, precision: int = 4) -> str:
-    """go-units HumanSizeWithPrecision: decimal units, `precision` significant digits.
-    `docker images` and `ps -s` use precision 3 ("7.8MB"), `system df` 4 ("1.235GB")."""
-    value, unit = _scale(float(size), 1000.0, _DECIMAL_UNITS)
-    return f"{value:.{precision}g}{unit}"
-
-
-def bytes_size(size: float) -> str:
-    """go-units BytesSize: binary units, 4 significant digits ("1.953MiB"), as `stats`."""
-    value, unit = _scale(float(size), 1024.0, _BINARY_UNITS)
-    return f"{value:.4g}{unit}"
-
-
-# --------------------------------------------------------------------------- time
-
-
-def human_duration(seconds: float) -> str:
-    """go-units HumanDuration: "Less than a second", "About a minute", "3 hours", ..."""
-    secs = int(seconds)
-    if secs < 1:
-        return "Less than a second"
-    if secs == 1:
-        return "1 second"
-    if secs < 60:
-        return f"{secs} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
-
-
-def _epoch(t: Timestamp) -> float:
-    return float(t) if isinstance(t, int | float) else t.timestamp()
-
-
-def ago(t: Timestamp, now: float | None = None) -> str:
-    """ "5 minutes ago": `docker ps` CREATED column (RunningFor)."""
-    now = time.time() if now is None else now
-    return human_duration(now - _epoch(t)) + " ago"
-
-
-def status_text(state: str, *, exit_code: int = 0, started_at: Timestamp | None = None,
-                finished_at: Timestamp | None = None, health: str | None = None,
-                now: float | None = None) -> str:
-    """The STATUS column of `docker ps` for a State.Status value: "Up 5 minutes",
-    "Up 2 hours (Paused)", "Exited (0) 3 seconds ago", "Created", ..."""
-    now = time.time() if now is None else now
-
-    def since(t: Timestamp | None) -> str:
-        return human_duration(now - _epoch(t)) if t is not None else human_duration(0)
-
-    if state in ("running", "paused"):
-        text = f"Up {since(started_at)}"
-        if state == "paused":
-            return text + " (Paused)"
-        if health:
-            return text + (" (health: starting)" if health == "starting" else f" ({health})")
-        return text
-    if state == "restarting":
-        return f"Restarting ({exit_code}) {since(finished_at)} ago"
-    if state == "removing":
-        return "Removal In Progress"
-    if state == "dead":
-        return "Dead"
-    if state == "created" or started_at is None:
-        return "Created"
-    if finished_at is None:
-        return ""
-    return f"Exited ({exit_code}) {since(finished_at)} ago"
 
 
 def go_time(t: Timestamp) -> str:
