@@ -1,6 +1,7 @@
-"""The CLI end of an attach stream (see monitor.py for the frames): copy the container's
-output to our stdout/stderr, our stdin to it, forward signals and window size, and return
-the exit code when the container ends."""
+"""The terminal end of an attach stream (`run`, `start -a`, `attach`): copy the
+container's output to our stdout/stderr and our stdin to it, put the terminal in raw mode
+with a tty, forward signals (sig-proxy) and window size; the exit code when the
+container ends. The stream itself is the service layer's AttachStream."""
 
 from __future__ import annotations
 
@@ -8,58 +9,49 @@ import _signal as signal  # the signal module's IntEnums import enum: 3 ms
 import os
 import select
 
-from minidocker.engine.monitor import EXIT, RESIZE, SIGNAL, STDERR, STDIN, STDIN_EOF, frame
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import _socket
     from typing import Any
+
+    from minidocker.engine.service.streams import AttachStream
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
              signal.SIGUSR2)
 
 
-def _window(fd: int) -> bytes | None:
+def _window(fd: int) -> tuple[int, int] | None:
     import fcntl
     import termios
     try:
         raw = fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8)
     except OSError:
         return None
-    rows = int.from_bytes(raw[0:2], "little")
-    cols = int.from_bytes(raw[2:4], "little")
-    return f"{rows} {cols}".encode()
+    return int.from_bytes(raw[0:2], "little"), int.from_bytes(raw[2:4], "little")
 
 
-def stream(sock: _socket.socket, *, stdin: bool, tty: bool, forward_signals: bool = True
+def stream(att: AttachStream, *, stdin: bool, tty: bool, forward_signals: bool = True
            ) -> int | None:
     """Serve the attach stream until the container exits (its code) or the stream is
     cut (None)."""
-    fd = sock.fileno()
-    pending: list[bytes] = []
+    from minidocker.engine.service.streams import STDERR
+    fd = att.fileno()
+    pending: list[tuple[str, Any]] = []
 
-    def send(msg: bytes) -> None:
+    def wake() -> None:
         try:
-            sock.sendall(msg)
+            os.write(wake_w, b"x")
         except OSError:
             pass
 
     def on_signal(signum: int, _frame: Any) -> None:
-        pending.append(frame(SIGNAL, str(signum).encode()))
-        if wake_w >= 0:
-            try:
-                os.write(wake_w, b"x")
-            except OSError:
-                pass
+        pending.append(("signal", signum))
+        wake()
 
     def on_winch(_signum: int, _frame: Any) -> None:
         size = _window(0)
         if size:
-            pending.append(frame(RESIZE, size))
-            try:
-                os.write(wake_w, b"x")
-            except OSError:
-                pass
+            pending.append(("resize", size))
+            wake()
 
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     old: dict[int, Any] = {}
@@ -69,7 +61,7 @@ def stream(sock: _socket.socket, *, stdin: bool, tty: bool, forward_signals: boo
         old[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, on_winch)
         size = _window(0)
         if size:
-            send(frame(RESIZE, size))
+            att.resize(*size)
     raw = None
     if tty and stdin and os.isatty(0):
         from minidocker.runtime.console import RawTerminal
@@ -78,22 +70,23 @@ def stream(sock: _socket.socket, *, stdin: bool, tty: bool, forward_signals: boo
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     poller.register(wake_r, select.POLLIN)
-    stdin_open = stdin
     if stdin:
         try:
             poller.register(0, select.POLLIN)
         except (OSError, ValueError):
-            stdin_open = False
-    buf = b""
-    code: int | None = None
+            pass
     try:
-        while code is None:
+        while att.exit_code is None:
             try:
                 events = poller.poll()
             except InterruptedError:
                 events = []
             while pending:
-                send(pending.pop(0))
+                kind, value = pending.pop(0)
+                if kind == "signal":
+                    att.signal(value)
+                else:
+                    att.resize(*value)
             for efd, _ in events:
                 if efd == wake_r:
                     try:
@@ -106,32 +99,21 @@ def stream(sock: _socket.socket, *, stdin: bool, tty: bool, forward_signals: boo
                     except OSError:
                         data = b""
                     if data:
-                        send(frame(STDIN, data))
+                        att.write(data)
                     else:
                         poller.unregister(0)
-                        stdin_open = False
-                        send(frame(STDIN_EOF, b""))
+                        att.close_stdin()
                 elif efd == fd:
                     try:
-                        data = sock.recv(65536)
+                        data = att.sock.recv(65536)
                     except OSError:
                         data = b""
                     if not data:
                         return None
-                    buf += data
-                    while len(buf) >= 5:
-                        length = int.from_bytes(buf[1:5], "big")
-                        if len(buf) < 5 + length:
-                            break
-                        kind, payload = buf[0], buf[5:5 + length]
-                        buf = buf[5 + length:]
-                        if kind == EXIT:
-                            code = int(payload or b"0")
-                            break
-                        _write_all(2 if kind == STDERR else 1, payload)
-        return code
+                    for stream_id, payload in att.feed(data):
+                        _write_all(2 if stream_id == STDERR else 1, payload)
+        return att.exit_code
     finally:
-        del stdin_open
         if raw is not None:
             raw.__exit__(None, None, None)
         for s, h in old.items():

@@ -91,6 +91,7 @@ def _usage() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = False
+    root = os.environ.get("MINIDOCKER_ROOT") or "/var/lib/minidocker"
     while argv and argv[0].startswith("-"):
         opt = argv.pop(0)
         if opt in ("-h", "--help"):
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             value = opt.split("=", 1)[1] if "=" in opt else (argv.pop(0) if argv else "")
             if not value:
                 return _error("--root needs a directory", 125)
-            os.environ["MINIDOCKER_ROOT"] = os.path.abspath(value)
+            root = value
         else:
             return _error(f"unknown option {opt}", 125, "see 'minidocker --help'")
     if not argv:
@@ -115,13 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     name = ALIASES.get(argv[0], argv[0])
     if name not in COMMANDS:
         return _error(f"unknown command {argv[0]!r}", 125, "see 'minidocker --help'")
-    return run_command(name, argv[1:], debug)
+    return run_command(name, argv[1:], debug, os.path.abspath(root))
 
 
-def run_command(name: str, argv: list[str], debug: bool) -> int:
+def run_command(name: str, argv: list[str], debug: bool, root: str) -> int:
+    """Run command `name`: its module parses `argv`; `args.root` and `args.debug` are
+    the global options (the engine's root is explicit from here on: nothing reads the
+    environment for it)."""
     import importlib
 
-    from minidocker.errors import MinidockerError, describe
+    from minidocker.errors import MinidockerError, NotModified, describe
 
     module_name, summary = COMMANDS[name]
     module = importlib.import_module(f"minidocker.cli.commands.{module_name}")
@@ -139,12 +143,15 @@ def run_command(name: str, argv: list[str], debug: bool) -> int:
         if args is None:
             args = parser.parse_args(argv)
         args.debug = debug
+        args.root = root
         return int(module.run(args) or 0)
     except SystemExit as e:  # argparse: usage errors exit 2; Docker uses 125
         code = e.code if isinstance(e.code, int) else 1
         return 125 if code == 2 else code
     except KeyboardInterrupt:
         return 143 if terminated[0] else 130
+    except NotModified:
+        return 0  # already as asked (start of a running container, ...)
     except MinidockerError as e:
         if debug:
             raise

@@ -1,81 +1,90 @@
-"""Per-layer progress lines, as Docker shows them: redrawn in place on a terminal, one
-line per finished step otherwise (so logs stay readable)."""
+"""The CLI's sink: the engine's progress rendered as Docker shows it, per layer, redrawn
+in place on a terminal, one line per finished step otherwise (so logs stay readable);
+its warnings as `minidocker: warning: ...` lines on stderr."""
 
 from __future__ import annotations
 
+import _thread  # not threading: `run` would import it for a lock it rarely needs
 import sys
-import threading
-from typing import TextIO
+
+from minidocker.sink import Sink
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
-def human_size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
-        n /= 1000
-    return f"{n}B"
+class Progress(Sink):
+    """Progress on `out` (stdout; `run` and `create` give stderr, as Docker, to keep
+    stdout for the container), nothing with `quiet`; warnings on `err` (stderr)."""
 
-
-class Progress:
-    def __init__(self, out: TextIO | None = None, quiet: bool = False):
+    def __init__(self, out: TextIO | None = None, quiet: bool = False,
+                 err: TextIO | None = None):
         self.out = out or sys.stdout
+        self.err = err
         self.quiet = quiet
-        self.tty = not quiet and self.out.isatty()
-        self.lock = threading.Lock()
+        self.live = not quiet and self.out.isatty()
+        self.lock = _thread.allocate_lock()
         self.order: list[str] = []
-        self.status: dict[str, str] = {}
+        self.states: dict[str, str] = {}
         self.done: dict[str, int] = {}
         self.total: dict[str, int] = {}
         self.drawn = 0
 
-    def line(self, text: str) -> None:
+    def warning(self, message: str) -> None:
+        err = self.err or sys.stderr
+        err.write(f"minidocker: warning: {message}\n")
+        err.flush()
+
+    def status(self, text: str) -> None:
         if not self.quiet:
             with self.lock:
                 self.out.write(text + "\n")
                 self.out.flush()
-                self.drawn = 0 if not self.tty else self.drawn
+                self.drawn = 0 if not self.live else self.drawn
 
-    def add(self, key: str, status: str, total: int = 0) -> None:
+    def item(self, key: str, status: str, total: int = 0) -> None:
         with self.lock:
-            if key not in self.status:
+            if key not in self.states:
                 self.order.append(key)
-            self.status[key] = status
+            self.states[key] = status
             self.total[key] = total
             self.done.setdefault(key, 0)
             self._draw(key)
 
-    def set(self, key: str, status: str) -> None:
+    def update(self, key: str, status: str) -> None:
         with self.lock:
-            if key not in self.status:
+            if key not in self.states:
                 self.order.append(key)
                 self.total.setdefault(key, 0)
                 self.done.setdefault(key, 0)
-            self.status[key] = status
+            self.states[key] = status
             self._draw(key, final=True)
 
     def advance(self, key: str, n: int) -> None:
         with self.lock:
             self.done[key] = self.done.get(key, 0) + n
-            if self.tty:
+            if self.live:
                 self._draw(key)
 
     def _text(self, key: str) -> str:
-        status = self.status[key]
+        status = self.states[key]
         if status == "Downloading" and self.total.get(key):
+            from minidocker.units import human_size
             width = 30
             frac = min(1.0, self.done[key] / self.total[key])
             bar = "=" * int(frac * width)
             bar = (bar[:-1] + ">") if 0 < len(bar) < width else bar
-            return (f"{key}: {status} [{bar:<{width}}] {human_size(self.done[key])}/"
-                    f"{human_size(self.total[key])}")
+            return (f"{key}: {status} [{bar:<{width}}] {human_size(self.done[key], 3)}/"
+                    f"{human_size(self.total[key], 3)}")
         return f"{key}: {status}"
 
     def _draw(self, key: str, final: bool = False) -> None:
         if self.quiet:
             return
-        if not self.tty:
+        if not self.live:
             if final:
-                self.out.write(f"{key}: {self.status[key]}\n")
+                self.out.write(f"{key}: {self.states[key]}\n")
                 self.out.flush()
             return
         # move up over the lines drawn so far and rewrite them all

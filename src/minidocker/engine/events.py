@@ -16,7 +16,7 @@ from minidocker import jsonfast as json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Iterator, Mapping
     from typing import Any
 
     from minidocker.engine.records import Record
@@ -85,9 +85,10 @@ def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
 
 
 def stream(root: str, *, since: float | None, until: float | None,
-           filters: dict[str, list[str]], write: Callable[[dict[str, Any]], None]) -> None:
+           filters: dict[str, list[str]]) -> Iterator[dict[str, Any]]:
     """The events since `since` (none before now when None), then new ones as they come,
-    until `until` passes (forever without it). Read as logs -f reads a log (logs.Tail)."""
+    until `until` passes (forever without it). Read as logs -f reads a log (logs.Tail).
+    A generator: closing it stops following."""
     from minidocker.engine.logs import Tail, entries, files
     current = Tail(path(root))
     try:
@@ -99,21 +100,21 @@ def stream(root: str, *, since: float | None, until: float | None,
         for event in past if since is not None else []:
             when = event.get("timeNano", 0) / 1e9
             if when >= since and (until is None or when < until) and matches(event, filters):
-                write(event)
+                yield event
         while until is None or time.time() < until:
             more = current.rotated() + current.read()
             for event in more:
                 if until is not None and event.get("timeNano", 0) / 1e9 >= until:
                     return
                 if matches(event, filters):
-                    write(event)
+                    yield event
             if not more:
                 time.sleep(0.05)
     finally:
         current.close()
 
 
-def text(event: dict[str, Any]) -> str:
+def text(event: Mapping[str, Any]) -> str:
     """Docker's default line: TIME TYPE ACTION ID (key=value, ...)."""
     ns = int(event.get("timeNano") or 0)
     attrs = (event.get("Actor") or {}).get("Attributes") or {}

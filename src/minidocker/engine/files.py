@@ -57,10 +57,10 @@ def _exists_in(root_fd: int, rel: str, libc: Any) -> bool:
     return True
 
 
-def copy_out(root: str, src_path: str, dest: str, follow: bool = False,
+def copy_out(root: str, src_path: str, dest: str | IO[bytes], follow: bool = False,
              archive: bool = False) -> None:
     """Copy `src_path` of the container whose filesystem is at `root` to host path `dest`
-    (`-`: a tar stream of it on stdout), with docker cp's rules.
+    (a binary stream: a tar of it written there), with docker cp's rules.
 
     The reading is done by a child chrooted into `root`, which sends the source as a tar
     stream (_tar_add): every symlink on the way, in the middle of the path or swapped in
@@ -71,9 +71,8 @@ def copy_out(root: str, src_path: str, dest: str, follow: bool = False,
     """
     import tarfile
     name = _source_name(src_path)
-    if dest == "-":
-        import sys
-        _tar_out(tarfile, root, src_path, name, sys.stdout.buffer, follow)
+    if not isinstance(dest, str):
+        _tar_out(tarfile, root, src_path, name, dest, follow)
         return
 
     def write(source: IO[bytes]) -> None:

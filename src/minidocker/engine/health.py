@@ -1,5 +1,5 @@
 """Healthchecks (Docker's HEALTHCHECK, --health-*): the container's monitor runs the test
-in the container every interval, as `minidocker exec` in a child of its own, and records
+in the container every interval, through the engine's exec in a child of its own, and records
 State.Health: starting, then healthy after a success, or unhealthy after `retries`
 failures in a row (failures during the start period don't count). The last five results
 are kept in Health.Log, as Docker does."""
@@ -87,6 +87,22 @@ def command(test: list[str]) -> list[str] | None:
     return None
 
 
+def check_main(argv: list[str]) -> None:
+    """One check, in a process of its own: ROOT ID ARGV... run in the container through
+    the engine's exec with our stdio (the monitor's pipe); exits with its code."""
+    from minidocker.engine.service import Context, execs
+    from minidocker.errors import MinidockerError, describe
+    try:
+        code = execs.run(Context(argv[0], spawn="fork"), argv[1], {"Cmd": argv[2:]})
+    except MinidockerError as e:
+        os.write(2, f"{e.message}\n".encode())
+        code = e.exit_code
+    except OSError as e:
+        os.write(2, f"{describe(e)}\n".encode())
+        code = 125
+    os._exit(code & 0xFF)
+
+
 class Checker:
     """Run by the monitor: when(), start() a check, read() its output, end() it."""
 
@@ -144,10 +160,9 @@ class Checker:
         from minidocker.engine.records import now as timestamp
         r, w = os.pipe()
         src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        boot = (f"import sys; sys.path.insert(0, {src!r}); sys.argv[0] = 'minidocker'; "
-                "from minidocker.cli.main import entry; entry()")
-        argv = [sys.executable, "-S", "-c", boot, "--root", self.root, "exec", self.cid,
-                *self.argv]
+        boot = (f"import sys; sys.path.insert(0, {src!r}); "
+                "from minidocker.engine.health import check_main; check_main(sys.argv[1:])")
+        argv = [sys.executable, "-S", "-c", boot, self.root, self.cid, *self.argv]
         null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         try:
             self.pid = os.posix_spawn(sys.executable, argv, os.environ,

@@ -17,13 +17,16 @@ import time
 
 from minidocker.engine import runtimes
 from minidocker.engine.records import ZERO_TIME, Record, Records, now
-from minidocker.errors import Conflict, MinidockerError, NotFound
+from minidocker.errors import Conflict, MinidockerError, NotFound, NotModified
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import _socket
     import socket
+    from collections.abc import Callable
     from typing import Any
+
+    from minidocker.engine.service import Sink
 
 RUNNING_STATES = ("running", "paused", "restarting")
 
@@ -115,9 +118,11 @@ def runtime_of(record: Record) -> runtimes.InProcess | runtimes.Binary:
 # ---- create --------------------------------------------------------------------------------
 
 
-def resolve_image(root: str, ref: str, pull: bool = True
+def resolve_image(root: str, ref: str, pull: Callable[[Any, str], Any] | None = None
                   ) -> tuple[str, list[str], dict[str, Any], Any]:
-    """(image id, lower dirs topmost first, image config, store Image or None)."""
+    """(image id, lower dirs topmost first, image config, store Image or None). An image
+    that is not in the store is pulled with `pull(store, ref)` (the service layer's,
+    which reports to its sink), or not found without it."""
     if (ref.startswith((".", "/")) or os.sep in ref) and os.path.isdir(ref):
         path = os.path.abspath(ref)
         return path, [path], {}, None
@@ -127,28 +132,27 @@ def resolve_image(root: str, ref: str, pull: bool = True
     if image is None:
         if ref.startswith((".", "/")):
             raise NotFound(f"no such image or directory: {ref}")
-        if not pull:
+        if pull is None:
             store.lookup(ref)  # raises the image package's NotFound with its hint
-        import sys
-        sys.stderr.write(f"Unable to find image '{ref}' locally\n")
-        from minidocker.image import distribution
-        from minidocker.image.progress import Progress
-        image = distribution.pull(store, ref, progress=Progress(quiet=False))
+        image = pull(store, ref)  # type: ignore[misc]
     from minidocker.image import snapshot
     snapshot.ensure(store, image)
     lowers = snapshot.lower_dirs(store, image)
     return image.id, lowers, dict(image.config.get("config") or {}), image
 
 
-def create(root: str, options: dict[str, Any]) -> Record:
+def create(root: str, options: dict[str, Any],
+           pull: Callable[[Any, str], Any] | None = None) -> Record:
     """A new container record from `options` (Docker's create body: Image, Cmd, Entrypoint,
-    Env, ..., HostConfig, Name); nothing runs yet. Fails leaving nothing behind."""
+    Env, ..., HostConfig, Name, with the mounts parsed into Mounts: see
+    service.containers.create); nothing runs yet. Fails leaving nothing behind."""
     records = Records(root)
     ref = options["Image"]
-    image_id, lowers, image_cfg, image = resolve_image(root, ref)
+    image_id, lowers, image_cfg, image = resolve_image(root, ref, pull)
     cid, name = records.allocate(options.get("Name"))
     record = Record(root, cid)
     leased = False
+    made: list[dict[str, Any]] = []  # the volumes materialize() created
     try:
         config = build_config(cid, name, ref, image_id, lowers, image_cfg, options)
         for sub in ("upper", "work", "rootfs", "bundle"):
@@ -159,7 +163,7 @@ def create(root: str, options: dict[str, Any]) -> Record:
             snapshot.add_lease(Store(root), cid, image)
             leased = True
         from minidocker.engine import volumes
-        config["Mounts"] = volumes.materialize(root, config["Mounts"])
+        config["Mounts"] = volumes.materialize(root, config["Mounts"], made)
         write_bundle(record, config)
         for fifo in ("stdout", "stderr"):
             os.mkfifo(record.path(fifo), 0o600)
@@ -172,7 +176,7 @@ def create(root: str, options: dict[str, Any]) -> Record:
             from minidocker.image import snapshot
             from minidocker.image.store import Store
             snapshot.release(Store(root), cid)
-        _remove_anonymous(root, options.get("_mounts_made") or [])
+        _remove_anonymous(root, made)
         import shutil
         shutil.rmtree(record.dir, ignore_errors=True)
         records.release_name(name, cid)
@@ -201,7 +205,7 @@ def build_config(cid: str, name: str, ref: str, image_id: str, lowers: list[str]
     env: dict[str, str] = {}
     for item in list(image_cfg.get("Env") or []) + list(options.get("Env") or []):
         key, sep, value = item.partition("=")
-        env[key] = item if sep else f"{key}={os.environ.get(key, '')}"
+        env[key] = item if sep else f"{key}="  # a front end resolved what it could
     labels = dict(image_cfg.get("Labels") or {})
     labels.update(options.get("Labels") or {})
     host = dict(options.get("HostConfig") or {})
@@ -431,11 +435,13 @@ def _preforked_main(sock: _socket.socket, mask: set[int]) -> None:
 
 
 def start(record: Record, *, attach: bool, interactive: bool = False,
-          foreground: bool = False, monitor: Preforked | None = None
-          ) -> _socket.socket | None:
+          foreground: bool = False, monitor: Preforked | None = None,
+          sink: Sink | None = None, fork: bool = True) -> _socket.socket | None:
     """Start the container under a new monitor (or the pre-forked `monitor`). With
     `attach`, returns our end of the attach stream (connected before the container
-    runs, so no output is missed)."""
+    runs, so no output is missed). A running container is NotModified (attach: the
+    stream is connected to it). `fork` False starts the monitor as a fresh interpreter
+    (posix_spawn) instead of a fork of this process: what a threaded server needs."""
     import _socket  # not the socket module: its enums cost 2 ms of import
 
     from minidocker.engine.records import Lock
@@ -446,20 +452,25 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
             if state.get("Status") == "paused":
                 raise Conflict(f"cannot start a paused container {record.id[:12]}, "
                                "try unpause instead")
-            return None if not attach else connect_attach(record)
+            if attach:
+                return connect_attach(record)
+            raise NotModified(f"container {record.id[:12]} is already running")
         if state.get("Status") == "removing":
             raise Conflict(f"container {record.id[:12]} is marked for removal")
         if state.get("ManualStop"):  # a start by hand ends a stop by hand (not a restart
             record.update(ManualStop=False)  # by the policy: a stop meanwhile must hold)
         from minidocker.engine import networking
-        networking.prepare(record)  # bridge checked (or host fallback) before the fork
+        networking.prepare(record, sink)  # bridge checked (or host fallback) before fork
         mount_rootfs(record)
         ours = theirs = None
         if attach:
             ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         report_r, report_w = os.pipe()
+        child = 0
         if monitor is not None:
             monitor.hand_over(record, report_w, theirs, interactive, foreground)
+        elif not fork:
+            child = _spawn_monitor(record, report_w, theirs, interactive)
         else:
             import gc
             gc.freeze()  # the collector no longer walks (writes) these objects: fewer COW
@@ -478,7 +489,7 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
         os.close(report_w)
         if theirs is not None:
             theirs.close()
-        if monitor is None:
+        if child:
             os.waitpid(child, 0)
         with os.fdopen(report_r, "rb") as f:
             report = f.read().decode(errors="replace")
@@ -495,6 +506,51 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
                 unmount_rootfs(record)
             raise MinidockerError(message, exit_code=code)
         return ours
+
+
+def fork_is_safe() -> bool:
+    """Whether this process may fork and go on running Python in the child: not once it
+    has more than one thread (a lock another thread held stays locked in the child) or
+    runs asyncio (the child would hold the server's connections for its whole life)."""
+    if "asyncio" in sys.modules:
+        return False
+    threading = sys.modules.get("threading")
+    return threading is None or threading.active_count() <= 1
+
+
+def _spawn_monitor(record: Record, report_w: int, client: _socket.socket | None,
+                   interactive: bool) -> int:
+    """Start the monitor as a fresh interpreter (posix_spawn: nothing of this process's
+    threads, locks or connections is inherited), which forks itself once so that it is
+    not our child for long. Its pid, to be waited for (it exits at once)."""
+    fds = [report_w] + ([client.fileno()] if client is not None else [])
+    for fd in fds:
+        os.set_inheritable(fd, True)
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    boot = (f"import sys; sys.path.insert(0, {src!r}); "
+            "from minidocker.engine.lifecycle import spawned_main; spawned_main(sys.argv[1:])")
+    argv = [sys.executable, "-S", "-I", "-c", boot, record.root, record.id,
+            str(int(interactive)), *(str(fd) for fd in fds)]
+    try:
+        return os.posix_spawn(sys.executable, argv, dict(os.environ))
+    finally:
+        for fd in fds:
+            os.set_inheritable(fd, False)
+
+
+def spawned_main(argv: list[str]) -> None:
+    """The monitor started by _spawn_monitor: ROOT ID INTERACTIVE REPORT_FD [CLIENT_FD]."""
+    root, cid, interactive, report = argv[0], argv[1], argv[2] == "1", int(argv[3])
+    client = None
+    if len(argv) > 4:
+        import _socket
+        client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, fileno=int(argv[4]))
+    if os.fork() != 0:
+        os._exit(0)
+    try:
+        _monitor_main(Record(root, cid), report, client, interactive, foreground=False)
+    finally:
+        os._exit(1)
 
 
 def _monitor_main(record: Record, report_w: int, client: _socket.socket | None,
@@ -1042,21 +1098,39 @@ def adopt(record: Record) -> None:
         pid = int(state.get("Pid") or 0)
         if monitor_alive(state) or not alive(pid, int(state.get("PidStart") or 0)):
             return
-        child = os.fork()
-        if child == 0:  # pragma: no cover - runs in the forked processes
-            try:
-                os.close(lock.fd)
-                if os.fork() != 0:
-                    os._exit(0)
-                _adopter_main(record, pid)
-            finally:
-                os._exit(1)
+        if fork_is_safe():
+            child = os.fork()
+            if child == 0:  # pragma: no cover - runs in the forked processes
+                try:
+                    os.close(lock.fd)
+                    if os.fork() != 0:
+                        os._exit(0)
+                    _adopter_main(record, pid)
+                finally:
+                    os._exit(1)
+        else:  # a server's thread: a fresh interpreter does the same (spawned_adopter)
+            src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            boot = (f"import sys; sys.path.insert(0, {src!r}); from minidocker.engine."
+                    "lifecycle import spawned_adopter; spawned_adopter(sys.argv[1:])")
+            child = os.posix_spawn(sys.executable, [sys.executable, "-S", "-I", "-c", boot,
+                                                    record.root, record.id, str(pid)],
+                                   dict(os.environ))
         os.waitpid(child, 0)
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline and not monitor_alive(record.reload().state):
             time.sleep(0.005)
     finally:
         lock.__exit__()
+
+
+def spawned_adopter(argv: list[str]) -> None:
+    """adopt() from a process that may not fork: ROOT ID PID."""
+    if os.fork() != 0:
+        os._exit(0)
+    try:
+        _adopter_main(Record(argv[0], argv[1]), int(argv[2]))
+    finally:
+        os._exit(1)
 
 
 def _adopter_main(record: Record, pid: int) -> None:

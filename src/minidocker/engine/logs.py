@@ -190,9 +190,11 @@ def _parse(data: bytes) -> list[dict[str, Any]]:
     return out
 
 
-def follow(record: Record, write: Callable[[dict[str, str]], None], *, tail: int | None,
-           since: float, until: float | None, follow: bool,
-           running: Callable[[], bool]) -> None:
+def follow(record: Record, *, tail: int | None, since: float, until: float | None,
+           follow: bool, running: Callable[[], bool]) -> Iterator[dict[str, str]]:
+    """The log's entries (the last `tail`, those from `since` and before `until`), then,
+    with `follow`, new ones as they are written until the container stops. A generator:
+    closing it stops following."""
     from minidocker.errors import MinidockerError
     if ((record.config.get("HostConfig") or {}).get("LogConfig") or {}).get("Type") == "none":
         raise MinidockerError("configured logging driver does not support reading")
@@ -211,7 +213,7 @@ def follow(record: Record, write: Callable[[dict[str, str]], None], *, tail: int
         if tail is not None:
             items = items[-tail:] if tail > 0 else []
         for e in items:
-            write(e)
+            yield e
         if not follow:
             return
         while True:
@@ -219,11 +221,11 @@ def follow(record: Record, write: Callable[[dict[str, str]], None], *, tail: int
             for e in more:
                 if until and _time(e) >= until:
                     return
-                write(e)
+                yield e
             if not more:
                 if not running():
                     for e in current.rotated() + current.read():  # the last words
-                        write(e)
+                        yield e
                     return
                 time.sleep(0.05)
     finally:

@@ -16,9 +16,11 @@ from minidocker.errors import Conflict, MinidockerError, NotFound, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from minidocker.engine.records import Record
+    from minidocker.engine.service import Sink
 
 FALLBACK_ENV = "MINIDOCKER_NETWORK_FALLBACK"
 
@@ -60,9 +62,11 @@ def fallback_allowed(root: str) -> bool:
         return True
 
 
-def check_options(root: str, host: dict[str, Any], endpoint: dict[str, Any]) -> dict[str, Any]:
+def check_options(root: str, host: dict[str, Any], endpoint: dict[str, Any],
+                  warn: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Validate the network flags of create/run (HostConfig and the primary network's
-    EndpointsConfig entry) and normalize container:NAME to container:ID."""
+    EndpointsConfig entry) and normalize container:NAME to container:ID. `warn` is told
+    what is dropped (the service layer's sink)."""
     mode = host.get("NetworkMode") or "bridge"
     if mode == "default":
         mode = host["NetworkMode"] = "bridge"
@@ -81,9 +85,8 @@ def check_options(root: str, host: dict[str, Any], endpoint: dict[str, Any]) -> 
         if mode == "none" and ports:
             raise UsageError("conflicting options: port publishing and --network none")
         if ports or host.get("PublishAllPorts"):
-            import sys
-            sys.stderr.write("minidocker: warning: published ports are discarded when "
-                             "using host network mode\n")
+            if warn is not None:
+                warn("published ports are discarded when using host network mode")
             host["PortBindings"], host["PublishAllPorts"] = [], False
     else:
         if ports:
@@ -106,10 +109,10 @@ def check_options(root: str, host: dict[str, Any], endpoint: dict[str, Any]) -> 
 # ---- start: choose, attach, detach ------------------------------------------------------------
 
 
-def prepare(record: Record) -> None:
-    """Before the runtime creates the container (in the CLI, so a warning reaches the
-    user): join another container's namespace, or make sure the bridge can be used and
-    else fall back to host networking (one warning line) or fail."""
+def prepare(record: Record, sink: Sink | None = None) -> None:
+    """Before the runtime creates the container (in the caller, so that a warning reaches
+    the user through `sink`): join another container's namespace, or make sure the bridge
+    can be used and else fall back to host networking (one warning) or fail."""
     mode = mode_of(record)
     if mode.startswith("container:"):
         _join_container(record, mode[len("container:"):])
@@ -126,10 +129,8 @@ def prepare(record: Record) -> None:
         if not fallback_allowed(record.root):
             raise MinidockerError(e.message, hint=f"run with --network host, or allow the "
                                   f"fallback to host networking ({FALLBACK_ENV}=1)")
-        import sys
-        sys.stderr.write(f"minidocker: warning: {e.message}; using the host's network "
-                         "instead\n")
-        sys.stderr.flush()
+        if sink is not None:
+            sink.warning(f"{e.message}; using the host's network instead")
         _set_fallback(record, True)
         if _dns_flags(record):  # as with --network host: the flags still make resolv.conf
             _write_resolv_conf(record)

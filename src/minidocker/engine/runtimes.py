@@ -94,6 +94,15 @@ class InProcess:
         from minidocker.runtime.cgroup import from_state
         return from_state(state.cgroup)
 
+    def exec_argv(self) -> list[str]:
+        """The runc-style command line of this runtime, up to the sub-command: our own
+        runtime's CLI in a fresh interpreter (for callers that may not fork)."""
+        import sys
+        src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        boot = (f"import sys; sys.path.insert(0, {src!r}); sys.argv[0] = "
+                "'minidocker-runtime'; from minidocker.runtime.cli import entry; entry()")
+        return [sys.executable, "-S", "-I", "-c", boot, "--root", self.root]
+
     def exec(self, cid: str, proc: dict[str, Any], detach: bool) -> int:
         """Run `proc` in the container: its exit code (0 at once when detached)."""
         from minidocker.linux import libc
@@ -232,6 +241,9 @@ class Binary:
         if not pid:
             return None
         return _cgroup_of_pid(pid)
+
+    def exec_argv(self) -> list[str]:
+        return [self.path, "--root", self.root]
 
     def exec(self, cid: str, proc: dict[str, Any], detach: bool) -> int:
         import json

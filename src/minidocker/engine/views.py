@@ -1,4 +1,5 @@
-"""What the commands show of a record: Docker's inspect document and ps rows."""
+"""What the service layer shows of a record, in Docker's shapes: the inspect document,
+the summary of GET /containers/json (what `ps` renders), and ps's filters."""
 
 from __future__ import annotations
 
@@ -12,16 +13,10 @@ if TYPE_CHECKING:
 def inspect_doc(record: Record, state: dict[str, Any]) -> dict[str, Any]:
     config = record.config
     status = state.get("Status", "created")
-    from minidocker.cli.template import FreeMap
     cfg = dict(config.get("Config") or {})
-    cfg["Labels"] = FreeMap(cfg.get("Labels") or {})
+    cfg["Labels"] = dict(cfg.get("Labels") or {})
     host = dict(config.get("HostConfig") or {})
-    mounts = [{"Type": m.get("Type"), "Name": m.get("Name", ""), "Source": m.get("Source", ""),
-               "Destination": m.get("Destination"), "Driver": m.get("Driver", ""),
-               "Mode": "" if m.get("Type") != "bind" else ("rw" if m.get("RW", True) else "ro"),
-               "RW": bool(m.get("RW", True)), "Propagation": "rprivate"
-               if m.get("Type") == "bind" else ""}
-              for m in config.get("Mounts") or []]
+    mounts = mount_points(config)
     network_mode = host.get("NetworkMode", "none")
     return {
         "Id": record.id,
@@ -73,102 +68,59 @@ def network_settings(record: Record, mode: str, running: bool) -> dict[str, Any]
     return settings_doc(record.config, record.state if running else {})
 
 
-class Row:
-    """One `ps` row; properties are the --format fields ({{.ID}}, {{.Names}}, ...)."""
+def mount_points(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Docker's MountPoint list (inspect's Mounts, and the summary's)."""
+    return [{"Type": m.get("Type"), "Name": m.get("Name", ""), "Source": m.get("Source", ""),
+             "Destination": m.get("Destination"), "Driver": m.get("Driver", ""),
+             "Mode": "" if m.get("Type") != "bind" else ("rw" if m.get("RW", True) else "ro"),
+             "RW": bool(m.get("RW", True)), "Propagation": "rprivate"
+             if m.get("Type") == "bind" else ""}
+            for m in config.get("Mounts") or []]
 
-    def __init__(self, record: Record, state: dict[str, Any], no_trunc: bool, now: float):
-        self.record = record
-        self.state = state
-        self.no_trunc = no_trunc
-        self.now = now
 
-    @property
-    def ID(self) -> str:
-        return self.record.id if self.no_trunc else self.record.id[:12]
-
-    @property
-    def Names(self) -> str:
-        return self.record.name
-
-    @property
-    def Image(self) -> str:
-        return str(self.record.config["Config"].get("Image", ""))
-
-    @property
-    def Command(self) -> str:
-        config = self.record.config
-        cmd = " ".join([config.get("Path") or ""] + list(config.get("Args") or []))
-        if self.no_trunc:
-            from minidocker.cli.template import go_quote
-            return go_quote(cmd)
-        from minidocker.cli.output import quote_command
-        return quote_command(cmd)
-
-    @property
-    def CreatedAt(self) -> str:
-        from minidocker.cli.output import go_time
-        from minidocker.engine.records import parse_time
-        return go_time(parse_time(self.record.config.get("Created", "")))
-
-    @property
-    def RunningFor(self) -> str:
-        from minidocker.cli.output import ago
-        from minidocker.engine.records import parse_time
-        return ago(parse_time(self.record.config.get("Created", "")), self.now)
-
-    @property
-    def Status(self) -> str:
-        from minidocker.cli.output import status_text
-        from minidocker.engine.records import parse_time
-        st = self.state
-        started = parse_time(st.get("StartedAt", ""))
-        finished = parse_time(st.get("FinishedAt", ""))
-        health = (st.get("Health") or {}).get("Status") \
-            if (self.record.config.get("Config") or {}).get("Healthcheck") else None
-        return status_text(st.get("Status", "created"), exit_code=int(st.get("ExitCode") or 0),
-                           started_at=started or None, finished_at=finished or None,
-                           health=health, now=self.now)
-
-    @property
-    def State(self) -> str:
-        return str(self.state.get("Status", "created"))
-
-    @property
-    def Ports(self) -> str:
-        from minidocker.engine.networking import ports_text
-        return ports_text(self.record.config, self.state)
-
-    @property
-    def Size(self) -> str:
-        return ""
-
-    @property
-    def Networks(self) -> str:
-        from minidocker.engine.networking import network_names
-        return network_names(self.record.config, self.state)
-
-    @property
-    def Mounts(self) -> str:
-        return ",".join(m.get("Name") or m.get("Source", "")
-                        for m in self.record.config.get("Mounts") or [])
-
-    @property
-    def Labels(self) -> str:
-        labels = self.record.config["Config"].get("Labels") or {}
-        return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-
-    def as_dict(self) -> dict[str, str]:
-        """What `ps --format json` prints per container (Docker's keys)."""
-        return {"Command": self.Command, "CreatedAt": self.CreatedAt, "ID": self.ID,
-                "Image": self.Image, "Labels": self.Labels, "LocalVolumes": str(sum(
-                    1 for m in self.record.config.get("Mounts") or []
-                    if m.get("Type") == "volume")), "Mounts": self.Mounts,
-                "Names": self.Names, "Networks": self.Networks, "Ports": self.Ports,
-                "RunningFor": self.RunningFor, "Size": self.Size, "State": self.State,
-                "Status": self.Status}
-
-    def Label(self, name: str) -> str:
-        return str((self.record.config["Config"].get("Labels") or {}).get(name, ""))
+def summary(record: Record, state: dict[str, Any], now: float) -> dict[str, Any]:
+    """One entry of GET /containers/json (what `ps` shows): Docker's keys, the Status
+    line as the daemon words it at `now`."""
+    from minidocker.engine.records import parse_time
+    from minidocker.units import status_text
+    config = record.config
+    cfg = config.get("Config") or {}
+    status = str(state.get("Status", "created"))
+    started = parse_time(state.get("StartedAt", ""))
+    finished = parse_time(state.get("FinishedAt", ""))
+    health = (state.get("Health") or {}).get("Status") if cfg.get("Healthcheck") else None
+    running = status in ("running", "paused", "restarting")
+    from minidocker.engine.networking import network_names, published
+    ports: list[dict[str, Any]] = [
+        {"IP": hip, "PrivatePort": cport, "PublicPort": hport, "Type": proto}
+        for hip, hport, cport, proto in published(state)]
+    if running:
+        done = {(p["PrivatePort"], p["Type"]) for p in ports}
+        for key in cfg.get("ExposedPorts") or {}:
+            port, _, proto = key.partition("/")
+            if port.isdigit() and (int(port), proto or "tcp") not in done:
+                ports.append({"PrivatePort": int(port), "Type": proto or "tcp"})
+    live = state.get("Networks") or {} if running else {}
+    networks = {name: {k: v for k, v in (live.get(name) or {}).items() if k != "Ports"}
+                for name in network_names(config, state).split(",") if name}
+    return {
+        "Id": record.id,
+        "Names": ["/" + record.name],
+        "Image": str(cfg.get("Image", "")),
+        "ImageID": str(config.get("Image", "")),
+        "Command": " ".join([config.get("Path") or ""] + list(config.get("Args") or [])),
+        "Created": int(parse_time(config.get("Created", ""))),
+        "Ports": ports,
+        "Labels": dict(cfg.get("Labels") or {}),
+        "State": status,
+        "Status": status_text(status, exit_code=int(state.get("ExitCode") or 0),
+                              started_at=started or None, finished_at=finished or None,
+                              health=health, now=now),
+        "HostConfig": {"NetworkMode": str((config.get("HostConfig") or {}).get(
+            "NetworkMode") or "bridge")},
+        "NetworkSettings": {"Networks": networks},
+        "Mounts": mount_points(config),
+    }
 
 
 def matches(record: Record, state: dict[str, Any], filters: list[tuple[str, str]]) -> bool:

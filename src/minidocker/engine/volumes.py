@@ -115,34 +115,67 @@ def parse_volume(spec: str) -> dict[str, Any]:
 
 
 def parse_mount(spec: str) -> dict[str, Any]:
-    """--mount type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=...]"""
+    """--mount type=bind|volume|tmpfs,source=...,target=...[,readonly][,tmpfs-size=...]
+    -> an entry of Docker's HostConfig.Mounts (what the Docker CLI sends for it)."""
     fields: dict[str, str] = {}
     for item in spec.split(","):
         key, sep, value = item.partition("=")
         fields[key.strip().lower()] = value if sep else "true"
     kind = fields.get("type", "volume")
+    if kind not in ("bind", "volume", "tmpfs"):
+        raise UsageError(f"invalid --mount type {kind!r}: use bind, volume or tmpfs")
     target = fields.get("target") or fields.get("destination") or fields.get("dst")
     if not target:
         raise UsageError(f"invalid --mount {spec!r}: target is required")
-    source = fields.get("source") or fields.get("src") or ""
-    readonly = fields.get("readonly", fields.get("ro", "false")) in ("true", "1")
+    out: dict[str, Any] = {"Type": kind, "Source": fields.get("source") or fields.get("src")
+                           or "", "Target": target,
+                           "ReadOnly": fields.get("readonly", fields.get("ro", "false"))
+                           in ("true", "1")}
+    if kind == "tmpfs":
+        options: dict[str, int] = {}
+        if "tmpfs-size" in fields:
+            from minidocker.engine.bundle import parse_bytes
+            options["SizeBytes"] = parse_bytes(fields["tmpfs-size"])
+        if "tmpfs-mode" in fields:
+            try:
+                options["Mode"] = int(fields["tmpfs-mode"], 8)
+            except ValueError:
+                raise UsageError(f"invalid tmpfs-mode {fields['tmpfs-mode']!r}: an octal mode")
+        out["TmpfsOptions"] = options
+    return out
+
+
+def from_api_mount(m: dict[str, Any]) -> dict[str, Any]:
+    """One entry of Docker's HostConfig.Mounts ({Type, Source, Target, ReadOnly,
+    TmpfsOptions: {SizeBytes, Mode}}) in the form lifecycle.create takes (Destination,
+    RW, Name for a volume, ...)."""
+    if not isinstance(m, dict):
+        raise UsageError(f"invalid mount {m!r}: an object with Type, Source and Target")
+    kind = str(m.get("Type") or "volume")
+    target = str(m.get("Target") or m.get("Destination") or "")
+    if not target:
+        raise UsageError("invalid mount config: Target must not be empty")
+    source = str(m.get("Source") or "")
+    rw = not m.get("ReadOnly")
     if kind == "bind":
         if not source:
-            raise UsageError(f"invalid --mount {spec!r}: source is required for a bind")
+            raise UsageError("invalid mount config for type \"bind\": field Source must "
+                             "not be empty")
         if not os.path.exists(source):
             raise UsageError(f"invalid mount config for type \"bind\": bind source path "
                              f"does not exist: {source}")
-        return _mount("bind", os.path.abspath(source), target, not readonly)
+        return _mount("bind", os.path.abspath(source), target, rw)
     if kind == "volume":
-        return _mount("volume", source, target, not readonly, anonymous=not source)
+        return _mount("volume", source, target, rw, anonymous=not source)
     if kind == "tmpfs":
-        m = _mount("tmpfs", "", target, True)
-        if "tmpfs-size" in fields:
-            m["TmpfsSize"] = fields["tmpfs-size"]
-        if "tmpfs-mode" in fields:
-            m["TmpfsMode"] = fields["tmpfs-mode"]
-        return m
-    raise UsageError(f"invalid --mount type {kind!r}: use bind, volume or tmpfs")
+        out = _mount("tmpfs", "", target, True)
+        options = m.get("TmpfsOptions") or {}
+        if options.get("SizeBytes"):
+            out["TmpfsSize"] = str(int(options["SizeBytes"]))
+        if options.get("Mode"):
+            out["TmpfsMode"] = f"{int(options['Mode']) & 0o7777:o}"
+        return out
+    raise UsageError(f"invalid mount type {kind!r}: bind, volume or tmpfs")
 
 
 def _mount(kind: str, source: str, dest: str, rw: bool, anonymous: bool = False
@@ -156,8 +189,10 @@ def _mount(kind: str, source: str, dest: str, rw: bool, anonymous: bool = False
     return m
 
 
-def materialize(root: str, mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Create the volumes the mounts name (anonymous ones get their name now)."""
+def materialize(root: str, mounts: list[dict[str, Any]],
+                made: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Create the volumes the mounts name (anonymous ones get their name now); each
+    mount done is appended to `made` as it is, so that a failure later can undo them."""
     out = []
     for m in mounts:
         m = dict(m)
@@ -166,6 +201,8 @@ def materialize(root: str, mounts: list[dict[str, Any]]) -> list[dict[str, Any]]
             m["Name"] = doc["Name"]
             m["Source"] = doc["Mountpoint"]
             m["Driver"] = "local"
+            if made is not None:
+                made.append(m)
         elif m["Type"] == "bind" and not os.path.exists(m["Source"]):
             os.makedirs(m["Source"], exist_ok=True)  # -v creates a missing host dir
         out.append(m)

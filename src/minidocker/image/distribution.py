@@ -25,7 +25,6 @@ from minidocker.image import auth, snapshot
 from minidocker.image import reference as refs
 from minidocker.image import store as st
 from minidocker.image.hostplatform import host_platform
-from minidocker.image.progress import Progress
 from minidocker.image.registry import (
     Client,
     ConnectionFailed,
@@ -33,20 +32,25 @@ from minidocker.image.registry import (
     push_scope,
     select_platform,
 )
+from minidocker.sink import Sink
 
 WORKERS = 4
 RESUME_ATTEMPTS = 3  # tries per blob within one pull, each resuming the last
 
 
-def client_for(store: st.Store, domain: str, insecure: bool = False) -> Client:
-    return Client(domain, insecure=insecure, credentials=auth.get(store.root, domain))
+def client_for(store: st.Store, domain: str, insecure: bool = False,
+               credentials: tuple[str, str] | None = None) -> Client:
+    """A registry client with the given credentials, else the ones `login` kept."""
+    return Client(domain, insecure=insecure,
+                  credentials=credentials or auth.get(store.root, domain))
 
 
 def pull(store: st.Store, name: str, *, platform: str | None = None, insecure: bool = False,
-         progress: Progress | None = None) -> st.Image:
+         progress: Sink | None = None, credentials: tuple[str, str] | None = None
+         ) -> st.Image:
     ref = refs.parse(name)
-    progress = progress or Progress(quiet=True)
-    client = client_for(store, ref.domain, insecure)
+    progress = progress or Sink()
+    client = client_for(store, ref.domain, insecure, credentials)
     with store.writing():
         try:
             body, media_type, digest = client.get_manifest(ref.path,
@@ -69,7 +73,7 @@ def pull(store: st.Store, name: str, *, platform: str | None = None, insecure: b
         if not config_desc.get("digest"):
             raise InvalidConfig(f"manifest of {ref.familiar()} has no config")
         if ref.tag:
-            progress.line(f"{ref.tag}: Pulling from {ref.familiar_name}")
+            progress.status(f"{ref.tag}: Pulling from {ref.familiar_name}")
         _fetch(store, client, ref.path, config_desc, None)
         config = store.read_json(config_desc["digest"])
         image = st.Image(config_desc["digest"], manifest_digest, manifest, config,
@@ -87,18 +91,18 @@ def pull(store: st.Store, name: str, *, platform: str | None = None, insecure: b
         def layer_job(i: int) -> None:
             key = layers[i]["digest"].removeprefix("sha256:")[:12]
             if snapshot.exists(store, image.chain_ids[i]):
-                progress.set(key, "Already exists")
+                progress.update(key, "Already exists")
                 return
             _fetch(store, client, ref.path, layers[i], progress, cancelled)
-            progress.set(key, "Extracting")
+            progress.update(key, "Extracting")
             with unpack_slots:
                 snapshot.unpack_layer(store, image, i)
-            progress.set(key, "Pull complete")
+            progress.update(key, "Pull complete")
 
         for i, layer in enumerate(layers):
             key = layer["digest"].removeprefix("sha256:")[:12]
             exists = snapshot.exists(store, image.chain_ids[i])
-            progress.add(key, "Already exists" if exists else "Waiting", int(layer.get("size", 0)))
+            progress.item(key, "Already exists" if exists else "Waiting", int(layer.get("size", 0)))
         errors = _run_all(layer_job, range(len(layers)), cancelled)
         for err in errors:
             if err is not None:
@@ -108,11 +112,11 @@ def pull(store: st.Store, name: str, *, platform: str | None = None, insecure: b
         store.write_blob(body, manifest_digest)
         store.add_image(manifest_digest, len(body), media_type,
                         [ref] if ref.tag else [], repo_digest=repo_digest)
-    progress.line(f"Digest: {digest}")
+    progress.status(f"Digest: {digest}")
     if fresh:
-        progress.line(f"Status: Downloaded newer image for {ref.familiar()}")
+        progress.status(f"Status: Downloaded newer image for {ref.familiar()}")
     else:
-        progress.line(f"Status: Image is up to date for {ref.familiar()}")
+        progress.status(f"Status: Image is up to date for {ref.familiar()}")
     return store.lookup(str(ref))
 
 
@@ -149,7 +153,7 @@ def _one_line(err: BaseException) -> BaseException:
 
 
 def _fetch(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
-           progress: Progress | None, cancelled: threading.Event | None = None) -> None:
+           progress: Sink | None, cancelled: threading.Event | None = None) -> None:
     """Make blob `desc` present in the store: resume, download, verify, publish."""
     digest = desc["digest"]
     if store.has_valid_blob(digest):  # a damaged copy is removed and downloaded again
@@ -162,7 +166,7 @@ def _fetch(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
 
 
 def _download(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
-              progress: Progress | None, cancelled: threading.Event | None) -> None:
+              progress: Sink | None, cancelled: threading.Event | None) -> None:
     digest = desc["digest"]
     key = digest.removeprefix("sha256:")[:12]
     partial = os.path.join(store.ingest_dir, st.digest_hex(digest) + ".partial")
@@ -171,7 +175,7 @@ def _download(store: st.Store, client: Client, repo: str, desc: dict[str, Any],
     while True:
         attempt += 1
         if progress:
-            progress.set(key, "Downloading") if not progress.tty else progress.add(
+            progress.update(key, "Downloading") if not progress.live else progress.item(
                 key, "Downloading", int(desc.get("size", 0)))
         try:
             def advance(n: int) -> None:
@@ -214,16 +218,16 @@ def _file_digest(path: str) -> str:
 
 
 def push(store: st.Store, name: str, *, insecure: bool = False,
-         progress: Progress | None = None) -> str:
+         progress: Sink | None = None, credentials: tuple[str, str] | None = None) -> str:
     """Upload a local image to the registry its name points to; returns the manifest digest."""
     ref = refs.parse(name)
     if ref.digest:
         raise UsageError("push takes a tag, not a digest")
     image = store.lookup(name)
-    progress = progress or Progress(quiet=True)
-    client = client_for(store, ref.domain, insecure)
+    progress = progress or Sink()
+    client = client_for(store, ref.domain, insecure, credentials)
     scope = push_scope(ref.path)
-    progress.line(f"The push refers to repository [{ref.name}]")
+    progress.status(f"The push refers to repository [{ref.name}]")
     descs = [*image.layers, image.manifest["config"]]
     # a repository of the same registry that has this image: blobs can be mounted from it
     source = next((r.path for r in _repo_digest_refs(image)
@@ -235,7 +239,7 @@ def push(store: st.Store, name: str, *, insecure: bool = False,
         digest = desc["digest"]
         key = digest.removeprefix("sha256:")[:12]
         if client.blob_exists(ref.path, digest, scope):
-            progress.set(key, "Layer already exists")
+            progress.update(key, "Layer already exists")
             return
         actual = store.file_digest(digest)
         if actual is None:
@@ -243,11 +247,11 @@ def push(store: st.Store, name: str, *, insecure: bool = False,
         if actual != digest:
             kind = "config" if digest == image.id else "layer"
             raise st.CorruptBlob(digest, actual, ref.familiar(), kind)
-        progress.set(key, "Pushing")
+        progress.update(key, "Pushing")
         if client.upload_blob(ref.path, digest, store.blob_path(digest), scope, source):
-            progress.set(key, f"Mounted from {source}")
+            progress.update(key, f"Mounted from {source}")
         else:
-            progress.set(key, "Pushed")
+            progress.update(key, "Pushed")
 
     errors = _run_all(lambda i: job(descs[i]), range(len(descs)), threading.Event())
     for err in errors:
@@ -259,7 +263,7 @@ def push(store: st.Store, name: str, *, insecure: bool = False,
     with contextlib.suppress(MinidockerError):
         store.add_image(image.manifest_digest, len(body), media_type, [],
                         repo_digest=f"{ref.name}@{digest}")
-    progress.line(f"{ref.tag}: digest: {digest} size: {len(body)}")
+    progress.status(f"{ref.tag}: digest: {digest} size: {len(body)}")
     return digest
 
 

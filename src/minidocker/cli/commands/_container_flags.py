@@ -197,6 +197,9 @@ def _restart(text: str) -> dict[str, Any]:
 
 
 def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
+    """The flags as Docker's create body (what the Docker CLI sends to the daemon): the
+    service layer validates and completes it. Here only what needs the caller: the
+    environment of -e NAME and --env-file, files named by flags."""
     from minidocker.engine import bundle, health, logs, volumes
     env: list[str] = []
     for path in args.env_file:
@@ -219,7 +222,8 @@ def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
         "RestartPolicy": _restart(args.restart),
         "Init": bool(args.init),
         "Runtime": args.runtime or "",
-        "Binds": [v for v in args.volume],
+        "Binds": list(args.volume),
+        "Mounts": [volumes.parse_mount(m) for m in args.mount],
         "Tmpfs": {t.partition(":")[0]: t.partition(":")[2] for t in args.tmpfs},
         "Ulimits": [bundle.parse_ulimit(u) for u in args.ulimit],
         "ExtraHosts": list(args.add_host),
@@ -245,8 +249,6 @@ def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
             float(args.cpus)
         except ValueError:
             raise UsageError(f"invalid --cpus {args.cpus!r}")
-    mounts = [volumes.parse_volume(v) for v in args.volume] + \
-        [volumes.parse_mount(m) for m in args.mount]
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
@@ -262,27 +264,28 @@ def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
         "Hostname": args.hostname,
         "Tty": bool(args.tty),
         "OpenStdin": bool(args.interactive),
-        "Detach": detach,
+        "AttachStdin": bool(args.interactive) and not detach,
+        "AttachStdout": not detach,
+        "AttachStderr": not detach,
         "Labels": _pairs(args.label, "label"),
         "StopSignal": args.stop_signal,
         "Healthcheck": health.config_from_flags(
             args.health_cmd, args.health_interval, args.health_timeout,
             args.health_start_period, args.health_retries, args.no_healthcheck),
         "StopTimeout": args.stop_timeout,
-        "Mounts": mounts,
         "HostConfig": host,
     }
     if args.stop_signal:
         from minidocker.runtime.operations import parse_signal
         parse_signal(args.stop_signal)
-    _network_options(args, options)
+    endpoint = _endpoint(args)
+    if endpoint:
+        options["NetworkingConfig"] = {"EndpointsConfig": {host["NetworkMode"]: endpoint}}
     return options
 
 
-def _network_options(args: argparse.Namespace, options: dict[str, Any]) -> None:
-    """--ip, --mac-address, --network-alias go to the network's EndpointsConfig."""
-    from minidocker.cli.commands._common import root
-    from minidocker.engine import networking
+def _endpoint(args: argparse.Namespace) -> dict[str, Any]:
+    """--ip, --mac-address, --network-alias: the network's EndpointsConfig entry."""
     endpoint: dict[str, Any] = {}
     if args.network_alias:
         endpoint["Aliases"] = list(args.network_alias)
@@ -294,6 +297,4 @@ def _network_options(args: argparse.Namespace, options: dict[str, Any]) -> None:
                                  for b in mac.split(":")):
             raise UsageError(f"invalid --mac-address {args.mac_address!r}")
         endpoint["MacAddress"] = mac
-    host = networking.check_options(root(), options["HostConfig"], endpoint)
-    if endpoint:
-        options["NetworkingConfig"] = {"EndpointsConfig": {host["NetworkMode"]: endpoint}}
+    return endpoint

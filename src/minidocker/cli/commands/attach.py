@@ -13,19 +13,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import find
-    from minidocker.engine import lifecycle
-    from minidocker.engine.attach import stream
-    from minidocker.errors import Conflict
-    record = find(args.container)
-    state = lifecycle.live_state(record)
-    if state.get("Status") not in ("running", "paused"):
-        raise Conflict("you cannot attach to a stopped container, start it first")
-    sock = lifecycle.connect_attach(record)
-    config = record.config["Config"]
-    code = stream(sock, stdin=bool(config.get("OpenStdin")) and not args.no_stdin,
-                  tty=bool(config.get("Tty")), forward_signals=args.sig_proxy != "false")
-    sock.close()
+    from minidocker.cli.attach import stream as serve
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import containers
+    stream = containers.attach(context(args), args.container, stdin=not args.no_stdin)
+    code = serve(stream, stdin=stream.stdin, tty=stream.tty,
+                 forward_signals=args.sig_proxy != "false")
+    stream.close()
     if code is None:
         sys.stderr.write("minidocker: error: lost the container's monitor\n")
         return 125

@@ -20,61 +20,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.subcommand == "prune":
-        return _prune(args.rest)
+        return _prune(args.rest, args.root)
     from minidocker.cli.main import run_command
-    return run_command(SUB[args.subcommand], args.rest, args.debug)
+    return run_command(SUB[args.subcommand], args.rest, args.debug, args.root)
 
 
-def _prune(argv: list[str]) -> int:
+def _prune(argv: list[str], root: str) -> int:
     parser = argparse.ArgumentParser(prog="minidocker container prune")
     parser.add_argument("-f", "--force", action="store_true", help="do not prompt")
     parser.add_argument("--filter", action="append", default=[])
-    parser.parse_args(argv)
-    from minidocker.cli.commands._common import root
+    opts = parser.parse_args(argv)
     from minidocker.cli.output import human_size
-    ids, reclaimed = prune_containers(root())
+    from minidocker.engine.service import Context, containers
+    from minidocker.engine.service.filters import from_args
+    report = containers.prune(Context(root), filters=from_args(opts.filter))
+    ids = report["ContainersDeleted"]
     if ids:
         print("Deleted Containers:")
         for cid in ids:
             print(cid)
         print()
-    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    print(f"Total reclaimed space: {human_size(report['SpaceReclaimed'])}")
     return 0
-
-
-def prune_containers(root: str) -> tuple[list[str], int]:
-    """Remove every stopped container (and half-created records); (ids, bytes freed)."""
-    import os
-    import shutil
-
-    from minidocker.engine import lifecycle
-    from minidocker.engine.records import Records
-    from minidocker.errors import MinidockerError
-    records = Records(root)
-    removed, reclaimed = [], 0
-    for record in records.all():
-        if not record.exists():
-            if not os.path.exists(record.path("state.json")):
-                shutil.rmtree(record.dir, ignore_errors=True)  # a create that crashed
-            continue
-        try:
-            state = lifecycle.live_state(record)
-            if state.get("Status") in ("exited", "created", "dead"):
-                reclaimed += du(record.path("upper"))
-                lifecycle.remove(record)
-                removed.append(record.id)
-        except MinidockerError:
-            continue
-    return removed, reclaimed
-
-
-def du(path: str) -> int:
-    import os
-    total = 0
-    for dirpath, _, filenames in os.walk(path):
-        for name in filenames:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
-    return total

@@ -25,10 +25,10 @@ def _split(arg: str) -> tuple[str | None, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
+    import sys
 
-    from minidocker.cli.commands._common import find
-    from minidocker.engine import files, lifecycle
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import containers
     from minidocker.errors import UsageError
 
     src_ref, src_path = _split(args.src)
@@ -36,19 +36,18 @@ def run(args: argparse.Namespace) -> int:
     if (src_ref is None) == (dest_ref is None):
         raise UsageError("copying between containers or between local paths is not "
                          "supported: one of SRC and DEST must be CONTAINER:PATH")
-    record = find(src_ref or dest_ref or "")
-    root, mounted = lifecycle.rootfs_view(record)
-    try:
-        if src_ref is not None:
-            files.copy_out(root, src_path, dest_path, follow=args.follow_link,
-                           archive=args.archive)
-        elif src_path == "-":  # a tar archive on stdin, unpacked into the directory DEST
-            import sys
-            files.copy_in_archive(root, sys.stdin.buffer, dest_path, archive=args.archive)
+    ctx = context(args)
+    if src_ref is not None:
+        if dest_path == "-":  # a tar archive of SRC on stdout
+            containers.get_archive(ctx, src_ref, src_path, sys.stdout.buffer,
+                                   follow=args.follow_link)
         else:
-            src = os.path.realpath(src_path) if args.follow_link else src_path
-            files.copy_in(root, src, dest_path, archive=args.archive)
-    finally:
-        if mounted:
-            lifecycle.unmount_rootfs(record)
+            containers.copy_out(ctx, src_ref, src_path, dest_path, follow=args.follow_link,
+                                archive=args.archive)
+    elif src_path == "-":  # a tar archive on stdin, unpacked into the directory DEST
+        containers.put_archive(ctx, dest_ref or "", dest_path, sys.stdin.buffer,
+                               archive=args.archive)
+    else:
+        containers.copy_in(ctx, dest_ref or "", src_path, dest_path, archive=args.archive,
+                           follow=args.follow_link)
     return 0

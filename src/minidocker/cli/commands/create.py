@@ -19,9 +19,12 @@ def parse_fast(argv: list[str]) -> SimpleNamespace | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import root
+    import sys
+
+    from minidocker.cli.commands._common import context
     from minidocker.cli.commands._container_flags import options_from
-    from minidocker.engine import lifecycle
-    record = lifecycle.create(root(), options_from(args, detach=True))
-    print(record.id)
+    from minidocker.cli.progress import Progress
+    from minidocker.engine.service import containers
+    ctx = context(args, Progress(sys.stderr))
+    print(containers.create(ctx, options_from(args, detach=True), pull="missing")["Id"])
     return 0

@@ -12,9 +12,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from minidocker.cli.commands._common import find
-    from minidocker.engine import files
-    record = find(args.container)
-    for kind, path in files.diff(record.path("upper"), list(record.config.get("Lowers") or [])):
-        sys.stdout.write(f"{kind} {path}\n")
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import containers
+    kinds = "CAD"
+    for change in containers.diff(context(args), args.container):
+        sys.stdout.write(f"{kinds[change['Kind']]} {change['Path']}\n")
     return 0

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", help="show all events created since timestamp")
@@ -17,33 +22,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import root
+    from minidocker.cli.commands._common import context
     from minidocker.engine import events
     from minidocker.engine.logs import parse_since
-    from minidocker.errors import UsageError
+    from minidocker.engine.service import system
+    from minidocker.engine.service.filters import from_args
 
-    filters: dict[str, list[str]] = {}
-    for item in args.filter:
-        key, eq, value = item.partition("=")
-        if not eq or key not in ("container", "event", "image", "label", "type"):
-            raise UsageError(f"invalid filter {item!r}: use container=, event=, image=, "
-                             "label= or type=")
-        filters.setdefault(key, []).append(value)
     since = parse_since(args.since) if args.since else None
     until = parse_since(args.until) if args.until else None
+    stream = system.events(context(args), since=since, until=until,
+                           filters=from_args(args.filter))
     if args.format:
         from minidocker.cli.template import Format
         fmt = Format(args.format)
 
-        def write(event: dict) -> None:
-            sys.stdout.write(fmt.render([event]))
-            sys.stdout.flush()
+        def line(event: Mapping[str, Any]) -> str:
+            return fmt.render([event])
     else:
-        def write(event: dict) -> None:
-            sys.stdout.write(events.text(event) + "\n")
-            sys.stdout.flush()
+        def line(event: Mapping[str, Any]) -> str:
+            return events.text(event) + "\n"
     try:
-        events.stream(root(), since=since, until=until, filters=filters, write=write)
+        for event in stream:
+            sys.stdout.write(line(event))
+            sys.stdout.flush()
     except (KeyboardInterrupt, BrokenPipeError):
         return 0
     return 0

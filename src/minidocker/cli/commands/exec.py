@@ -23,46 +23,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     import os
 
-    from minidocker.cli.commands._common import find
-    from minidocker.engine import bundle
-    from minidocker.engine.lifecycle import live_state, runtime_of
-    from minidocker.errors import Conflict, UsageError
+    from minidocker.cli.commands._common import context
+    from minidocker.cli.commands._container_flags import _env_file
+    from minidocker.engine.service import execs
+    from minidocker.errors import UsageError
 
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
     if not command:
         raise UsageError("exec needs a command", hint="minidocker exec CONTAINER COMMAND [ARG...]")
-    record = find(args.container)
-    state = live_state(record)
-    if state.get("Status") == "paused":
-        raise Conflict(f"container {record.id} is paused, unpause the container before exec")
-    if state.get("Status") != "running":
-        raise Conflict(f"container {record.id} is not running")
-    with open(record.path("bundle", "config.json")) as f:
-        spec = json.load(f)
-    proc = dict(spec["process"])
-    env: dict[str, str] = {e.partition("=")[0]: e for e in proc.get("env") or []}
-    from minidocker.cli.commands._container_flags import _env_file
-    extra = [e for path in args.env_file for e in _env_file(path)] + list(args.env)
-    for item in extra:
-        key, sep, _ = item.partition("=")
-        env[key] = item if sep else f"{key}={os.environ.get(key, '')}"
-    proc["env"] = list(env.values())
-    proc["args"] = command
-    proc["terminal"] = bool(args.tty)
-    if args.workdir:
-        proc["cwd"] = args.workdir
-    if args.user:
-        proc["user"] = bundle.resolve_user(args.user, [record.path("rootfs")])
-    if args.privileged:
-        proc["capabilities"] = {k: bundle.host_capabilities()
-                                for k in ("bounding", "effective", "permitted")}
+    env = [e for path in args.env_file for e in _env_file(path)]
+    for item in args.env:  # -e NAME takes our value of NAME, as Docker's CLI does
+        env.append(item if "=" in item else f"{item}={os.environ.get(item, '')}")
+    config = {"Cmd": command, "Env": env, "WorkingDir": args.workdir or "",
+              "User": args.user or "", "Privileged": bool(args.privileged),
+              "Tty": bool(args.tty), "AttachStdin": bool(args.interactive),
+              "AttachStdout": not args.detach, "AttachStderr": not args.detach}
     if not args.interactive and not args.tty:
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-    return runtime_of(record).exec(record.id, proc, args.detach)
+    return execs.run(context(args), args.container, config, detach=args.detach)

@@ -14,21 +14,16 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from minidocker.cli.commands._common import find
-    from minidocker.engine import files, lifecycle
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import containers
     from minidocker.errors import UsageError
-    record = find(args.container)
     if not args.output and os.isatty(1):
         raise UsageError("cowardly refusing to save to a terminal",
                          hint="use the -o flag or redirect")
-    root, mounted = lifecycle.rootfs_view(record)
-    try:
-        if args.output:
-            with open(args.output, "wb") as f:
-                files.export(root, f)
-        else:
-            files.export(root, sys.stdout.buffer)
-    finally:
-        if mounted:
-            lifecycle.unmount_rootfs(record)
+    ctx = context(args)
+    if args.output:
+        with open(args.output, "wb") as f:
+            containers.export(ctx, args.container, f)
+    else:
+        containers.export(ctx, args.container, sys.stdout.buffer)
     return 0

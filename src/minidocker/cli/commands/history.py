@@ -21,24 +21,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from minidocker.cli.commands._common import context
     from minidocker.cli.output import ago, ellipsis, go_time, human_size, truncate_id
     from minidocker.cli.template import Format
-    from minidocker.image import views
-    from minidocker.image.store import Store
+    from minidocker.engine.service import images
 
-    store = Store()
     human = args.human == "true"
-    rows = views.history_rows(store, store.lookup(args.image))
-    for r in rows:
-        if r["ID"] != "<missing>" and not args.no_trunc:
-            r["ID"] = truncate_id(r["ID"])
-        created = r.pop("Created")
-        r["CreatedSince"] = (ago(created) if human else r["CreatedAt"]) \
-            if created is not None else "N/A"
-        r["CreatedAt"] = go_time(created) if created is not None else ""
-        if not args.no_trunc:
-            r["CreatedBy"] = ellipsis(r["CreatedBy"], 45)
-        r["Size"] = human_size(r["Size"], 3) if human else str(r["Size"])
+    rows = []
+    for step in images.history(context(args), args.image):
+        created = step["Created"] or None
+        r = {"ID": step["Id"] if args.no_trunc or step["Id"] == "<missing>"
+             else truncate_id(step["Id"]),
+             "CreatedSince": (ago(created) if human else step["CreatedAt"])
+             if created is not None else "N/A",
+             "CreatedAt": go_time(created) if created is not None else "",
+             "CreatedBy": step["CreatedBy"] if args.no_trunc else ellipsis(step["CreatedBy"], 45),
+             "Size": human_size(step["Size"], 3) if human else str(step["Size"]),
+             "Comment": step["Comment"]}
+        rows.append(r)
     if args.quiet:
         sys.stdout.write("".join(f"{r['ID']}\n" for r in rows))
         return 0

@@ -49,40 +49,39 @@ def inspect(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from minidocker.cli.template import FreeMap, parse
+    from minidocker.cli.commands._common import context
+    from minidocker.cli.template import parse
+    from minidocker.cli.views import go_maps
+    from minidocker.engine.service import images
     from minidocker.errors import NotFound
-    from minidocker.image import manage
-    from minidocker.image.store import Store
 
-    store = Store()
+    ctx = context(args)
     docs, status = [], 0
     for name in args.images:  # as Docker: show what exists, report the rest, exit 1
         try:
-            docs.extend(manage.inspect(store, [name]))
+            docs.append(images.inspect(ctx, name))
         except NotFound as e:
             sys.stderr.write(f"Error: {e.message}\n")
             status = 1
     if args.format:
         template = parse(args.format, strict_fields=True)
         for doc in docs:
-            config = doc.get("Config") or {}
-            for key in ("Labels", "ExposedPorts", "Volumes"):  # Go maps: lenient, nil ok
-                config[key] = FreeMap(config.get(key) or {})
-            print(template.execute(doc))
+            print(template.execute(go_maps(doc)))
     else:
         print(json.dumps(docs, indent=4))
     return status
 
 
 def prune(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands._common import context
     from minidocker.cli.output import human_size
-    from minidocker.image import manage
-    from minidocker.image.store import Store
+    from minidocker.engine.service import images
 
-    lines, reclaimed = manage.prune(Store(), all_unused=args.all)
-    if lines:
+    report = images.prune(context(args), all=args.all)
+    if report["ImagesDeleted"]:
         print("Deleted Images:")
-        print("\n".join(lines))
+        print("\n".join(f"{k.lower()}: {v}" for item in report["ImagesDeleted"]
+                        for k, v in item.items()))
         print()
-    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    print(f"Total reclaimed space: {human_size(report['SpaceReclaimed'])}")
     return 0

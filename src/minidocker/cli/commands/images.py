@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from minidocker.image.store import Store
+    from typing import Any
 
 DEFAULT_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 DIGESTS_TABLE = ("table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}"
                  "\t{{.Size}}")
 TITLES = {"ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"}
-FILTERS = ("dangling", "reference", "label", "before", "since")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,27 +29,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from minidocker.cli.commands._common import context
     from minidocker.cli.output import ago, go_time, human_size
     from minidocker.cli.template import Format
-    from minidocker.image import reference, views
-    from minidocker.image.store import Store
+    from minidocker.engine.service import images
+    from minidocker.engine.service.filters import from_args
 
-    store = Store()
-    rows = views.image_rows(store, store.images())
-    if args.repository:
+    filters = from_args(args.filter)
+    if args.repository:  # as Docker's CLI: the argument is a reference filter
+        from minidocker.image import reference
         ref = reference.parse(args.repository, default_tag=False)
-        rows = [r for r in rows if r["Repository"] == ref.familiar_name
-                and (ref.tag is None or r["Tag"] == ref.tag)]
-    if args.filter:
-        rows = _filter(store, rows, args.filter)
-    for r in rows:
-        if args.no_trunc:
-            r["ID"] = r["FullID"]
-        created = r["Created"]
-        r["CreatedSince"] = ago(created) if created is not None else "N/A"
-        r["CreatedAt"] = go_time(created) if created is not None else ""
-        r["Size"] = human_size(r["Size"], 3)
-        del r["FullID"], r["Created"], r["Labels"]
+        filters.setdefault("reference", []).append(
+            ref.familiar_name + (f":{ref.tag}" if ref.tag else ""))
+    rows = []
+    for image in images.ls(context(args), filters=filters):
+        for row in rows_of(image):
+            if args.no_trunc:
+                row["ID"] = image["Id"]
+            created = image["Created"]
+            row["CreatedSince"] = ago(created) if created else "N/A"
+            row["CreatedAt"] = go_time(created) if created else ""
+            row["Size"] = human_size(image["Size"], 3)
+            rows.append(row)
     if args.quiet:
         ids = list(dict.fromkeys(r["ID"] for r in rows))
         sys.stdout.write("".join(f"{i}\n" for i in ids))
@@ -61,46 +61,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _filter(store: Store, rows: list[dict[str, Any]], filters: list[str]
-            ) -> list[dict[str, Any]]:
-    """Docker's filters (dangling, reference, label, before, since): the same key ORs its
-    values, different keys AND."""
-    import fnmatch
-
-    from minidocker.errors import UsageError
-
-    wanted: dict[str, list[str]] = {}
-    for f in filters:
-        key, sep, value = f.partition("=")
-        if not sep or key not in FILTERS:
-            raise UsageError(f"invalid filter {f!r}",
-                             hint=f"filters: {', '.join(k + '=...' for k in FILTERS)}")
-        if key == "dangling" and value.lower() not in ("true", "false", "1", "0"):
-            raise UsageError(f"invalid filter 'dangling={value}'", hint="true or false")
-        wanted.setdefault(key, []).append(value)
-    from minidocker.image.views import epoch
-
-    cutoffs = {key: [epoch(store.lookup(v).config.get("created", "")) or 0.0
-                     for v in wanted.get(key, [])] for key in ("before", "since")}
-
-    def keep(row: dict[str, Any]) -> bool:
-        if "dangling" in wanted and not any(
-                (row["Tag"] == "<none>") == (v.lower() in ("true", "1"))
-                for v in wanted["dangling"]):
-            return False
-        if "reference" in wanted:
-            names = [row["Repository"], f"{row['Repository']}:{row['Tag']}"]
-            if not any(fnmatch.fnmatchcase(n, p) for n in names for p in wanted["reference"]):
-                return False
-        if "label" in wanted:
-            labels = row["Labels"]
-            for want in wanted["label"]:
-                key, sep, value = want.partition("=")
-                if key not in labels or (sep and labels[key] != value):
-                    return False
-        created = row["Created"] or 0.0
-        if any(not created < c for c in cutoffs["before"]):
-            return False
-        return not any(not created > c for c in cutoffs["since"])
-
-    return [r for r in rows if keep(r)]
+def rows_of(image: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per tag of an image summary (one `<none>` row without): Repository, Tag,
+    Digest, ID as Docker's CLI shows them."""
+    # untagged but pulled by digest: Docker shows the repository, tag <none>
+    tags = image["RepoTags"] or [f"{d.split('@', 1)[0]}:<none>" for d in image["RepoDigests"]
+                                 ][:1] or ["<none>:<none>"]
+    rows = []
+    for tag in tags:
+        repo, _, t = tag.rpartition(":")
+        if "/" in t:  # a registry port, not a tag
+            repo, t = tag, "<none>"
+        digest = next((d.split("@", 1)[1] for d in image["RepoDigests"]
+                       if d.split("@", 1)[0] == repo), "<none>")
+        rows.append({"Repository": repo, "Tag": t, "ID": image["Id"].split(":", 1)[-1][:12],
+                     "Digest": digest})
+    return rows

@@ -16,11 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from minidocker.image import commit
-    from minidocker.image.store import Store
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import images
 
     source = sys.stdin.buffer if args.source == "-" else args.source
-    image = commit.import_rootfs(Store(), source, ref=args.reference, changes=args.change,
-                                 message=args.message)
-    print(image.id)
+    print(images.import_(context(args), source, ref=args.reference, changes=args.change,
+                         message=args.message)["Id"])
     return 0

@@ -11,8 +11,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import each
-    from minidocker.engine import lifecycle
+    from minidocker.cli.commands._common import context, each
+    from minidocker.engine.service import containers
     from minidocker.runtime.operations import parse_signal
-    sig = parse_signal(args.signal)
-    return each(args.containers, lambda r: lifecycle.kill(r, sig))
+    parse_signal(args.signal)  # a bad name is one error, not one per container
+    ctx = context(args)
+    return each(args.containers, lambda ref: containers.kill(ctx, ref, signal=args.signal))

@@ -13,9 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import images
     from minidocker.errors import UsageError
-    from minidocker.image import archive
-    from minidocker.image.store import Store
 
     source: IO[bytes]
     if args.input:
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("load: no input: give -i FILE or pipe an archive to stdin")
         source = sys.stdin.buffer
     with source:
-        lines = archive.load(Store(), source)
+        lines = images.load(context(args), source)
     if not args.quiet:
         print("\n".join(lines))
     return 0

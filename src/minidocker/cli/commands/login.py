@@ -18,9 +18,9 @@ def run(args: argparse.Namespace) -> int:
     import getpass
     import sys
 
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import images
     from minidocker.errors import UsageError
-    from minidocker.image import distribution
-    from minidocker.image.store import Store
 
     user = args.username
     password = args.password
@@ -34,6 +34,6 @@ def run(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             raise UsageError("login: give --password-stdin or -p (no terminal to ask on)")
         password = getpass.getpass("Password: ")
-    distribution.login(Store(), args.server, user, password, insecure=args.insecure)
-    print("Login Succeeded")
+    print(images.login(context(args), args.server, user, password,
+                       insecure=args.insecure)["Status"])
     return 0

@@ -10,10 +10,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.image import auth
-    from minidocker.image.store import Store
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import images
 
-    if auth.remove(Store().root, args.server):
+    if images.logout(context(args), args.server):
         print(f"Removing login credentials for {args.server}")
     else:
         print(f"Not logged in to {args.server}")

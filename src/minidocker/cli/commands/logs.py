@@ -18,42 +18,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import find
+    from minidocker.cli.commands._common import context
     from minidocker.engine import logs
-    from minidocker.engine.lifecycle import RUNNING_STATES, live_state
-    from minidocker.errors import MinidockerError, UsageError
+    from minidocker.engine.service import containers
+    from minidocker.errors import UsageError
 
-    record = find(args.container)
     tail = None
     if args.tail != "all":
         try:
             tail = int(args.tail)
         except ValueError:
             raise UsageError(f"invalid --tail {args.tail!r}")
-        if tail < 0:
-            tail = None
     since = logs.parse_since(args.since) if args.since else 0.0
     until = logs.parse_since(args.until) if args.until else None
     out = sys.stdout.buffer
     err = sys.stderr.buffer
-
-    def write(entry: dict[str, str]) -> None:
-        text = entry.get("log", "")
-        if args.timestamps:
-            text = f"{entry.get('time', '')} {text}"
-        stream = err if entry.get("stream") == "stderr" else out
-        stream.write(text.encode("utf-8", "replace"))
-        stream.flush()
-
-    def running() -> bool:
-        try:
-            return live_state(record.reload()).get("Status") in RUNNING_STATES
-        except MinidockerError:
-            return False
-
+    entries = containers.logs(context(args), args.container, follow=args.follow, tail=tail,
+                              since=since, until=until)
     try:
-        logs.follow(record, write, tail=tail, since=since, until=until, follow=args.follow,
-                    running=running)
+        for entry in entries:
+            text = entry.get("log", "")
+            if args.timestamps:
+                text = f"{entry.get('time', '')} {text}"
+            stream = err if entry.get("stream") == "stderr" else out
+            stream.write(text.encode("utf-8", "replace"))
+            stream.flush()
     except BrokenPipeError:
         return 0
     return 0

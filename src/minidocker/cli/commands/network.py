@@ -6,18 +6,13 @@ minidocker.engine.networking, which keeps the container's record in step).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from minidocker.errors import MinidockerError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from minidocker.network.model import Network
-
-
-def _root() -> str:
-    return os.environ.get("MINIDOCKER_ROOT", "/var/lib/minidocker")
+    from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,39 +69,36 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from minidocker.network import create_network
-
-    if args.driver != "bridge":
-        raise UsageError(f"network driver {args.driver!r} is not supported (only bridge)")
-    opts = _pairs(args.opt, "--opt")
-    bridge = opts.pop("com.docker.network.bridge.name", None)
-    if opts:
-        raise UsageError(f"unsupported --opt {', '.join(opts)}")
-    net = create_network(_root(), args.name, subnet=args.subnet, gateway=args.gateway,
-                         internal=args.internal, labels=_pairs(args.label, "--label"),
-                         bridge=bridge)
-    print(net.id)
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import networks
+    result = networks.create(context(args), args.name, driver=args.driver, subnet=args.subnet,
+                             gateway=args.gateway, internal=args.internal,
+                             labels=_pairs(args.label, "--label"),
+                             options=_pairs(args.opt, "--opt"))
+    print(result["Id"])
     return 0
 
 
 def _ls(args: argparse.Namespace) -> int:
-    from minidocker.network import list_networks
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import networks
 
-    networks = list_networks(_root())
+    docs = networks.ls(context(args))
     if args.format and not args.quiet:
         from minidocker.cli.template import Format
         fmt = Format(args.format, default_table="table {{.ID}}\t{{.Name}}\t{{.Driver}}"
                      "\t{{.Scope}}")
-        items = [_NetworkRow(n, args.no_trunc) for n in networks]
+        items = [_NetworkRow(n, args.no_trunc) for n in docs]
         sys.stdout.write(fmt.render(items, {"ID": "NETWORK ID"}))
         return 0
     if args.quiet:
-        for net in networks:
-            print(net.id if args.no_trunc else net.id[:12])
+        for doc in docs:
+            print(doc["Id"] if args.no_trunc else doc["Id"][:12])
         return 0
     width = 64 if args.no_trunc else 12
     rows = [("NETWORK ID", "NAME", "DRIVER", "SCOPE")]
-    rows += [(n.id if args.no_trunc else n.id[:12], n.name, n.driver, "local") for n in networks]
+    rows += [(n["Id"] if args.no_trunc else n["Id"][:12], n["Name"], n["Driver"], n["Scope"])
+             for n in docs]
     name_w = max(len(r[1]) for r in rows) + 3
     for r in rows:
         print(f"{r[0]:<{width + 3}}{r[1]:<{name_w}}{r[2]:<10}{r[3]}".rstrip())
@@ -116,24 +108,26 @@ def _ls(args: argparse.Namespace) -> int:
 class _NetworkRow:
     """`network ls --format` fields, as Docker names them."""
 
-    def __init__(self, net: Network, no_trunc: bool):
-        self.ID = net.id if no_trunc else net.id[:12]
-        self.Name = net.name
-        self.Driver = net.driver
-        self.Scope = "local"
-        self.Internal = "true" if net.internal else "false"
-        self.Labels = ",".join(f"{k}={v}" for k, v in sorted(net.labels.items()))
+    def __init__(self, doc: dict[str, Any], no_trunc: bool):
+        self.ID = doc["Id"] if no_trunc else doc["Id"][:12]
+        self.Name = doc["Name"]
+        self.Driver = doc["Driver"]
+        self.Scope = doc["Scope"]
+        self.Internal = "true" if doc["Internal"] else "false"
+        self.Labels = ",".join(f"{k}={v}" for k, v in sorted((doc["Labels"] or {}).items()))
 
 
 def _inspect(args: argparse.Namespace) -> int:
     import json
 
-    from minidocker.network import inspect_network
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import networks
 
+    ctx = context(args)
     docs, failed = [], []
     for name in args.names:
         try:
-            docs.append(inspect_network(_root(), name))
+            docs.append(networks.inspect(ctx, name))
         except MinidockerError as e:
             failed.append(e.message)
     print(json.dumps(docs, indent=4))
@@ -143,14 +137,14 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _rm(args: argparse.Namespace) -> int:
-    from minidocker.engine.networking import cleanup_stale
-    from minidocker.network import remove_network
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import networks
 
-    cleanup_stale(_root())  # endpoints of crashed containers must not keep a network
+    ctx = context(args)
     status = 0
     for name in args.names:
         try:
-            remove_network(_root(), name)
+            networks.remove(ctx, name)
         except MinidockerError as e:
             sys.stderr.write(f"minidocker: error: {e.message}\n")
             status = 1
@@ -160,7 +154,8 @@ def _rm(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    from minidocker.network import prune_networks
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import networks
 
     if not args.force:
         sys.stdout.write("WARNING! This will remove all custom networks not used by at least "
@@ -168,9 +163,7 @@ def _prune(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return 0
-    from minidocker.engine.networking import cleanup_stale
-    cleanup_stale(_root(), full=True)
-    removed = prune_networks(_root())
+    removed = networks.prune(context(args))["NetworksDeleted"]
     if removed:
         print("Deleted Networks:")
         print("\n".join(removed))
@@ -178,17 +171,15 @@ def _prune(args: argparse.Namespace) -> int:
 
 
 def _connect(args: argparse.Namespace) -> int:
-    from minidocker.engine.networking import connect_container
-    from minidocker.engine.records import Records
-
-    connect_container(Records(_root()).find(args.container), args.network, ip=args.ip,
-                      aliases=args.alias)
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import networks
+    networks.connect(context(args), args.network, args.container, ip=args.ip,
+                     aliases=args.alias)
     return 0
 
 
 def _disconnect(args: argparse.Namespace) -> int:
-    from minidocker.engine.networking import disconnect_container
-    from minidocker.engine.records import Records
-
-    disconnect_container(Records(_root()).find(args.container), args.network)
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import networks
+    networks.disconnect(context(args), args.network, args.container, force=args.force)
     return 0

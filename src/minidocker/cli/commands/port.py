@@ -12,25 +12,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import find
-    from minidocker.engine.lifecycle import live_state
-    from minidocker.engine.networking import published
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import containers
     from minidocker.errors import NotFound, UsageError
 
-    record = find(args.container)
-    mappings = sorted(published(live_state(record)), key=lambda m: (m[2], m[3], m[0], m[1]))
+    mappings = containers.port(context(args), args.container)
     if args.port is None:
-        sys.stdout.write("".join(f"{cport}/{proto} -> {hip}:{hport}\n"
-                                 for hip, hport, cport, proto in mappings))
+        sys.stdout.write("".join(f"{m['PrivatePort']}/{m['Type']} -> {m['IP']}:{m['PublicPort']}\n"
+                                 for m in mappings))
         return 0
     port, _, proto = args.port.partition("/")
     proto = proto.lower() or "tcp"
     if not port.isdigit() or proto not in ("tcp", "udp"):
         raise UsageError(f"invalid port {args.port!r}", hint="use PORT or PORT/tcp|udp")
-    hits = [f"{hip}:{hport}\n" for hip, hport, cport, p in mappings
-            if cport == int(port) and p == proto]
+    hits = [f"{m['IP']}:{m['PublicPort']}\n" for m in mappings
+            if m["PrivatePort"] == int(port) and m["Type"] == proto]
     if not hits:
-        raise NotFound(f"no public port '{port}/{proto}' published for {record.id[:12]}",
+        raise NotFound(f"no public port '{port}/{proto}' published for {args.container}",
                        exit_code=1)
     sys.stdout.write("".join(hits))
     return 0

@@ -33,48 +33,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from minidocker.cli.commands._common import root
-    from minidocker.engine.lifecycle import live_state
-    from minidocker.engine.records import Records
-    from minidocker.engine.views import STATUSES, Row, matches
-    from minidocker.errors import MinidockerError, UsageError
+    from minidocker.cli.commands._common import context
+    from minidocker.cli.views import ContainerRow
+    from minidocker.engine.service import containers
+    from minidocker.engine.service.filters import from_args
 
-    filters = []
-    for item in args.filter:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"bad format of filter (expected name=value): {item}")
-        if key == "status" and value not in STATUSES:
-            raise UsageError(f"invalid filter 'status={value}'")
-        filters.append((key, value))
-    show_all = args.all or args.latest or args.last > 0 or any(
-        k in ("status", "exited") for k, _ in filters)
-    from minidocker.engine.networking import cleanup_stale
-    cleanup_stale(root())  # what a crash left: veths, port rules, leases
-    rows = []
-    for record in Records(root()).all():
-        try:
-            state = live_state(record)
-            created = record.config.get("Created", "")
-        except MinidockerError:
-            continue  # a record being created or removed right now
-        if not show_all and state.get("Status") not in ("running", "paused", "restarting"):
-            continue
-        if filters and not matches(record, state, filters):
-            continue
-        rows.append((created, record, state))
-    rows.sort(key=lambda r: r[0], reverse=True)
-    if args.latest:
-        rows = rows[:1]
-    elif args.last > 0:
-        rows = rows[:args.last]
+    limit = 1 if args.latest else args.last if args.last > 0 else 0
+    summaries = containers.ls(context(args), all=args.all, limit=limit,
+                                filters=from_args(args.filter), size=args.size)
     now = time.time()
-    items = [Row(r, s, args.no_trunc, now) for _, r, s in rows]
+    items = [ContainerRow(s, args.no_trunc, now) for s in summaries]
     if args.quiet:
         sys.stdout.write("".join(f"{row.ID}\n" for row in items))
         return 0
     from minidocker.cli.template import Format
-    fmt = Format(args.format or "table", default_table=PS_TABLE)
+    fmt = Format(args.format or ("table" if not args.size else PS_TABLE + "\t{{.Size}}"),
+                 default_table=PS_TABLE)
     shown: list[Any] = [row.as_dict() for row in items] if args.format == "json" else items
     sys.stdout.write(fmt.render(shown, TITLES))
     return 0

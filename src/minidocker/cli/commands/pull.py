@@ -14,12 +14,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.image import distribution
-    from minidocker.image.progress import Progress
-    from minidocker.image.store import Store
-
-    image = distribution.pull(Store(), args.name, platform=args.platform,
-                              insecure=args.insecure, progress=Progress(quiet=args.quiet))
+    from minidocker.cli.commands._common import context
+    from minidocker.cli.progress import Progress
+    from minidocker.engine.service import images
     from minidocker.image import reference
-    print(reference.parse(args.name) if image else "")
+
+    images.pull(context(args, Progress(quiet=args.quiet)), args.name, platform=args.platform,
+                insecure=args.insecure)
+    print(reference.parse(args.name))
     return 0

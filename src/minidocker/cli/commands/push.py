@@ -13,10 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.image import distribution
-    from minidocker.image.progress import Progress
-    from minidocker.image.store import Store
+    from minidocker.cli.commands._common import context
+    from minidocker.cli.progress import Progress
+    from minidocker.engine.service import images
 
-    distribution.push(Store(), args.name, insecure=args.insecure,
-                      progress=Progress(quiet=args.quiet))
+    images.push(context(args, Progress(quiet=args.quiet)), args.name, insecure=args.insecure)
     return 0

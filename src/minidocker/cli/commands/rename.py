@@ -11,19 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import find, root
-    from minidocker.engine.records import Records, check_name
-    from minidocker.errors import UsageError
-    record = find(args.container)
-    new = check_name(args.new_name)
-    old = record.name
-    if new == old:
-        raise UsageError("renaming a container with the same name as its current name")
-    records = Records(root())
-    records.take_name(new, record.id)
-    with record.lock():
-        config = dict(record.reload().config)
-        config["Name"] = "/" + new
-        record.save_config(config)
-    records.release_name(old, record.id)
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import containers
+    containers.rename(context(args), args.container, args.new_name)
     return 0

@@ -12,11 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import each
-    from minidocker.engine import lifecycle
-
-    def restart(record: object) -> None:
-        lifecycle.stop(record, args.time)  # type: ignore[arg-type]
-        lifecycle.start(record, attach=False)  # type: ignore[arg-type]
-
-    return each(args.containers, restart)
+    from minidocker.cli.commands._common import context, each
+    from minidocker.engine.service import containers
+    ctx = context(args)
+    return each(args.containers, lambda ref: containers.restart(ctx, ref, timeout=args.time))

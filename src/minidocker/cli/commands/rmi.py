@@ -13,16 +13,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import images
     from minidocker.errors import MinidockerError
-    from minidocker.image import manage
-    from minidocker.image.store import Store
 
-    store = Store()
+    ctx = context(args)
     status = 0
     for name in args.images:
         try:
-            for line in manage.remove(store, name, force=args.force):
-                print(line)
+            for item in images.remove(ctx, name, force=args.force):
+                for kind, value in item.items():
+                    print(f"{kind}: {value}")
         except MinidockerError as e:
             sys.stderr.write(f"minidocker: error: {e.message}\n")
             if e.hint:

@@ -22,36 +22,22 @@ def parse_fast(argv: list[str]) -> SimpleNamespace | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import root
+    from minidocker.cli.commands._common import context
     from minidocker.cli.commands._container_flags import options_from
-    from minidocker.engine import lifecycle
-    from minidocker.errors import MinidockerError
+    from minidocker.cli.progress import Progress
+    from minidocker.engine.service import containers
 
-    # its monitor, forked now, imports the runtime while we make the record
-    monitor = lifecycle.prefork_monitor()
-    try:
-        options = options_from(args, detach=args.detach)
-        record = lifecycle.create(root(), options)
-        try:
-            sock = lifecycle.start(record, attach=not args.detach,
-                                   interactive=args.interactive, foreground=not args.detach,
-                                   monitor=monitor)
-        except MinidockerError:
-            try:
-                lifecycle.remove_files(record.reload(), volumes=True)
-            except MinidockerError:
-                pass
-            raise
-    finally:
-        if monitor is not None:
-            monitor.close()  # unused (an error before start): it exits
+    body = options_from(args, detach=args.detach)
+    ctx = context(args, Progress(sys.stderr))  # a pull's progress: stdout is the container's
+    created, stream = containers.run(ctx, body, attach=not args.detach,
+                                     interactive=args.interactive)
     if args.detach:
-        print(record.id)
+        print(created["Id"])
         return 0
-    assert sock is not None
-    from minidocker.engine.attach import stream
-    code = stream(sock, stdin=args.interactive, tty=args.tty)
-    sock.close()
+    assert stream is not None
+    from minidocker.cli.attach import stream as serve
+    code = serve(stream, stdin=args.interactive, tty=args.tty)
+    stream.close()
     if code is None:
         sys.stderr.write("minidocker: error: lost the container's monitor\n")
         return 125

@@ -17,23 +17,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import images
     from minidocker.errors import UsageError
-    from minidocker.image import archive
-    from minidocker.image.store import Store
 
-    fmt = args.format.removesuffix("-archive")
+    ctx = context(args)
     if not args.output:
         if sys.stdout.isatty():
             raise UsageError("save: refusing to write an archive to a terminal",
                              hint="use -o FILE or redirect stdout")
         sys.stdout.flush()
-        archive.save(Store(), args.images, sys.stdout.buffer, fmt)
+        images.save(ctx, args.images, sys.stdout.buffer, format=args.format)
         sys.stdout.buffer.flush()
         return 0
     tmp = f"{args.output}.tmp.{os.getpid()}"
     try:
         with open(tmp, "wb") as out:
-            archive.save(Store(), args.images, out, fmt)
+            images.save(ctx, args.images, out, format=args.format)
         os.rename(tmp, args.output)
     finally:
         if os.path.exists(tmp):

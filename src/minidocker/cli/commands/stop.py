@@ -13,10 +13,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import each
-    from minidocker.engine import lifecycle
-    sig = None
+    from minidocker.cli.commands._common import context, each
+    from minidocker.engine.service import containers
     if args.signal:
         from minidocker.runtime.operations import parse_signal
-        sig = parse_signal(args.signal)
-    return each(args.containers, lambda r: lifecycle.stop(r, args.time, sig))
+        parse_signal(args.signal)  # a bad name is one error, not one per container
+    ctx = context(args)
+    return each(args.containers,
+                lambda ref: containers.stop(ctx, ref, timeout=args.time, signal=args.signal))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="sub", metavar="COMMAND", required=True)
@@ -31,20 +35,21 @@ def parse_fast(argv: list[str]) -> argparse.Namespace | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import root
     if args.sub == "info":
         from minidocker.cli.commands import info
-        return info.run(argparse.Namespace(format=None, debug=False))
+        args.format = None
+        return info.run(args)
     if args.sub == "df":
-        return _df(root(), args)
+        return _df(args)
     if args.sub == "boot":
-        return _boot(root())
+        return _boot(args)
     if args.sub == "service":
-        return _service(root(), getattr(args, "service_args", []), args.debug)
+        return _service(args.root, getattr(args, "service_args", []), args.debug)
     import sys
 
-    from minidocker.cli.commands.container import prune_containers
+    from minidocker.cli.commands._common import context
     from minidocker.cli.output import human_size
+    from minidocker.engine.service import system
     if not args.force:
         sys.stdout.write("WARNING! This will remove:\n  - all stopped containers\n"
                          "  - all networks not used by at least one container\n" +
@@ -56,35 +61,19 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return 0
-    ids, reclaimed = prune_containers(root())
-    if ids:
-        print("Deleted Containers:")
-        print("\n".join(ids) + "\n")
-    from minidocker.engine.networking import cleanup_stale
-    from minidocker.network import prune_networks
-    cleanup_stale(root(), full=True)
-    networks = prune_networks(root())
-    if networks:
-        print("Deleted Networks:")
-        print("\n".join(networks) + "\n")
-    if args.volumes:
-        from minidocker.cli.commands.volume import prune_volumes
-        names, size = prune_volumes(root(), False)
-        reclaimed += size
-        if names:
-            print("Deleted Volumes:")
-            print("\n".join(names) + "\n")
-    try:
-        from minidocker.image import manage
-        from minidocker.image.store import Store
-        deleted, size = manage.prune(Store(root()), all_unused=args.all)
-        reclaimed += size
-        if deleted:
-            print("Deleted Images:")
-            print("\n".join(deleted) + "\n")
-    except ImportError:
-        pass
-    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    report: dict[str, Any] = dict(system.prune(context(args), all=args.all,
+                                               volumes=args.volumes))
+    for title, key in (("Deleted Containers:", "ContainersDeleted"),
+                       ("Deleted Networks:", "NetworksDeleted"),
+                       ("Deleted Volumes:", "VolumesDeleted")):
+        if report.get(key):
+            print(title)
+            print("\n".join(report[key]) + "\n")
+    if report.get("ImagesDeleted"):
+        print("Deleted Images:")
+        print("\n".join(f"{k.lower()}: {v}" for item in report["ImagesDeleted"]
+                        for k, v in item.items()) + "\n")
+    print(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")
     return 0
 
 
@@ -103,13 +92,14 @@ def _service(root: str, argv: list[str], debug: bool) -> int:
                               *(["--debug"] if debug else []), *argv])
 
 
-def _boot(root: str) -> int:
+def _boot(args: argparse.Namespace) -> int:
     import sys
 
-    from minidocker.engine import lifecycle
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import system
     from minidocker.errors import describe
     code = 0
-    for cid, error in lifecycle.start_after_boot(root):
+    for cid, error in system.boot(context(args)):
         if error is None:
             print(cid)
         else:
@@ -118,53 +108,29 @@ def _boot(root: str) -> int:
     return code
 
 
-def _df(root: str, args: argparse.Namespace) -> int:
+def _df(args: argparse.Namespace) -> int:
     import sys
 
-    from minidocker.cli.commands.container import du
-    from minidocker.cli.output import human_size
-    from minidocker.engine import volumes
-    from minidocker.engine.lifecycle import live_state
-    from minidocker.engine.records import Records
-    from minidocker.errors import MinidockerError
-    rows = []
-    try:
-        from minidocker.image.store import Store
-        from minidocker.image.views import image_size
-        store = Store(root)
-        images = store.images()
-        sizes = [image_size(store, i) for i in images]
-        from minidocker.image.snapshot import users_of
-        active = sum(1 for i in images if users_of(store, i))
-        total = sum(sizes)
-        rows.append(("Images", len(images), active, total, 0))
-    except Exception:
-        rows.append(("Images", 0, 0, 0, 0))
-    recs = Records(root).all()
-    running, csize, reclaim = 0, 0, 0
-    for rec in recs:
-        try:
-            status = live_state(rec).get("Status")
-        except MinidockerError:
-            continue
-        size = du(rec.path("upper"))
-        csize += size
-        if status in ("running", "paused", "restarting"):
-            running += 1
-        else:
-            reclaim += size
-    rows.append(("Containers", len(recs), running, csize, reclaim))
-    names = volumes.names(root)
-    used = set()
-    for rec in recs:
-        try:
-            used |= {m.get("Name") for m in rec.config.get("Mounts") or []}
-        except MinidockerError:
-            continue
-    vsize = {n: du(volumes.inspect(root, n)["Mountpoint"]) for n in names}
-    rows.append(("Local Volumes", len(names), len([n for n in names if n in used]),
-                 sum(vsize.values()), sum(s for n, s in vsize.items() if n not in used)))
-    from minidocker.cli.output import format_table
+    from minidocker.cli.commands._common import context
+    from minidocker.cli.output import format_table, human_size
+    from minidocker.engine.service import system
+    usage = system.df(context(args))
+    images = usage["Images"]
+    containers = usage["Containers"]
+    volumes = usage["Volumes"]
+    image_size = sum(i["Size"] for i in images)
+    image_unused = sum(i["Size"] for i in images if not i["Containers"])
+    container_size = sum(c["SizeRw"] for c in containers)
+    stopped_size = sum(c["SizeRw"] for c in containers
+                       if c["State"] not in ("running", "paused", "restarting"))
+    volume_size = sum(v["UsageData"]["Size"] for v in volumes)
+    volume_unused = sum(v["UsageData"]["Size"] for v in volumes if not v["UsageData"]["RefCount"])
+    rows = [("Images", len(images), sum(1 for i in images if i["Containers"]), image_size,
+             image_unused),
+            ("Containers", len(containers), sum(1 for c in containers if c["State"] in (
+                "running", "paused", "restarting")), container_size, stopped_size),
+            ("Local Volumes", len(volumes), sum(1 for v in volumes if v["UsageData"]["RefCount"]),
+             volume_size, volume_unused)]
     table = [(kind, str(total), str(active), human_size(size),
               f"{human_size(rec)} ({100 * rec // size if size else 0}%)")
              for kind, total, active, size, rec in rows]

@@ -11,8 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.image import manage
-    from minidocker.image.store import Store
-
-    manage.tag(Store(), args.source, args.target)
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import images
+    images.tag(context(args), args.source, args.target)
     return 0

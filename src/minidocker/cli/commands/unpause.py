@@ -10,6 +10,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import each
-    from minidocker.engine import lifecycle
-    return each(args.containers, lifecycle.unpause)
+    from minidocker.cli.commands._common import context, each
+    from minidocker.engine.service import containers
+    ctx = context(args)
+    return each(args.containers, lambda ref: containers.unpause(ctx, ref))

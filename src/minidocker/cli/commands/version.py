@@ -14,26 +14,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
     import platform
 
     from minidocker import OCI_VERSION, __version__
-    doc: dict[str, Any] = {"Client": {"Version": __version__, "ApiVersion": "1.43",
-                      "GoVersion": "python" + platform.python_version(), "Os": "linux",
-                      "Arch": os.uname().machine},
-           "Server": {"Version": __version__, "Components": [
-               {"Name": "Engine", "Version": __version__},
-               {"Name": "minidocker-runtime", "Version": __version__,
-                "Details": {"OCI": OCI_VERSION}}],
-               "KernelVersion": os.uname().release, "Os": "linux",
-               "Arch": os.uname().machine}}
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import system
+    server = system.version(context(args))
+    doc: dict[str, Any] = {"Client": {"Version": __version__, "ApiVersion": server["ApiVersion"],
+                                      "GoVersion": "python" + platform.python_version(),
+                                      "Os": "linux", "Arch": server["Arch"]},
+                           "Server": server}
     if args.format:
         from minidocker.cli.template import render
         print(render(args.format, doc))
         return 0
     c = doc["Client"]
-    print(f"Client:\n Version:    {c['Version']}\n Python:     {c['GoVersion']}\n"
-          f" OS/Arch:    linux/{c['Arch']}\n\nServer: (daemonless)\n Engine:\n"
-          f"  Version:   {__version__}\n  Kernel:    {os.uname().release}\n"
+    print(f"Client:\n Version:    {c['Version']}\n API version: {c['ApiVersion']}\n"
+          f" Python:     {c['GoVersion']}\n OS/Arch:    linux/{c['Arch']}\n\n"
+          f"Server: (daemonless)\n Engine:\n  Version:   {__version__}\n"
+          f"  API version: {server['ApiVersion']} (minimum version "
+          f"{server['MinAPIVersion']})\n  Kernel:    {server['KernelVersion']}\n"
           f" minidocker-runtime:\n  Version:   {__version__} (OCI {OCI_VERSION})")
     return 0

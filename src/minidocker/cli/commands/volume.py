@@ -30,27 +30,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from minidocker.cli.commands._common import root
-    from minidocker.engine import volumes
-    from minidocker.errors import MinidockerError, UsageError
-    r = root()
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import volumes
+    from minidocker.engine.service.filters import from_args
+    from minidocker.errors import MinidockerError
+    ctx = context(args)
     if args.sub == "create":
-        if args.driver != "local":
-            raise UsageError(f"volume driver {args.driver!r} is not supported (only local)")
         labels = dict(item.partition("=")[::2] for item in args.label)
-        print(volumes.create(r, args.name, labels)["Name"])
+        print(volumes.create(ctx, args.name, driver=args.driver, labels=labels)["Name"])
         return 0
     if args.sub in ("ls", "list"):
-        docs = [volumes.inspect(r, n) for n in volumes.names(r)]
-        for f in args.filter:
-            key, _, value = f.partition("=")
-            if key == "name":
-                docs = [d for d in docs if value in d["Name"]]
-            elif key == "dangling":
-                used = {m.get("Name") for rec in _records(r) for m in rec}
-                docs = [d for d in docs if (d["Name"] not in used) == (value in ("1", "true"))]
-            else:
-                raise UsageError(f"invalid filter '{key}'")
+        docs = volumes.ls(ctx, filters=from_args(args.filter))["Volumes"]
         if args.quiet:
             sys.stdout.write("".join(d["Name"] + "\n" for d in docs))
             return 0
@@ -63,14 +53,15 @@ def run(args: argparse.Namespace) -> int:
         failed = False
         for name in args.names:
             try:
-                docs.append(volumes.inspect(r, name))
+                docs.append(volumes.inspect(ctx, name))
             except MinidockerError as e:
                 sys.stderr.write(f"minidocker: error: {e.message}\n")
                 failed = True
         if args.format:
             from minidocker.cli.template import render
+            from minidocker.cli.views import go_maps
             for d in docs:
-                print(render(args.format, d))
+                print(render(args.format, go_maps(d)))
         else:
             print(json.dumps(docs, indent=4))
         return 1 if failed else 0
@@ -78,49 +69,20 @@ def run(args: argparse.Namespace) -> int:
         failed = False
         for name in args.names:
             try:
-                volumes.remove(r, name, force=args.force)
+                volumes.remove(ctx, name, force=args.force)
                 print(name)
             except MinidockerError as e:
                 sys.stderr.write(f"minidocker: error: {e.message}\n")
                 failed = True
         return 1 if failed else 0
     if args.sub == "prune":
-        names, size = prune_volumes(r, args.all)
-        if names:
+        report = volumes.prune(ctx, all=args.all)
+        if report["VolumesDeleted"]:
             print("Deleted Volumes:")
-            for n in names:
+            for n in report["VolumesDeleted"]:
                 print(n)
             print()
         from minidocker.cli.output import human_size
-        print(f"Total reclaimed space: {human_size(size)}")
+        print(f"Total reclaimed space: {human_size(report['SpaceReclaimed'])}")
         return 0
     return 125
-
-
-def _records(root: str) -> list[list[dict[str, str]]]:
-    from minidocker.engine.records import Records
-    from minidocker.errors import MinidockerError
-    out = []
-    for rec in Records(root).all():
-        try:
-            out.append(list(rec.config.get("Mounts") or []))
-        except MinidockerError:
-            continue
-    return out
-
-
-def prune_volumes(root: str, all_volumes: bool) -> tuple[list[str], int]:
-    """Remove unused volumes (anonymous only, unless all_volumes): (names, bytes)."""
-    from minidocker.cli.commands.container import du
-    from minidocker.engine import volumes
-    used = {m.get("Name") for rec in _records(root) for m in rec}
-    removed, size = [], 0
-    for name in volumes.names(root):
-        doc = volumes.inspect(root, name)
-        anonymous = "com.docker.volume.anonymous" in (doc.get("Labels") or {})
-        if name in used or not (anonymous or all_volumes):
-            continue
-        size += du(doc["Mountpoint"])
-        volumes.remove(root, name, force=True)
-        removed.append(name)
-    return removed, size

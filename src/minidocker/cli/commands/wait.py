@@ -10,15 +10,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import each
-    from minidocker.engine import lifecycle
+    from minidocker.cli.commands._common import context, each
+    from minidocker.engine.service import containers
+    ctx = context(args)
 
-    def wait(record: object) -> None:
-        lifecycle.wait_stopped(record, None)  # type: ignore[arg-type]
-        try:
-            code = record.reload().state.get("ExitCode", 0)  # type: ignore[attr-defined]
-        except Exception:
-            code = 0  # removed (--rm) while we waited: Docker prints the code it saw
-        print(code, flush=True)
+    def wait(ref: str) -> None:
+        print(containers.wait(ctx, ref)["StatusCode"], flush=True)
 
     return each(args.containers, wait, echo=False)

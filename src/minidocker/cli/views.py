@@ -1,0 +1,122 @@
+"""How the CLI shows the service layer's documents: the rows of `ps`, `images` and
+`stats` with Docker's --format fields, and documents made ready for templates."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+# keys whose values are Go maps in Docker's types (free-form: an absent key prints
+# <no value> even with strict fields, see template.FreeMap)
+GO_MAPS = frozenset(("Labels", "ExposedPorts", "Volumes", "Options", "DriverOpts", "Sysctls",
+                     "Tmpfs", "Networks", "Ports", "Containers"))
+
+
+def go_maps(doc: Any, key: str = "") -> Any:
+    """`doc` with the dicts under GO_MAPS keys made FreeMaps, at any depth."""
+    from minidocker.cli.template import FreeMap
+    if isinstance(doc, dict):
+        items = {k: go_maps(v, k) for k, v in doc.items()}
+        return FreeMap(items) if key in GO_MAPS else items
+    if isinstance(doc, list):
+        return [go_maps(v) for v in doc]
+    return doc
+
+
+class ContainerRow:
+    """One `ps` row from a container summary; properties are the --format fields
+    ({{.ID}}, {{.Names}}, ...) as Docker's CLI computes them."""
+
+    def __init__(self, summary: Mapping[str, Any], no_trunc: bool, now: float):
+        self.summary = summary
+        self.no_trunc = no_trunc
+        self.now = now
+
+    @property
+    def ID(self) -> str:
+        cid = str(self.summary["Id"])
+        return cid if self.no_trunc else cid[:12]
+
+    @property
+    def Names(self) -> str:
+        return ",".join(n.lstrip("/") for n in self.summary.get("Names") or [])
+
+    @property
+    def Image(self) -> str:
+        return str(self.summary.get("Image", ""))
+
+    @property
+    def Command(self) -> str:
+        cmd = str(self.summary.get("Command", ""))
+        if self.no_trunc:
+            from minidocker.cli.template import go_quote
+            return go_quote(cmd)
+        from minidocker.cli.output import quote_command
+        return quote_command(cmd)
+
+    @property
+    def CreatedAt(self) -> str:
+        from minidocker.cli.output import go_time
+        return go_time(self.summary.get("Created") or 0)
+
+    @property
+    def RunningFor(self) -> str:
+        from minidocker.cli.output import ago
+        return ago(self.summary.get("Created") or 0, self.now)
+
+    @property
+    def Status(self) -> str:
+        return str(self.summary.get("Status", ""))
+
+    @property
+    def State(self) -> str:
+        return str(self.summary.get("State", ""))
+
+    @property
+    def Ports(self) -> str:
+        """`0.0.0.0:8080->80/tcp, 53/udp` (exposed, unpublished)."""
+        items = []
+        for p in self.summary.get("Ports") or []:
+            port, proto = int(p["PrivatePort"]), str(p["Type"])
+            text = f"{p['IP']}:{p['PublicPort']}->{port}/{proto}" if p.get("PublicPort") \
+                else f"{port}/{proto}"
+            items.append((port, proto, text))
+        return ", ".join(text for _, _, text in sorted(items))
+
+    @property
+    def Size(self) -> str:
+        if "SizeRw" not in self.summary:
+            return ""
+        from minidocker.units import human_size
+        return human_size(self.summary["SizeRw"], 3)
+
+    @property
+    def Networks(self) -> str:
+        return ",".join((self.summary.get("NetworkSettings") or {}).get("Networks") or {})
+
+    @property
+    def Mounts(self) -> str:
+        return ",".join(m.get("Name") or m.get("Source", "")
+                        for m in self.summary.get("Mounts") or [])
+
+    @property
+    def Labels(self) -> str:
+        labels = self.summary.get("Labels") or {}
+        return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+    @property
+    def LocalVolumes(self) -> str:
+        return str(sum(1 for m in self.summary.get("Mounts") or [] if m.get("Type") == "volume"))
+
+    def as_dict(self) -> dict[str, str]:
+        """What `ps --format json` prints per container (Docker's keys)."""
+        return {"Command": self.Command, "CreatedAt": self.CreatedAt, "ID": self.ID,
+                "Image": self.Image, "Labels": self.Labels, "LocalVolumes": self.LocalVolumes,
+                "Mounts": self.Mounts, "Names": self.Names, "Networks": self.Networks,
+                "Ports": self.Ports, "RunningFor": self.RunningFor, "Size": self.Size,
+                "State": self.State, "Status": self.Status}
+
+    def Label(self, name: str) -> str:
+        return str((self.summary.get("Labels") or {}).get(name, ""))

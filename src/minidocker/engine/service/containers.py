@@ -1,0 +1,637 @@
+"""Container operations of the service layer: one function per thing a user can ask of a
+container, as Docker's API has them (POST /containers/create, /start, /stop, ...).
+
+Every function takes the Context first and a container reference (a name, a full id or
+a unique id prefix) where Docker's path has {id}; takes and returns plain data in
+Docker's shapes (see types.py); raises minidocker.errors (NotFound 404, Conflict 409,
+UsageError 400, NotModified 304). Nothing here writes to a terminal.
+"""
+
+from __future__ import annotations
+
+import os
+
+from minidocker.errors import Conflict, NotFound, NotModified, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import IO, Any
+
+    from minidocker.engine.records import Record
+    from minidocker.engine.service import Context
+    from minidocker.engine.service.streams import AttachStream
+    from minidocker.engine.service.types import (
+        Change,
+        ContainerSummary,
+        CreateBody,
+        CreateResponse,
+        LogEntry,
+        Port,
+        PruneReport,
+        TopResponse,
+        WaitResponse,
+    )
+
+RUNNING = ("running", "paused", "restarting")
+# `docker ps --filter` keys (and GET /containers/json's filters)
+LIST_FILTERS = ("ancestor", "exited", "id", "label", "name", "network", "status", "volume")
+STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+def find(ctx: Context, ref: str) -> Record:
+    """The record of a container: by name, full id, then unique id prefix (Docker's
+    order). NotFound, or Conflict for an ambiguous prefix. For front ends that need the
+    record itself (the builder); the others use the functions below."""
+    from minidocker.engine.records import Records
+    return Records(ctx.root).find(ref)
+
+
+def _live(record: Record) -> dict[str, Any]:
+    from minidocker.engine.lifecycle import live_state
+    return live_state(record)
+
+
+# ---- create, start, run -----------------------------------------------------------------------
+
+
+def create(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = None,
+           pull: str = "never") -> CreateResponse:
+    """POST /containers/create: a new container from Docker's create body (the
+    container's Config with HostConfig and NetworkingConfig). `pull` is "never"
+    (Docker's API: a missing image is NotFound) or "missing" (the CLI's run and create:
+    the image is pulled first, its progress told to the sink)."""
+    from minidocker.engine import lifecycle
+    warnings: list[str] = []
+    options = _options(ctx, dict(body), name, warnings)
+    record = lifecycle.create(ctx.root, options, pull=_puller(ctx, pull))
+    return {"Id": record.id, "Warnings": warnings}
+
+
+def _puller(ctx: Context, policy: str) -> Any:
+    if policy not in ("never", "missing"):
+        raise UsageError(f"invalid pull policy {policy!r}: never or missing")
+    if policy == "never":
+        return None
+
+    def pull(store: Any, ref: str) -> Any:
+        from minidocker.engine.service import images
+        ctx.sink.status(f"Unable to find image '{ref}' locally")
+        return images.pull_into(ctx, store, ref)
+
+    return pull
+
+
+def _options(ctx: Context, body: dict[str, Any], name: str | None,
+             warnings: list[str]) -> dict[str, Any]:
+    """Docker's create body in the form lifecycle.create takes: mounts parsed from
+    HostConfig.Binds (-v syntax) and HostConfig.Mounts (Docker's structures) into Mounts,
+    PortBindings as -p specs, the network options checked; Detach from the Attach*
+    flags. A body from our CLI may hold PortBindings as a list of -p specs already."""
+    from minidocker.engine import networking, volumes
+    if not body.get("Image"):
+        raise UsageError("no image given: the create body needs Image")
+    host = dict(body.get("HostConfig") or {})
+    options = dict(body)
+    options["Name"] = name if name is not None else body.get("Name")
+    mounts = [volumes.parse_volume(b) for b in host.get("Binds") or []]
+    mounts += [volumes.from_api_mount(m) for m in host.get("Mounts") or []]
+    options["Mounts"] = mounts
+    ports = host.get("PortBindings") or []
+    if isinstance(ports, dict):
+        ports = port_specs(ports)
+    host["PortBindings"] = list(ports)
+    if "Detach" not in options:
+        options["Detach"] = not (body.get("AttachStdout") or body.get("AttachStderr") or
+                                 body.get("AttachStdin"))
+    for key in ("RestartPolicy", "LogConfig"):
+        if not host.get(key):
+            host.pop(key, None)  # Docker's clients send {} or {"Name": ""}: the default
+    policy = host.get("RestartPolicy") or {}
+    if policy and not policy.get("Name"):
+        host.pop("RestartPolicy")
+    if host.get("AutoRemove") and (host.get("RestartPolicy") or {}).get("Name", "no") != "no":
+        raise Conflict("conflicting options: cannot specify both --restart and --rm")
+    if not host.get("Runtime") and ctx.runtime:
+        host["Runtime"] = ctx.runtime
+    networking_config = dict(body.get("NetworkingConfig") or {})
+    endpoints = dict(networking_config.get("EndpointsConfig") or {})
+    mode = host.get("NetworkMode") or "bridge"
+    endpoint = dict(endpoints.get(mode) or (endpoints.get("bridge") if mode == "default"
+                                            else None) or {})
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        ctx.sink.warning(message)
+
+    host = networking.check_options(ctx.root, host, endpoint, warn)
+    if endpoint:
+        endpoints = {k: v for k, v in endpoints.items() if k not in (mode, "default")}
+        options["NetworkingConfig"] = {"EndpointsConfig": {host["NetworkMode"]: endpoint,
+                                                           **endpoints}}
+    options["HostConfig"] = host
+    return options
+
+
+def port_specs(bindings: dict[str, Any]) -> list[str]:
+    """Docker's PortBindings ({"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}) as -p
+    specs ("8080:80/tcp"); an empty HostPort is a random one."""
+    specs = []
+    for key, hosts in bindings.items():
+        port, _, proto = str(key).partition("/")
+        for h in hosts or [{}]:
+            h = h or {}
+            ip, hport = str(h.get("HostIp") or ""), str(h.get("HostPort") or "")
+            spec = f"{ip}:{hport}:{port}" if ip else (f"{hport}:{port}" if hport else port)
+            specs.append(f"{spec}/{proto or 'tcp'}")
+    return specs
+
+
+def start(ctx: Context, ref: str, *, attach: bool = False, interactive: bool = False
+          ) -> AttachStream | None:
+    """POST /containers/{id}/start. With `attach`, the container's stream, connected
+    before it runs (no output is missed); `interactive` gives it our input. A running
+    container is NotModified (with `attach`: its stream)."""
+    from minidocker.engine import lifecycle
+    record = find(ctx, ref)
+    sock = lifecycle.start(record, attach=attach, interactive=interactive, sink=ctx.sink,
+                           fork=ctx.may_fork())
+    return None if sock is None else _stream(record, sock, interactive)
+
+
+def _stream(record: Record, sock: Any, interactive: bool) -> AttachStream:
+    from minidocker.engine.service.streams import AttachStream
+    config = record.config.get("Config") or {}
+    return AttachStream(sock, tty=bool(config.get("Tty")),
+                        stdin=interactive and bool(config.get("OpenStdin")))
+
+
+def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = None,
+        attach: bool = False, interactive: bool = False, pull: str = "missing"
+        ) -> tuple[CreateResponse, AttachStream | None]:
+    """create, then start (`docker run`): the create response and, with `attach`, the
+    stream. A container that fails to start is removed (nothing is left behind).
+    In a process that may fork, its monitor is forked first, to import the runtime on
+    the other CPU while the record is made."""
+    from minidocker.engine import lifecycle
+    from minidocker.errors import MinidockerError
+    monitor = lifecycle.prefork_monitor() if ctx.may_fork() else None
+    try:
+        created = create(ctx, body, name=name, pull=pull)
+        record = find(ctx, created["Id"])
+        try:
+            sock = lifecycle.start(record, attach=attach, interactive=interactive,
+                                   foreground=attach, monitor=monitor, sink=ctx.sink,
+                                   fork=ctx.may_fork())
+        except MinidockerError:
+            try:
+                lifecycle.remove_files(record.reload(), volumes=True)
+            except MinidockerError:
+                pass
+            raise
+    finally:
+        if monitor is not None:
+            monitor.close()  # unused (an error before start): it exits
+    return created, None if sock is None else _stream(record, sock, interactive)
+
+
+# ---- stop, kill, restart, pause, remove, rename, wait ------------------------------------------
+
+
+def stop(ctx: Context, ref: str, *, timeout: int | None = None,
+         signal: str | int | None = None) -> None:
+    """POST /containers/{id}/stop: the stop signal, then SIGKILL after `timeout` seconds
+    (the container's StopTimeout, else 10; -1 waits forever). NotModified if not running."""
+    from minidocker.engine import lifecycle
+    record = find(ctx, ref)
+    sig = _signal(signal) if signal is not None else None
+    if _live(record).get("Status") not in RUNNING:
+        raise NotModified(f"container {record.id[:12]} is not running")
+    lifecycle.stop(record, timeout, sig)
+
+
+def _signal(value: str | int) -> int:
+    from minidocker.runtime.operations import parse_signal
+    return parse_signal(str(value))
+
+
+def kill(ctx: Context, ref: str, *, signal: str | int = "SIGKILL") -> None:
+    """POST /containers/{id}/kill. Conflict if the container is not running."""
+    from minidocker.engine import lifecycle
+    sig = _signal(signal)
+    lifecycle.kill(find(ctx, ref), sig)
+
+
+def restart(ctx: Context, ref: str, *, timeout: int | None = None) -> None:
+    """POST /containers/{id}/restart: stop (if running), then start."""
+    from minidocker.engine import lifecycle
+    record = find(ctx, ref)
+    lifecycle.stop(record, timeout)
+    try:
+        lifecycle.start(record, attach=False, sink=ctx.sink, fork=ctx.may_fork())
+    except NotModified:
+        pass  # its restart policy started it again meanwhile
+
+
+def pause(ctx: Context, ref: str) -> None:
+    """POST /containers/{id}/pause (the freezer). Conflict unless running."""
+    from minidocker.engine import lifecycle
+    lifecycle.pause(find(ctx, ref))
+
+
+def unpause(ctx: Context, ref: str) -> None:
+    from minidocker.engine import lifecycle
+    lifecycle.unpause(find(ctx, ref))
+
+
+def remove(ctx: Context, ref: str, *, force: bool = False, volumes: bool = False) -> None:
+    """DELETE /containers/{id}: a stopped container (a running one with `force`, killed
+    first), its mounts, network endpoints, anonymous volumes with `volumes`."""
+    from minidocker.engine import lifecycle
+    lifecycle.remove(find(ctx, ref), force, volumes)
+
+
+def rename(ctx: Context, ref: str, new_name: str) -> None:
+    """POST /containers/{id}/rename. Conflict if the name is taken."""
+    from minidocker.engine.records import Records, check_name
+    record = find(ctx, ref)
+    new = check_name(new_name)
+    old = record.name
+    if new == old:
+        raise UsageError("renaming a container with the same name as its current name")
+    records = Records(ctx.root)
+    records.take_name(new, record.id)
+    with record.lock():
+        config = dict(record.reload().config)
+        config["Name"] = "/" + new
+        record.save_config(config)
+    records.release_name(old, record.id)
+    from minidocker.engine import events
+    events.emit(record, "rename", oldName="/" + old)
+
+
+def wait(ctx: Context, ref: str, *, condition: str = "not-running") -> WaitResponse:
+    """POST /containers/{id}/wait: block until the container is not running
+    ("not-running"), has exited once more ("next-exit") or is removed ("removed"); its
+    exit code. A container removed meanwhile (--rm) gives the code it exited with."""
+    import time
+
+    from minidocker.engine import lifecycle
+    if condition not in ("not-running", "next-exit", "removed"):
+        raise UsageError(f"invalid condition {condition!r}: not-running, next-exit or removed")
+    record = find(ctx, ref)
+    finished = str(record.state.get("FinishedAt", ""))
+    code = 0
+    while True:
+        try:
+            state = lifecycle.live_state(record.reload())
+        except NotFound:
+            return {"StatusCode": code, "Error": None}
+        code = int(state.get("ExitCode") or 0)
+        stopped = state.get("Status") not in RUNNING
+        if condition == "not-running" and stopped:
+            return {"StatusCode": code, "Error": None}
+        if condition == "next-exit" and stopped and state.get("FinishedAt") != finished:
+            return {"StatusCode": code, "Error": None}
+        time.sleep(0.01 if condition == "not-running" else 0.05)
+
+
+# ---- attach, logs ----------------------------------------------------------------------------
+
+
+def attach(ctx: Context, ref: str, *, stdin: bool = True) -> AttachStream:
+    """POST /containers/{id}/attach: a stream of the running container's output (and its
+    input when it was created with OpenStdin and `stdin`). Conflict if it is not running."""
+    from minidocker.engine import lifecycle
+    record = find(ctx, ref)
+    if _live(record).get("Status") not in ("running", "paused"):
+        raise Conflict("you cannot attach to a stopped container, start it first")
+    return _stream(record, lifecycle.connect_attach(record), stdin)
+
+
+def logs(ctx: Context, ref: str, *, follow: bool = False, tail: int | None = None,
+         since: float = 0.0, until: float | None = None, stdout: bool = True,
+         stderr: bool = True) -> Iterator[LogEntry]:
+    """GET /containers/{id}/logs: the log's entries ({"log", "stream", "time"}), the last
+    `tail` of them, from `since` and before `until` (seconds since the epoch), then with
+    `follow` the new ones until the container stops. Close the iterator to stop early."""
+    from minidocker.engine import logs as log_files
+    from minidocker.errors import MinidockerError
+    record = find(ctx, ref)
+    if ((record.config.get("HostConfig") or {}).get("LogConfig") or {}).get("Type") == "none":
+        raise MinidockerError("configured logging driver does not support reading")
+    if tail is not None and tail < 0:
+        tail = None
+
+    def running() -> bool:
+        try:
+            return _live(record.reload()).get("Status") in RUNNING
+        except MinidockerError:
+            return False
+
+    entries = log_files.follow(record, tail=tail, since=since, until=until, follow=follow,
+                               running=running)
+    if stdout and stderr:
+        return entries  # type: ignore[return-value]
+    wanted = "stdout" if stdout else "stderr" if stderr else ""
+    return (e for e in entries if e.get("stream") == wanted)  # type: ignore[misc]
+
+
+# ---- what runs: top, stats, port ---------------------------------------------------------------
+
+
+def top(ctx: Context, ref: str, ps_args: list[str] | None = None) -> TopResponse:
+    """GET /containers/{id}/top: `ps` (default -ef) of the container's processes."""
+    import subprocess
+
+    from minidocker.engine import lifecycle
+    from minidocker.errors import MinidockerError
+    record = find(ctx, ref)
+    if _live(record).get("Status") not in ("running", "paused"):
+        raise Conflict(f"container {record.id} is not running")
+    pids = {str(p) for p in lifecycle.runtime_of(record).pids(record.id)}
+    out = subprocess.run(["ps", *(ps_args or ["-ef"])], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        raise UsageError(f"ps: {out.stderr.strip()}")
+    lines = out.stdout.splitlines()
+    if not lines:
+        return {"Titles": [], "Processes": []}
+    titles = lines[0].split()
+    if "PID" not in titles:
+        raise MinidockerError("couldn't find PID field in ps output")
+    col = titles.index("PID")
+    processes = []
+    for line in lines[1:]:
+        fields = line.split(None, len(titles) - 1)
+        if len(fields) > col and fields[col] in pids:
+            processes.append(fields)
+    return {"Titles": titles, "Processes": processes}
+
+
+def stats(ctx: Context, ref: str) -> dict[str, Any]:
+    """GET /containers/{id}/stats?stream=false: one sample in Docker's shape (read,
+    cpu_stats, memory_stats, pids_stats, blkio_stats, networks; precpu_stats empty).
+    Percentages need two samples: see stats_stream."""
+    from minidocker.engine import stats as sampling
+    record = find(ctx, ref)
+    return sampling.sample(record, _live(record))
+
+
+def stats_stream(ctx: Context, ref: str, *, interval: float = 1.0
+                 ) -> Iterator[dict[str, Any]]:
+    """GET /containers/{id}/stats: a sample every `interval` seconds, each with the one
+    before as precpu_stats (the first after one interval, as Docker's). Ends when the
+    container is gone; close it to stop."""
+    import time
+
+    from minidocker.engine import stats as sampling
+    record = find(ctx, ref)
+    before = sampling.sample(record, _live(record))
+    while True:
+        time.sleep(interval)
+        try:
+            after = sampling.sample(record.reload(), _live(record))
+        except NotFound:
+            return
+        after["precpu_stats"] = before["cpu_stats"]
+        yield after
+        before = after
+
+
+def port(ctx: Context, ref: str) -> list[Port]:
+    """The published ports of a running container: [{IP, PublicPort, PrivatePort,
+    Type}], sorted by container port (`docker port`)."""
+    from minidocker.engine.networking import published
+    mappings = sorted(published(_live(find(ctx, ref))), key=lambda m: (m[2], m[3], m[0], m[1]))
+    return [{"IP": hip, "PublicPort": hport, "PrivatePort": cport, "Type": proto}
+            for hip, hport, cport, proto in mappings]
+
+
+# ---- inspect, list, prune ----------------------------------------------------------------------
+
+
+def inspect(ctx: Context, ref: str, *, size: bool = False) -> dict[str, Any]:
+    """GET /containers/{id}/json: Docker's inspect document (with `size`: SizeRw and
+    SizeRootFs)."""
+    from minidocker.engine.views import inspect_doc
+    record = find(ctx, ref)
+    doc = inspect_doc(record, _live(record))
+    if size:
+        from minidocker.fs import du
+        doc["SizeRw"] = du(record.path("upper"))
+        doc["SizeRootFs"] = doc["SizeRw"] + sum(du(p) for p in record.config.get("Lowers") or [])
+    return doc
+
+
+def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
+         filters: dict[str, list[str]] | None = None, size: bool = False
+         ) -> list[ContainerSummary]:
+    """GET /containers/json: summaries of the running containers (every one with `all`,
+    with `limit` > 0, or with a status/exited filter), newest first, at most `limit`.
+    `filters` as Docker's: {"status": ["exited"], "label": ["a=b"], ...}; values of one
+    key are ORed, keys ANDed. Stale network state of crashed containers is cleaned first."""
+    import time
+
+    from minidocker.engine import views
+    from minidocker.engine.lifecycle import live_state
+    from minidocker.engine.records import Records
+    from minidocker.errors import MinidockerError
+    pairs = check_filters(filters or {})
+    show_all = all or limit > 0 or any(k in ("status", "exited") for k, _ in pairs)
+    from minidocker.engine.networking import cleanup_stale
+    cleanup_stale(ctx.root)  # what a crash left: veths, port rules, leases
+    rows = []
+    for record in Records(ctx.root).all():
+        try:
+            state = live_state(record)
+            created = record.config.get("Created", "")
+            if not show_all and state.get("Status") not in RUNNING:
+                continue
+            if pairs and not views.matches(record, state, pairs):
+                continue
+        except MinidockerError:
+            continue  # a record being created or removed right now
+        rows.append((created, record, state))
+    rows.sort(key=lambda r: r[0], reverse=True)
+    if limit > 0:
+        rows = rows[:limit]
+    now = time.time()
+    out: list[Any] = []
+    for _, record, state in rows:
+        try:
+            item = views.summary(record, state, now)
+        except MinidockerError:
+            continue
+        if size:
+            from minidocker.fs import du
+            item["SizeRw"] = du(record.path("upper"))
+        out.append(item)
+    return out
+
+
+def check_filters(filters: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """Docker's filters map as (key, value) pairs; a key or status it has not: UsageError."""
+    pairs = []
+    for key, values in filters.items():
+        if key not in LIST_FILTERS:
+            raise UsageError(f"invalid filter '{key}'")
+        for value in values:
+            if key == "status" and value not in STATUSES:
+                raise UsageError(f"invalid filter 'status={value}'")
+            pairs.append((key, value))
+    return pairs
+
+
+def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> PruneReport:
+    """POST /containers/prune: every stopped container (and records a crashed create
+    left); filters label= and label!= as Docker's."""
+    import shutil
+
+    from minidocker.engine import lifecycle
+    from minidocker.engine.records import Records
+    from minidocker.engine.service.filters import labels_match
+    from minidocker.errors import MinidockerError
+    from minidocker.fs import du
+    wanted = _prune_filters(filters or {})
+    removed, reclaimed = [], 0
+    for record in Records(ctx.root).all():
+        if not record.exists():
+            if not os.path.exists(record.path("state.json")):
+                shutil.rmtree(record.dir, ignore_errors=True)  # a create that crashed
+            continue
+        try:
+            state = lifecycle.live_state(record)
+            if state.get("Status") not in ("exited", "created", "dead"):
+                continue
+            if not labels_match(record.config["Config"].get("Labels") or {}, wanted):
+                continue
+            size = du(record.path("upper"))
+            lifecycle.remove(record)
+        except MinidockerError:
+            continue
+        reclaimed += size
+        removed.append(record.id)
+    return {"ContainersDeleted": removed, "SpaceReclaimed": reclaimed}
+
+
+def _prune_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
+    for key in filters:
+        if key not in ("label", "label!"):
+            raise UsageError(f"invalid filter '{key}'")
+    return filters
+
+
+# ---- the filesystem: commit, export, cp, diff ---------------------------------------------------
+
+
+class _RootfsView:
+    """The container's filesystem mounted for the duration of a `with` block (cp, export,
+    commit of a directory image), unless it is mounted already (running)."""
+
+    def __init__(self, record: Record):
+        self.record = record
+        self.mounted = False
+
+    def __enter__(self) -> str:
+        from minidocker.engine import lifecycle
+        path, self.mounted = lifecycle.rootfs_view(self.record)
+        return path
+
+    def __exit__(self, *exc: object) -> None:
+        if self.mounted:
+            from minidocker.engine import lifecycle
+            lifecycle.unmount_rootfs(self.record)
+
+
+def commit(ctx: Context, ref: str, *, repo: str | None = None, comment: str = "",
+           author: str = "", changes: list[str] | tuple[str, ...] = (), pause: bool = True
+           ) -> dict[str, str]:
+    """POST /commit: a new image from the container's changes (paused meanwhile unless
+    `pause` is False), with Dockerfile `changes` applied; {"Id": image id}."""
+    import json
+
+    from minidocker.engine import lifecycle
+    from minidocker.image import commit as image_commit
+    from minidocker.image.store import Store
+    record = find(ctx, ref)
+    store = Store(ctx.root)
+    config = record.config
+    cfg = config["Config"]
+    container_config = {k: cfg[k] for k in ("Env", "Cmd", "Entrypoint", "WorkingDir", "User",
+                                            "Labels", "ExposedPorts", "StopSignal",
+                                            "Volumes") if cfg.get(k)}
+    paused = False
+    if pause and _live(record).get("Status") == "running":
+        lifecycle.pause(record)
+        paused = True
+    try:
+        image_id = str(config.get("Image", ""))
+        base = store.try_lookup(image_id) if image_id.startswith("sha256:") else None
+        if base is not None:
+            image = image_commit.commit_container(
+                store, record.path("upper"), base, ref=repo, changes=list(changes),
+                comment=comment, author=author, container_config=container_config)
+        else:  # a directory image: the whole filesystem becomes the one layer
+            with _RootfsView(record) as view:
+                given = [c.split(None, 1)[0].upper() for c in changes if c.strip()]
+                extra = [f"{k.upper()} {json.dumps(cfg[k])}" for k in ("Cmd", "Entrypoint")
+                         if cfg.get(k) and k.upper() not in given]
+                image = image_commit.import_rootfs(store, view, ref=repo,
+                                                   changes=list(changes) + extra,
+                                                   message=comment)
+    finally:
+        if paused:
+            lifecycle.unpause(record)
+    return {"Id": image.id}
+
+
+def export(ctx: Context, ref: str, out: IO[bytes]) -> None:
+    """GET /containers/{id}/export: the container's filesystem as a tar, written to `out`."""
+    from minidocker.engine import files
+    with _RootfsView(find(ctx, ref)) as root:
+        files.export(root, out)
+
+
+def copy_out(ctx: Context, ref: str, path: str, dest: str, *, follow: bool = False,
+             archive: bool = False) -> None:
+    """`docker cp CONTAINER:PATH DEST`: copy out to a local path, by docker cp's rules
+    (the container's side read by a child chrooted into its filesystem)."""
+    from minidocker.engine import files
+    with _RootfsView(find(ctx, ref)) as root:
+        files.copy_out(root, path, dest, follow=follow, archive=archive)
+
+
+def get_archive(ctx: Context, ref: str, path: str, out: IO[bytes], *,
+                follow: bool = False) -> None:
+    """GET /containers/{id}/archive: a tar of PATH written to `out` (`docker cp ... -`)."""
+    from minidocker.engine import files
+    with _RootfsView(find(ctx, ref)) as root:
+        files.copy_out(root, path, out, follow=follow, archive=True)
+
+
+def copy_in(ctx: Context, ref: str, src: str, path: str, *, archive: bool = False,
+            follow: bool = False) -> None:
+    """`docker cp SRC CONTAINER:PATH` from a local path (-L: follow SRC's last link)."""
+    from minidocker.engine import files
+    with _RootfsView(find(ctx, ref)) as root:
+        files.copy_in(root, os.path.realpath(src) if follow else src, path,
+                      archive=archive)
+
+
+def put_archive(ctx: Context, ref: str, path: str, source: IO[bytes], *,
+                archive: bool = False) -> None:
+    """PUT /containers/{id}/archive: unpack the tar `source` into the directory PATH
+    (entries may not reach above it)."""
+    from minidocker.engine import files
+    with _RootfsView(find(ctx, ref)) as root:
+        files.copy_in_archive(root, source, path, archive=archive)
+
+
+def diff(ctx: Context, ref: str) -> list[Change]:
+    """GET /containers/{id}/changes: [{"Path", "Kind"}] (0 modified, 1 added, 2 deleted)."""
+    from minidocker.engine import files
+    record = find(ctx, ref)
+    kinds = {"C": 0, "A": 1, "D": 2}
+    return [{"Path": path, "Kind": kinds[kind]} for kind, path in
+            files.diff(record.path("upper"), list(record.config.get("Lowers") or []))]

@@ -1,0 +1,191 @@
+"""Image operations of the service layer (Docker's /images/...): list, inspect, history,
+pull, push, tag, remove, prune, save, load, import, login. Progress goes to the
+context's sink; results are Docker's shapes."""
+
+from __future__ import annotations
+
+from minidocker.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
+
+    from minidocker.engine.service import Context
+    from minidocker.engine.service.types import PruneReport
+    from minidocker.image.store import Image, Store
+
+LIST_FILTERS = ("dangling", "reference", "label", "before", "since")
+
+
+def _store(ctx: Context) -> Store:
+    from minidocker.image.store import Store
+    return Store(ctx.root)
+
+
+def ls(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    """GET /images/json: one summary per image, newest first: Id, ParentId, RepoTags,
+    RepoDigests, Created (epoch seconds), Size, VirtualSize, SharedSize, Labels,
+    Containers. Docker's filters: dangling, reference (a pattern on repo or repo:tag: an
+    image keeps only the tags it matches), label, before, since."""
+    import fnmatch
+
+    from minidocker.image import views
+    store = _store(ctx)
+    wanted = _check_filters(filters or {})
+    cutoffs = {key: [views.epoch(store.lookup(v).config.get("created", "")) or 0.0
+                     for v in wanted.get(key, [])] for key in ("before", "since")}
+    out = []
+    for image in sorted(store.images(), key=views.created_of, reverse=True):
+        tags = list(image.repo_tags)
+        labels = (image.config.get("config") or {}).get("Labels") or {}
+        created = views.epoch(views.created_of(image)) or 0.0
+        if "dangling" in wanted and not any(
+                (not tags) == (v.lower() in ("true", "1")) for v in wanted["dangling"]):
+            continue
+        if "reference" in wanted:
+            def hit(tag: str) -> bool:
+                repo = tag.rpartition(":")[0]
+                return any(fnmatch.fnmatchcase(n, p) for n in (repo, tag)
+                           for p in wanted["reference"])
+            tags = [t for t in tags if hit(t)]
+            if not tags:
+                continue
+        if "label" in wanted and not all(
+                (k in labels and (not sep or labels[k] == v))
+                for k, sep, v in (w.partition("=") for w in wanted["label"])):
+            continue
+        if any(not created < c for c in cutoffs["before"]) or \
+                any(not created > c for c in cutoffs["since"]):
+            continue
+        size = views.image_size(store, image)
+        out.append({"Id": image.id, "ParentId": "", "RepoTags": tags,
+                    "RepoDigests": list(image.repo_digests), "Created": int(created),
+                    "Size": size, "VirtualSize": size, "SharedSize": -1,
+                    "Labels": dict(labels), "Containers": -1})
+    return out
+
+
+def _check_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
+    for key, values in filters.items():
+        if key not in LIST_FILTERS:
+            raise UsageError(f"invalid filter '{key}'",
+                             hint=f"filters: {', '.join(k + '=...' for k in LIST_FILTERS)}")
+        if key == "dangling" and any(v.lower() not in ("true", "false", "1", "0")
+                                     for v in values):
+            raise UsageError(f"invalid filter 'dangling={values[0]}'", hint="true or false")
+    return filters
+
+
+def inspect(ctx: Context, name: str) -> dict[str, Any]:
+    """GET /images/{name}/json. NotFound if there is no such image."""
+    from minidocker.image import manage
+    return manage.inspect(_store(ctx), [name])[0]
+
+
+def history(ctx: Context, name: str) -> list[dict[str, Any]]:
+    """GET /images/{name}/history, newest step first: Id (the image for the top step,
+    else "<missing>"), Created (epoch seconds), CreatedBy, Size, Comment, Tags."""
+    from minidocker.image import views
+    store = _store(ctx)
+    image = store.lookup(name)
+    return [{"Id": r["ID"], "Created": int(r["Created"] or 0), "CreatedAt": r["CreatedAt"],
+             "CreatedBy": r["CreatedBy"], "Size": r["Size"], "Comment": r["Comment"],
+             "Tags": list(image.repo_tags) if r["ID"] == image.id else None}
+            for r in views.history_rows(store, image)]
+
+
+def pull(ctx: Context, name: str, *, platform: str | None = None, insecure: bool = False,
+         credentials: tuple[str, str] | None = None) -> dict[str, Any]:
+    """POST /images/create?fromImage=: pull from a registry, progress to the sink;
+    the image's inspect document."""
+    from minidocker.image import distribution, manage
+    store = _store(ctx)
+    image = distribution.pull(store, name, platform=platform, insecure=insecure,
+                              progress=ctx.sink, credentials=credentials)
+    return manage.inspect(store, [image.id])[0]
+
+
+def pull_into(ctx: Context, store: Store, name: str) -> Image:
+    """Pull for a create that found no image (its Store already open): the store Image."""
+    from minidocker.image import distribution
+    return distribution.pull(store, name, progress=ctx.sink)
+
+
+def push(ctx: Context, name: str, *, insecure: bool = False,
+         credentials: tuple[str, str] | None = None) -> str:
+    """POST /images/{name}/push: progress to the sink; the manifest's digest."""
+    from minidocker.image import distribution
+    return distribution.push(_store(ctx), name, insecure=insecure, progress=ctx.sink,
+                             credentials=credentials)
+
+
+def tag(ctx: Context, source: str, target: str) -> None:
+    """POST /images/{name}/tag."""
+    from minidocker.image import manage
+    manage.tag(_store(ctx), source, target)
+
+
+def remove(ctx: Context, name: str, *, force: bool = False) -> list[dict[str, str]]:
+    """DELETE /images/{name}: untag, and delete when no tag is left (Conflict when a
+    container uses it, unless `force`): [{"Untagged": ref} | {"Deleted": id}]."""
+    from minidocker.image import manage
+    out = []
+    for line in manage.remove(_store(ctx), name, force=force):
+        kind, _, value = line.partition(": ")
+        out.append({kind: value})
+    return out
+
+
+def prune(ctx: Context, *, all: bool = False,  # noqa: A002
+          filters: dict[str, list[str]] | None = None) -> PruneReport:
+    """POST /images/prune: untagged images no container uses (every unused one with
+    `all`, or filters {"dangling": ["false"]} as Docker's)."""
+    from minidocker.image import manage
+    for key in filters or {}:
+        if key != "dangling":
+            raise UsageError(f"invalid filter '{key}'")
+    if (filters or {}).get("dangling") in (["false"], ["0"]):
+        all = True  # noqa: A001
+    lines, reclaimed = manage.prune(_store(ctx), all_unused=all)
+    deleted = []
+    for line in lines:
+        kind, _, value = line.partition(": ")
+        deleted.append({"Untagged" if kind == "untagged" else "Deleted": value})
+    return {"ImagesDeleted": deleted, "SpaceReclaimed": reclaimed}
+
+
+def save(ctx: Context, names: list[str], out: IO[bytes], *, format: str = "docker"  # noqa: A002
+         ) -> None:
+    """GET /images/get: the images (tags kept) as a Docker (or OCI) archive on `out`."""
+    from minidocker.image import archive
+    archive.save(_store(ctx), names, out, format.removesuffix("-archive"))
+
+
+def load(ctx: Context, source: IO[bytes]) -> list[str]:
+    """POST /images/load: every image of a Docker or OCI archive; Docker's lines
+    ("Loaded image: alpine:latest", "Loaded image ID: sha256:...")."""
+    from minidocker.image import archive
+    return archive.load(_store(ctx), source)
+
+
+def import_(ctx: Context, source: str | IO[bytes], *, ref: str | None = None,
+            changes: list[str] | tuple[str, ...] = (), message: str = "") -> dict[str, str]:
+    """POST /images/create?fromSrc=: a rootfs tarball (or directory) as an image."""
+    from minidocker.image import commit
+    image = commit.import_rootfs(_store(ctx), source, ref=ref, changes=list(changes),
+                                 message=message)
+    return {"Id": image.id}
+
+
+def login(ctx: Context, server: str, username: str, password: str, *,
+          insecure: bool = False) -> dict[str, str]:
+    """POST /auth: check the credentials against the registry and keep them."""
+    from minidocker.image import distribution
+    distribution.login(_store(ctx), server, username, password, insecure=insecure)
+    return {"Status": "Login Succeeded", "IdentityToken": ""}
+
+
+def logout(ctx: Context, server: str) -> bool:
+    """Forget the credentials of a registry; False if there were none."""
+    from minidocker.image import auth
+    return auth.remove(ctx.root, server)

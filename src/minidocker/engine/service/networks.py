@@ -1,0 +1,117 @@
+"""Network operations of the service layer (Docker's /networks/...): list, inspect,
+create, remove, connect, disconnect, prune. Bridge networks only, as documented in
+docs/networking.md."""
+
+from __future__ import annotations
+
+from minidocker.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from minidocker.engine.service import Context
+    from minidocker.engine.service.types import PruneReport
+
+LIST_FILTERS = ("driver", "id", "label", "name", "type")
+
+
+def ls(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
+    """GET /networks: the inspect document of each network, sorted by name. Docker's
+    filters: driver, id (prefix), label, name (substring), type (builtin/custom)."""
+    from minidocker import network
+    wanted = dict(filters or {})
+    for key in wanted:
+        if key not in LIST_FILTERS:
+            raise UsageError(f"invalid filter '{key}'")
+    out = []
+    for net in network.list_networks(ctx.root):
+        doc = network.inspect_network(ctx.root, net.name)
+        if all(any(_matches(doc, key, v) for v in values) for key, values in wanted.items()):
+            out.append(doc)
+    return out
+
+
+def _matches(doc: dict[str, Any], key: str, value: str) -> bool:
+    from minidocker.engine.service.filters import has_label
+    from minidocker.network.api import PREDEFINED
+    if key == "driver":
+        return bool(doc["Driver"] == value)
+    if key == "id":
+        return str(doc["Id"]).startswith(value)
+    if key == "name":
+        return value in doc["Name"]
+    if key == "type":
+        return (doc["Name"] in PREDEFINED) == (value == "builtin")
+    return has_label(doc.get("Labels") or {}, value)
+
+
+def inspect(ctx: Context, name: str) -> dict[str, Any]:
+    """GET /networks/{id}: by name, id or unique id prefix. NotFound."""
+    from minidocker import network
+    return network.inspect_network(ctx.root, name)
+
+
+def create(ctx: Context, name: str, *, driver: str = "bridge", subnet: str | None = None,
+           gateway: str | None = None, internal: bool = False,
+           labels: dict[str, str] | None = None, options: dict[str, str] | None = None
+           ) -> dict[str, str]:
+    """POST /networks/create (IPAM: one Subnet/Gateway; Options: the bridge's name):
+    {"Id", "Warning"}. Conflict if the name exists."""
+    from minidocker import network
+    if driver not in ("bridge", ""):
+        raise UsageError(f"network driver {driver!r} is not supported (only bridge)")
+    opts = dict(options or {})
+    bridge = opts.pop("com.docker.network.bridge.name", None)
+    if opts:
+        raise UsageError(f"unsupported option {', '.join(sorted(opts))}")
+    net = network.create_network(ctx.root, name, subnet=subnet, gateway=gateway,
+                                 internal=internal, labels=dict(labels or {}), bridge=bridge)
+    return {"Id": net.id, "Warning": ""}
+
+
+def create_from_api(ctx: Context, body: dict[str, Any]) -> dict[str, str]:
+    """POST /networks/create with Docker's body (Name, Driver, Internal, Labels,
+    Options, IPAM: {Config: [{Subnet, Gateway}]})."""
+    configs = (body.get("IPAM") or {}).get("Config") or [{}]
+    if len(configs) > 1:
+        raise UsageError("only one IPAM config (one subnet) per network is supported")
+    ipam = configs[0] or {}
+    return create(ctx, str(body.get("Name") or ""), driver=str(body.get("Driver") or "bridge"),
+                  subnet=ipam.get("Subnet") or None, gateway=ipam.get("Gateway") or None,
+                  internal=bool(body.get("Internal")), labels=body.get("Labels") or {},
+                  options=body.get("Options") or {})
+
+
+def remove(ctx: Context, name: str) -> None:
+    """DELETE /networks/{id}. Conflict while containers use it; the pre-defined bridge
+    is never removed."""
+    from minidocker import network
+    from minidocker.engine.networking import cleanup_stale
+    cleanup_stale(ctx.root)  # endpoints of crashed containers must not keep a network
+    network.remove_network(ctx.root, name)
+
+
+def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> PruneReport:
+    """POST /networks/prune: every user network no container uses."""
+    from minidocker import network
+    from minidocker.engine.networking import cleanup_stale
+    for key in filters or {}:
+        raise UsageError(f"invalid filter '{key}'")
+    cleanup_stale(ctx.root, full=True)
+    return {"NetworksDeleted": network.prune_networks(ctx.root)}
+
+
+def connect(ctx: Context, name: str, container: str, *, ip: str | None = None,
+            aliases: list[str] | None = None) -> None:
+    """POST /networks/{id}/connect: join now if the container runs, and at every start."""
+    from minidocker.engine.networking import connect_container
+    from minidocker.engine.service.containers import find
+    connect_container(find(ctx, container), name, ip=ip, aliases=list(aliases or []))
+
+
+def disconnect(ctx: Context, name: str, container: str, *, force: bool = False) -> None:
+    """POST /networks/{id}/disconnect."""
+    from minidocker.engine.networking import disconnect_container
+    from minidocker.engine.service.containers import find
+    disconnect_container(find(ctx, container), name)
