@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from minidocker.cli.progress import Progress
 from minidocker.errors import MinidockerError
 from minidocker.image import distribution, reference
-from minidocker.image.progress import Progress
 from minidocker.image.store import Store
 from tests.integration.image.conftest import Registry, TokenServer
 from tests.unit.image.helpers import add_image, write_layout

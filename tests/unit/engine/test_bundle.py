@@ -144,7 +144,8 @@ def test_volume_flags() -> None:
         "Name": "data", "Anonymous": False}
     assert volumes.parse_volume("/scratch")["Anonymous"] is True
     assert volumes.parse_volume("/host:/c")["Type"] == "bind"
-    assert volumes.parse_mount("type=tmpfs,target=/t,tmpfs-size=1m")["TmpfsSize"] == "1m"
+    tmpfs = volumes.from_api_mount(volumes.parse_mount("type=tmpfs,target=/t,tmpfs-size=1m"))
+    assert tmpfs["TmpfsSize"] == "1048576" and tmpfs["Destination"] == "/t"
     with pytest.raises(UsageError):
         volumes.parse_volume("a:relative")
     with pytest.raises(UsageError):
