@@ -436,12 +436,13 @@ def _preforked_main(sock: _socket.socket, mask: set[int]) -> None:
 
 def start(record: Record, *, attach: bool, interactive: bool = False,
           foreground: bool = False, monitor: Preforked | None = None,
-          sink: Sink | None = None, fork: bool = True) -> _socket.socket | None:
+          sink: Sink | None = None, fork: bool | None = None) -> _socket.socket | None:
     """Start the container under a new monitor (or the pre-forked `monitor`). With
     `attach`, returns our end of the attach stream (connected before the container
     runs, so no output is missed). A running container is NotModified (attach: the
     stream is connected to it). `fork` False starts the monitor as a fresh interpreter
-    (posix_spawn) instead of a fork of this process: what a threaded server needs."""
+    (posix_spawn) instead of a fork of this process: what a threaded server needs; None
+    decides by fork_is_safe()."""
     import _socket  # not the socket module: its enums cost 2 ms of import
 
     from minidocker.engine.records import Lock
@@ -467,6 +468,8 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
             ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         report_r, report_w = os.pipe()
         child = 0
+        if fork is None:
+            fork = fork_is_safe()
         if monitor is not None:
             monitor.hand_over(record, report_w, theirs, interactive, foreground)
         elif not fork:
@@ -779,10 +782,17 @@ def on_exit(root: str, cid: str, status: int) -> tuple[int, tuple[int, int] | No
         except MinidockerError as e:
             record.update(Status="exited", Restarting=False, Error=str(e))
     if not restart:
-        state = record.reload().state
-        if state.get("Status") == "removing":
+        from minidocker.engine.records import Lock
+        try:
+            # under the start lock: a `start` (restart) right after the exit was recorded
+            # may have mounted the rootfs again for its new init already
+            with Lock(record.path("start.lock")):
+                state = record.reload().state
+                if state.get("Status") == "removing" or state.get("Status") in RUNNING_STATES:
+                    return code, None
+                unmount_rootfs(record)
+        except NotFound:
             return code, None
-        unmount_rootfs(record)
         if record.config["HostConfig"].get("AutoRemove"):
             remove_files(record, volumes=True)
     return code, None

@@ -86,6 +86,15 @@ def test_a_containers_whole_life_through_the_service(engine: Engine) -> None:
     top = containers.top(ctx, cid)
     assert "PID" in top["Titles"] and any("sleep" in " ".join(p) for p in top["Processes"])
 
+    # what a path is, resolved inside the container (an absolute link stays in it)
+    sh = containers.stat_path(ctx, cid, "/bin/sh")
+    assert (sh["name"], sh["linkTarget"]) == ("sh", "/bin/busybox") and sh["mode"] & 1 << 27
+    etc = containers.stat_path(ctx, cid, "/etc/")
+    assert etc["name"] == "etc" and etc["mode"] & 1 << 31 and etc["mode"] & 0o777 == 0o755
+    with pytest.raises(NotFound):
+        containers.stat_path(ctx, cid, "/no/such")
+    containers.resize(ctx, cid, 40, 120)  # no tty: accepted, nothing to do
+
     # stop, remove: nothing left
     containers.stop(ctx, cid, timeout=1)  # sleep as PID 1 ignores SIGTERM: SIGKILL after 1 s
     state = containers.inspect(ctx, cid)["State"]

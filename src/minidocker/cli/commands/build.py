@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from minidocker.build import builder
     from minidocker.build import context as contexts
-    from minidocker.cli.commands._common import root
+    from minidocker.cli.commands._common import context
     from minidocker.errors import UsageError
     from minidocker.image import reference
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         tags=list(args.tag), build_args=_pairs(args.build_arg, "--build-arg", True),
         target=args.target, no_cache=args.no_cache, pull=args.pull,
         labels=_pairs(args.label, "--label", False), network=args.network)
-    state_root = root()
+    state_root = args.root
     workdir = os.path.join(state_root, "build", "tmp")
     if args.context == "-":
         if args.file == "-":
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         render: Any = Quiet() if args.quiet else (Tty(sys.stderr) if mode == "tty"
                                                    else Plain(sys.stderr))
         try:
-            image_id = builder.build(_Context(state_root), source, options, render)
+            image_id = builder.build(context(args), source, options, render)
         finally:
             render.close()
     finally:
@@ -92,14 +92,6 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         print(image_id)
     return 0
-
-
-class _Context:
-    """What the builder needs of the engine's context until the service layer has one."""
-
-    def __init__(self, root: str, runtime: str = ""):
-        self.root = root
-        self.runtime = runtime
 
 
 def _pairs(items: list[str], flag: str, from_env: bool) -> dict[str, str]:

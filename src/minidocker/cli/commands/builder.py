@@ -16,7 +16,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import root
     from minidocker.cli.output import human_size
     from minidocker.image import manage
     from minidocker.image.store import Store
@@ -29,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return 0
-    removed, reclaimed = manage.prune_build_cache(Store(root()), all_records=args.all)
+    removed, reclaimed = manage.prune_build_cache(Store(args.root), all_records=args.all)
     if removed:
         print("Deleted build cache objects:")
         print("\n".join(k.removeprefix("sha256:")[:25] for k in removed))

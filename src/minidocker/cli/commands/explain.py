@@ -22,9 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import root
     from minidocker.engine.explain import explain_container
-    doc = explain_container(root(), args.container)
+    doc = explain_container(args.root, args.container)
     if args.format == "json":
         import json
         json.dump(doc, sys.stdout, indent=2)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         CreateBody,
         CreateResponse,
         LogEntry,
+        PathStat,
         Port,
         PruneReport,
         TopResponse,
@@ -626,6 +627,58 @@ def put_archive(ctx: Context, ref: str, path: str, source: IO[bytes], *,
     from minidocker.engine import files
     with _RootfsView(find(ctx, ref)) as root:
         files.copy_in_archive(root, source, path, archive=archive)
+
+
+def stat_path(ctx: Context, ref: str, path: str) -> PathStat:
+    """HEAD /containers/{id}/archive: what PATH is in the container (its name, size,
+    Go's FileMode bits, mtime, a link's target), resolved inside its filesystem (every
+    symlink stays in it, RESOLVE_IN_ROOT). NotFound."""
+    import stat as st
+    import time
+
+    from minidocker.linux import libc
+    with _RootfsView(find(ctx, ref)) as root:
+        root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            rel = path.strip("/") or "."
+            try:
+                fd = libc.openat2(root_fd, rel, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                  libc.RESOLVE_IN_ROOT)
+            except FileNotFoundError:
+                raise NotFound(f"Could not find the file {path} in container {ref}") from None
+            try:
+                info = os.fstat(fd)
+                target = os.readlink("", dir_fd=fd) if st.S_ISLNK(info.st_mode) else ""
+            finally:
+                os.close(fd)
+        finally:
+            os.close(root_fd)
+    mode = st.S_IMODE(info.st_mode)
+    for test, bit in ((st.S_ISDIR, 1 << 31), (st.S_ISLNK, 1 << 27), (st.S_ISBLK, 1 << 26),
+                      (st.S_ISFIFO, 1 << 25), (st.S_ISSOCK, 1 << 24),
+                      (st.S_ISCHR, (1 << 26) | (1 << 21))):
+        if test(info.st_mode):
+            mode |= bit
+    if info.st_mode & st.S_ISUID:
+        mode |= 1 << 23
+    if info.st_mode & st.S_ISGID:
+        mode |= 1 << 22
+    if info.st_mode & st.S_ISVTX:
+        mode |= 1 << 20
+    mtime = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(info.st_mtime)) + \
+        f".{info.st_mtime_ns % 10**9:09d}Z"
+    return {"name": os.path.basename(path.rstrip("/")) or "/", "size": info.st_size,
+            "mode": mode, "mtime": mtime, "linkTarget": target}
+
+
+def resize(ctx: Context, ref: str, rows: int, cols: int) -> None:
+    """POST /containers/{id}/resize: the container's terminal size (a container without
+    a tty ignores it). Conflict if it is not running."""
+    stream = attach(ctx, ref, stdin=False)
+    try:
+        stream.resize(rows, cols)
+    finally:
+        stream.close()
 
 
 def diff(ctx: Context, ref: str) -> list[Change]:
