@@ -85,6 +85,34 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _clean_stale(workdir: str) -> None:
+    """What a build killed on the way left in its work dir (`<pid>-<ns>`, its pid gone):
+    a read-only view still mounted, a context copy, a layer being written."""
+    try:
+        names = os.listdir(workdir)
+    except FileNotFoundError:
+        return
+    stale = []
+    for name in names:
+        pid = name.partition("-")[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            stale.append(os.path.join(workdir, name))
+    if not stale:
+        return
+    from minidocker.linux import libc
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f]
+    for path in stale:
+        for target in sorted((m for m in mounts if m.startswith(path + "/")), key=len,
+                             reverse=True):
+            try:
+                libc.umount2(target, libc.MNT_DETACH)
+            except OSError:
+                pass
+        import shutil
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _commits() -> Any:
     """image.commit (layers, manifests), imported when a step writes something: a build
     whose steps all hit never pays for tarfile and gzip."""
@@ -115,6 +143,7 @@ def build(ctx: Any, source: contexts.Context, options: BuildOptions,
     store.init()
     workdir = os.path.join(root, "build", "tmp")
     os.makedirs(workdir, exist_ok=True)
+    _clean_stale(workdir)
     run_dir = os.path.join(workdir, f"{os.getpid()}-{time.time_ns()}")
     os.mkdir(run_dir, 0o700)
     run = _Build(store, root, runtime, source, options, sink, run_dir)

@@ -246,7 +246,7 @@ def from_tar(stream: IO[bytes], workdir: str) -> Context:
 
     from minidocker.image import layer as layers
     os.makedirs(workdir, exist_ok=True)
-    root = tempfile.mkdtemp(prefix="context-", dir=workdir)
+    root = tempfile.mkdtemp(prefix=f"{os.getpid()}-context-", dir=workdir)
     try:
         import tarfile
         reader = layers.decompressed(stream)

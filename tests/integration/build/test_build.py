@@ -266,3 +266,22 @@ def test_interrupted_build_leaves_nothing(builder: Builder) -> None:
     proc.wait(60)
     assert proc.returncode != 0
     builder.engine.wait_for(lambda: builder.leftovers() == [], timeout=30)
+
+
+def test_a_killed_builds_leftovers_are_cleaned_by_the_next(builder: Builder) -> None:
+    """A build killed with -9 while a read-only view was mounted leaves its work dir;
+    the next build unmounts and removes it (its pid is gone)."""
+    with open("/proc/sys/kernel/pid_max") as f:
+        dead = int(f.read()) + 1  # no process can have it
+    stale = builder.root / "build" / "tmp" / f"{dead}-1"
+    (stale / "view").mkdir(parents=True)
+    (stale / "layer-x").write_text("half")
+    source = builder.tmp / "src"
+    source.mkdir()
+    subprocess.run(["mount", "--bind", str(source), str(stale / "view")], check=True)
+    try:
+        builder.build(builder.context("FROM busybox\n"))
+        assert not stale.exists()
+        assert builder.leftovers() == []
+    finally:
+        subprocess.run(["umount", "-l", str(stale / "view")], capture_output=True)

@@ -113,6 +113,12 @@ def test_skopeo_and_umoci_read_a_built_image(builder: Builder, tmp_path: Path) -
     copy = tmp_path / "copy"
     subprocess.run(["skopeo", "copy", "-q", f"oci:{layout}:docker.io/library/peers:1",
                     f"oci:{copy}:peers"], check=True, capture_output=True)
+    saved = tmp_path / "saved.tar"  # savable like any image: skopeo reads the archive
+    builder.engine.ok("save", "-o", str(saved), "peers:1")
+    archived = json.loads(subprocess.run(
+        ["skopeo", "inspect", f"docker-archive:{saved}"], check=True, capture_output=True,
+        text=True).stdout)
+    assert len(archived["Layers"]) == 3
     tree, config = _unpack(copy, "peers", tmp_path / "bundle")
     assert "file.txt" in tree and "ran" in tree
     assert (tmp_path / "bundle" / "rootfs" / "ran").read_text() == "ran\n"
