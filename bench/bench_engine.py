@@ -7,10 +7,15 @@
      with each container (our monitor; podman's conmon), from /proc/<pid>/smaps_rollup;
   3. `ps -a` with 1000 containers (goal: under 100 ms).
 
+--baseline SRC also times `run --rm --network none` with the minidocker of another source
+tree (`git archive COMMIT src | tar -x -C DIR`; pass DIR/src), alternating: a change
+against its parent. --trace also times ours with `--trace FILE` and prints its cost.
+
 podman is installed with apt-get when missing; its default ulimits fail here (no
 CAP_SYS_RESOURCE in the bounding set), so it gets a containers.conf that sets them.
 
 usage: python bench/bench_engine.py [--runs N] [--containers N] [--ps N] [--no-podman]
+                                   [--baseline SRC] [--trace]
 """
 
 from __future__ import annotations
@@ -134,6 +139,36 @@ def bench_run(t: Tools, runs: int) -> None:
         m_theirs = statistics.median(theirs) * 1000
         print(f"                         podman     {m_theirs:7.1f} ms")
         print(f"                         ratio      {m_ours / m_theirs:7.2f} (goal <= 0.33)")
+
+
+def bench_against(t: Tools, runs: int, baseline: Path | None, trace: bool) -> None:
+    """`run --rm --network none IMAGE true`: ours against another source tree's and/or
+    ours with --trace, alternating in one loop."""
+    from baseline import launcher
+    variants: dict[str, list[str]] = {"minidocker": t.ours_run("--rm", t.image, "true")}
+    if baseline is not None:
+        other = launcher(t.ours[0], baseline, Path(t.ours[2]).parent)
+        variants["baseline"] = [other, *t.ours[1:], "run", "--network", "none", "--rm",
+                                t.image, "true"]
+    trace_file = Path(t.ours[2]).parent / "trace.json"
+    if trace:
+        variants["traced"] = t.ours_run("--rm", "--trace", str(trace_file), t.image, "true")
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for cmd in variants.values():
+        timed(cmd)  # warm caches
+    for _ in range(runs):
+        for name, cmd in variants.items():
+            trace_file.unlink(missing_ok=True)  # one trace per run, as a user makes it
+            samples[name].append(timed(cmd))
+    med = {name: statistics.median(ts) * 1000 for name, ts in samples.items()}
+    print(f"run --rm --network none  minidocker {med['minidocker']:7.1f} ms (median of {runs})")
+    if "baseline" in med:
+        print(f"                         baseline   {med['baseline']:7.1f} ms ({baseline}); "
+              f"ratio {med['minidocker'] / med['baseline']:.3f}")
+    if "traced" in med:
+        events = trace_file.read_text().count("\n") - 1 if trace_file.exists() else 0
+        print(f"                         --trace    {med['traced']:7.1f} ms: the trace costs "
+              f"{med['traced'] - med['minidocker']:+.1f} ms ({events} events)")
 
 
 def bench_run_bridge(t: Tools, runs: int) -> None:
@@ -292,6 +327,10 @@ def main() -> int:
     parser.add_argument("--containers", type=int, default=100)
     parser.add_argument("--ps", type=int, default=1000)
     parser.add_argument("--no-podman", action="store_true")
+    parser.add_argument("--baseline", type=Path, metavar="SRC",
+                        help="also time the minidocker of this source tree")
+    parser.add_argument("--trace", action="store_true",
+                        help="also time ours with --trace FILE, and print the difference")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_engine: run as root")
@@ -308,6 +347,8 @@ def main() -> int:
                        check=True, stdout=subprocess.DEVNULL)
         tools = Tools(tmp, image, podman)
         try:
+            if args.baseline or args.trace:
+                bench_against(tools, args.runs, args.baseline, args.trace)
             bench_run(tools, args.runs)
             bench_run_bridge(tools, args.runs)
             bench_memory(tools, args.containers)
