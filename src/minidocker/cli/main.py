@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 # name -> (module under minidocker.cli.commands, one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "Build an image from a Dockerfile"),
@@ -144,6 +148,8 @@ def run_command(name: str, argv: list[str], debug: bool, root: str) -> int:
             args = parser.parse_args(argv)
         args.debug = debug
         args.root = root
+        if getattr(args, "trace", None):  # run, create, start, exec --trace FILE
+            return _traced(module, args, name, argv)
         return int(module.run(args) or 0)
     except SystemExit as e:  # argparse: usage errors exit 2; Docker uses 125
         code = e.code if isinstance(e.code, int) else 1
@@ -177,6 +183,24 @@ def _terminate_as_interrupt() -> list[bool]:
 
     _signal.signal(_signal.SIGTERM, interrupt)
     return seen
+
+
+def _traced(module: Any, args: Any, name: str, argv: list[str]) -> int:
+    """Run the command with minidocker.TRACE recording its steps into args.trace."""
+    import minidocker
+    from minidocker.errors import MinidockerError
+    from minidocker.trace import Tracer
+    try:
+        tracer = Tracer(args.trace, f"minidocker {name}", command=["minidocker", name, *argv])
+    except OSError as e:
+        raise MinidockerError(f"--trace {args.trace}: {e.strerror}")
+    minidocker.TRACE = tracer
+    code = 125
+    try:
+        code = int(module.run(args) or 0)
+        return code
+    finally:
+        tracer.finish(exit_code=code)
 
 
 def _error(message: str, code: int, hint: str | None = None) -> int:

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 
+import minidocker
 from minidocker.engine import runtimes
 from minidocker.engine.records import ZERO_TIME, Record, Records, now
 from minidocker.errors import Conflict, MinidockerError, NotFound, NotModified
@@ -149,6 +150,8 @@ def create(root: str, options: dict[str, Any],
     records = Records(root)
     ref = options["Image"]
     image_id, lowers, image_cfg, image = resolve_image(root, ref, pull)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("image", "resolved", ref=ref, id=image_id, lower_dirs=lowers)
     cid, name = records.allocate(options.get("Name"))
     record = Record(root, cid)
     leased = False
@@ -170,6 +173,10 @@ def create(root: str, options: dict[str, Any],
         record.save_state(new_state())
         record.save_config(config)
         _event(record, "create")
+        if minidocker.TRACE:
+            minidocker.TRACE.step("engine", "record created", id=cid, name=name,
+                                  bundle=record.path("bundle", "config.json"),
+                                  mounts=[m.get("Destination") for m in config["Mounts"]])
         return record
     except BaseException:
         if leased:
@@ -322,6 +329,11 @@ def mount_rootfs(record: Record) -> None:
         if not options.endswith(",volatile"):
             raise
         libc.mount("overlay", target, "overlay", 0, options[:-len(",volatile")], what=target)
+        options = options[:-len(",volatile")]
+    if minidocker.TRACE:
+        minidocker.TRACE.step("mount", "rootfs: overlay", target=target, lowerdir=lowers,
+                              upperdir=record.path("upper"), workdir=record.path("work"),
+                              data=options)
 
 
 def unmount_rootfs(record: Record) -> None:
@@ -394,6 +406,8 @@ def prefork_monitor() -> Preforked | None:
             ours.close()
             if os.fork() != 0:
                 os._exit(0)
+            if minidocker.TRACE:
+                minidocker.TRACE.process("monitor (forked early)")
             _preforked_main(theirs, mask)
         finally:
             os._exit(1)
@@ -413,6 +427,8 @@ def _preforked_main(sock: _socket.socket, mask: set[int]) -> None:
     from minidocker import jsonfast as json
     from minidocker.runtime import cgroup as cgroup_glue
     cgroup_glue.preload()
+    if minidocker.TRACE:
+        minidocker.TRACE.step("engine", "runtime imported")
     try:
         data, ancillary, _, _ = sock.recvmsg(4096, _socket.CMSG_SPACE(4 * 2))
     except OSError:
@@ -462,6 +478,8 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
             record.update(ManualStop=False)  # by the policy: a stop meanwhile must hold)
         from minidocker.engine import networking
         networking.prepare(record, sink)  # bridge checked (or host fallback) before fork
+        if minidocker.TRACE:
+            minidocker.TRACE.step("network", "prepared", mode=networking.mode_of(record))
         mount_rootfs(record)
         ours = theirs = None
         if attach:
@@ -486,6 +504,8 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
                 try:
                     if os.fork() != 0:
                         os._exit(0)
+                    if minidocker.TRACE:
+                        minidocker.TRACE.process("monitor")
                     _monitor_main(record, report_w, theirs, interactive, foreground)
                 finally:
                     os._exit(1)
@@ -496,6 +516,8 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
             os.waitpid(child, 0)
         with os.fdopen(report_r, "rb") as f:
             report = f.read().decode(errors="replace")
+        if minidocker.TRACE:
+            minidocker.TRACE.step("sync", "the monitor reported", report=report)
         if not report.startswith("ok"):
             if ours is not None:
                 ours.close()
@@ -560,6 +582,8 @@ def _monitor_main(record: Record, report_w: int, client: _socket.socket | None,
                   interactive: bool, foreground: bool) -> None:
     """In M: set up, create and start the container, report, then serve."""
     import sys
+    if minidocker.TRACE:
+        minidocker.TRACE.step("sync", "hand-over received", id=record.id)
     try:
         os.setsid()
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -580,6 +604,8 @@ def _monitor_main(record: Record, report_w: int, client: _socket.socket | None,
         finally:
             if stdin_r >= 0:
                 os.close(stdin_r)
+        if minidocker.TRACE:
+            minidocker.TRACE.mark("sync", "report: ok")
         try:
             os.write(report_w, b"ok")
         except OSError:
@@ -713,6 +739,9 @@ def spawn_init(record: Record, stdin_fd: int) -> tuple[int, int]:
             master = receive_master(ours)
             ours.close()
         network_attach(record, pid)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("network", "attached", mode=record.config["HostConfig"].get(
+                "NetworkMode"), netns=f"/proc/{pid}/ns/net")
         runtime.start(cid)
     except BaseException:
         runtime.delete(cid)
@@ -725,6 +754,8 @@ def spawn_init(record: Record, stdin_fd: int) -> tuple[int, int]:
                   MonitorPid=os.getpid(), MonitorStart=me[1] if me else 0, Error="",
                   ExitCode=0)
     _event(record, "start")
+    if minidocker.TRACE:
+        minidocker.TRACE.step("engine", "state: running", pid=pid, monitor=os.getpid())
     return pid, master
 
 
@@ -754,6 +785,8 @@ def on_exit(root: str, cid: str, status: int) -> tuple[int, tuple[int, int] | No
     (pid, master) of the restarted container or None)."""
     record = Record(root, cid)
     code = exit_code_of(status)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("process", "container exited", exit_code=code)
     try:
         record.state  # noqa: B018
     except (NotFound, MinidockerError):
@@ -795,6 +828,10 @@ def on_exit(root: str, cid: str, status: int) -> tuple[int, tuple[int, int] | No
             return code, None
         if record.config["HostConfig"].get("AutoRemove"):
             remove_files(record, volumes=True)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("engine", "rootfs unmounted" + (
+                ", record removed (--rm)" if record.config["HostConfig"].get("AutoRemove")
+                else ""))
     return code, None
 
 
@@ -862,6 +899,8 @@ def _cleanup_after_exit(record: Record, code: int, restarting: bool) -> None:
     if oom:
         _event(record, "oom")
     _event(record, "die", exitCode=code)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("engine", "state: exited", exit_code=code, oom_killed=oom)
 
 
 def _event(record: Record, action: str, **attributes: Any) -> None:

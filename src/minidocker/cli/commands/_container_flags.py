@@ -58,6 +58,8 @@ CREATE_FLAGS: tuple[tuple[Any, ...], ...] = (
     (("--dns-option",), "list", "set DNS options"),
     (("--restart",), "str", "restart policy (no, on-failure[:N], always, unless-stopped)",
      "no"),
+    (("--trace",), "str", "append each step the start takes to FILE as trace-event JSON "
+     "(minidocker trace show FILE)"),
     (("--rm",), "bool", "remove the container when it exits"),
     (("--stop-signal",), "str", "signal to stop the container"),
     (("--stop-timeout",), "int", "timeout (in seconds) to stop a container"),

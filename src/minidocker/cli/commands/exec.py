@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-u", "--user", help="username or UID (<name|uid>[:<group|gid>])")
     parser.add_argument("--privileged", action="store_true",
                         help="give extended privileges to the command")
+    parser.add_argument("--trace", metavar="FILE", help="append each step the exec takes to "
+                        "FILE as trace-event JSON (minidocker trace show FILE)")
     parser.add_argument("container", metavar="CONTAINER")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
 

@@ -11,6 +11,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="attach STDOUT/STDERR and forward signals")
     parser.add_argument("-i", "--interactive", action="store_true",
                         help="attach the container's STDIN")
+    parser.add_argument("--trace", metavar="FILE", help="append each step the start takes to "
+                        "FILE as trace-event JSON (minidocker trace show FILE)")
     parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 
