@@ -28,7 +28,7 @@ lint: setup-dev
 	$(PY) -m mypy
 
 bench: setup-dev
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf .venv images build .pytest_cache .mypy_cache .ruff_cache
