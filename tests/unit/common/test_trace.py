@@ -4,6 +4,7 @@ effect when tracing is off."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -176,6 +177,53 @@ def test_tracing_off_imports_nothing_of_the_trace() -> None:
             "import minidocker.runtime.rootfs, minidocker.runtime.process\n"
             "import minidocker.runtime.exec, minidocker.runtime.namespaces\n"
             "assert minidocker.TRACE is None\n"
+            "assert 'minidocker.trace' not in sys.modules, 'trace imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   env={**os.environ, "PYTHONPATH": str(Path(minidocker.__file__).parents[1])})
+
+
+def _guarded_calls(tree: ast.AST) -> tuple[int, list[int]]:
+    """(calls of minidocker.TRACE.<method>, lines of those not inside `if minidocker.TRACE`)."""
+    def is_flag(node: ast.AST) -> bool:
+        return (isinstance(node, ast.Attribute) and node.attr == "TRACE"
+                and isinstance(node.value, ast.Name) and node.value.id == "minidocker")
+
+    calls, unguarded = 0, []
+
+    def visit(node: ast.AST, guarded: bool) -> None:
+        nonlocal calls
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and is_flag(node.func.value):
+            calls += 1
+            if not guarded:
+                unguarded.append(node.lineno)
+        inside = guarded or (isinstance(node, ast.If) and is_flag(node.test))
+        for child in ast.iter_child_nodes(node):
+            visit(child, inside and not (isinstance(node, ast.If) and child in node.orelse))
+
+    visit(tree, False)
+    return calls, unguarded
+
+
+def test_every_traced_step_checks_the_flag_first() -> None:
+    """A step that called minidocker.TRACE without `if minidocker.TRACE:` would fail when
+    tracing is off: each site is exactly that one check."""
+    src = Path(minidocker.__file__).parent
+    total = 0
+    for path in sorted(src.rglob("*.py")):
+        calls, unguarded = _guarded_calls(ast.parse(path.read_text()))
+        total += calls
+        assert not unguarded, f"{path}: minidocker.TRACE used unchecked at lines {unguarded}"
+    assert total > 60  # the runtime's, the network's and the engine's steps
+
+
+def test_the_run_path_imports_nothing_of_the_trace_when_off() -> None:
+    code = ("import sys, minidocker\n"
+            "import minidocker.cli.main, minidocker.cli.commands.run\n"
+            "import minidocker.cli.commands.exec, minidocker.cli.commands.start\n"
+            "import minidocker.engine.lifecycle, minidocker.network.api\n"
+            "import minidocker.network.link, minidocker.network.nat\n"
+            "import minidocker.linux.cgroups.v1, minidocker.linux.cgroups.v2\n"
             "assert 'minidocker.trace' not in sys.modules, 'trace imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True,
                    env={**os.environ, "PYTHONPATH": str(Path(minidocker.__file__).parents[1])})
