@@ -49,7 +49,8 @@ class Summary:
         self.span_ms = span_ms
 
     def header(self) -> list[str]:
-        return [f"{len(self.processes)} processes, {self.steps} steps, "
+        n = len(self.processes)
+        return [f"{n} process{'es' * (n != 1)}, {self.steps} step{'s' * (self.steps != 1)}, "
                 f"{self.span_ms:.3f} ms from the first event to the last",
                 f"{'at (ms)':>10} {'took':>9}  step"]
 

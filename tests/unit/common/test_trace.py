@@ -5,6 +5,7 @@ effect when tracing is off."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -227,3 +228,27 @@ def test_the_run_path_imports_nothing_of_the_trace_when_off() -> None:
             "assert 'minidocker.trace' not in sys.modules, 'trace imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True,
                    env={**os.environ, "PYTHONPATH": str(Path(minidocker.__file__).parents[1])})
+
+
+def test_trace_show_cli(tmp_path: Path) -> None:
+    from tests.conftest import tool
+    path = tmp_path / "t.json"
+    tracer = trace.Tracer(str(path), "p")
+    tracer.step("mount", "mount", target="/proc")
+    tracer.finish()
+    show = [tool("minidocker"), "trace", "show"]
+    out = subprocess.run([*show, "--code", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    assert "mount: mount" in out and "target=/proc" in out
+    assert f"at {__file__}:test_trace_show_cli" in out
+    doc = subprocess.run([*show, "--format", "json", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    assert [e["name"] for e in json.loads(doc) if e["ph"] == "X"] == ["mount", "p"]
+    for bad, message in ((tmp_path / "none.json", "no such file"),
+                         (tmp_path / "bad.json", "not a trace")):
+        if bad.name == "bad.json":
+            bad.write_text("hello")
+        result = subprocess.run([*show, str(bad)], capture_output=True, text=True)
+        assert result.returncode == 125
+        assert result.stderr.startswith("minidocker: error: trace file ")
+        assert message in result.stderr and len(result.stderr.splitlines()) == 1
