@@ -591,15 +591,3 @@ def _published_ports(record: Record) -> list[Fact]:
                         ContainerPort=port, Protocol=proto))
     return out
 
-
-def explain_container(root: str, ref: str) -> dict[str, Any]:
-    """`explain CONTAINER`: the facts of a running container (by name or id)."""
-    from minidocker.engine.lifecycle import live_state
-    from minidocker.engine.records import Records
-    record = Records(root).find(ref)
-    state = live_state(record)
-    if state.get("Status") not in ("running", "paused") or not state.get("Pid"):
-        raise Conflict(f"container {ref} is not running: explain reads a running "
-                       f"container's facts from the kernel",
-                       hint=f"start it first: minidocker start {ref}")
-    return explain(record, int(state["Pid"]))

@@ -22,8 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.engine.explain import explain_container
-    doc = explain_container(args.root, args.container)
+    from minidocker.cli.commands._common import context
+    from minidocker.engine.service import containers
+    doc = containers.explain(context(args), args.container)
     if args.format == "json":
         import json
         json.dump(doc, sys.stdout, indent=2)

@@ -409,6 +409,20 @@ def port(ctx: Context, ref: str) -> list[Port]:
             for hip, hport, cport, proto in mappings]
 
 
+def explain(ctx: Context, ref: str) -> dict[str, Any]:
+    """What isolates a running container, read from the kernel: {Id, Name, Pid, Facts},
+    each fact with its values, a plain-language explanation and a docs pointer
+    (engine/explain.py). Conflict when it is not running."""
+    from minidocker.engine.explain import explain
+    record = find(ctx, ref)
+    state = _live(record)
+    if state.get("Status") not in ("running", "paused") or not state.get("Pid"):
+        raise Conflict(f"container {ref} is not running: explain reads a running "
+                       "container's facts from the kernel",
+                       hint=f"start it first: minidocker start {ref}")
+    return explain(record, int(state["Pid"]))
+
+
 # ---- inspect, list, prune ----------------------------------------------------------------------
 
 
