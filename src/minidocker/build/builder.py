@@ -24,10 +24,12 @@ from minidocker.build import context as contexts
 from minidocker.build import copy as copying
 from minidocker.build.instructions import Instruction
 from minidocker.build.view import View
+from minidocker.engine.service import Context
 from minidocker.errors import MinidockerError, UsageError
 from minidocker.image import buildcache, snapshot
 from minidocker.image import reference as refs
 from minidocker.image.store import Image, Store
+from minidocker.sink import Sink
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_SHELL = ["/bin/sh", "-c"]
@@ -85,9 +87,10 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _clean_stale(workdir: str) -> None:
+def _clean_stale(ctx: Context, workdir: str) -> None:
     """What a build killed on the way left in its work dir (`<pid>-<ns>`, its pid gone):
-    a read-only view still mounted, a context copy, a layer being written."""
+    a read-only view still mounted, a context copy, a layer being written; and then its
+    RUN container, if one was running (runner.reap_orphans)."""
     try:
         names = os.listdir(workdir)
     except FileNotFoundError:
@@ -111,6 +114,7 @@ def _clean_stale(workdir: str) -> None:
                 pass
         import shutil
         shutil.rmtree(path, ignore_errors=True)
+    runner.reap_orphans(ctx)
 
 
 def _commits() -> Any:
@@ -130,12 +134,13 @@ def _rmtree(path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def build(ctx: Any, source: contexts.Context, options: BuildOptions,
+def build(ctx: Context, source: contexts.Context, options: BuildOptions,
           sink: events.Sink = events.discard) -> str:
-    """Build; returns the image ID. `ctx` has `root` and `runtime` (the engine service
-    context); `sink` receives build.events objects."""
-    root = str(getattr(ctx, "root", ctx))
-    runtime = str(getattr(ctx, "runtime", "") or "")
+    """Build; returns the image ID. `ctx` is the engine service layer's context (root,
+    runtime, spawn mode); `sink` receives build.events objects, in order. What the
+    engine reports while it works for the build (a base image's pull, a warning of a
+    RUN container) reaches `sink` too, as Log lines of the step and Warnings."""
+    root = ctx.root
     if options.network not in NETWORKS:
         raise UsageError(f"network mode {options.network!r} not supported by the builder",
                          hint="use default, none or host")
@@ -143,10 +148,11 @@ def build(ctx: Any, source: contexts.Context, options: BuildOptions,
     store.init()
     workdir = os.path.join(root, "build", "tmp")
     os.makedirs(workdir, exist_ok=True)
-    _clean_stale(workdir)
+    _clean_stale(ctx, workdir)
     run_dir = os.path.join(workdir, f"{os.getpid()}-{time.time_ns()}")
     os.mkdir(run_dir, 0o700)
-    run = _Build(store, root, runtime, source, options, sink, run_dir)
+    run = _Build(store, root, source, options, sink, run_dir)
+    run.ctx = ctx.with_sink(_EngineSink(run))
     try:
         with store.writing():  # no gc removes a state between its steps
             return run.build()
@@ -157,12 +163,49 @@ def build(ctx: Any, source: contexts.Context, options: BuildOptions,
         _rmtree(run.workdir)
 
 
+def prune(ctx: Context, *, all: bool = False) -> dict[str, Any]:  # noqa: A002
+    """`builder prune` (POST /build/prune): the cache records whose layers no image has,
+    or all of them; Docker's BuildCachePruneReport."""
+    from minidocker.image import manage
+    removed, reclaimed = manage.prune_build_cache(Store(ctx.root), all_records=all)
+    return {"CachesDeleted": [k.removeprefix("sha256:") for k in removed],
+            "SpaceReclaimed": reclaimed}
+
+
+class _EngineSink(Sink):
+    """The engine's reports during a build (a pull's progress, warnings) as events of the
+    step under way."""
+
+    def __init__(self, build: _Build):
+        self.build = build
+
+    def _line(self, text: str) -> None:
+        self.build.sink(events.Log(self.build.vertex, 1, (text + "\n").encode(),
+                                   time.monotonic() - self.build.vertex_start))
+
+    def warning(self, message: str) -> None:
+        self.build.sink(events.Warning(message))
+
+    def status(self, text: str) -> None:
+        self._line(text)
+
+    def item(self, id: str, status: str, total: int = 0) -> None:
+        self._line(f"{id}: {status}")
+
+    def update(self, id: str, status: str) -> None:
+        self._line(f"{id}: {status}")
+
+    def stream(self, text: str) -> None:
+        self._line(text.rstrip("\n"))
+
+
 class _Build:
-    def __init__(self, store: Store, root: str, runtime: str, source: contexts.Context,
+    def __init__(self, store: Store, root: str, source: contexts.Context,
                  options: BuildOptions, sink: events.Sink, workdir: str):
         self.store = store
         self.root = root
-        self.runtime = runtime
+        self.ctx: Context = Context(root)
+        self.vertex_start = time.monotonic()
         self.source = source
         self.options = options
         self.sink = sink
@@ -184,6 +227,7 @@ class _Build:
     def _vertex(self, name: str, step: int = 0, total: int = 0, stage: str = "",
                 instruction: str = "") -> tuple[int, float]:
         self.vertex += 1
+        self.vertex_start = time.monotonic()
         self.sink(events.Vertex(self.vertex, name, step, total, stage, instruction))
         return self.vertex, time.monotonic()
 
@@ -325,9 +369,9 @@ class _Build:
             return self.base_images[name]
         image = None if self.options.pull else self.store.try_lookup(name)
         if image is None:
-            from minidocker.image import distribution
+            from minidocker.engine.service import images
             try:
-                image = distribution.pull(self.store, name)
+                image = images.pull_into(self.ctx, self.store, name)
             except MinidockerError as e:
                 raise BuildError(f"failed to resolve source metadata for {name}: "
                                  f"{e.message}", line=instruction.line, hint=e.hint) from None
@@ -896,8 +940,8 @@ class _Stage:
 
         try:
             code, container = runner.run(
-                self.b.root, self.b.runtime, state.image.id, argv, env=env, user=user,
-                workdir=workdir, network=network, mounts=mounts, output=output)
+                self.b.ctx, state.image.id, argv, env=env, user=user, workdir=workdir,
+                network=network, mounts=mounts, output=output)
         finally:
             while self.b.temporary:
                 _rmtree(self.b.temporary.pop())
@@ -906,8 +950,7 @@ class _Stage:
                 shown = " ".join(argv)
                 raise self.error(ins, f"process \"{shown}\" did not complete successfully: "
                                       f"exit code: {code}")
-            from minidocker.engine import lifecycle
-            lifecycle.unmount_rootfs(container.record)
+            container.unmount()
             snapshot.ensure(self.b.store, state.image)
             runner.drop_mount_stubs(container.upper, container.mount_destinations(),
                                     snapshot.lower_dirs(self.b.store, state.image))

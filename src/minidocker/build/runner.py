@@ -1,14 +1,13 @@
-"""RUN steps in real engine containers: created from the parent state (a build-cache
-image the store finds by ID), started attached through a monitor as `run` does (same
-runtime, namespaces, seccomp profile, default capabilities), their output passed on as
-it comes, and removed after — also when the step fails or the build is interrupted.
-
-This is the builder's one seam with the engine's container operations.
+"""RUN steps in real engine containers, through the engine's service layer as any front
+end: created from the parent state (a build-cache image the store finds by ID), started
+attached as `run` does (same runtime, namespaces, seccomp profile, default
+capabilities; the context's spawn mode, so a threaded API server builds safely), their
+output passed on as it comes, and removed after — also when the step fails or the build
+is interrupted. This is the builder's one seam with the engine's container operations.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Callable
@@ -17,14 +16,17 @@ from typing import Any
 from minidocker.errors import MinidockerError
 
 Output = Callable[[int, bytes], None]
+LABEL = "io.minidocker.build"
 
 
 class Container:
     """One RUN's container; `upper` is its overlay upper dir until `remove()`."""
 
-    def __init__(self, root: str, record: Any):
-        self.root = root
-        self.record = record
+    def __init__(self, ctx: Any, cid: str):
+        from minidocker.engine.service import containers
+        self.ctx = ctx
+        self.id = cid
+        self.record = containers.find(ctx, cid)
 
     @property
     def upper(self) -> str:
@@ -32,6 +34,7 @@ class Container:
 
     def mount_destinations(self) -> list[str]:
         """Where the runtime mounted something (the stubs it made may be in upper)."""
+        import json
         try:
             with open(self.record.path("bundle", "config.json")) as f:
                 spec = json.load(f)
@@ -39,73 +42,78 @@ class Container:
             return []
         return [m["destination"] for m in spec.get("mounts") or [] if m.get("destination")]
 
-    def remove(self) -> None:
+    def unmount(self) -> None:
+        """Detach the rootfs overlay: its upper dir is read (and moved) next."""
         from minidocker.engine import lifecycle
+        lifecycle.unmount_rootfs(self.record)
+
+    def remove(self) -> None:
+        from minidocker.engine.service import containers
         try:
-            lifecycle.remove(self.record.reload(), force=True, volumes=True)
+            containers.remove(self.ctx, self.id, force=True, volumes=True)
         except MinidockerError:
+            from minidocker.engine import lifecycle
             lifecycle.remove_files(self.record, volumes=True)
 
 
-def run(root: str, runtime: str, image_id: str, argv: list[str], *, env: list[str],
-        user: str, workdir: str, network: str, mounts: list[dict[str, Any]],
-        output: Output) -> tuple[int, Container]:
+def reap_orphans(ctx: Any) -> None:
+    """Remove the RUN containers of builds whose process is gone (killed with -9: its
+    label names its pid), and with them their mounts, cgroups and network."""
+    from minidocker.engine.service import containers
+    for summary in containers.ls(ctx, all=True, filters={"label": [LABEL]}):
+        owner = str((summary.get("Labels") or {}).get(LABEL, ""))
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            try:
+                containers.remove(ctx, str(summary["Id"]), force=True, volumes=True)
+            except MinidockerError:
+                pass
+
+
+def api_mounts(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The step's mounts in Docker's HostConfig.Mounts form."""
+    out = []
+    for m in mounts:
+        if m["Type"] == "tmpfs":
+            entry: dict[str, Any] = {"Type": "tmpfs", "Target": m["Destination"]}
+            if m.get("TmpfsSize"):
+                from minidocker.engine.bundle import parse_bytes
+                entry["TmpfsOptions"] = {"SizeBytes": parse_bytes(str(m["TmpfsSize"]))}
+            out.append(entry)
+        else:
+            out.append({"Type": "bind", "Source": m["Source"], "Target": m["Destination"],
+                        "ReadOnly": not m.get("RW", True)})
+    return out
+
+
+def run(ctx: Any, image_id: str, argv: list[str], *, env: list[str], user: str,
+        workdir: str, network: str, mounts: list[dict[str, Any]], output: Output
+        ) -> tuple[int, Container]:
     """Run `argv` in a new container of `image_id`; (exit code, the container). The
     caller removes the container (its upper dir is the step's changes)."""
-    from minidocker.engine import lifecycle
-    from minidocker.engine.monitor import EXIT
-    options: dict[str, Any] = {
+    from minidocker.engine.service import containers
+    body: dict[str, Any] = {
         "Image": image_id, "Cmd": argv, "Entrypoint": [], "Env": env, "User": user,
-        "WorkingDir": workdir, "Labels": {"io.minidocker.build": "true"},
+        "WorkingDir": workdir, "Labels": {LABEL: str(os.getpid())},
+        "AttachStdout": True, "AttachStderr": True,
         "HostConfig": {"NetworkMode": {"default": "bridge"}.get(network, network),
-                       "Runtime": runtime, "LogConfig": {"Type": "none", "Config": {}}},
-        "Mounts": mounts,
+                       "LogConfig": {"Type": "none", "Config": {}},
+                       "Mounts": api_mounts(mounts)},
     }
-    record = lifecycle.create(root, options)
-    container = Container(root, record)
+    created, stream = containers.run(ctx, body, attach=True, pull="never")
+    container = Container(ctx, created["Id"])
     try:
-        sock = lifecycle.start(record, attach=True, foreground=True)
-        assert sock is not None
-        code = None
-        buf = b""
-        try:
-            while code is None:
-                data = sock.recv(65536)
-                if not data:
-                    break
-                buf += data
-                while len(buf) >= 5:
-                    length = int.from_bytes(buf[1:5], "big")
-                    if len(buf) < 5 + length:
-                        break
-                    kind, payload = buf[0], buf[5:5 + length]
-                    buf = buf[5 + length:]
-                    if kind == EXIT:
-                        code = int(payload or b"0")
-                        break
-                    output(2 if kind == 2 else 1, payload)
-        finally:
-            sock.close()
+        assert stream is not None
+        with stream:
+            while (piece := stream.read()) is not None:
+                output(*piece)
+        code = stream.exit_code
         if code is None:
             raise MinidockerError("lost the build container's monitor")
-        wait_exited(record)
+        containers.wait(ctx, container.id)  # the monitor has recorded the exit
         return code, container
     except BaseException:
         container.remove()
         raise
-
-
-def wait_exited(record: Any) -> None:
-    """The monitor records the exit and unmounts the rootfs right after it sends EXIT."""
-    import time
-
-    from minidocker.engine import lifecycle
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        state = lifecycle.live_state(record.reload())
-        if state.get("Status") not in lifecycle.RUNNING_STATES:
-            return
-        time.sleep(0.005)
 
 
 def drop_mount_stubs(upper: str, destinations: list[str], lowers: list[str]) -> None:

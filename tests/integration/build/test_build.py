@@ -285,3 +285,23 @@ def test_a_killed_builds_leftovers_are_cleaned_by_the_next(builder: Builder) -> 
         assert builder.leftovers() == []
     finally:
         subprocess.run(["umount", "-l", str(stale / "view")], capture_output=True)
+
+
+def test_a_build_killed_during_a_run_leaves_nothing_after_the_next(builder: Builder) -> None:
+    """kill -9 of the builder while a RUN runs: its container goes on (it is the engine's);
+    the next build finds its builder gone and removes it, with its work dir."""
+    import signal
+    ctx = builder.context("FROM busybox\nRUN echo started; sleep 120\n")
+    proc = subprocess.Popen(builder.engine.cmd("build", "--progress", "plain", "--network",
+                                               "none", str(ctx)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    seen = b""
+    while b"started" not in seen and time.monotonic() < deadline:
+        seen += proc.stderr.read1(4096)  # type: ignore[attr-defined]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(60)
+    assert builder.leftovers()  # the killed build's container and work dir are there
+    builder.build(builder.context("FROM busybox\n"))
+    builder.engine.wait_for(lambda: builder.leftovers() == [], timeout=30)

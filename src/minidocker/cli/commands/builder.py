@@ -16,9 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from minidocker.build import builder
+    from minidocker.cli.commands._common import context
     from minidocker.cli.output import human_size
-    from minidocker.image import manage
-    from minidocker.image.store import Store
 
     if not args.force:
         what = "all build cache" if args.all else "all dangling build cache"
@@ -28,10 +28,10 @@ def run(args: argparse.Namespace) -> int:
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return 0
-    removed, reclaimed = manage.prune_build_cache(Store(args.root), all_records=args.all)
-    if removed:
+    report = builder.prune(context(args), all=args.all)
+    if report["CachesDeleted"]:
         print("Deleted build cache objects:")
-        print("\n".join(k.removeprefix("sha256:")[:25] for k in removed))
+        print("\n".join(k[:25] for k in report["CachesDeleted"]))
         print()
-    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    print(f"Total reclaimed space: {human_size(report['SpaceReclaimed'])}")
     return 0
