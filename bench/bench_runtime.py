@@ -2,8 +2,11 @@
 when installed), alternating, as root. Prints medians and the ratio to runc.
 
 --trace adds ours with `--trace FILE` (a fresh file each run) to the alternation and prints
-what the trace costs. --baseline SRC adds the minidocker-runtime of another source tree
-(`git archive COMMIT src | tar -x -C DIR`; pass DIR/src): a change against its parent.
+what the trace costs. Each line also gives the median CPU time (user + system) of the
+runtime and every process it waited for: less disturbed by a loaded machine than the
+wall-clock time, it shows a change's own cost. --baseline SRC adds the minidocker-runtime
+of another source tree (`git archive COMMIT src | tar -x -C DIR`; pass DIR/src): a change
+against its parent.
 
 On a hybrid cgroup host whose cgroup2 mount has controllers, crun 1.8.1 refuses to run;
 its child alone then gets a private mount namespace with that mount hidden (see
@@ -18,6 +21,7 @@ import argparse
 import ctypes
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -64,15 +68,22 @@ def needs_hybrid_workaround() -> bool:
         Path("/sys/fs/cgroup/unified/cgroup.controllers").read_text().strip() != ""
 
 
+CPU: dict[str, list[float]] = {}  # runtime name -> CPU seconds of each run
+
+
 def time_run(cmd: list[str], bundle: Path, state: Path, i: int) -> float:
     if "--trace" in cmd:  # one trace per run, as a user makes it
         Path(cmd[cmd.index("--trace") + 1]).unlink(missing_ok=True)
     args = [*cmd, "--root", str(state), "run", "--bundle", str(bundle), f"bench{i}"]
     preexec = hide_hybrid_unified if cmd[0] == "crun" and needs_hybrid_workaround() else None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
                           preexec_fn=preexec)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.setdefault(" ".join(cmd), []).append(after.ru_utime - before.ru_utime +
+                                             after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         sys.exit(f"{cmd[0]} failed: {proc.stderr.decode().strip()}")
     return elapsed
@@ -111,9 +122,11 @@ def main() -> int:
                 if i >= 3:  # warm-up runs are not counted
                     times[name].append(t)
         medians = {name: statistics.median(ts) * 1000 for name, ts in times.items()}
+        cpu = {name: statistics.median(CPU[" ".join(cmd)][3:]) * 1000
+               for name, cmd in runtimes.items()}
         for name, ms in medians.items():
             print(f"{name:20s} run /bin/true  median {ms:7.1f} ms  "
-                  f"(min {min(times[name]) * 1000:.1f})")
+                  f"(min {min(times[name]) * 1000:.1f}; CPU {cpu[name]:.1f} ms)")
         if "runc" in medians:
             ratio = medians["minidocker-runtime"] / medians["runc"]
             print(f"ratio minidocker-runtime / runc: {ratio:.2f} (goal: <= 1.00)")
@@ -122,11 +135,13 @@ def main() -> int:
                   f"{medians['minidocker-runtime'] / medians['crun']:.2f}")
         if "baseline" in medians:
             print(f"ratio minidocker-runtime / baseline ({args.baseline}): "
-                  f"{medians['minidocker-runtime'] / medians['baseline']:.3f}")
+                  f"{medians['minidocker-runtime'] / medians['baseline']:.3f} "
+                  f"(CPU {cpu['minidocker-runtime'] / cpu['baseline']:.3f})")
         if "traced" in medians:
             events = (root / "trace.json").read_text().count("\n") - 1
             print(f"--trace costs {medians['traced'] - medians['minidocker-runtime']:+.1f} ms "
-                  f"a run ({events} events, {(root / 'trace.json').stat().st_size} bytes)")
+                  f"a run, {cpu['traced'] - cpu['minidocker-runtime']:+.1f} ms of CPU "
+                  f"({events} events, {(root / 'trace.json').stat().st_size} bytes)")
     return 0
 
 
