@@ -263,28 +263,14 @@ def _size(n: int) -> str:
 
 def _mountinfo(path: str) -> list[tuple[list[str], str, str, str]]:
     """[(fields before " - ", fs type, source, super options)] of a mountinfo file."""
+    from minidocker.runtime.rootfs import unescape_mountinfo
     out = []
     for line in _read(path).splitlines():
         left, _, right = line.partition(" - ")
-        fields = [_unescape(f) for f in left.split()]
+        fields = [unescape_mountinfo(f) for f in left.split()]
         rest = right.split() + ["", "", ""]
-        out.append((fields, rest[0], _unescape(rest[1]), _unescape(rest[2])))
+        out.append((fields, rest[0], unescape_mountinfo(rest[1]), unescape_mountinfo(rest[2])))
     return out
-
-
-def _unescape(field: str) -> str:
-    """mountinfo writes space, tab, newline and backslash as \\ooo."""
-    if "\\" not in field:
-        return field
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
-            out.append(chr(int(field[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
 
 
 def _mounts(proc: str, record: Record) -> list[Fact]:

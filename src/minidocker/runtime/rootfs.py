@@ -535,10 +535,10 @@ def unmount_from_host(rootfs: str, spec: dict[str, Any]) -> list[str]:
 
 def _mount_points() -> set[str]:
     with open("/proc/self/mountinfo") as f:
-        return {_unescape(line.split()[4]) for line in f}
+        return {unescape_mountinfo(line.split()[4]) for line in f}
 
 
-def _unescape(field: str) -> str:
+def unescape_mountinfo(field: str) -> str:
     """mountinfo writes space, tab, newline and backslash as \\ooo."""
     if "\\" not in field:
         return field
