@@ -762,11 +762,8 @@ class _Stage:
                           ("start-period", "StartPeriod"),
                           ("start-interval", "StartInterval")):
             if flag in ins.options:
-                try:
-                    check[key] = _duration_ns(ins.options[flag])
-                except ValueError:
-                    raise self.error(ins, f"invalid duration for --{flag}: "
-                                          f"{ins.options[flag]!r}") from None
+                from minidocker.engine.health import parse_duration
+                check[key] = parse_duration(ins.options[flag], f"--{flag}")
         if "retries" in ins.options:
             try:
                 check["Retries"] = int(ins.options["retries"])
@@ -1101,17 +1098,3 @@ def _valid_signal(sig: str) -> bool:
     name = sig.upper()
     name = name if name.startswith("SIG") else "SIG" + name
     return hasattr(signal, name) or name.startswith("SIGRTMIN") or name.startswith("SIGRTMAX")
-
-
-def _duration_ns(text: str) -> int:
-    """A Go duration (`1m30s`, `500ms`, `2h`) in nanoseconds."""
-    import re
-    units = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
-             "m": 60_000_000_000, "h": 3_600_000_000_000}
-    if text == "0":
-        return 0
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(text)
-    return int(sum(float(n) * units[u] for n, u in parts))
-

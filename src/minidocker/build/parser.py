@@ -263,31 +263,21 @@ def parse_words(rest: str, escape: str) -> list[str]:
                 pos += 1
                 continue
             in_word = True
-        if quote:
-            if ch == quote:
-                quote = ""
-            elif ch == escape and quote != "'":
-                if pos + 1 == n:
-                    pos += 1
-                    continue
-                word.append(ch)
-                pos += 1
-                ch = rest[pos]
-            word.append(ch)
-            pos += 1
-            continue
-        if ch.isspace():
+        if not quote and ch.isspace():
             if blank_ok or word:
                 words.append("".join(word))
             word, in_word, blank_ok = [], False, False
             pos += 1
             continue
-        if ch in "'\"":
+        if quote and ch == quote:
+            quote = ""
+        elif not quote and ch in "'\"":
             quote, blank_ok = ch, True
-        elif ch == escape:
+        elif ch == escape and quote != "'":
+            # the escape and the character after it stay together (even a quote);
+            # an escape at the very end is dropped
             if pos + 1 == n:
-                pos += 1
-                continue
+                break
             word.append(ch)
             pos += 1
             ch = rest[pos]

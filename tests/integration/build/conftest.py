@@ -62,6 +62,23 @@ class Builder:
         doc: dict[str, Any] = json.loads(self.engine.ok("image", "inspect", image))[0]
         return doc
 
+    def start(self, ctx: Path, marker: bytes) -> subprocess.Popen[bytes]:
+        """A build in the background, returned once its output shows `marker`."""
+        import time
+        proc = subprocess.Popen(self.engine.cmd("build", "--progress", "plain", "--network",
+                                                "none", str(ctx)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 60
+        seen = b""
+        while marker not in seen and time.monotonic() < deadline:
+            chunk = proc.stderr.read1(4096)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            seen += chunk
+        assert marker in seen, seen.decode(errors="replace")
+        return proc
+
     def leftovers(self) -> list[str]:
         """What a build must not leave: containers, mounts, temp dirs, runtime state."""
         out = [f"container {c}" for c in self.engine.container_dirs()]
@@ -80,4 +97,20 @@ def builder(engine: Engine, tmp_path: Path) -> Iterator[Builder]:  # noqa: F811
     yield Builder(engine, tmp_path)
 
 
-__all__ = ["Builder", "builder", "engine", "run_captured"]
+def tar_of(files: dict[str, bytes], compression: str = "", mode: int = 0o644,
+           owner: int = 0) -> bytes:
+    """A tar archive (compression "" or "gz") of `files` (name -> content)."""
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=f"w:{compression}") as tf:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            info.uid = info.gid = owner
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+__all__ = ["Builder", "builder", "engine", "run_captured", "tar_of"]

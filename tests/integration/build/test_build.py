@@ -3,14 +3,11 @@ ARG scoping, .dockerignore, heredocs, ONBUILD, stdin builds, failures."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
-import tarfile
-import time
 
-from tests.integration.build.conftest import Builder
+from tests.integration.build.conftest import Builder, tar_of
 
 EVERYTHING = """\
 # syntax=docker/dockerfile:1
@@ -47,22 +44,10 @@ CMD ["cat /srv/app/generated.txt"]
 """
 
 
-def _targz(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o755
-            info.uid = info.gid = 42
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def test_every_instruction_and_flag(builder: Builder) -> None:
     ctx = builder.context(EVERYTHING, {
         "config.txt": "setting=1\n", "data/a.txt": "a\n", "data/sub/b.txt": "b\n",
-        "archive.tar.gz": _targz({"pkg/tool.sh": b"#!/bin/sh\necho tool\n"}),
+        "archive.tar.gz": tar_of({"pkg/tool.sh": b"#!/bin/sh\necho tool\n"}, "gz", 0o755, 42),
         "plain.txt": "not an archive\n"})
     iidfile = builder.tmp / "iid"
     proc = builder.build(ctx, "-t", "app:1", "-t", "app:latest", "--build-arg",
@@ -208,16 +193,11 @@ def test_build_from_stdin(builder: Builder) -> None:
     no_context = builder.engine.run("build", "--network", "none", "-",
                                     input=b"FROM busybox\nCOPY x /x\n")
     assert no_context.returncode != 0 and "needs a build context" in no_context.stderr
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in (("Dockerfile", b"FROM busybox\nCOPY hello.txt /\n"),
-                           ("hello.txt", b"from a tar context\n")):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
+    archive = tar_of({"Dockerfile": b"FROM busybox\nCOPY hello.txt /\n",
+                      "hello.txt": b"from a tar context\n"}, "gz")
     done = subprocess.run(builder.engine.cmd("build", "-q", "--network", "none", "-t",
                                              "tar-ctx", "-"),
-                          input=buf.getvalue(), capture_output=True, timeout=120)
+                          input=archive, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().strip().startswith("sha256:")
     assert builder.run("tar-ctx", "cat", "/hello.txt") == "from a tar context\n"
@@ -253,15 +233,8 @@ def test_failures_are_one_line_and_leave_nothing(builder: Builder) -> None:
 
 def test_interrupted_build_leaves_nothing(builder: Builder) -> None:
     import signal
-    ctx = builder.context("FROM busybox\nRUN echo started; sleep 60\n")
-    proc = subprocess.Popen(builder.engine.cmd("build", "--progress", "plain", "--network",
-                                               "none", str(ctx)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 60
-    seen = b""
-    while b"started" not in seen and time.monotonic() < deadline:
-        seen += proc.stderr.read1(4096)  # type: ignore[attr-defined]
+    proc = builder.start(builder.context("FROM busybox\nRUN echo started; sleep 60\n"),
+                         b"started")
     proc.send_signal(signal.SIGINT)
     proc.wait(60)
     assert proc.returncode != 0
@@ -291,15 +264,8 @@ def test_a_build_killed_during_a_run_leaves_nothing_after_the_next(builder: Buil
     """kill -9 of the builder while a RUN runs: its container goes on (it is the engine's);
     the next build finds its builder gone and removes it, with its work dir."""
     import signal
-    ctx = builder.context("FROM busybox\nRUN echo started; sleep 120\n")
-    proc = subprocess.Popen(builder.engine.cmd("build", "--progress", "plain", "--network",
-                                               "none", str(ctx)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 60
-    seen = b""
-    while b"started" not in seen and time.monotonic() < deadline:
-        seen += proc.stderr.read1(4096)  # type: ignore[attr-defined]
+    proc = builder.start(builder.context("FROM busybox\nRUN echo started; sleep 120\n"),
+                         b"started")
     proc.send_signal(signal.SIGKILL)
     proc.wait(60)
     assert builder.leftovers()  # the killed build's container and work dir are there

@@ -4,19 +4,17 @@ base, makes the same file tree and the same config."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
 import stat
 import subprocess
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.build.conftest import Builder
+from tests.integration.build.conftest import Builder, tar_of
 
 DOCKERFILE = """\
 FROM busybox AS tools
@@ -39,17 +37,6 @@ STOPSIGNAL SIGTERM
 ENTRYPOINT ["/bin/sh", "-c"]
 CMD ["cat /app/greeting"]
 """
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tf:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def _tree(top: Path) -> dict[str, tuple[Any, ...]]:
@@ -135,7 +122,7 @@ def test_same_tree_and_config_as_buildah(builder: Builder, buildah: Any,
                                          tmp_path: Path) -> None:
     ctx = builder.context(DOCKERFILE, {
         "file.txt": "a file\n", "dir/one.txt": "one\n", "dir/sub/two.txt": "two\n",
-        "files.tar": _tar({"extracted/a.txt": b"from the archive\n"})})
+        "files.tar": tar_of({"extracted/a.txt": b"from the archive\n"})})
     builder.build(ctx, "-t", "compare:ours")
     layout = builder.root / "image" / "oci"
     # buildah builds on the very same base image, copied from our store into its storage
