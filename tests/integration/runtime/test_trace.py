@@ -232,3 +232,37 @@ def test_an_unwritable_trace_file_is_one_line_and_nothing_runs(
     assert proc.stderr.startswith("minidocker-runtime: error: --trace ")
     assert len(proc.stderr.splitlines()) == 1
     assert not (runtime.root / cid).exists()
+
+
+def test_a_user_namespace_trace_has_stage1_and_the_id_maps(runtime: Runtime, make_bundle: Any,
+                                                           tmp_path: Path) -> None:
+    bundle = make_bundle(["true"])
+    bundle.config["linux"]["namespaces"].append({"type": "user"})
+    bundle.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000,
+                                              "size": 65536}]
+    bundle.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000,
+                                              "size": 65536}]
+    bundle.write()
+    subprocess.run(["chown", "-R", "100000:100000", str(bundle.rootfs)], check=True)
+    for parent in bundle.rootfs.parents:  # the test's own temp dirs: let the mapped root in
+        if parent == Path("/tmp"):
+            break
+        parent.chmod(parent.stat().st_mode | 0o011)
+    trace = tmp_path / "t.json"
+    runtime.run("--trace", str(trace), "run", "--bundle", str(bundle), runtime.new_id(),
+                check=True)
+    events = check_trace(trace)
+    procs = processes(events)
+    names = {a["name"]: p for p, a in procs.items()}
+    parent, stage1, init = (names["minidocker-runtime run"], names["stage 1"], names["init"])
+    assert procs[stage1]["ppid"] == parent and procs[init]["ppid"] == stage1
+    steps = steps_of(events)
+    (userns, maps, synced) = in_order([s for s in steps if s["pid"] in (parent, stage1)], [
+        ("namespace", "unshare"), ("user", "id maps written"),
+        ("sync", "USERNS_DONE received: id maps written")])
+    assert userns["pid"] == stage1 and userns["args"]["flags"] == ["CLONE_NEWUSER"]
+    assert maps["pid"] == parent and maps["args"]["pid"] == stage1
+    assert maps["args"]["uid_map"] == bundle.config["linux"]["uidMappings"]
+    assert end(userns) <= end(maps) <= end(synced)
+    fork = next(s for s in steps if s["pid"] == stage1 and s["name"] == "fork")
+    assert fork["args"]["child"] == init
