@@ -120,6 +120,27 @@ def setdomainname(name: str) -> None:
     _check(_libc.setdomainname(data, ctypes.c_size_t(len(data))), "setdomainname", name)
 
 
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
+
+
+def loopback_up() -> None:
+    """Bring up `lo` of the current network namespace (a new one starts with it down)."""
+    import fcntl
+    import socket
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            req = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH14x", b"lo", 0))
+            flags = struct.unpack("16sH14x", req)[1]
+            if not flags & IFF_UP:
+                fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+        except OSError as e:
+            raise OSError(e.errno, f"ioctl(SIOCSIFFLAGS): lo up: {e.strerror}") from None
+
+
 # ---- prctl ------------------------------------------------------------------------------
 
 PR_SET_PDEATHSIG = 1

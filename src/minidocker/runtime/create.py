@@ -312,6 +312,8 @@ def _stage1(sock: socket.socket, make_config: Callable[[], Any],
             libc.unshare(flags)
             if minidocker.TRACE:
                 minidocker.TRACE.unshare(flags)
+            if flags & libc.CLONE_NEWNET:
+                libc.loopback_up()  # as runc and crun: a new netns has lo up
         if not fork_init:
             from minidocker.runtime import init as init_mod
             init_mod.run(cfg)

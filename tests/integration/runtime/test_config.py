@@ -46,6 +46,16 @@ def test_network_namespace_has_only_lo(runtime: Runtime, make_bundle) -> None:
     assert out.split() == ["lo"]
 
 
+def test_new_network_namespace_has_lo_up(runtime: Runtime, make_bundle) -> None:
+    """As with runc and crun: podman's `--network none` and a pod's infra container rely
+    on it (the pod's containers talk over 127.0.0.1)."""
+    out = run_ok(runtime, sh(make_bundle, "cat /sys/class/net/lo/flags; "
+                                          "ip -o -4 addr show dev lo"))
+    flags, addr = out.splitlines()
+    assert int(flags, 16) & 0x1, out  # IFF_UP
+    assert "127.0.0.1/8" in addr, out
+
+
 @pytest.fixture
 def netns() -> Iterator[str]:
     name = f"mdt{uuid.uuid4().hex[:8]}"
