@@ -598,6 +598,9 @@ def proc_write(procfd: int, rel: str, value: str) -> None:
     try:
         if libc.fstatfs_type(fd) != libc.PROC_SUPER_MAGIC:
             raise MinidockerError(f"/proc/{rel} is not on procfs")
-        os.write(fd, value.encode())
+        try:
+            os.write(fd, value.encode())
+        except OSError as e:  # e.g. lowering oom_score_adj without CAP_SYS_RESOURCE
+            raise MinidockerError(f"write {value} to /proc/{rel}: {e.strerror}")
     finally:
         os.close(fd)

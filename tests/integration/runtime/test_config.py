@@ -246,6 +246,27 @@ def test_rlimits_oom_score_sysctl(runtime: Runtime, make_bundle) -> None:
     assert Path("/proc/sys/kernel/msgmax").read_text().strip() != "4242"
 
 
+def test_oom_score_adj_below_the_callers(runtime: Runtime, make_bundle,
+                                         tmp_path: Path) -> None:
+    """containerd's CRI gives a pod sandbox -998, which needs CAP_SYS_RESOURCE (this
+    project's machines lack it): as runc, it holds where runc can set it; elsewhere the
+    error names what failed instead of a bare errno."""
+    b = sh(make_bundle, "cat /proc/self/oom_score_adj")
+    b.config["process"]["oomScoreAdj"] = -998
+    b.write()
+    runc = Runtime("runc", tmp_path / "runc-state")
+    try:
+        with_runc = runc.run("run", "-b", str(b), runc.new_id())
+    finally:
+        runc.cleanup()
+    proc = runtime.run("run", "-b", str(b), runtime.new_id())
+    if with_runc.returncode == 0:
+        assert (proc.returncode, proc.stdout.strip()) == (0, "-998"), proc.stderr
+    else:
+        assert proc.returncode != 0
+        assert "write -998 to /proc/self/oom_score_adj: Permission denied" in proc.stderr
+
+
 def test_bad_sysctl_and_rlimit_are_errors(runtime: Runtime, make_bundle) -> None:
     b = make_bundle(["true"])
     b.config["linux"]["sysctl"] = {"net.nosuch.key": "1"}
