@@ -111,10 +111,11 @@ def kill(container: Container, sig: int, all_processes: bool = False) -> None:
     status = container.status()
     state = container.state
     if all_processes:
-        pids = pids_of(container)
-        if not pids and not status.can_kill():
-            raise Conflict(f"cannot kill container {container.id}: it is {status}")
-        for pid in pids:
+        # as runc: whatever the init's status, every process left in the cgroup. The runc
+        # shim sends `kill --all ID 9` after the init of a container sharing its pod's
+        # PID namespace exited, and retries until it succeeds: an error would hold the
+        # container's exit back forever
+        for pid in pids_of(container):
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
