@@ -10,6 +10,11 @@ Layout of the table (nothing outside it is ever read, changed or flushed):
   set bridges            every bridge of ours, for the isolation rules
 Rules carry comments naming their network (and container), so exactly one network's or
 one container's rules can be deleted by handle. Each change is one `nft -f -` batch.
+
+Coexistence: a packet is dropped if any base chain on its hook drops it, so when the
+iptables filter FORWARD policy is DROP (Docker sets it when it enables forwarding itself)
+our bridges' traffic needs accept rules there too, in whichever iptables backend holds
+that policy; they carry the comment "minidocker BRIDGE" and go with the bridge.
 """
 
 from __future__ import annotations
@@ -135,9 +140,11 @@ class Firewall:
         if minidocker.TRACE:
             minidocker.TRACE.step("network", "NAT and isolation rules of the network",
                                   table=self.table, network=net.name, rules=lines)
+        allow_forward(net.bridge, net.internal)
 
     def teardown_network(self, net: Network) -> None:
         """Remove one network's rules (and its ports'); the table goes with the last one."""
+        disallow_forward(net.bridge)
         rules = self.rules()
         if not rules:
             return
@@ -197,3 +204,50 @@ def _sysctl(path: str, value: str) -> None:
     except OSError as e:
         raise MinidockerError(f"cannot set {path.removeprefix('/proc/sys/')}: "
                               f"{os.strerror(e.errno or 0)}")
+
+
+# -- the iptables filter FORWARD chain (see the module's docstring) ------------------------
+
+def _iptables(args: list[str]) -> subprocess.CompletedProcess[str] | None:
+    """`iptables -w ARGS`, or None where iptables is not installed."""
+    try:
+        return subprocess.run(["iptables", "-w", *args], capture_output=True, text=True)
+    except FileNotFoundError:
+        return None
+
+
+def _forward_chain() -> list[str]:
+    """`iptables -S FORWARD` (which creates no table); [] without iptables."""
+    proc = _iptables(["-S", "FORWARD"])
+    return proc.stdout.splitlines() if proc is not None and proc.returncode == 0 else []
+
+
+def forward_rules(bridge: str) -> list[list[str]]:
+    """Our accept rules in the filter FORWARD chain for `bridge`, as iptables args."""
+    import shlex
+
+    comment = f'"minidocker {bridge}"'
+    return [shlex.split(line)[2:] for line in _forward_chain()
+            if line.startswith("-A FORWARD ") and comment in line]
+
+
+def allow_forward(bridge: str, internal: bool) -> None:
+    """Accept the bridge's traffic in the filter FORWARD chain when its policy is DROP:
+    within the bridge, and (not internal) from it and to it; our own table still
+    isolates it from other bridges."""
+    chain = _forward_chain()
+    if "-P FORWARD DROP" not in chain or forward_rules(bridge):
+        return
+    match = [["-i", bridge, "-o", bridge]] if internal else [["-i", bridge], ["-o", bridge]]
+    for m in reversed(match):
+        proc = _iptables(["-I", "FORWARD", "1", *m, "-m", "comment", "--comment",
+                          f"minidocker {bridge}", "-j", "ACCEPT"])
+        if proc is not None and proc.returncode != 0:
+            raise MinidockerError(f"iptables: accepting {bridge} in FORWARD: "
+                                  f"{proc.stderr.strip()}")
+
+
+def disallow_forward(bridge: str) -> None:
+    """Remove what allow_forward added for `bridge` (nothing to do in most cases)."""
+    for rule in forward_rules(bridge):
+        _iptables(["-D", "FORWARD", *rule])
