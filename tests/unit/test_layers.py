@@ -25,11 +25,13 @@ fnmatch functools genericpath gettext importlib importlib._bootstrap
 importlib._bootstrap_external itertools keyword locale lzma operator os os.path posixpath
 re re._casefix re._compiler re._constants re._parser reprlib shutil stat types warnings zlib
 minidocker minidocker.cli minidocker.cli.commands minidocker.cli.commands._common
-minidocker.cli.commands.ps minidocker.cli.main minidocker.cli.output minidocker.cli.template
+minidocker.cli.commands.ps minidocker.cli.formats minidocker.cli.main minidocker.cli.output
 minidocker.cli.views minidocker.engine minidocker.engine.lifecycle
 minidocker.engine.networking minidocker.engine.records minidocker.engine.runtimes
 minidocker.engine.service minidocker.engine.service.containers
 minidocker.engine.service.filters minidocker.engine.views minidocker.errors
+minidocker.gotemplate minidocker.gotemplate.execute minidocker.gotemplate.funcs
+minidocker.gotemplate.lexer minidocker.gotemplate.parser minidocker.gotemplate.values
 minidocker.jsonfast minidocker.sink minidocker.units
 """))
 RUN_MODULES = frozenset(str.split("""

@@ -141,6 +141,6 @@ def ellipsis(s: str, max_width: int) -> str:
 
 def quote_command(command: str, *, trunc: bool = True) -> str:
     """The COMMAND column of `docker ps`: cut to 20 columns, then Go-quoted."""
-    from minidocker.cli.template import go_quote
+    from minidocker.gotemplate import go_quote
 
     return go_quote(ellipsis(command, 20) if trunc else command)

@@ -16,7 +16,7 @@ GO_MAPS = frozenset(("Labels", "ExposedPorts", "Volumes", "Options", "DriverOpts
 
 def go_maps(doc: Any, key: str = "") -> Any:
     """`doc` with the dicts under GO_MAPS keys made FreeMaps, at any depth."""
-    from minidocker.cli.template import FreeMap
+    from minidocker.gotemplate import FreeMap
     if isinstance(doc, dict):
         items = {k: go_maps(v, k) for k, v in doc.items()}
         return FreeMap(items) if key in GO_MAPS else items
@@ -51,7 +51,7 @@ class ContainerRow:
     def Command(self) -> str:
         cmd = str(self.summary.get("Command", ""))
         if self.no_trunc:
-            from minidocker.cli.template import go_quote
+            from minidocker.gotemplate import go_quote
             return go_quote(cmd)
         from minidocker.cli.output import quote_command
         return quote_command(cmd)

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     stream = system.events(context(args), since=since, until=until,
                            filters=from_args(args.filter))
     if args.format:
-        from minidocker.cli.template import Format
+        from minidocker.cli.formats import Format
         fmt = Format(args.format)
 
         def line(event: Mapping[str, Any]) -> str:

@@ -22,8 +22,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from minidocker.cli.commands._common import context
+    from minidocker.cli.formats import Format
     from minidocker.cli.output import ago, ellipsis, go_time, human_size, truncate_id
-    from minidocker.cli.template import Format
     from minidocker.engine.service import images
 
     human = args.human == "true"

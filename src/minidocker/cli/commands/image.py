@@ -50,10 +50,10 @@ def inspect(args: argparse.Namespace) -> int:
     import sys
 
     from minidocker.cli.commands._common import context
-    from minidocker.cli.template import parse
     from minidocker.cli.views import go_maps
     from minidocker.engine.service import images
     from minidocker.errors import NotFound
+    from minidocker.gotemplate import parse
 
     ctx = context(args)
     docs, status = [], 0

@@ -30,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from minidocker.cli.commands._common import context
+    from minidocker.cli.formats import Format
     from minidocker.cli.output import ago, go_time, human_size
-    from minidocker.cli.template import Format
     from minidocker.engine.service import images
     from minidocker.engine.service.filters import from_args
 

@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
     from minidocker.engine.service import system
     doc = system.info(context(args))
     if args.format:
-        from minidocker.cli.template import render
+        from minidocker.gotemplate import render
         print(render(args.format, doc))
         return 0
     from minidocker.cli.output import human_size

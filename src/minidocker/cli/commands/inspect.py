@@ -32,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"minidocker: error: {e.message}\n")
             failed = True
     if args.format:
-        from minidocker.cli.template import parse
         from minidocker.cli.views import go_maps
+        from minidocker.gotemplate import parse
         template = parse(args.format.replace("\\n", "\n").replace("\\t", "\t"),
                          strict_fields=True)
         for doc in docs:

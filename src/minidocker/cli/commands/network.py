@@ -85,7 +85,7 @@ def _ls(args: argparse.Namespace) -> int:
 
     docs = networks.ls(context(args))
     if args.format and not args.quiet:
-        from minidocker.cli.template import Format
+        from minidocker.cli.formats import Format
         fmt = Format(args.format, default_table="table {{.ID}}\t{{.Name}}\t{{.Driver}}"
                      "\t{{.Scope}}")
         items = [_NetworkRow(n, args.no_trunc) for n in docs]

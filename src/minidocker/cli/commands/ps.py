@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.quiet:
         sys.stdout.write("".join(f"{row.ID}\n" for row in items))
         return 0
-    from minidocker.cli.template import Format
+    from minidocker.cli.formats import Format
     fmt = Format(args.format or ("table" if not args.size else PS_TABLE + "\t{{.Size}}"),
                  default_table=PS_TABLE)
     shown: list[Any] = [row.as_dict() for row in items] if args.format == "json" else items

@@ -60,7 +60,7 @@ class StatRow:
 
 def run(args: argparse.Namespace) -> int:
     from minidocker.cli.commands._common import context
-    from minidocker.cli.template import Format
+    from minidocker.cli.formats import Format
     from minidocker.engine.service import containers
     ctx = context(args)
     if args.containers:

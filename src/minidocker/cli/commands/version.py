@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
                                       "Os": "linux", "Arch": server["Arch"]},
                            "Server": server}
     if args.format:
-        from minidocker.cli.template import render
+        from minidocker.gotemplate import render
         print(render(args.format, doc))
         return 0
     c = doc["Client"]

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         if args.quiet:
             sys.stdout.write("".join(d["Name"] + "\n" for d in docs))
             return 0
-        from minidocker.cli.template import Format
+        from minidocker.cli.formats import Format
         fmt = Format(args.format or "table", default_table="table {{.Driver}}\t{{.Name}}")
         sys.stdout.write(fmt.render(docs, {"Driver": "DRIVER", "Name": "VOLUME NAME"}))
         return 0
@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"minidocker: error: {e.message}\n")
                 failed = True
         if args.format:
-            from minidocker.cli.template import render
             from minidocker.cli.views import go_maps
+            from minidocker.gotemplate import render
             for d in docs:
                 print(render(args.format, go_maps(d)))
         else:

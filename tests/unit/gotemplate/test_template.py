@@ -12,19 +12,18 @@ from typing import Any
 
 import pytest
 
-from minidocker.cli.template import (
-    Format,
+from minidocker.cli.formats import Format, default_header
+from minidocker.errors import UsageError
+from minidocker.gotemplate import (
     FreeMap,
     Template,
     TemplateError,
-    default_header,
     go_json,
     go_quote,
     go_sprintf,
     parse,
     render,
 )
-from minidocker.errors import UsageError
 
 DATA: dict[str, Any] = {
     "Id": "4f1c2d3e5a6b7c8d9e0f11223344556677889900aabbccddeeff001122334455",

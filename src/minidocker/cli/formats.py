@@ -1,0 +1,98 @@
+"""Docker's --format values: `table ...` (a header from the same template, columns
+aligned as the Docker CLI aligns them), `json`, or a template."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterable, Mapping
+
+from minidocker.gotemplate import FUNCS, Template, parse
+
+TYPE_CHECKING = False  # `typing` (and the `re` it imports) stays out of the ps path
+if TYPE_CHECKING:
+    from typing import Any
+
+    from minidocker.gotemplate.funcs import FuncSpec
+
+
+def _first(v: Any, *_: Any) -> Any:
+    return v
+
+
+# Docker renders a table header with the same template, these functions swapped in, and a
+# map of column names as data, so `{{json .Names}}` still heads its column with NAMES.
+HEADER_FUNCS: dict[str, FuncSpec] = {
+    **FUNCS,
+    "json": (_first, 1, 1),
+    "split": (_first, 2, 2),
+    "join": (_first, 2, 2),
+    "title": (_first, 1, 1),
+    "lower": (_first, 1, 1),
+    "upper": (_first, 1, 1),
+    "truncate": (_first, 2, 2),
+}
+
+
+# --------------------------------------------------------------------------- --format
+
+
+def default_header(field: str) -> str:
+    """A column title from a field name, as Docker spells them: CreatedAt -> CREATED AT."""
+    words: list[str] = []
+    cur = ""
+    for i, ch in enumerate(field):
+        boundary = ch.isupper() and cur and (not cur[-1].isupper() or (
+            i + 1 < len(field) and field[i + 1].islower()))
+        if boundary or ch in "_-":
+            words.append(cur)
+            cur = "" if ch in "_-" else ch
+        else:
+            cur += ch
+    words.append(cur)
+    return " ".join(w.upper() for w in words if w)
+
+
+class _Headers:
+    """The data a table header is rendered from: every field is its column title."""
+
+    def __init__(self, titles: Mapping[str, str]):
+        self._titles = titles
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        title = self._titles.get(name) or default_header(name)
+        return types.MethodType(lambda self, *args: title, self)
+
+
+class Format:
+    """A --format value as Docker's CLI reads it: `table ...`, `json`, or a template."""
+
+    def __init__(self, spec: str, *, default_table: str = "", strict_fields: bool = False):
+        if spec == "table" and default_table:
+            spec = default_table
+        self.spec = spec
+        self.is_table = spec.startswith("table")
+        text = spec[5:] if self.is_table else ("{{json .}}" if spec == "json" else spec)
+        text = text.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
+        self.text = text
+        self.template = parse(text, strict_fields=strict_fields)
+        self._header: Template | None = None
+
+    def header(self, titles: Mapping[str, str] | None = None) -> str:
+        """The header line of a table, or "" for other formats."""
+        if not self.is_table:
+            return ""
+        if self._header is None:
+            self._header = Template(self.text, funcs=HEADER_FUNCS)
+        return self._header.execute_partial(_Headers(titles or {}))
+
+    def render(self, rows: Iterable[Any], titles: Mapping[str, str] | None = None) -> str:
+        """All rows, one per line; tables get a header and aligned columns."""
+        execute = self.template.execute
+        lines = [execute(row) + "\n" for row in rows]
+        if not self.is_table:
+            return "".join(lines)
+        from minidocker.cli.output import tabwrite
+
+        return tabwrite(self.header(titles) + "\n" + "".join(lines))
