@@ -26,8 +26,9 @@ importlib._bootstrap_external itertools keyword locale lzma operator os os.path 
 re re._casefix re._compiler re._constants re._parser reprlib shutil stat types warnings zlib
 minidocker minidocker.cli minidocker.cli.commands minidocker.cli.commands._common
 minidocker.cli.commands.ps minidocker.cli.formats minidocker.cli.main minidocker.cli.output
-minidocker.cli.views minidocker.engine minidocker.engine.lifecycle
-minidocker.engine.networking minidocker.engine.records minidocker.engine.runtimes
+minidocker.cli.views minidocker.engine minidocker.engine.liveness
+minidocker.engine.networking minidocker.engine.procs minidocker.engine.records
+minidocker.engine.runtimes
 minidocker.engine.service minidocker.engine.service.containers
 minidocker.engine.service.filters minidocker.engine.views minidocker.errors
 minidocker.gotemplate minidocker.gotemplate.execute minidocker.gotemplate.funcs
@@ -42,9 +43,12 @@ minidocker minidocker.cli minidocker.cli.attach minidocker.cli.commands
 minidocker.cli.commands._common minidocker.cli.commands._container_flags
 minidocker.cli.commands.run minidocker.cli.main minidocker.cli.progress minidocker.engine
 minidocker.engine.bundle minidocker.engine.events minidocker.engine.health
-minidocker.engine.lifecycle minidocker.engine.logs minidocker.engine.monitor
-minidocker.engine.names minidocker.engine.networking minidocker.engine.records
+minidocker.engine.create minidocker.engine.liveness minidocker.engine.logs
+minidocker.engine.monitor
+minidocker.engine.names minidocker.engine.networking minidocker.engine.procs
+minidocker.engine.records minidocker.engine.rootfs
 minidocker.engine.runtimes minidocker.engine.service minidocker.engine.service.containers
+minidocker.engine.start
 minidocker.engine.service.streams minidocker.engine.volumes minidocker.errors
 minidocker.jsonfast minidocker.linux minidocker.linux.affinity minidocker.linux.capnames
 minidocker.linux.libc minidocker.linux.rlimitnames minidocker.runtime

@@ -1,5 +1,5 @@
 """The per-container monitor: holds the container's stdio, writes its json-file log, serves
-attach clients, reaps the init and records how it ended (through lifecycle.on_exit).
+attach clients, reaps the init and records how it ended (through exits.on_exit).
 
 It is the container init's parent (a child subreaper: the runtime's stage 1 exits at once).
 For a detached container it runs as `python -S -I monitor.py ...` with only os, select,
@@ -144,7 +144,7 @@ class Monitor:
     def __init__(self, root: str, cid: str, pid: int, outputs: dict[int, int], stdin_fd: int,
                  master: int, listen_fd: int, client_fds: list[int], log_path: str,
                  options: str = "0:1:1:0"):
-        """options: lifecycle.monitor_options(), "MAX_SIZE:MAX_FILES:LOG_ON:HEALTH"."""
+        """options: start.monitor_options(), "MAX_SIZE:MAX_FILES:LOG_ON:HEALTH"."""
         self.root = root
         self.cid = cid
         self.pid = pid
@@ -399,17 +399,17 @@ class Monitor:
         """Record the end; (exit code, (new pid, new master) if restarted by policy)."""
         _import_path()
         import importlib
-        lifecycle = importlib.import_module("minidocker.engine.lifecycle")
-        result: tuple[int, tuple[int, int] | None] = lifecycle.on_exit(self.root, self.cid,
-                                                                        status)
+        exits = importlib.import_module("minidocker.engine.exits")
+        result: tuple[int, tuple[int, int] | None] = exits.on_exit(self.root, self.cid,
+                                                                    status)
         return result
 
     def start_again(self, pid: int, master: int) -> None:
         if self.health:
             self.health.restart()
         import importlib
-        lifecycle = importlib.import_module("minidocker.engine.lifecycle")
-        outputs: dict[int, int] = lifecycle.open_outputs(self.root, self.cid)
+        start = importlib.import_module("minidocker.engine.start")
+        outputs: dict[int, int] = start.open_outputs(self.root, self.cid)
         for fd in self.outputs:
             os.close(fd)
         self.outputs = {}
@@ -483,7 +483,7 @@ def _import_path() -> None:
 
 def main(argv: list[str]) -> int:
     """monitor.py ROOT ID PID OUT ERR STDIN MASTER LISTEN LOG OPTIONS [CLIENT]  (fds as
-    numbers; OPTIONS: lifecycle.monitor_options())."""
+    numbers; OPTIONS: start.monitor_options())."""
     root, cid = argv[0], argv[1]
     pid, out_fd, err_fd, in_fd, master, listen_fd = (int(x) for x in argv[2:8])
     log_path, options = argv[8], argv[9]

@@ -22,7 +22,7 @@ def sample(record: Record, state: dict[str, Any]) -> dict[str, Any]:
     cg: dict[str, Any] = {}
     running = state.get("Status") in ("running", "paused", "restarting")
     if running:
-        from minidocker.engine.lifecycle import runtime_of
+        from minidocker.engine.liveness import runtime_of
         try:
             manager = runtime_of(record).cgroup(record.id)
             cg = manager.stats() if manager is not None else {}

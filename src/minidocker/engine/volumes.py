@@ -147,7 +147,7 @@ def parse_mount(spec: str) -> dict[str, Any]:
 
 def from_api_mount(m: dict[str, Any]) -> dict[str, Any]:
     """One entry of Docker's HostConfig.Mounts ({Type, Source, Target, ReadOnly,
-    TmpfsOptions: {SizeBytes, Mode}}) in the form lifecycle.create takes (Destination,
+    TmpfsOptions: {SizeBytes, Mode}}) in the form engine.create.create takes (Destination,
     RW, Name for a volume, ...)."""
     if not isinstance(m, dict):
         raise UsageError(f"invalid mount {m!r}: an object with Type, Source and Target")

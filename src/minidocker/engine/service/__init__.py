@@ -55,7 +55,7 @@ class Context:
         """Whether the monitor may be forked from this process (see `spawn`)."""
         if self.spawn != "auto":
             return self.spawn == "fork"
-        from minidocker.engine.lifecycle import fork_is_safe
+        from minidocker.engine.start import fork_is_safe
         return fork_is_safe()
 
     def with_sink(self, sink: Sink) -> Context:

@@ -49,7 +49,7 @@ def find(ctx: Context, ref: str) -> Record:
 
 
 def _live(record: Record) -> dict[str, Any]:
-    from minidocker.engine.lifecycle import live_state
+    from minidocker.engine.liveness import live_state
     return live_state(record)
 
 
@@ -62,10 +62,10 @@ def create(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None 
     container's Config with HostConfig and NetworkingConfig). `pull` is "never"
     (Docker's API: a missing image is NotFound) or "missing" (the CLI's run and create:
     the image is pulled first, its progress told to the sink)."""
-    from minidocker.engine import lifecycle
+    from minidocker.engine import create as creating
     warnings: list[str] = []
     options = _options(ctx, dict(body), name, warnings)
-    record = lifecycle.create(ctx.root, options, pull=_puller(ctx, pull))
+    record = creating.create(ctx.root, options, pull=_puller(ctx, pull))
     return {"Id": record.id, "Warnings": warnings}
 
 
@@ -85,7 +85,7 @@ def _puller(ctx: Context, policy: str) -> Any:
 
 def _options(ctx: Context, body: dict[str, Any], name: str | None,
              warnings: list[str]) -> dict[str, Any]:
-    """Docker's create body in the form lifecycle.create takes: mounts parsed from
+    """Docker's create body in the form engine.create.create takes: mounts parsed from
     HostConfig.Binds (-v syntax) and HostConfig.Mounts (Docker's structures) into Mounts,
     PortBindings as -p specs, the network options checked; Detach from the Attach*
     flags. A body from our CLI may hold PortBindings as a list of -p specs already."""
@@ -153,9 +153,9 @@ def start(ctx: Context, ref: str, *, attach: bool = False, interactive: bool = F
     """POST /containers/{id}/start. With `attach`, the container's stream, connected
     before it runs (no output is missed); `interactive` gives it our input. A running
     container is NotModified (with `attach`: its stream)."""
-    from minidocker.engine import lifecycle
+    from minidocker.engine import start as starting
     record = find(ctx, ref)
-    sock = lifecycle.start(record, attach=attach, interactive=interactive, sink=ctx.sink,
+    sock = starting.start(record, attach=attach, interactive=interactive, sink=ctx.sink,
                            fork=ctx.may_fork())
     return None if sock is None else _stream(record, sock, interactive)
 
@@ -174,19 +174,20 @@ def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = N
     stream. A container that fails to start is removed (nothing is left behind).
     In a process that may fork, its monitor is forked first, to import the runtime on
     the other CPU while the record is made."""
-    from minidocker.engine import lifecycle
+    from minidocker.engine import start as starting
     from minidocker.errors import MinidockerError
-    monitor = lifecycle.prefork_monitor() if ctx.may_fork() else None
+    monitor = starting.prefork_monitor() if ctx.may_fork() else None
     try:
         created = create(ctx, body, name=name, pull=pull)
         record = find(ctx, created["Id"])
         try:
-            sock = lifecycle.start(record, attach=attach, interactive=interactive,
+            sock = starting.start(record, attach=attach, interactive=interactive,
                                    foreground=attach, monitor=monitor, sink=ctx.sink,
                                    fork=ctx.may_fork())
         except MinidockerError:
             try:
-                lifecycle.remove_files(record.reload(), volumes=True)
+                from minidocker.engine.control import remove_files
+                remove_files(record.reload(), volumes=True)
             except MinidockerError:
                 pass
             raise
@@ -203,12 +204,12 @@ def stop(ctx: Context, ref: str, *, timeout: int | None = None,
          signal: str | int | None = None) -> None:
     """POST /containers/{id}/stop: the stop signal, then SIGKILL after `timeout` seconds
     (the container's StopTimeout, else 10; -1 waits forever). NotModified if not running."""
-    from minidocker.engine import lifecycle
+    from minidocker.engine import control
     record = find(ctx, ref)
     sig = _signal(signal) if signal is not None else None
     if _live(record).get("Status") not in RUNNING:
         raise NotModified(f"container {record.id[:12]} is not running")
-    lifecycle.stop(record, timeout, sig)
+    control.stop(record, timeout, sig)
 
 
 def _signal(value: str | int) -> int:
@@ -218,38 +219,39 @@ def _signal(value: str | int) -> int:
 
 def kill(ctx: Context, ref: str, *, signal: str | int = "SIGKILL") -> None:
     """POST /containers/{id}/kill. Conflict if the container is not running."""
-    from minidocker.engine import lifecycle
+    from minidocker.engine import control
     sig = _signal(signal)
-    lifecycle.kill(find(ctx, ref), sig)
+    control.kill(find(ctx, ref), sig)
 
 
 def restart(ctx: Context, ref: str, *, timeout: int | None = None) -> None:
     """POST /containers/{id}/restart: stop (if running), then start."""
-    from minidocker.engine import lifecycle
+    from minidocker.engine import control
+    from minidocker.engine import start as starting
     record = find(ctx, ref)
-    lifecycle.stop(record, timeout)
+    control.stop(record, timeout)
     try:
-        lifecycle.start(record, attach=False, sink=ctx.sink, fork=ctx.may_fork())
+        starting.start(record, attach=False, sink=ctx.sink, fork=ctx.may_fork())
     except NotModified:
         pass  # its restart policy started it again meanwhile
 
 
 def pause(ctx: Context, ref: str) -> None:
     """POST /containers/{id}/pause (the freezer). Conflict unless running."""
-    from minidocker.engine import lifecycle
-    lifecycle.pause(find(ctx, ref))
+    from minidocker.engine import control
+    control.pause(find(ctx, ref))
 
 
 def unpause(ctx: Context, ref: str) -> None:
-    from minidocker.engine import lifecycle
-    lifecycle.unpause(find(ctx, ref))
+    from minidocker.engine import control
+    control.unpause(find(ctx, ref))
 
 
 def remove(ctx: Context, ref: str, *, force: bool = False, volumes: bool = False) -> None:
     """DELETE /containers/{id}: a stopped container (a running one with `force`, killed
     first), its mounts, network endpoints, anonymous volumes with `volumes`."""
-    from minidocker.engine import lifecycle
-    lifecycle.remove(find(ctx, ref), force, volumes)
+    from minidocker.engine import control
+    control.remove(find(ctx, ref), force, volumes)
 
 
 def rename(ctx: Context, ref: str, new_name: str) -> None:
@@ -277,7 +279,7 @@ def wait(ctx: Context, ref: str, *, condition: str = "not-running") -> WaitRespo
     exit code. A container removed meanwhile (--rm) gives the code it exited with."""
     import time
 
-    from minidocker.engine import lifecycle
+    from minidocker.engine import liveness
     if condition not in ("not-running", "next-exit", "removed"):
         raise UsageError(f"invalid condition {condition!r}: not-running, next-exit or removed")
     record = find(ctx, ref)
@@ -285,7 +287,7 @@ def wait(ctx: Context, ref: str, *, condition: str = "not-running") -> WaitRespo
     code = 0
     while True:
         try:
-            state = lifecycle.live_state(record.reload())
+            state = liveness.live_state(record.reload())
         except NotFound:
             return {"StatusCode": code, "Error": None}
         code = int(state.get("ExitCode") or 0)
@@ -303,11 +305,11 @@ def wait(ctx: Context, ref: str, *, condition: str = "not-running") -> WaitRespo
 def attach(ctx: Context, ref: str, *, stdin: bool = True) -> AttachStream:
     """POST /containers/{id}/attach: a stream of the running container's output (and its
     input when it was created with OpenStdin and `stdin`). Conflict if it is not running."""
-    from minidocker.engine import lifecycle
+    from minidocker.engine import start as starting
     record = find(ctx, ref)
     if _live(record).get("Status") not in ("running", "paused"):
         raise Conflict("you cannot attach to a stopped container, start it first")
-    return _stream(record, lifecycle.connect_attach(record), stdin)
+    return _stream(record, starting.connect_attach(record), stdin)
 
 
 def logs(ctx: Context, ref: str, *, follow: bool = False, tail: int | None = None,
@@ -345,12 +347,12 @@ def top(ctx: Context, ref: str, ps_args: list[str] | None = None) -> TopResponse
     """GET /containers/{id}/top: `ps` (default -ef) of the container's processes."""
     import subprocess
 
-    from minidocker.engine import lifecycle
+    from minidocker.engine import liveness
     from minidocker.errors import MinidockerError
     record = find(ctx, ref)
     if _live(record).get("Status") not in ("running", "paused"):
         raise Conflict(f"container {record.id} is not running")
-    pids = {str(p) for p in lifecycle.runtime_of(record).pids(record.id)}
+    pids = {str(p) for p in liveness.runtime_of(record).pids(record.id)}
     out = subprocess.run(["ps", *(ps_args or ["-ef"])], capture_output=True, text=True,
                          stdin=subprocess.DEVNULL)
     if out.returncode != 0:
@@ -449,7 +451,7 @@ def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
     import time
 
     from minidocker.engine import views
-    from minidocker.engine.lifecycle import live_state
+    from minidocker.engine.liveness import live_state
     from minidocker.engine.records import Records
     from minidocker.errors import MinidockerError
     pairs = check_filters(filters or {})
@@ -503,7 +505,7 @@ def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> Prune
     left); filters label= and label!= as Docker's."""
     import shutil
 
-    from minidocker.engine import lifecycle
+    from minidocker.engine import control, liveness
     from minidocker.engine.records import Records
     from minidocker.engine.service.filters import labels_match
     from minidocker.errors import MinidockerError
@@ -516,13 +518,13 @@ def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> Prune
                 shutil.rmtree(record.dir, ignore_errors=True)  # a create that crashed
             continue
         try:
-            state = lifecycle.live_state(record)
+            state = liveness.live_state(record)
             if state.get("Status") not in ("exited", "created", "dead"):
                 continue
             if not labels_match(record.config["Config"].get("Labels") or {}, wanted):
                 continue
             size = du(record.path("upper"))
-            lifecycle.remove(record)
+            control.remove(record)
         except MinidockerError:
             continue
         reclaimed += size
@@ -549,14 +551,14 @@ class _RootfsView:
         self.mounted = False
 
     def __enter__(self) -> str:
-        from minidocker.engine import lifecycle
-        path, self.mounted = lifecycle.rootfs_view(self.record)
+        from minidocker.engine import rootfs
+        path, self.mounted = rootfs.rootfs_view(self.record)
         return path
 
     def __exit__(self, *exc: object) -> None:
         if self.mounted:
-            from minidocker.engine import lifecycle
-            lifecycle.unmount_rootfs(self.record)
+            from minidocker.engine import rootfs
+            rootfs.unmount_rootfs(self.record)
 
 
 def commit(ctx: Context, ref: str, *, repo: str | None = None, comment: str = "",
@@ -566,7 +568,7 @@ def commit(ctx: Context, ref: str, *, repo: str | None = None, comment: str = ""
     `pause` is False), with Dockerfile `changes` applied; {"Id": image id}."""
     import json
 
-    from minidocker.engine import lifecycle
+    from minidocker.engine import control
     from minidocker.image import commit as image_commit
     from minidocker.image.store import Store
     record = find(ctx, ref)
@@ -578,7 +580,7 @@ def commit(ctx: Context, ref: str, *, repo: str | None = None, comment: str = ""
                                             "Volumes") if cfg.get(k)}
     paused = False
     if pause and _live(record).get("Status") == "running":
-        lifecycle.pause(record)
+        control.pause(record)
         paused = True
     try:
         image_id = str(config.get("Image", ""))
@@ -597,7 +599,7 @@ def commit(ctx: Context, ref: str, *, repo: str | None = None, comment: str = ""
                                                    message=comment)
     finally:
         if paused:
-            lifecycle.unpause(record)
+            control.unpause(record)
     return {"Id": image.id}
 
 

@@ -47,7 +47,7 @@ def create(ctx: Context, ref: str, config: ExecConfig | dict[str, Any]) -> dict[
 
 def _create(ctx: Context, ref: str, config: ExecConfig | dict[str, Any]
             ) -> tuple[Record, dict[str, Any]]:
-    from minidocker.engine.lifecycle import live_state
+    from minidocker.engine.liveness import live_state
     from minidocker.engine.service.containers import find
     record = find(ctx, ref)
     cmd = list(config.get("Cmd") or [])
@@ -115,7 +115,7 @@ def _load(ctx: Context, exec_id: str) -> tuple[Record, dict[str, Any]]:
 
 
 def _pid_alive(doc: dict[str, Any]) -> bool:
-    from minidocker.engine.lifecycle import alive
+    from minidocker.engine.procs import alive
     return alive(int(doc.get("Pid") or 0), int(doc.get("PidStart") or 0))
 
 
@@ -159,7 +159,7 @@ def start(ctx: Context, exec_id: str, *, detach: bool = False, inherit_stdio: bo
 def _start(ctx: Context, record: Record, doc: dict[str, Any], detach: bool,
            inherit_stdio: bool, tty_size: tuple[int, int] | None
            ) -> int | ExecStream | None:
-    from minidocker.engine.lifecycle import live_state
+    from minidocker.engine.liveness import live_state
     exec_id = doc["ID"]
     if doc.get("Started"):
         raise Conflict(f"exec {exec_id[:12]} has already been started")
@@ -201,7 +201,7 @@ def _load_one(record: Record, exec_id: str) -> tuple[Record, dict[str, Any]]:
 
 def _run_inherited(ctx: Context, record: Record, exec_id: str, proc: dict[str, Any],
                    detach: bool) -> int:
-    from minidocker.engine.lifecycle import runtime_of
+    from minidocker.engine.liveness import runtime_of
     runtime = runtime_of(record)
     if ctx.may_fork() or not hasattr(runtime, "exec_argv"):
         return int(runtime.exec(record.id, proc, detach))
@@ -220,7 +220,7 @@ def _runtime_exec_argv(record: Record, proc: dict[str, Any], detach: bool,
     import json
     import tempfile
 
-    from minidocker.engine.lifecycle import runtime_of
+    from minidocker.engine.liveness import runtime_of
     runtime = runtime_of(record)
     fd, path = tempfile.mkstemp(prefix="exec-", suffix=".json", dir=record.dir)
     with os.fdopen(fd, "w") as f:

@@ -51,7 +51,7 @@ def info(ctx: Context) -> dict[str, Any]:
     """GET /info: counts of containers (by state), images and volumes, and the host."""
     from minidocker import __version__
     from minidocker.engine import volumes
-    from minidocker.engine.lifecycle import live_state
+    from minidocker.engine.liveness import live_state
     from minidocker.engine.records import Records
     from minidocker.engine.stats import host_memory
     counts = {"running": 0, "paused": 0, "stopped": 0}
@@ -105,7 +105,7 @@ def df(ctx: Context) -> dict[str, Any]:
     """GET /system/df: LayersSize, Images, Containers (with SizeRw), Volumes (with
     UsageData {Size, RefCount}), BuildCache, as Docker's."""
     from minidocker.engine import views, volumes
-    from minidocker.engine.lifecycle import live_state
+    from minidocker.engine.liveness import live_state
     from minidocker.engine.records import Records
     from minidocker.engine.service import images as image_ops
     from minidocker.fs import du
@@ -197,5 +197,5 @@ def boot(ctx: Context) -> list[tuple[str, Exception | None]]:
     """What dockerd does when it starts, for a daemonless engine (`system boot`, once at
     boot): start the containers whose restart policy asks for it. [(id, None or the
     error)]."""
-    from minidocker.engine import lifecycle
-    return lifecycle.start_after_boot(ctx.root)
+    from minidocker.engine.exits import start_after_boot
+    return start_after_boot(ctx.root)

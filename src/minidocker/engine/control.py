@@ -1,0 +1,315 @@
+"""stop, kill, pause, unpause, remove of containers, and the adoption of a running
+container whose monitor died.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from minidocker.engine import events
+from minidocker.engine.liveness import RUNNING_STATES, live_state, runtime_of
+from minidocker.engine.procs import alive, monitor_alive, proc_stat
+from minidocker.engine.records import Record, Records
+from minidocker.engine.rootfs import unmount_rootfs
+from minidocker.engine.start import (
+    _listen,
+    fork_is_safe,
+    monitor_command,
+    monitor_options,
+    network_detach,
+    open_outputs,
+)
+from minidocker.errors import Conflict, MinidockerError, NotFound
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from minidocker.engine.records import Record
+
+
+def stop_signal(record: Record) -> int:
+    from minidocker.runtime.operations import parse_signal
+    return parse_signal(record.config["Config"].get("StopSignal") or "SIGTERM")
+
+
+def wait_stopped(record: Record, timeout: float | None) -> bool:
+    """Wait until the record no longer runs (monitor recorded it). True if it stopped."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            state = live_state(record.reload(), reconcile_dead=True)
+        except NotFound:
+            return True
+        if state.get("Status") not in RUNNING_STATES:
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+
+
+def stop(record: Record, timeout: int | None = None, sig: int | None = None) -> None:
+    state = live_state(record)
+    if state.get("Status") not in RUNNING_STATES:
+        return
+    record.update(ManualStop=True)
+    if timeout is None:
+        timeout = int(record.config["Config"].get("StopTimeout", 10))
+    runtime = runtime_of(record)
+    if state.get("Status") == "paused":
+        try:
+            runtime.resume(record.id)
+        except MinidockerError:
+            pass
+        record.update(Status="running", Paused=False)
+    if timeout != 0:
+        try:
+            events.emit(record, "kill", signal=sig or stop_signal(record))
+            runtime.kill(record.id, sig or stop_signal(record))
+        except MinidockerError:
+            pass
+        if timeout < 0:
+            timeout = 10**9
+        if wait_stopped(record, timeout):
+            events.emit(record, "stop")
+            return
+    try:
+        events.emit(record, "kill", signal=9)
+        runtime.kill(record.id, 9, all_processes=True)
+    except MinidockerError:
+        pass
+    if not wait_stopped(record, 30):
+        raise MinidockerError(f"container {record.id[:12]} did not stop after SIGKILL")
+    events.emit(record, "stop")
+
+
+def kill(record: Record, sig: int) -> None:
+    state = live_state(record)
+    if state.get("Status") not in ("running", "paused"):
+        raise Conflict(f"cannot kill container: {record.id[:12]}: container "
+                       f"{record.id} is not running")
+    if sig in (9, 15):
+        record.update(ManualStop=True)
+    runtime_of(record).kill(record.id, sig)
+    events.emit(record, "kill", signal=sig)
+
+
+def remove(record: Record, force: bool = False, volumes: bool = False) -> None:
+    live_state(record)  # reconciles a dead monitor's container first (takes the lock)
+    with record.lock():
+        state = record.reload().state
+        status = state.get("Status")
+        if status == "removing" and monitor_alive(state):
+            raise Conflict(f"removal of container {record.name} is already in progress")
+        if status in RUNNING_STATES and not alive(int(state.get("Pid") or 0),
+                                                  int(state.get("PidStart") or 0)):
+            status = "exited"
+        if status in RUNNING_STATES and not force:
+            raise Conflict(f"cannot remove container \"{record.name}\": container is "
+                               f"{status}: stop the container before removing or force "
+                               "remove")
+        state["Status"] = "removing"
+        record.save_state(state)
+    if status in RUNNING_STATES:
+        runtime = runtime_of(record)
+        try:
+            runtime.resume(record.id) if status == "paused" else None
+        except MinidockerError:
+            pass
+        try:
+            runtime.kill(record.id, 9, all_processes=True)
+        except MinidockerError:
+            pass
+        deadline = time.monotonic() + 15
+        while monitor_alive(state) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if monitor_alive(state):  # a stuck monitor must not keep the container's files
+            try:
+                os.kill(int(state["MonitorPid"]), 9)
+            except OSError:
+                pass
+        try:
+            runtime.delete(record.id)
+        except MinidockerError:
+            pass
+        network_detach(record)
+    remove_files(record, volumes)
+
+
+def remove_files(record: Record, volumes: bool) -> None:
+    """Everything of a stopped container: runtime state, mount, lease, volumes, record."""
+    try:
+        runtime_of(record).delete(record.id)
+    except MinidockerError:
+        pass
+    unmount_rootfs(record)
+    if str(record.config.get("Image", "")).startswith("sha256:"):  # a store image: a lease
+        try:
+            from minidocker.image import snapshot
+            from minidocker.image.store import Store
+            snapshot.release(Store(record.root), record.id)
+        except Exception:
+            pass
+    mounts = record.config.get("Mounts") or []
+    if volumes:
+        _remove_anonymous(record.root, mounts)
+    name = record.name
+    events.emit(record, "destroy")
+    _remove_tree(record.dir)
+    Records(record.root).release_name(name, record.id)
+
+
+def _remove_tree(path: str) -> None:
+    """shutil.rmtree(path, ignore_errors=True) without importing shutil (with bz2 and lzma:
+    1.5 ms on every `run --rm`). By directory fds, never following a symlink, like it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return  # gone, or a symlink or file: rmtree leaves those too
+    try:
+        _remove_contents(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def _remove_contents(fd: int) -> None:
+    try:
+        entries = list(os.scandir(fd))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            try:
+                sub = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW |
+                              os.O_CLOEXEC, dir_fd=fd)
+            except OSError:
+                continue
+            try:
+                _remove_contents(sub)
+            finally:
+                os.close(sub)
+            try:
+                os.rmdir(entry.name, dir_fd=fd)
+            except OSError:
+                pass
+        else:
+            try:
+                os.unlink(entry.name, dir_fd=fd)
+            except OSError:
+                pass
+
+
+def _remove_anonymous(root: str, mounts: list[dict[str, Any]]) -> None:
+    from minidocker.engine import volumes as vol
+    for m in mounts:
+        if m.get("Type") == "volume" and m.get("Anonymous") and m.get("Name"):
+            try:
+                vol.remove(root, m["Name"], force=True)
+            except MinidockerError:
+                pass
+
+
+def pause(record: Record) -> None:
+    state = live_state(record)
+    if state.get("Status") == "paused":
+        raise Conflict(f"container {record.id} is already paused")
+    if state.get("Status") != "running":
+        raise Conflict(f"container {record.id} is not running")
+    runtime_of(record).pause(record.id)
+    record.update(Status="paused", Paused=True)
+    events.emit(record, "pause")
+
+
+def unpause(record: Record) -> None:
+    state = live_state(record)
+    if state.get("Status") != "paused":
+        raise Conflict(f"container {record.id} is not paused")
+    runtime_of(record).resume(record.id)
+    record.update(Status="running", Paused=False)
+    events.emit(record, "unpause")
+
+
+def adopt(record: Record) -> None:
+    """Start a monitor for a running container whose monitor died (kill -9, OOM killer):
+    it reopens the stdout/stderr FIFOs (the container's output waited in them) and
+    watches the init through a pidfd; the exit status is read from the zombie."""
+    from minidocker.engine.records import Lock
+    if record.config["Config"].get("Tty"):
+        return  # the pty master died with the old monitor: nothing to take over
+    try:
+        lock = Lock(record.path("start.lock"))
+        lock.__enter__()
+    except (MinidockerError, OSError):
+        return
+    try:
+        state = record.reload().state
+        pid = int(state.get("Pid") or 0)
+        if monitor_alive(state) or not alive(pid, int(state.get("PidStart") or 0)):
+            return
+        if fork_is_safe():
+            child = os.fork()
+            if child == 0:  # pragma: no cover - runs in the forked processes
+                try:
+                    os.close(lock.fd)
+                    if os.fork() != 0:
+                        os._exit(0)
+                    _adopter_main(record, pid)
+                finally:
+                    os._exit(1)
+        else:  # a server's thread: a fresh interpreter does the same (spawned_adopter)
+            src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+            boot = (f"import sys; sys.path.insert(0, {src!r}); from minidocker.engine."
+                    "control import spawned_adopter; spawned_adopter(sys.argv[1:])")
+            child = os.posix_spawn(sys.executable, [sys.executable, "-S", "-I", "-c", boot,
+                                                    record.root, record.id, str(pid)],
+                                   dict(os.environ))
+        os.waitpid(child, 0)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and not monitor_alive(record.reload().state):
+            time.sleep(0.005)
+    finally:
+        lock.__exit__()
+
+
+def spawned_adopter(argv: list[str]) -> None:
+    """adopt() from a process that may not fork: ROOT ID PID."""
+    if os.fork() != 0:
+        os._exit(0)
+    try:
+        _adopter_main(Record(argv[0], argv[1]), int(argv[2]))
+    finally:
+        os._exit(1)
+
+
+def _adopter_main(record: Record, pid: int) -> None:
+    import sys
+    os.setsid()
+    from minidocker.linux import libc
+    # not the parent of this init, but of the next one if the restart policy starts it
+    libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    os.chdir(record.dir)
+    listener = _listen(record)
+    outputs = open_outputs(record.root, record.id)
+    me = proc_stat(os.getpid())
+    record.update(MonitorPid=os.getpid(), MonitorStart=me[1] if me else 0)
+    for fd in [*outputs, listener.fileno()]:
+        os.set_inheritable(fd, True)
+    out_fd = next((fd for fd, kind in outputs.items() if kind == 1), -1)
+    err_fd = next((fd for fd, kind in outputs.items() if kind == 2), -1)
+    os.execv(sys.executable, [*monitor_command(), record.root, record.id, str(pid),
+                              str(out_fd), str(err_fd), "-1", "-1", str(listener.fileno()),
+                              record.path(record.id + "-json.log"), monitor_options(record)])

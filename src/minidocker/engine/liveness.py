@@ -1,0 +1,74 @@
+"""A record's status made true to the facts: a container whose init is gone is never
+reported running (after a reboot, or a killed monitor); the command that notices a dead
+monitor finishes its job (finish_without_monitor) or has a new one adopt the container.
+"""
+
+from __future__ import annotations
+
+import time
+
+from minidocker.engine import runtimes
+from minidocker.engine.procs import alive, exit_code_of, monitor_alive, proc_stat
+from minidocker.engine.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from minidocker.engine.records import Record
+
+
+RUNNING_STATES = ("running", "paused", "restarting")
+
+
+def live_state(record: Record, reconcile_dead: bool = True, adopt_orphans: bool = True
+               ) -> dict[str, Any]:
+    """The record's state with Status made true to the facts: a container whose init is
+    gone is never reported running (after a reboot, or a killed monitor)."""
+    state = record.state
+    status = state.get("Status")
+    if status not in RUNNING_STATES and status != "removing":
+        return state
+    if status == "restarting" and monitor_alive(state):
+        return state
+    if alive(int(state.get("Pid") or 0), int(state.get("PidStart") or 0)):
+        if status != "removing" and adopt_orphans and not monitor_alive(state):
+            from minidocker.engine.control import adopt
+            adopt(record)  # its monitor died: a new one takes over its output and exit
+        return state
+    # the init is gone: the monitor records that in a moment; if it is dead, we do
+    deadline = time.monotonic() + 2.0
+    while monitor_alive(state) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        state = record.reload().state
+        if state.get("Status") not in RUNNING_STATES:
+            return state
+    if not reconcile_dead or state.get("Status") == "removing" or monitor_alive(state):
+        return state  # a live monitor is the one to record the exit, however slow it is
+    return finish_without_monitor(record)
+
+
+def finish_without_monitor(record: Record) -> dict[str, Any]:
+    """What the monitor would have done at exit, for a container whose monitor died."""
+    with record.lock():
+        state = record.reload().state
+        if state.get("Status") not in RUNNING_STATES:
+            return state
+        pid = int(state.get("Pid") or 0)
+        st = proc_stat(pid)
+        if st is not None and st[1] == int(state.get("PidStart") or 0) and st[0] == "Z":
+            status = st[2]  # still a zombie of whoever adopted it: its wait status
+        else:
+            status = 255 << 8
+        code = exit_code_of(status)
+    from minidocker.engine.control import remove_files
+    from minidocker.engine.exits import _cleanup_after_exit
+    _cleanup_after_exit(record, code, restarting=False)
+    state = record.reload().state
+    if record.config.get("HostConfig", {}).get("AutoRemove"):
+        remove_files(record, volumes=True)
+    return state
+
+
+def runtime_of(record: Record) -> runtimes.InProcess | runtimes.Binary:
+    return runtimes.get(record.config.get("HostConfig", {}).get("Runtime") or "", record.root)

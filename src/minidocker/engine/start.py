@@ -1,0 +1,449 @@
+"""start and the monitor hand-over: start() forks a monitor process M (double fork, new
+session, child subreaper) or spawns it as a fresh interpreter (a threaded caller), or
+hands the record to one that `run` forked before making it (prefork_monitor: M imports
+the runtime meanwhile). M creates the runtime container with the record's FIFOs as
+stdio, plugs the network, starts it, records `running` and reports to the caller over a
+pipe; then it either serves in-process (foreground run: no exec, fast) or execs a fresh
+interpreter running the small monitor module (detached: little memory).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import minidocker
+from minidocker.engine import events
+from minidocker.engine.liveness import RUNNING_STATES, live_state, runtime_of
+from minidocker.engine.procs import proc_stat
+from minidocker.engine.records import Record, now
+from minidocker.engine.rootfs import mount_rootfs, unmount_rootfs
+from minidocker.errors import Conflict, MinidockerError, NotModified
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import _socket
+    import socket
+
+    from minidocker.engine.records import Record
+    from minidocker.engine.service import Sink
+
+
+class Preforked:
+    """A monitor forked before the CLI has done its work (see prefork_monitor): it imports
+    the runtime meanwhile and waits for start() to hand it a record."""
+
+    def __init__(self, sock: _socket.socket, intermediate: int):
+        self.sock = sock
+        self.intermediate = intermediate  # the first child, gone by now: reaped on close
+
+    def hand_over(self, record: Record, report_w: int, client: _socket.socket | None,
+                  interactive: bool, foreground: bool) -> None:
+        from minidocker import jsonfast as json
+        fds = [report_w] + ([client.fileno()] if client is not None else [])
+        msg = json.dumps({"root": record.root, "id": record.id, "interactive": interactive,
+                          "foreground": foreground, "client": client is not None}).encode()
+        raw = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
+        import _socket
+        self.sock.sendmsg([msg], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, raw)])
+        self.close()
+
+    def close(self) -> None:
+        """Without a hand-over the monitor just exits (EOF)."""
+        self.sock.close()
+        if self.intermediate:
+            try:
+                os.waitpid(self.intermediate, 0)
+            except ChildProcessError:
+                pass
+            self.intermediate = 0
+
+
+def prefork_monitor() -> Preforked | None:
+    """Fork the monitor of a container about to be created (the `run` command), so that
+    it imports the runtime (~5 ms) while this process makes the record and mounts the
+    rootfs, on the other core. None when forking is not possible."""
+    import _socket
+    import gc
+
+    from minidocker.linux import affinity
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+    gc.freeze()  # the collector no longer walks (writes) these objects: fewer COW faults
+    mask = os.sched_getaffinity(0)
+    try:
+        child = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if child == 0:  # pragma: no cover - runs in the forked processes
+        try:
+            ours.close()
+            if os.fork() != 0:
+                os._exit(0)
+            if minidocker.TRACE:
+                minidocker.TRACE.process("monitor (forked early)")
+            _preforked_main(theirs, mask)
+        finally:
+            os._exit(1)
+    theirs.close()
+    affinity.run_elsewhere(child, mask)  # its child, the monitor, puts `mask` back
+    return Preforked(ours, child)
+
+
+def _preforked_main(sock: _socket.socket, mask: set[int]) -> None:
+    """In the pre-forked monitor: import what creating the container needs, wait for the
+    hand-over, then go on as a monitor forked by start() would."""
+    import _socket
+
+    import minidocker.runtime.create  # noqa: F401 - imported now, while the CLI works
+    import minidocker.runtime.init  # noqa: F401 - and so already there in stage 1
+    import minidocker.runtime.operations  # noqa: F401
+    from minidocker import jsonfast as json
+    from minidocker.runtime import cgroup as cgroup_glue
+    cgroup_glue.preload()
+    if minidocker.TRACE:
+        minidocker.TRACE.step("engine", "runtime imported")
+    try:
+        data, ancillary, _, _ = sock.recvmsg(4096, _socket.CMSG_SPACE(4 * 2))
+    except OSError:
+        os._exit(0)
+    fds = [int.from_bytes(raw[i:i + 4], sys.byteorder)
+           for level, kind, raw in ancillary
+           if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS
+           for i in range(0, len(raw) - len(raw) % 4, 4)]
+    sock.close()
+    if not data or not fds:
+        os._exit(0)  # the CLI gave up before start
+    from minidocker.linux import affinity
+    affinity.restore(mask)  # the CLI pinned us away from its CPU while it worked
+    msg = json.loads(data)
+    client = None
+    if msg["client"] and len(fds) > 1:
+        client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, fileno=fds[1])
+    _monitor_main(Record(msg["root"], msg["id"]), fds[0], client,
+                  msg["interactive"], msg["foreground"])
+
+
+def start(record: Record, *, attach: bool, interactive: bool = False,
+          foreground: bool = False, monitor: Preforked | None = None,
+          sink: Sink | None = None, fork: bool | None = None) -> _socket.socket | None:
+    """Start the container under a new monitor (or the pre-forked `monitor`). With
+    `attach`, returns our end of the attach stream (connected before the container
+    runs, so no output is missed). A running container is NotModified (attach: the
+    stream is connected to it). `fork` False starts the monitor as a fresh interpreter
+    (posix_spawn) instead of a fork of this process: what a threaded server needs; None
+    decides by fork_is_safe()."""
+    import _socket  # not the socket module: its enums cost 2 ms of import
+
+    from minidocker.engine.records import Lock
+    live_state(record)
+    with Lock(record.path("start.lock")) as start_lock:
+        state = live_state(record.reload(), adopt_orphans=False)
+        if state.get("Status") in RUNNING_STATES:
+            if state.get("Status") == "paused":
+                raise Conflict(f"cannot start a paused container {record.id[:12]}, "
+                               "try unpause instead")
+            if attach:
+                return connect_attach(record)
+            raise NotModified(f"container {record.id[:12]} is already running")
+        if state.get("Status") == "removing":
+            raise Conflict(f"container {record.id[:12]} is marked for removal")
+        if state.get("ManualStop"):  # a start by hand ends a stop by hand (not a restart
+            record.update(ManualStop=False)  # by the policy: a stop meanwhile must hold)
+        from minidocker.engine import networking
+        networking.prepare(record, sink)  # bridge checked (or host fallback) before fork
+        if minidocker.TRACE:
+            minidocker.TRACE.step("network", "prepared", mode=networking.mode_of(record))
+        mount_rootfs(record)
+        ours = theirs = None
+        if attach:
+            ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        report_r, report_w = os.pipe()
+        child = 0
+        if fork is None:
+            fork = fork_is_safe()
+        if monitor is not None:
+            monitor.hand_over(record, report_w, theirs, interactive, foreground)
+        elif not fork:
+            child = _spawn_monitor(record, report_w, theirs, interactive)
+        else:
+            import gc
+            gc.freeze()  # the collector no longer walks (writes) these objects: fewer COW
+            child = os.fork()
+            if child == 0:  # pragma: no cover - runs in the forked processes
+                os.close(start_lock.fd)  # our copy would hold the lock as long as we live
+                os.close(report_r)
+                if ours is not None:
+                    ours.close()
+                try:
+                    if os.fork() != 0:
+                        os._exit(0)
+                    if minidocker.TRACE:
+                        minidocker.TRACE.process("monitor")
+                    _monitor_main(record, report_w, theirs, interactive, foreground)
+                finally:
+                    os._exit(1)
+        os.close(report_w)
+        if theirs is not None:
+            theirs.close()
+        if child:
+            os.waitpid(child, 0)
+        with os.fdopen(report_r, "rb") as f:
+            report = f.read().decode(errors="replace")
+        if minidocker.TRACE:
+            minidocker.TRACE.step("sync", "the monitor reported", report=report)
+        if not report.startswith("ok"):
+            if ours is not None:
+                ours.close()
+            code_text, _, message = report.partition(" ")
+            try:
+                code = int(code_text)
+            except ValueError:
+                code, message = 125, "the container monitor died during start"
+            record.reload()
+            if record.state.get("Status") not in RUNNING_STATES:
+                unmount_rootfs(record)
+            raise MinidockerError(message, exit_code=code)
+        return ours
+
+
+def fork_is_safe() -> bool:
+    """Whether this process may fork and go on running Python in the child: not once it
+    has more than one thread (a lock another thread held stays locked in the child) or
+    runs asyncio (the child would hold the server's connections for its whole life)."""
+    if "asyncio" in sys.modules:
+        return False
+    threading = sys.modules.get("threading")
+    return threading is None or threading.active_count() <= 1
+
+
+def _spawn_monitor(record: Record, report_w: int, client: _socket.socket | None,
+                   interactive: bool) -> int:
+    """Start the monitor as a fresh interpreter (posix_spawn: nothing of this process's
+    threads, locks or connections is inherited), which forks itself once so that it is
+    not our child for long. Its pid, to be waited for (it exits at once)."""
+    fds = [report_w] + ([client.fileno()] if client is not None else [])
+    for fd in fds:
+        os.set_inheritable(fd, True)
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    boot = (f"import sys; sys.path.insert(0, {src!r}); "
+            "from minidocker.engine.start import spawned_main; spawned_main(sys.argv[1:])")
+    argv = [sys.executable, "-S", "-I", "-c", boot, record.root, record.id,
+            str(int(interactive)), *(str(fd) for fd in fds)]
+    try:
+        return os.posix_spawn(sys.executable, argv, dict(os.environ))
+    finally:
+        for fd in fds:
+            os.set_inheritable(fd, False)
+
+
+def spawned_main(argv: list[str]) -> None:
+    """The monitor started by _spawn_monitor: ROOT ID INTERACTIVE REPORT_FD [CLIENT_FD]."""
+    root, cid, interactive, report = argv[0], argv[1], argv[2] == "1", int(argv[3])
+    client = None
+    if len(argv) > 4:
+        import _socket
+        client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, fileno=int(argv[4]))
+    if os.fork() != 0:
+        os._exit(0)
+    try:
+        _monitor_main(Record(root, cid), report, client, interactive, foreground=False)
+    finally:
+        os._exit(1)
+
+
+def _monitor_main(record: Record, report_w: int, client: _socket.socket | None,
+                  interactive: bool, foreground: bool) -> None:
+    """In M: set up, create and start the container, report, then serve."""
+    import sys
+    if minidocker.TRACE:
+        minidocker.TRACE.step("sync", "hand-over received", id=record.id)
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+        from minidocker.linux import libc
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")
+        os.chdir(record.dir)
+        listener = _listen(record)
+        outputs = open_outputs(record.root, record.id)
+        stdin_w = -1
+        stdin_r = -1
+        if record.config["Config"].get("OpenStdin") and not record.config["Config"]["Tty"]:
+            stdin_r, stdin_w = os.pipe()
+        try:
+            pid, master = spawn_init(record, stdin_r)
+        finally:
+            if stdin_r >= 0:
+                os.close(stdin_r)
+        if minidocker.TRACE:
+            minidocker.TRACE.mark("sync", "report: ok")
+        try:
+            os.write(report_w, b"ok")
+        except OSError:
+            pass  # the CLI was killed: the container runs on, we monitor it all the same
+        os.close(report_w)
+    except BaseException as e:  # noqa: BLE001
+        code = getattr(e, "exit_code", 125)
+        from minidocker.errors import describe
+        msg = describe(e) if isinstance(e, OSError) else str(e)
+        try:
+            os.write(report_w, f"{code} {msg}".encode())
+        finally:
+            os._exit(1)
+    log = record.path(record.id + "-json.log")
+    client_fds = [client.detach()] if client is not None else []
+    if foreground:
+        from minidocker.engine.monitor import Monitor
+        mon = Monitor(record.root, record.id, pid, outputs, stdin_w, master, listener.detach(),
+                      client_fds, log, monitor_options(record))
+        try:
+            mon.run()
+        finally:
+            os._exit(0)
+    fds = list(outputs) + [stdin_w, master, listener.fileno()] + client_fds
+    for fd in fds:
+        if fd >= 0:
+            os.set_inheritable(fd, True)
+    out_fd = next((fd for fd, kind in outputs.items() if kind == 1), -1)
+    err_fd = next((fd for fd, kind in outputs.items() if kind == 2), -1)
+    args = [*monitor_command(), record.root, record.id, str(pid), str(out_fd), str(err_fd),
+            str(stdin_w), str(master), str(listener.fileno()), log, monitor_options(record),
+            *(str(fd) for fd in client_fds)]
+    os.execv(sys.executable, args)
+
+
+def monitor_command() -> list[str]:
+    """How a detached monitor is started: the monitor module imported from its compiled
+    file by a one-line -c (a script given by path is compiled from source at every start,
+    and the compiler's memory stays with the process: ~0.3 MB per container)."""
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    boot = (f"import sys; sys.path.insert(0, {src!r}); "
+            "from minidocker.engine.monitor import main; sys.exit(main(sys.argv[1:]))")
+    return [sys.executable, "-S", "-I", "-c", boot]
+
+
+def monitor_options(record: Record) -> str:
+    """What monitor.py needs of the config, worked out here so that it reads and imports
+    nothing for it (each module costs every detached monitor memory): the log's
+    max-size, max-file and whether it is written, and whether there is a healthcheck."""
+    from minidocker.engine.logs import limits
+    log = record.config.get("HostConfig", {}).get("LogConfig") or {}
+    size, files = limits(log.get("Config") or {})
+    check = (record.config.get("Config") or {}).get("Healthcheck") or {}
+    health = bool(check) and (check.get("Test") or ["NONE"])[0] != "NONE"
+    return f"{size}:{files}:{int(log.get('Type') != 'none')}:{int(health)}"
+
+
+def _listen(record: Record) -> _socket.socket:
+    import _socket
+    path = "attach.sock"  # relative: we are in the record dir (sun_path is short)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sock.bind(path)
+    os.chmod(path, 0o600)
+    sock.listen(16)
+    return sock
+
+
+def connect_attach(record: Record) -> socket.socket:
+    import socket as socket_mod
+    dirfd = os.open(record.dir, os.O_RDONLY | os.O_DIRECTORY)
+    sock = socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
+    try:
+        sock.connect(f"/proc/self/fd/{dirfd}/attach.sock")
+    except OSError as e:
+        sock.close()
+        raise Conflict(f"cannot attach to container {record.id[:12]}: {e.strerror}")
+    finally:
+        os.close(dirfd)
+    return sock
+
+
+def open_outputs(root: str, cid: str) -> dict[int, int]:
+    """Our read ends of the container's stdout/stderr FIFOs: fd -> 1 (stdout) / 2."""
+    record = Record(root, cid)
+    out = {}
+    for name, kind in (("stdout", 1), ("stderr", 2)):
+        fd = os.open(record.path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        out[fd] = kind
+    return out
+
+
+def spawn_init(record: Record, stdin_fd: int) -> tuple[int, int]:
+    """Create and start the runtime container with the record's stdio; (pid, pty master)."""
+    runtime = runtime_of(record)
+    cid = record.id
+    runtime.delete(cid)  # what a previous run may have left
+    tty = bool(record.config["Config"].get("Tty"))
+    ours = theirs = None
+    if tty:
+        import socket as socket_mod
+        ours, theirs = socket_mod.socketpair(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    saved = [os.dup(fd) for fd in (0, 1, 2)]
+    writers = []
+    try:
+        if tty:
+            targets = [devnull, devnull, devnull]
+        else:
+            writers = [os.open(record.path(n), os.O_RDWR | os.O_CLOEXEC)
+                       for n in ("stdout", "stderr")]
+            targets = [stdin_fd if stdin_fd >= 0 else devnull, writers[0], writers[1]]
+        for fd, target in enumerate(targets):
+            os.dup2(target, fd)
+        pid = runtime.create(cid, record.path("bundle"), theirs)
+    finally:
+        for fd, orig in enumerate(saved):
+            os.dup2(orig, fd)
+            os.close(orig)
+        for fd in writers + [devnull]:
+            os.close(fd)
+        if theirs is not None:
+            theirs.close()
+    master = -1
+    try:
+        if ours is not None:
+            from minidocker.runtime.console import receive_master
+            master = receive_master(ours)
+            ours.close()
+        network_attach(record, pid)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("network", "attached", mode=record.config["HostConfig"].get(
+                "NetworkMode"), netns=f"/proc/{pid}/ns/net")
+        runtime.start(cid)
+    except BaseException:
+        runtime.delete(cid)
+        network_detach(record)
+        raise
+    st = proc_stat(pid)
+    me = proc_stat(os.getpid())
+    record.update(Status="running", Running=True, Paused=False, Restarting=False, Pid=pid,
+                  PidStart=st[1] if st else 0, StartedAt=now(), OOMKilled=False,
+                  MonitorPid=os.getpid(), MonitorStart=me[1] if me else 0, Error="",
+                  ExitCode=0)
+    events.emit(record, "start")
+    if minidocker.TRACE:
+        minidocker.TRACE.step("engine", "state: running", pid=pid, monitor=os.getpid())
+    return pid, master
+
+
+def network_attach(record: Record, pid: int) -> None:
+    """THE bridge hook: after create, before start, with the init's netns. host/none need
+    nothing; bridge and user networks go through minidocker.network (engine/networking)."""
+    from minidocker.engine import networking
+    networking.attach(record, pid)
+
+
+def network_detach(record: Record) -> None:
+    try:
+        from minidocker.engine import networking
+        networking.detach(record)
+    except Exception:
+        pass
