@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 import traceback
 
 from minidocker.api import versions
@@ -116,7 +117,11 @@ async def dispatch(api: API, router: Router, conn: Connection, request: Request)
             path = m.group(2)
         handler, params = router.match(request.method, path)
         request.params = params
+        started = time.monotonic()
         reply = await handler(api, request)
+        if api.debug:
+            sys.stderr.write(f"minidocker-api: {request.method} {request.target} "
+                             f"({(time.monotonic() - started) * 1000:.1f} ms)\n")
         if reply is not None:
             if not await request.discard():
                 request.keep_alive = False

@@ -28,6 +28,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tlskey", metavar="FILE", help="TLS key of the server")
     p.add_argument("--tlscacert", metavar="FILE",
                    help="CA whose client certificates are accepted (required with TLS)")
+    p.add_argument("--stall-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="drop a client that sends nothing for SECONDS in the middle of a "
+                        "request or upload (408; default 60)")
     p.add_argument("--root", help=argparse.SUPPRESS)
     p.add_argument("--debug", action="store_true", help="log every request on stderr")
     return p
@@ -46,9 +49,12 @@ def main(argv: list[str]) -> int:
                                   "(client certificates are always verified)")
         if args.time < 0:
             raise MinidockerError(f"invalid --time {args.time:g}: 0 (never) or more")
+        if args.stall_timeout <= 0:
+            raise MinidockerError(f"invalid --stall-timeout {args.stall_timeout:g}")
         root = os.path.abspath(args.root or os.environ.get("MINIDOCKER_ROOT")
                                or "/var/lib/minidocker")
-        from minidocker.api import server
+        from minidocker.api import http, server
+        http.STALL_TIMEOUT = args.stall_timeout
         tls = (args.tlscert, args.tlskey, args.tlscacert) if all(tls_parts) else None
         return server.run(root, args.uri, args.time, tls, debug=args.debug)
     except MinidockerError as e:

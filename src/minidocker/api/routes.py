@@ -6,7 +6,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from minidocker.api.server import API
 
-MODULES = ("system",)
+MODULES = ("system", "containers", "execs", "images", "networks", "volumes")
 
 
 def install(api: API) -> None:

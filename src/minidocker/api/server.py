@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 
     from minidocker.api.listeners import Listener
 
+class PendingAttach:
+    """A client attached to a container that has not started yet."""
+
+    def __init__(self, stdin: bool, loop: asyncio.AbstractEventLoop):
+        self.stdin = stdin
+        self.starting = False  # a start through us is under way: it brings the stream
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+
 WORKERS = 256  # engine calls at once: a `wait` or a followed stream may hold one for long
 
 
@@ -34,10 +43,14 @@ class API:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.executor: ThreadPoolExecutor | None = None
         self.router = app.Router()
-        self.context: Any = None  # the engine service layer's context for `root`
+        from minidocker.engine.service import Context
+        # monitors are started by a clean exec, never a fork of this threaded process
+        self.context = Context(root, spawn="exec")
         self.active = 0            # open connections
         self.last_active = time.monotonic()
-        self.pending_attach: dict[str, list[Any]] = {}
+        self.pending: dict[str, list[PendingAttach]] = {}  # id -> attaches before start
+        self.streams: dict[str, list[Any]] = {}            # id -> attach streams served
+        self.execs: dict[str, Any] = {}                     # exec id -> its stream
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Run a blocking engine call in a worker thread."""
@@ -47,11 +60,79 @@ class API:
             return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kw))
         return await loop.run_in_executor(self.executor, fn, *args)
 
+    # ---- attach before start ----------------------------------------------------------
+
+    def attaching(self, ref: str) -> list[PendingAttach]:
+        return [p for p in self.pending.get(ref, []) if not p.future.done()]
+
+    def hand_over(self, cid: str, stream: Any) -> None:
+        """The stream of a start with attach: to the first client waiting; the others
+        attach to the running container now."""
+        waiting = self.attaching(cid)
+        if not waiting:
+            stream.close()
+            return
+        waiting[0].future.set_result(stream)  # the others attach now that it runs
+
+    def starting(self, cid: str, on: bool) -> None:
+        for p in self.attaching(cid):
+            p.starting = on
+
+    async def wait_for_start(self, cid: str, stdin: bool, request: Any) -> Any:
+        """Wait (the client's connection open) until the container starts: the stream a
+        start through us hands over, or, started elsewhere (the CLI, a restart policy),
+        one attached then. None if the client leaves or the container is removed."""
+        from minidocker.engine.service import containers
+        from minidocker.errors import MinidockerError
+        pending = PendingAttach(stdin, asyncio.get_running_loop())
+        self.pending.setdefault(cid, []).append(pending)
+        conn = request.conn
+        try:
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(pending.future), 0.25)
+                except TimeoutError:
+                    pass
+                # (not reader.at_eof(): a client without stdin half-closes at once)
+                if conn.writer.is_closing():
+                    return None
+                if pending.starting:
+                    continue
+                try:
+                    doc = await self.call(containers.inspect, self.context, cid)
+                except MinidockerError:
+                    return None
+                if doc["State"]["Status"] in ("running", "paused") and not pending.starting \
+                        and not pending.future.done():
+                    try:
+                        return await self.call(containers.attach, self.context, cid,
+                                               stdin=stdin)
+                    except MinidockerError:
+                        continue  # it ended meanwhile: wait for the next start
+        finally:
+            self.pending[cid].remove(pending)
+            if not self.pending[cid]:
+                del self.pending[cid]
+            if pending.future.done() and not pending.future.cancelled() and \
+                    conn.writer.is_closing():
+                pending.future.result().close()
+
+    async def resize(self, ref: str, rows: int, cols: int) -> None:
+        """A container's terminal size: through a stream we serve, else a new one."""
+        from minidocker.engine.service import containers
+        doc = await self.call(containers.inspect, self.context, ref)
+        streams = self.streams.get(doc["Id"])
+        if streams:
+            await self.call(streams[0].resize, rows, cols)
+            return
+        await self.call(containers.resize, self.context, doc["Id"], rows, cols)
+
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.active += 1
         conn = Connection(reader, writer)
         conn.extra_headers = [("Api-Version", versions.API_VERSION),
                               ("Docker-Experimental", "false"), ("Ostype", "linux")]
+        request = None
         try:
             while True:
                 try:
@@ -64,6 +145,8 @@ class API:
                 await app.dispatch(self, self.router, conn, request)
                 if conn.hijacked or not request.keep_alive:
                     break
+            if request is not None and not conn.hijacked and not request.body_done:
+                await _linger(conn)
         except (ClientGone, ConnectionError, asyncio.IncompleteReadError):
             pass
         except Exception as e:  # noqa: BLE001 - a bug in one connection ends only that one
@@ -77,6 +160,25 @@ class API:
                 await writer.wait_closed()
             except (ConnectionError, OSError):
                 pass
+
+
+async def _linger(conn: Connection, seconds: float = 5.0, most: int = 64 << 20) -> None:
+    """We answered (413, 408) before reading the whole body: read and drop what the
+    client still sends for a while, so that it reads our answer instead of a reset."""
+    conn.close_write()
+    deadline = time.monotonic() + seconds
+    total = 0
+    while total < most:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            data = await asyncio.wait_for(conn.reader.read(1 << 16), left)
+        except (TimeoutError, ConnectionError, OSError):
+            return
+        if not data:
+            return
+        total += len(data)
 
 
 async def serve(api: API, listeners: list[Listener], idle_time: float) -> None:

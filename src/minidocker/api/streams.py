@@ -11,6 +11,8 @@ import asyncio
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from minidocker.api.http import Connection, Request
 
 STDIN, STDOUT, STDERR = 0, 1, 2
@@ -68,11 +70,16 @@ class BodyReader:
         self.loop = loop
         self.buf = b""
         self.eof = False
+        self.error: BaseException | None = None  # why the body could not be read
 
     def _fill(self, size: int) -> None:
         future = asyncio.run_coroutine_threadsafe(self.request.read(max(size, 65536)),
                                                   self.loop)
-        data = future.result()
+        try:
+            data = future.result()
+        except BaseException as e:
+            self.error = e  # the engine wraps what it sees; the handler answers this
+            raise
         if not data:
             self.eof = True
         self.buf += data
@@ -118,3 +125,74 @@ class BodyWriter:
 
     def writable(self) -> bool:
         return True
+
+
+class Pump:
+    """Bytes made by an engine iteration in a worker thread (log entries, events), sent
+    by the event loop: whatever piled up while the last write went out goes in the next
+    one (few writes for a long log, no delay for a followed one). The thread waits when
+    more than `high` bytes wait to go (a slow client slows the reader, never the engine's
+    other work), and stops when told the client left."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, high: int = 1 << 20):
+        import threading
+        self.loop = loop
+        self.high = high
+        self.lock = threading.Lock()
+        self.room = threading.Event()
+        self.room.set()
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.done = False
+        self.error: BaseException | None = None
+        self.stopped = threading.Event()
+        self.wake = asyncio.Event()
+
+    # in the worker thread
+
+    def put(self, data: bytes) -> bool:
+        """Queue `data`; False when the client left (stop producing)."""
+        while not self.room.wait(0.5):
+            if self.stopped.is_set():
+                return False
+        if self.stopped.is_set():
+            return False
+        with self.lock:
+            first = not self.parts
+            self.parts.append(data)
+            self.size += len(data)
+            if self.size > self.high:
+                self.room.clear()
+        if first:
+            self.loop.call_soon_threadsafe(self.wake.set)
+        return True
+
+    def finish(self, error: BaseException | None = None) -> None:
+        with self.lock:
+            self.done = True
+            self.error = error
+        self.loop.call_soon_threadsafe(self.wake.set)
+
+    # on the event loop
+
+    async def drain(self, write: Any) -> None:
+        """Send everything until the producer finishes; re-raise its error."""
+        try:
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                with self.lock:
+                    data = b"".join(self.parts)
+                    self.parts = []
+                    self.size = 0
+                    self.room.set()
+                    done, error = self.done, self.error
+                if data:
+                    await write(data)
+                if done:
+                    if error is not None:
+                        raise error
+                    return
+        finally:
+            self.stopped.set()
+            self.room.set()
