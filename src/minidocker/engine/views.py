@@ -124,12 +124,14 @@ def summary(record: Record, state: dict[str, Any], now: float) -> dict[str, Any]
 
 
 def matches(record: Record, state: dict[str, Any], filters: list[tuple[str, str]]) -> bool:
-    """Docker's ps filters: the same key ORs, different keys AND."""
+    """Docker's ps filters: the same key ORs, different keys AND; but every label
+    filter must hold (label=a and label=b: both labels), as Docker's."""
     by_key: dict[str, list[str]] = {}
     for key, value in filters:
         by_key.setdefault(key, []).append(value)
     for key, values in by_key.items():
-        if not any(_match_one(record, state, key, v) for v in values):
+        hits = (_match_one(record, state, key, v) for v in values)
+        if not (all(hits) if key == "label" else any(hits)):
             return False
     return True
 
