@@ -85,10 +85,10 @@ def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
 
 
 def stream(root: str, *, since: float | None, until: float | None,
-           filters: dict[str, list[str]]) -> Iterator[dict[str, Any]]:
+           filters: dict[str, list[str]], stop: Any = None) -> Iterator[dict[str, Any]]:
     """The events since `since` (none before now when None), then new ones as they come,
     until `until` passes (forever without it). Read as logs -f reads a log (logs.Tail).
-    A generator: closing it stops following."""
+    A generator: closing it, or setting `stop` (a threading.Event), stops following."""
     from minidocker.engine.logs import Tail, entries, files
     current = Tail(path(root))
     try:
@@ -101,7 +101,8 @@ def stream(root: str, *, since: float | None, until: float | None,
             when = event.get("timeNano", 0) / 1e9
             if when >= since and (until is None or when < until) and matches(event, filters):
                 yield event
-        while until is None or time.time() < until:
+        while (until is None or time.time() < until) and \
+                (stop is None or not stop.is_set()):
             more = current.rotated() + current.read()
             for event in more:
                 if until is not None and event.get("timeNano", 0) / 1e9 >= until:

@@ -490,6 +490,8 @@ def settings_doc(config: dict[str, Any], state: dict[str, Any]) -> dict[str, Any
                 [{"HostIp": p["HostIp"], "HostPort": str(p["HostPort"])}]
     shown = {name: {k: v for k, v in doc.items() if k != "Ports"}
              for name, doc in networks.items()}
+    if not networks and uses_bridge(mode) and not config.get("NetworkFallback"):
+        shown = configured_networks(config, mode)
     if not shown and not uses_bridge(mode):
         shown = {mode.split(":")[0]: {}} if not mode.startswith("container:") else {}
     top = networks.get("bridge") or {}
@@ -501,6 +503,26 @@ def settings_doc(config: dict[str, Any], state: dict[str, Any]) -> dict[str, Any
             "EndpointID": top.get("EndpointID", ""), "GlobalIPv6Address": "",
             "GlobalIPv6PrefixLen": 0, "IPv6Gateway": "",
             "Networks": shown}
+
+
+def configured_networks(config: dict[str, Any], mode: str) -> dict[str, Any]:
+    """The networks a container that does not run will join (its network mode and the
+    networks connected since), as Docker shows them: their endpoint settings without
+    addresses. Compose reads them to decide what to connect before a start."""
+    endpoints = (config.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+    short = str(config.get("Id", ""))[:12]
+    out = {}
+    for name in [mode] + [n for n in endpoints if n != mode]:
+        ep = endpoints.get(name) or {}
+        aliases = list(ep.get("Aliases") or [])
+        if name != "bridge" and short and short not in aliases:
+            aliases.append(short)  # as Docker's: the short id is an alias on user networks
+        out[name] = {"IPAMConfig": ep.get("IPAMConfig") or None, "Links": None,
+                     "Aliases": aliases or None, "NetworkID": "",
+                     "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+                     "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                     "MacAddress": ep.get("MacAddress", ""), "DriverOpts": None}
+    return out
 
 
 def published(state: dict[str, Any]) -> list[tuple[str, int, int, str]]:

@@ -277,8 +277,11 @@ def _repo_digest_refs(image: st.Image) -> list[refs.Reference]:
     return out
 
 
-def login(store: st.Store, domain: str, user: str, password: str, insecure: bool = False) -> None:
+def login(store: st.Store, domain: str, user: str, password: str, insecure: bool = False,
+          keep: bool = True) -> None:
+    """Check the credentials against the registry; and keep them (the default)."""
     domain = refs.DEFAULT_DOMAIN if domain in refs.LEGACY_DOMAINS + ("",) else domain
     client = Client(domain, insecure=insecure, credentials=(user, password))
     client.ping()
-    auth.store(store.root, domain, user, password)
+    if keep:
+        auth.store(store.root, domain, user, password)

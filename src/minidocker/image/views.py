@@ -66,7 +66,7 @@ def inspect_doc(store: st.Store, image: st.Image) -> dict[str, Any]:
         "Os": config.get("os", ""),
         "Size": image_size(store, image),
         "RootFS": {"Type": "layers", "Layers": image.diff_ids},
-        "Metadata": {"LastTagTime": ""},
+        "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},  # Go's zero time: a time
         "Manifest": image.manifest_digest,
     }
 

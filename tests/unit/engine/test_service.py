@@ -321,3 +321,70 @@ def test_version_and_info_shapes(ctx: Context, rootfs: Path) -> None:
     info = system.info(ctx)
     assert info["Containers"] == info["ContainersStopped"] == 1
     assert info["DockerRootDir"] == ctx.root
+
+
+# ---- what the API server needs of the service ------------------------------------------------
+
+
+def test_port_bindings_back_to_dockers_map() -> None:
+    specs = ["8080:80/tcp", "127.0.0.1::53/udp", "9000/tcp", "7000-7001:7000-7001/tcp"]
+    assert containers.port_bindings(specs) == {
+        "80/tcp": [{"HostIp": "", "HostPort": "8080"}],
+        "53/udp": [{"HostIp": "127.0.0.1", "HostPort": ""}],
+        "9000/tcp": [{"HostIp": "", "HostPort": ""}],
+        "7000/tcp": [{"HostIp": "", "HostPort": "7000"}],
+        "7001/tcp": [{"HostIp": "", "HostPort": "7001"}]}
+    assert containers.port_specs(containers.port_bindings(specs[:3])) == specs[:3]
+
+
+def test_inspect_shows_dockers_port_bindings(ctx: Context, rootfs: Path) -> None:
+    make(ctx, rootfs, name="p", HostConfig={
+        "NetworkMode": "bridge",
+        "PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}})
+    assert containers.inspect(ctx, "p")["HostConfig"]["PortBindings"] == \
+        {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}
+
+
+def test_a_created_container_shows_the_networks_it_will_join() -> None:
+    """As Docker's inspect: compose connects only what is not there (with the short id
+    among the aliases)."""
+    from minidocker.engine.networking import settings_doc
+    cid = "ab" * 32
+    config = {"Id": cid, "HostConfig": {"NetworkMode": "appnet"},
+              "NetworkingConfig": {"EndpointsConfig": {
+                  "appnet": {"Aliases": ["web"]},
+                  "other": {"IPAMConfig": {"IPv4Address": "10.1.2.3"}}}}}
+    networks = settings_doc(config, {"Status": "created"})["Networks"]
+    assert sorted(networks) == ["appnet", "other"]
+    assert networks["appnet"]["Aliases"] == ["web", cid[:12]]
+    assert networks["other"]["IPAMConfig"] == {"IPv4Address": "10.1.2.3"}
+    assert networks["appnet"]["IPAddress"] == ""
+    bridge = settings_doc({"Id": cid, "HostConfig": {"NetworkMode": "bridge"}},
+                          {"Status": "created"})["Networks"]
+    assert list(bridge) == ["bridge"] and bridge["bridge"]["Aliases"] is None
+
+
+def test_every_label_filter_must_hold(ctx: Context, rootfs: Path) -> None:
+    both = make(ctx, rootfs, Labels={"project": "p", "oneoff": "False"})
+    make(ctx, rootfs, Labels={"project": "p", "oneoff": "True"})
+    found = containers.ls(ctx, all=True, filters={"label": ["project=p", "oneoff=False"]})
+    assert [c["Id"] for c in found] == [both]
+
+
+def test_create_refuses_an_unknown_restart_policy(ctx: Context, rootfs: Path) -> None:
+    with pytest.raises(UsageError, match="restart policy 'sometimes'"):
+        make(ctx, rootfs, HostConfig={"NetworkMode": "none",
+                                      "RestartPolicy": {"Name": "sometimes"}})
+    assert containers.ls(ctx, all=True) == []
+
+
+def test_wait_ends_when_told(ctx: Context, rootfs: Path) -> None:
+    cid = make(ctx, rootfs)
+    from minidocker.engine.lifecycle import proc_stat
+    me = proc_stat(os.getpid())
+    assert me is not None  # this process stands in for the init and its monitor
+    set_state(ctx, cid, Status="running", Pid=os.getpid(), PidStart=me[1],
+              MonitorPid=os.getpid(), MonitorStart=me[1])
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    assert containers.wait(ctx, cid, stop=stop)["StatusCode"] == -1

@@ -142,7 +142,8 @@ async def wait(api: API, request: Request) -> None:
         except Exception as e:  # noqa: BLE001 - the head is out: the error is in the body
             from minidocker.api.app import message_of
             result = {"StatusCode": -1, "Error": {"Message": message_of(e)}}
-    if result is None:  # the client left
+        left = gone.is_set()
+    if left:  # the client left
         request.keep_alive = False
         return
     await request.conn.write(jsonfast.dumps(result).encode() + b"\n")

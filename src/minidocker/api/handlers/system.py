@@ -104,10 +104,10 @@ async def auth(api: API, request: Request) -> Reply:
         raise HTTPError(400, "auth needs a username and password")
     server = str(body.get("serveraddress") or "docker.io")
     server = server.removeprefix("https://").removeprefix("http://").split("/")[0]
-    result = await api.call(images.check_login, api.context, server,
-                            str(body.get("username") or ""), str(body.get("password") or ""))
-    return Reply(200, {"Status": "Login Succeeded", "IdentityToken": "",
-                       **(result if isinstance(result, dict) else {})})
+    result = await api.call(images.login, api.context, server,
+                            str(body.get("username") or ""), str(body.get("password") or ""),
+                            keep=False)
+    return Reply(200, result)
 
 
 ROUTES = [

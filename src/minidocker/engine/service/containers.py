@@ -111,6 +111,9 @@ def _options(ctx: Context, body: dict[str, Any], name: str | None,
     policy = host.get("RestartPolicy") or {}
     if policy and not policy.get("Name"):
         host.pop("RestartPolicy")
+    elif policy.get("Name") not in (None, "no", "always", "unless-stopped", "on-failure"):
+        raise UsageError(f"invalid restart policy {policy.get('Name')!r}: no, always, "
+                         "unless-stopped or on-failure")
     if host.get("AutoRemove") and (host.get("RestartPolicy") or {}).get("Name", "no") != "no":
         raise Conflict("conflicting options: cannot specify both --restart and --rm")
     if not host.get("Runtime") and ctx.runtime:
@@ -132,6 +135,24 @@ def _options(ctx: Context, body: dict[str, Any], name: str | None,
                                                            **endpoints}}
     options["HostConfig"] = host
     return options
+
+
+def port_bindings(specs: list[str]) -> dict[str, list[dict[str, str]]]:
+    """-p specs ("127.0.0.1:8080:80/tcp") as Docker's PortBindings (the inverse of
+    port_specs): {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}."""
+    from minidocker.network.ports import parse_port_spec
+    out: dict[str, list[dict[str, str]]] = {}
+    for spec in specs:
+        for one in parse_port_spec(spec):
+            ip = "" if one.host_ip == "0.0.0.0" else one.host_ip
+            if one.host_ports is None:
+                port = ""
+            else:
+                first, last = one.host_ports
+                port = str(first) if first == last else f"{first}-{last}"
+            out.setdefault(f"{one.container_port}/{one.proto}", []).append(
+                {"HostIp": ip, "HostPort": port})
+    return out
 
 
 def port_specs(bindings: dict[str, Any]) -> list[str]:
@@ -273,10 +294,13 @@ def rename(ctx: Context, ref: str, new_name: str) -> None:
     events.emit(record, "rename", oldName="/" + old)
 
 
-def wait(ctx: Context, ref: str, *, condition: str = "not-running") -> WaitResponse:
+def wait(ctx: Context, ref: str, *, condition: str = "not-running",
+         stop: Any = None) -> WaitResponse:
     """POST /containers/{id}/wait: block until the container is not running
     ("not-running"), has exited once more ("next-exit") or is removed ("removed"); its
-    exit code. A container removed meanwhile (--rm) gives the code it exited with."""
+    exit code. A container removed meanwhile (--rm) gives the code it exited with.
+    As soon as `stop` (a threading.Event: the API's client left) is set: StatusCode -1
+    and an Error."""
     import time
 
     from minidocker.engine import liveness
@@ -286,6 +310,8 @@ def wait(ctx: Context, ref: str, *, condition: str = "not-running") -> WaitRespo
     finished = str(record.state.get("FinishedAt", ""))
     code = 0
     while True:
+        if stop is not None and stop.is_set():
+            return {"StatusCode": -1, "Error": {"Message": "the wait was stopped"}}
         try:
             state = liveness.live_state(record.reload())
         except NotFound:
@@ -314,10 +340,11 @@ def attach(ctx: Context, ref: str, *, stdin: bool = True) -> AttachStream:
 
 def logs(ctx: Context, ref: str, *, follow: bool = False, tail: int | None = None,
          since: float = 0.0, until: float | None = None, stdout: bool = True,
-         stderr: bool = True) -> Iterator[LogEntry]:
+         stderr: bool = True, stop: Any = None) -> Iterator[LogEntry]:
     """GET /containers/{id}/logs: the log's entries ({"log", "stream", "time"}), the last
     `tail` of them, from `since` and before `until` (seconds since the epoch), then with
-    `follow` the new ones until the container stops. Close the iterator to stop early."""
+    `follow` the new ones until the container stops, or until `stop` (a threading.Event)
+    is set. Close the iterator to stop early."""
     from minidocker.engine import logs as log_files
     from minidocker.errors import MinidockerError
     record = find(ctx, ref)
@@ -327,6 +354,8 @@ def logs(ctx: Context, ref: str, *, follow: bool = False, tail: int | None = Non
         tail = None
 
     def running() -> bool:
+        if stop is not None and stop.is_set():
+            return False
         try:
             return _live(record.reload()).get("Status") in RUNNING
         except MinidockerError:
@@ -381,7 +410,7 @@ def stats(ctx: Context, ref: str) -> dict[str, Any]:
     return sampling.sample(record, _live(record))
 
 
-def stats_stream(ctx: Context, ref: str, *, interval: float = 1.0
+def stats_stream(ctx: Context, ref: str, *, interval: float = 1.0, stop: Any = None
                  ) -> Iterator[dict[str, Any]]:
     """GET /containers/{id}/stats: a sample every `interval` seconds, each with the one
     before as precpu_stats (the first after one interval, as Docker's). Ends when the
@@ -391,8 +420,9 @@ def stats_stream(ctx: Context, ref: str, *, interval: float = 1.0
     from minidocker.engine import stats as sampling
     record = find(ctx, ref)
     before = sampling.sample(record, _live(record))
-    while True:
-        time.sleep(interval)
+    while stop is None or not stop.wait(interval):
+        if stop is None:
+            time.sleep(interval)
         try:
             after = sampling.sample(record.reload(), _live(record))
         except NotFound:
@@ -434,6 +464,9 @@ def inspect(ctx: Context, ref: str, *, size: bool = False) -> dict[str, Any]:
     from minidocker.engine.views import inspect_doc
     record = find(ctx, ref)
     doc = inspect_doc(record, _live(record))
+    host = doc["HostConfig"] = dict(doc.get("HostConfig") or {})
+    if isinstance(host.get("PortBindings"), list):  # -p specs, as the record keeps them
+        host["PortBindings"] = port_bindings(host["PortBindings"])
     if size:
         from minidocker.fs import du
         doc["SizeRw"] = du(record.path("upper"))

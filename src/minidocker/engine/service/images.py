@@ -178,10 +178,12 @@ def import_(ctx: Context, source: str | IO[bytes], *, ref: str | None = None,
 
 
 def login(ctx: Context, server: str, username: str, password: str, *,
-          insecure: bool = False) -> dict[str, str]:
-    """POST /auth: check the credentials against the registry and keep them."""
+          insecure: bool = False, keep: bool = True) -> dict[str, str]:
+    """Check the credentials against the registry and keep them (`minidocker login`);
+    only check them with `keep` False (POST /auth: Docker's client keeps them)."""
     from minidocker.image import distribution
-    distribution.login(_store(ctx), server, username, password, insecure=insecure)
+    distribution.login(_store(ctx), server, username, password, insecure=insecure,
+                       keep=keep)
     return {"Status": "Login Succeeded", "IdentityToken": ""}
 
 

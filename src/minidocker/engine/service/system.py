@@ -159,7 +159,8 @@ def prune(ctx: Context, *, all: bool = False, volumes: bool = False,  # noqa: A0
 
 
 def events(ctx: Context, *, since: float | None = None, until: float | None = None,
-           filters: dict[str, list[str]] | None = None) -> Iterator[Event]:
+           filters: dict[str, list[str]] | None = None, stop: Any = None
+           ) -> Iterator[Event]:
     """GET /events: the events since `since` (none before now without it), then new ones
     as they happen, until `until` (forever without it). Filters container, event, image,
     label, type. Close the iterator to stop."""
@@ -170,7 +171,7 @@ def events(ctx: Context, *, since: float | None = None, until: float | None = No
             raise UsageError(f"invalid filter {key!r}: use container=, event=, image=, "
                              "label= or type=")
     return event_log.stream(ctx.root, since=since, until=until,  # type: ignore[return-value]
-                            filters=wanted)
+                            filters=wanted, stop=stop)
 
 
 def inspect(ctx: Context, name: str, *, kind: str | None = None, size: bool = False
