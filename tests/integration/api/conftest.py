@@ -83,7 +83,8 @@ class Service:
 
     def docker(self, *args: str, check: bool = False, timeout: float = 120,
                **kw: Any) -> subprocess.CompletedProcess[str]:
-        return run_captured([DOCKER, *args], check=check, timeout=timeout, env=self.env, **kw)
+        kw.setdefault("env", self.env)
+        return run_captured([DOCKER, *args], check=check, timeout=timeout, **kw)
 
     def ok(self, *args: str, **kw: Any) -> str:
         result = self.docker(*args, **kw)

@@ -285,3 +285,21 @@ def test_a_client_that_disconnects_kills_no_container(service: Service) -> None:
     time.sleep(0.5)
     assert service.ok("inspect", "-f", "{{.State.Status}}", "lonely") == "running\n"
     assert service.alive()
+
+
+def test_build_with_the_classic_builders_api(service: Service, tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM busybox\nARG WHO=nobody\nCOPY greeting /greeting\n"
+        "RUN echo \"$(cat /greeting) $WHO\" > /out\nCMD [\"cat\", \"/out\"]\n")
+    (tmp_path / "greeting").write_text("hello")
+    env = {"DOCKER_BUILDKIT": "0"}
+    out = service.ok("build", "-t", "built:1", "--build-arg", "WHO=api", str(tmp_path),
+                     env={**service.env, **env})
+    assert "Step 1/5 : FROM busybox" in out and "Successfully tagged built:1" in out
+    assert service.ok("run", "--rm", "built:1") == "hello api\n"
+    again = service.ok("build", "-t", "built:1", "--build-arg", "WHO=api", str(tmp_path),
+                       env={**service.env, **env})
+    assert "Using cache" in again
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN exit 3\n")
+    result = service.docker("build", str(tmp_path), env={**service.env, **env})
+    assert result.returncode != 0 and "exit code: 3" in result.stderr

@@ -120,9 +120,10 @@ async def rename(api: API, request: Request) -> Reply:
 
 
 async def update(api: API, request: Request) -> Reply:
-    body = schema.body(await request.json(), schema.UPDATE, "update body")
-    result = await api.call(_service().update, api.context, request.params["id"], body)
-    return Reply(200, {"Warnings": list((result or {}).get("Warnings") or [])})
+    schema.body(await request.json(), schema.UPDATE, "update body")
+    await api.call(_service().inspect, api.context, request.params["id"])  # 404 first
+    raise HTTPError(501, "docker update is not supported by minidocker: recreate the "
+                         "container with the new resources")
 
 
 async def wait(api: API, request: Request) -> None:

@@ -209,6 +209,81 @@ async def commit(api: API, request: Request) -> Reply:
     return Reply(201, {"Id": result["Id"]})
 
 
+async def build(api: API, request: Request) -> None:
+    """POST /build (the classic builder's API: the client sends the context as a tar):
+    minidocker's builder, its events as Docker's JSON stream."""
+    import os
+
+    from minidocker.api.jsonstream import JSONStream
+    from minidocker.api.streams import BodyReader
+    from minidocker.build import builder
+    from minidocker.build import context as contexts
+    if request.arg("remote"):
+        raise HTTPError(400, "a remote build context (remote=) is not supported: send the "
+                             "context as the body")
+    build_args = request.json_arg("buildargs") or {}
+    labels = request.json_arg("labels") or {}
+    if not isinstance(build_args, dict) or not isinstance(labels, dict):
+        raise HTTPError(400, "buildargs and labels must be JSON objects")
+    network = request.arg("networkmode") or "default"
+    options = builder.BuildOptions(
+        dockerfile=request.arg("dockerfile") or "Dockerfile",
+        tags=list(request.query.get("t", [])),
+        build_args={str(k): str(v) for k, v in build_args.items() if v is not None},
+        target=request.arg("target") or "", no_cache=request.flag("nocache"),
+        pull=request.flag("pull"), labels={str(k): str(v) for k, v in labels.items()},
+        network="default" if network == "bridge" else network)
+    from minidocker.image import reference as references
+    for tag in options.tags:
+        references.parse(tag)  # a bad name is a 400 before any work
+    body = BodyReader(request, asyncio.get_running_loop())
+    workdir = os.path.join(api.root, "build", "tmp")
+    try:
+        source = await api.call(contexts.from_tar, body, workdir)
+    except Exception:
+        if body.error is not None:
+            raise body.error
+        raise
+    sink = JSONStream(request, asyncio.get_running_loop())
+    try:
+        await api.call(builder.build, api.context.with_sink(sink), source, options,
+                       build_events(sink, quiet=request.flag("q")))
+    finally:
+        await api.call(source.close)
+    await _finish(request)
+
+
+def build_events(sink: Any, quiet: bool = False) -> Any:
+    """The builder's events (minidocker.build.events) as the classic builder's stream:
+    Step N/M, output, " ---> Using cache", " ---> ID", Successfully built/tagged."""
+    from minidocker.build import events
+
+    def render(event: Any) -> None:
+        if isinstance(event, events.Built):
+            sink.aux({"ID": event.image_id})
+            if not quiet:
+                short = event.image_id.removeprefix("sha256:")[:12]
+                sink.stream(f"Successfully built {short}\n")
+                for tag in event.tags:
+                    sink.stream(f"Successfully tagged {tag}\n")
+            return
+        if quiet:
+            return
+        if isinstance(event, events.Vertex) and event.step:
+            sink.stream(f"Step {event.step}/{event.total} : "
+                        f"{event.instruction or event.name}\n")
+        elif isinstance(event, events.Log):
+            sink.stream(event.data.decode(errors="replace"))
+        elif isinstance(event, events.Done) and event.result:
+            if event.cached:
+                sink.stream(" ---> Using cache\n")
+            sink.stream(f" ---> {event.result}\n")
+        elif isinstance(event, events.Warning):
+            sink.stream(f"[Warning] {event.message}\n")
+
+    return render
+
+
 ROUTES = [
     ("GET", "/images/json", list_images),
     ("POST", "/images/create", create),
@@ -217,6 +292,7 @@ ROUTES = [
     ("GET", "/images/search", search),
     ("POST", "/images/prune", prune),
     ("POST", "/commit", commit),
+    ("POST", "/build", build),
     ("GET", "/images/{name:path}/json", inspect),
     ("GET", "/images/{name:path}/history", history),
     ("GET", "/images/{name:path}/get", get),
