@@ -147,6 +147,9 @@ def _child(sock: socket.socket, join_fds: list[tuple[str, int]], proc: dict[str,
 def _grandchild(sock: socket.socket, proc: dict[str, Any], prepared: process.Prepared,
                 console_sock: socket.socket | None, preserve_fds: int) -> None:
     try:
+        # a session and process group of its own (as runc): `kill 0` in the container
+        # must not reach the caller's group on the host
+        os.setsid()
         if proc.get("terminal") and console_sock is not None:
             _terminal(console_sock)
         env = process.environ(proc)

@@ -78,6 +78,7 @@ def _setup(cfg: InitConfig) -> None:
     spec = cfg.spec
     linux = spec.get("linux") or {}
     proc = spec.get("process") or {}
+    os.setsid()  # a session and process group of its own, as runc: nothing of the caller's
     procfd = open_procfs()
     cfg.procfd = procfd
     cfg.host_pid = int(os.readlink("self", dir_fd=procfd))  # hooks and agents want it

@@ -316,3 +316,31 @@ def test_engine_run_sysctl_outside_its_namespaces_is_refused(
                          "cat", "/proc/sys/kernel/msgmax"])
     assert proc.returncode == 0 and proc.stdout == "4343\n", proc.stderr
     assert host_sysctls == {k: Path(f"/proc/sys/{k}").read_text() for k in HOST_SYSCTLS}
+
+
+# ---- processes in sessions of their own (issue 20 item 3) ----------------------------------
+
+
+def session_of(stat_line: str) -> tuple[int, int, int]:
+    """(pid, process group, session) from /proc/PID/stat (comm may hold spaces)."""
+    pid = int(stat_line.split(" ", 1)[0])
+    fields = stat_line.rsplit(")", 1)[1].split()
+    return pid, int(fields[2]), int(fields[3])
+
+
+def test_init_and_exec_processes_lead_their_own_sessions(any_runtime: Runtime,
+                                                         make_bundle) -> None:
+    """`kill -TERM 0` in an exec'd process signals its own group only: the host shell that
+    ran `exec` survives (it shared the group before)."""
+    b = make_bundle(["sleep", "100"])
+    cid = any_runtime.new_id()
+    any_runtime.run("run", "-d", "-b", str(b), cid, check=True)
+    init = any_runtime.run("exec", cid, "cat", "/proc/1/stat", check=True).stdout
+    assert session_of(init) == (1, 1, 1)
+    own = any_runtime.run("exec", cid, "sh", "-c", "cat /proc/$$/stat", check=True).stdout
+    pid, group, session = session_of(own)
+    assert group == pid and session == pid
+    host = run_captured(["sh", "-c", " ".join(any_runtime.cmd("exec", cid, "sh", "-c",
+                                                              "'kill -TERM 0; sleep 5'"))
+                         + "; echo host shell alive: $?"], start_new_session=True)
+    assert host.stdout == "host shell alive: 143\n", (host.stdout, host.stderr)
