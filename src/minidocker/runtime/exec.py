@@ -153,7 +153,7 @@ def _grandchild(sock: socket.socket, proc: dict[str, Any], prepared: process.Pre
         if proc.get("terminal") and console_sock is not None:
             _terminal(console_sock)
         env = process.environ(proc)
-        path = process.lookup(proc["args"][0], env)
+        path = process.lookup(proc["args"][0], env, proc.get("cwd") or "/")
         process.set_rlimits(proc)
         if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
             from minidocker.runtime import lsm

@@ -112,6 +112,11 @@ def _setup(cfg: InitConfig) -> None:
         _setup_console(rootfs, cfg.console_sock)
         if minidocker.TRACE:
             minidocker.TRACE.step("device", "console", path="/dev/console")
+    if proc.get("cwd", "/").strip("/"):
+        try:  # a missing cwd is made (0755, the container's root's), as runc and crun do
+            os.close(rootfs.mkdir_all(proc["cwd"]))
+        except OSError:
+            pass  # the chdir below says why
 
     if cfg.cgroup_info.get("hooks", True):  # the parent has prestart/createRuntime hooks
         sync.send(cfg.sock, sync.HOOKS)
@@ -169,7 +174,7 @@ def _setup(cfg: InitConfig) -> None:
         cfg.sock.close()
         return
     env = process.environ(proc)
-    cfg.exec_path = process.lookup(proc["args"][0], env)
+    cfg.exec_path = process.lookup(proc["args"][0], env, proc.get("cwd") or "/")
     cfg.env = env
     if minidocker.TRACE:
         minidocker.TRACE.step("process", "program found", path=cfg.exec_path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import _signal as signal  # the signal module's IntEnums import enum: 3 ms
 import os
 import resource
+import stat
 
 import minidocker
 from minidocker.errors import MinidockerError
@@ -69,17 +70,45 @@ def set_rlimits(process: dict[str, Any]) -> None:
 
 
 def environ(process: dict[str, Any]) -> dict[str, str]:
+    """process.env as a dict, with HOME from the container's /etc/passwd entry of the
+    process's uid ("/" without one) when it has none or an empty one, as runc. Called in
+    the container's root."""
     env: dict[str, str] = {}
     for item in process.get("env") or []:
         key, _, value = item.partition("=")
         env[key] = value
+    if not env.get("HOME"):
+        env["HOME"] = passwd_home((process.get("user") or {}).get("uid", 0)) or "/"
     return env
 
 
-def lookup(program: str, env: dict[str, str]) -> str:
-    """Find the program like execvp would, in the current root; ExecError if we can't."""
+def passwd_home(uid: int) -> str | None:
+    """The home directory of `uid` in /etc/passwd of the current root, if any. The file
+    is the image's: a fifo or device there must not block or flood us."""
+    try:
+        fd = os.open("/etc/passwd", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = os.read(fd, 1 << 20)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    for line in data.decode(errors="replace").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 6 and fields[2] == str(uid):
+            return fields[5] or None
+    return None
+
+
+def lookup(program: str, env: dict[str, str], cwd: str = "/") -> str:
+    """Find the program like execvp would, in the current root (a relative path with a
+    slash from the process's cwd); ExecError if we can't."""
     if "/" in program:
-        candidates = [program]
+        candidates = [os.path.join(cwd, program)]
     else:
         path = env.get("PATH", DEFAULT_PATH)
         candidates = [os.path.join(d or ".", program) for d in path.split(":")]

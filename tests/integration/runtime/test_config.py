@@ -201,14 +201,6 @@ def test_process_user_cwd_env_umask(runtime: Runtime, make_bundle) -> None:
     assert lines[1:] == ["/tmp", "bar baz", "0027"]
 
 
-def test_missing_cwd_fails(runtime: Runtime, make_bundle) -> None:
-    b = make_bundle(["true"])
-    b.config["process"]["cwd"] = "/no/such/dir"
-    b.write()
-    proc = runtime.run("run", "-b", str(b), runtime.new_id())
-    assert proc.returncode != 0 and "/no/such/dir" in proc.stderr
-
-
 def test_capabilities_and_no_new_privileges(runtime: Runtime, make_bundle) -> None:
     b = sh(make_bundle, "grep -E '^(Cap|NoNewPrivs)' /proc/self/status")
     caps = b.config["process"]["capabilities"]

@@ -344,3 +344,57 @@ def test_init_and_exec_processes_lead_their_own_sessions(any_runtime: Runtime,
                                                               "'kill -TERM 0; sleep 5'"))
                          + "; echo host shell alive: $?"], start_new_session=True)
     assert host.stdout == "host shell alive: 143\n", (host.stdout, host.stderr)
+
+
+# ---- HOME, cwd (issue 20 items 4 and 5) --------------------------------------------------
+
+
+@pytest.mark.parametrize("env,uid,home", [
+    ([], 0, "/root"),                  # from /etc/passwd
+    (["HOME="], 0, "/root"),           # empty counts as unset
+    (["HOME=/override"], 0, "/override"),
+    ([], 1, "/usr/sbin"),              # daemon
+    ([], 4321, "/"),                   # no entry
+])
+def test_home_is_set_from_the_containers_passwd(any_runtime: Runtime, make_bundle,
+                                                env: list[str], uid: int, home: str) -> None:
+    b = make_bundle(["sh", "-c", 'echo "$HOME"; env | grep -c ^HOME='])
+    b.config["process"]["env"] = ["PATH=/bin:/usr/bin", *env]
+    b.config["process"]["user"] = {"uid": uid, "gid": 0}
+    b.write()
+    proc = any_runtime.run("run", "-b", str(b), any_runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [home, "1"]
+
+
+def test_home_is_set_for_exec(any_runtime: Runtime, make_bundle) -> None:
+    b = make_bundle(["sleep", "100"])
+    b.config["process"]["env"] = ["PATH=/bin:/usr/bin"]
+    b.write()
+    cid = any_runtime.new_id()
+    any_runtime.run("run", "-d", "-b", str(b), cid, check=True)
+    for user, home in (("0", "/root"), ("65534", "/home"), ("4321", "/")):
+        proc = any_runtime.run("exec", "-u", user, cid, "sh", "-c", 'echo "$HOME"')
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == f"{home}\n"
+
+
+def test_missing_cwd_is_created(any_runtime: Runtime, make_bundle) -> None:
+    """As runc and crun: 0755, owned by the container's root, before the process runs
+    as its user."""
+    b = make_bundle(["sh", "-c", "pwd; stat -c '%u %a' /new/dir /new"])
+    b.config["process"]["cwd"] = "/new/dir"
+    b.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    b.write()
+    proc = any_runtime.run("run", "-b", str(b), any_runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["/new/dir", "0 755", "0 755"]
+
+
+def test_relative_program_path_is_from_the_cwd(any_runtime: Runtime, make_bundle) -> None:
+    b = make_bundle(["./busybox", "echo", "from cwd"])
+    b.config["process"]["cwd"] = "/bin"
+    b.write()
+    proc = any_runtime.run("run", "-b", str(b), any_runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "from cwd\n"
