@@ -244,8 +244,8 @@ class Rootfs:
                     raise MinidockerError("cgroup mounts are not supported here")
                 self.cgroup_mount(self, dest, flags)
             else:
-                if mtype in ("proc", "sysfs") and not data:
-                    pass
+                if mtype == "tmpfs" and not any(o.startswith("mode=") for o in data):
+                    data = self._mode_of(dest) + data
                 fd = self.make_target(dest, True)
                 try:
                     what = f"{mtype} on {dest}"
@@ -280,6 +280,18 @@ class Rootfs:
         if minidocker.TRACE:
             minidocker.TRACE.mount(source, dest, mtype, flags, data, options=options,
                                    propagation=propagation)
+
+    def _mode_of(self, dest: str) -> list[str]:
+        """["mode=NNNN"] of an existing mount point (a tmpfs takes it, as with runc), or
+        [] when it is still to be made (the tmpfs default, 1777, then)."""
+        try:
+            fd = self.open(dest)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        try:
+            return [f"mode={stat.S_IMODE(os.fstat(fd).st_mode):04o}"]
+        finally:
+            os.close(fd)
 
     def bind(self, source: str, dest: str, flags: int) -> None:
         """Bind-mount the host path `source` at `dest` with `flags` (ro, nosuid...)."""
