@@ -422,3 +422,16 @@ def test_tmpfs_takes_the_mode_of_its_mount_point(any_runtime: Runtime, make_bund
     # an explicit mode= wins (runc >= 1.2; Debian's runc 1.1.5 chmods the mount point
     # back to its old mode even then)
     assert given == "750" or not ours(any_runtime)
+
+
+def test_loopback_is_up_in_a_new_network_namespace(any_runtime: Runtime,
+                                                   make_bundle) -> None:
+    b = make_bundle(["sh", "-c", "cat /sys/class/net/lo/flags; ping -c 1 -W 5 127.0.0.1 "
+                                 ">/dev/null && echo reached"])
+    for kind in ("effective", "permitted", "bounding"):
+        b.config["process"]["capabilities"][kind].append("CAP_NET_RAW")
+    b.write()
+    proc = any_runtime.run("run", "-b", str(b), any_runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    flags, reached = proc.stdout.split()
+    assert int(flags, 16) & 0x1 and reached == "reached"
