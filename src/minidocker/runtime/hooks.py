@@ -51,7 +51,9 @@ def run_hooks(hooks: list[dict[str, Any]] | None, state: dict[str, Any], stage: 
 def run_hook(hook: dict[str, Any], payload: bytes, stage: str) -> None:
     path = hook["path"]
     args = hook.get("args") or [path]
-    env = dict(item.partition("=")[::2] for item in hook.get("env") or [])
+    # no env: the runtime's own environment, as runc's hooks get it ("env": [] is empty)
+    env = os.environ if hook.get("env") is None else \
+        dict(item.partition("=")[::2] for item in hook["env"])
     timeout = hook.get("timeout")
     rfd, wfd = os.pipe()
     try:

@@ -435,3 +435,24 @@ def test_loopback_is_up_in_a_new_network_namespace(any_runtime: Runtime,
     assert proc.returncode == 0, proc.stderr
     flags, reached = proc.stdout.split()
     assert int(flags, 16) & 0x1 and reached == "reached"
+
+
+def test_hooks_without_env_inherit_the_runtimes_environment(any_runtime: Runtime,
+                                                            make_bundle,
+                                                            tmp_path: Path) -> None:
+    log = tmp_path / "env.log"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\necho \"$1 probe=$MD_HOOK_PROBE own=$OWN\" >> {log}\n")
+    hook.chmod(0o755)
+    b = make_bundle(["true"])
+    b.config["hooks"] = {"prestart": [{"path": str(hook), "args": ["hook", "inherited"]},
+                                      {"path": str(hook), "args": ["hook", "given"],
+                                       "env": ["OWN=1"]}],
+                         "poststop": [{"path": str(hook), "args": ["hook", "poststop"]}]}
+    b.write()
+    proc = any_runtime.run("run", "-b", str(b), any_runtime.new_id(),
+                           env={**os.environ, "MD_HOOK_PROBE": "from-caller"})
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text().splitlines() == ["inherited probe=from-caller own=",
+                                            "given probe= own=1",
+                                            "poststop probe=from-caller own="]
