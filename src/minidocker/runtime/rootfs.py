@@ -185,8 +185,10 @@ class Rootfs:
             if fd >= 0:
                 os.close(fd)
 
-    def make_target(self, rel: str, is_dir: bool) -> int:
-        """Create the mount point `rel` (a directory, or an empty file) and return its fd."""
+    def make_target(self, rel: str, is_dir: bool, _links: int = 0) -> int:
+        """Create the mount point `rel` (a directory, or an empty file) and return its fd.
+        A dangling symlink is followed inside the rootfs and what it names is made (as
+        runc does: /etc/resolv.conf -> ../run/... in many images)."""
         if is_dir:
             return self.mkdir_all(rel)
         if "/".join(clean(rel)) == rel.strip("/"):
@@ -206,7 +208,15 @@ class Rootfs:
                              os.O_NOFOLLOW, 0o644, dir_fd=pfd)
                 os.close(fd)
             except FileExistsError:
-                pass
+                try:
+                    target = os.readlink(name, dir_fd=pfd)
+                except OSError:
+                    target = None  # not a symlink: made meanwhile, opened below
+                if target is not None:
+                    if _links >= 40:
+                        raise OSError(errno.ELOOP, f"{rel}: too many symlinks")
+                    base = "" if target.startswith("/") else parent
+                    return self.make_target(f"{base}/{target}", False, _links + 1)
             return self.open(rel, O_PATH)
         finally:
             os.close(pfd)

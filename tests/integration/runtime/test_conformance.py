@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -456,3 +457,41 @@ def test_hooks_without_env_inherit_the_runtimes_environment(any_runtime: Runtime
     assert log.read_text().splitlines() == ["inherited probe=from-caller own=",
                                             "given probe= own=1",
                                             "poststop probe=from-caller own="]
+
+
+# ---- mount targets behind dangling symlinks (issue 20 item 7) -----------------------------
+
+
+def test_mount_target_behind_a_dangling_symlink_is_made_inside_the_rootfs(
+        any_runtime: Runtime, make_bundle, tmp_path: Path) -> None:
+    source_file = tmp_path / "resolv.conf"
+    source_file.write_text("nameserver 192.0.2.53\n")
+    source_dir = tmp_path / "data"
+    source_dir.mkdir()
+    (source_dir / "in-dir").write_text("dir content\n")
+    outside = Path(tempfile.gettempdir()) / f"minidocker-escape-{uuid.uuid4().hex[:8]}"
+    b = make_bundle(["sh", "-c", "cat /etc/resolv.conf /data-link/in-dir /etc/escape"])
+    (b.rootfs / "etc" / "resolv.conf").unlink(missing_ok=True)
+    (b.rootfs / "etc" / "resolv.conf").symlink_to("../run/resolve/stub-resolv.conf")
+    (b.rootfs / "data-link").symlink_to("/srv/not/yet")
+    (b.rootfs / "etc" / "escape").symlink_to(f"../../../../../..{outside}")
+    b.config["mounts"] += [
+        {"destination": "/etc/resolv.conf", "type": "bind", "source": str(source_file),
+         "options": ["bind", "ro"]},
+        {"destination": "/data-link", "type": "bind", "source": str(source_dir),
+         "options": ["rbind"]},
+        {"destination": "/etc/escape", "type": "bind", "source": str(source_file),
+         "options": ["bind"]},
+    ]
+    b.write()
+    try:
+        proc = any_runtime.run("run", "-b", str(b), any_runtime.new_id())
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "nameserver 192.0.2.53\ndir content\nnameserver 192.0.2.53\n"
+        assert (b.rootfs / "run" / "resolve" / "stub-resolv.conf").is_file()
+        assert (b.rootfs / "srv" / "not" / "yet").is_dir()
+        assert (b.rootfs / outside.relative_to("/")).is_file()  # inside, never outside
+        assert not outside.exists()
+    finally:
+        if outside.exists():
+            outside.unlink()
