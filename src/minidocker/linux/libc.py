@@ -251,6 +251,27 @@ AT_EMPTY_PATH = 0x1000
 AT_RECURSIVE = 0x8000
 
 
+OPEN_TREE_CLONE = 0x1
+OPEN_TREE_CLOEXEC = os.O_CLOEXEC
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+MOVE_MOUNT_T_EMPTY_PATH = 0x40
+
+
+def open_tree(path: str, recursive: bool) -> int:
+    """open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount at `path` (and,
+    recursively, those below it), attachable later with move_mount in another namespace."""
+    flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (AT_RECURSIVE if recursive else 0)
+    return _check(_syscall(_NR["open_tree"], ctypes.c_int(-100), _b(path),
+                           ctypes.c_uint(flags)), "open_tree", path)
+
+
+def move_mount(tree_fd: int, target_fd: int, what: str = "") -> None:
+    """move_mount(2) of the detached tree `tree_fd` onto the file or directory `target_fd`."""
+    _check(_syscall(_NR["move_mount"], ctypes.c_int(tree_fd), b"", ctypes.c_int(target_fd),
+                    b"", ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)),
+           "move_mount", what)
+
+
 class _MountAttr(ctypes.Structure):
     _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
                 ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]

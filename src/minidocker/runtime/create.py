@@ -244,13 +244,17 @@ def _init_config(container: Container, spec: dict[str, Any], rootfs: str, bundle
     prepared = process.Prepared(proc, spec["linux"].get("seccomp") if proc else None,
                                 os.path.join(root, ".seccomp-cache"))
     cgroup_info: dict[str, Any] = {}  # filled from CGROUPS_DONE, read by the mounter
+    bind_trees = None
+    if "user" in spec_namespaces(spec):  # bind sources as the host's root sees them
+        from minidocker.runtime.rootfs import open_bind_sources
+        bind_trees = open_bind_sources(spec.get("mounts") or [])
     return init_mod.InitConfig(
         id=container.id, spec=spec, rootfs=rootfs, bundle=bundle, fifo_fd=fifo_fd,
         sock=sock, console_sock=console_sock, no_pivot=opts.no_pivot,
         preserve_fds=opts.preserve_fds, prepared=prepared, new_namespaces=new,
         new_keyring=not opts.no_new_keyring,
         cgroup_mount=cgroup_glue.make_mounter("cgroup" in new, cgroup_info),
-        cgroup_info=cgroup_info, affinity=affinity_mask)
+        cgroup_info=cgroup_info, affinity=affinity_mask, bind_trees=bind_trees)
 
 
 def _fork_into_pid_namespace() -> int:

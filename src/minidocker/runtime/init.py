@@ -32,7 +32,7 @@ class InitConfig:
                  no_pivot: bool, preserve_fds: int, prepared: process.Prepared,
                  new_namespaces: set[str], cgroup_mount: Any, new_keyring: bool = True,
                  cgroup_info: dict[str, Any] | None = None,
-                 affinity: set[int] | None = None):
+                 affinity: set[int] | None = None, bind_trees: dict[int, int] | None = None):
         self.id = id
         self.spec = spec
         self.rootfs = rootfs
@@ -48,6 +48,7 @@ class InitConfig:
         self.new_keyring = new_keyring
         self.cgroup_info = {} if cgroup_info is None else cgroup_info  # CGROUPS_DONE's
         self.affinity = affinity  # the runtime's CPU mask, to put back (linux/affinity.py)
+        self.bind_trees = bind_trees or {}  # rootfs.open_bind_sources(), with a user ns
         self.procfd = -1
         self.exec_path = ""
         self.env: dict[str, str] = {}
@@ -97,10 +98,10 @@ def _setup(cfg: InitConfig) -> None:
     if mount_ns:
         rootfs.prepare(linux.get("rootfsPropagation"))
     in_cgroup = False
-    for m in spec.get("mounts") or []:
+    for i, m in enumerate(spec.get("mounts") or []):
         if m.get("type") == "cgroup" and not in_cgroup:
             in_cgroup = _enter_cgroup(cfg)
-        rootfs.mount(m)
+        rootfs.mount(m, cfg.bind_trees.pop(i, None))
     if not in_cgroup:
         _enter_cgroup(cfg)
     rootfs.create_devices(linux.get("devices") or [], default=not rootfs.dev_from_host)

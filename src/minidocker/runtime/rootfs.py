@@ -235,7 +235,8 @@ class Rootfs:
             minidocker.TRACE.step("mount", "rootfs bound onto itself", rootfs=self.path,
                                   root_propagation=propagation or "rslave")
 
-    def mount(self, m: dict[str, Any]) -> None:
+    def mount(self, m: dict[str, Any], tree: int | None = None) -> None:
+        """Mount `m`; a bind mount from `tree`, its source opened beforehand, if given."""
         dest = m["destination"]
         mtype = m.get("type") or ""
         source = m.get("source") or ""
@@ -248,7 +249,7 @@ class Rootfs:
             self.dev_from_host = True
         try:
             if bind:
-                self.bind(source, dest, flags)
+                self.bind(source, dest, flags, tree)
             elif mtype == "cgroup":
                 if self.cgroup_mount is None:
                     raise MinidockerError("cgroup mounts are not supported here")
@@ -303,18 +304,22 @@ class Rootfs:
         finally:
             os.close(fd)
 
-    def bind(self, source: str, dest: str, flags: int) -> None:
-        """Bind-mount the host path `source` at `dest` with `flags` (ro, nosuid...)."""
+    def bind(self, source: str, dest: str, flags: int, tree: int | None = None) -> None:
+        """Bind-mount the host path `source` at `dest` with `flags` (ro, nosuid...); from
+        `tree` (open_bind_sources) when given."""
         if not source.startswith("/"):
             raise MinidockerError(f"bind mount source {source!r} must be an absolute path")
         try:
-            st = os.stat(source)
+            st = os.stat(source) if tree is None else os.fstat(tree)
         except OSError as e:
             raise MinidockerError(f"bind mount source {source}: {e.strerror}")
         fd = self.make_target(dest, stat.S_ISDIR(st.st_mode))
         try:
-            rec = flags & libc.MS_REC
-            libc.mount(source, fd_path(fd), None, libc.MS_BIND | rec, what=dest)
+            if tree is None:
+                libc.mount(source, fd_path(fd), None, libc.MS_BIND | flags & libc.MS_REC,
+                           what=dest)
+            else:
+                libc.move_mount(tree, fd, dest)
             extra = flags & ~(libc.MS_BIND | libc.MS_REC | libc.MS_REMOUNT)
             if extra:
                 os.close(fd)
@@ -511,6 +516,37 @@ class Rootfs:
                 keep |= ms_bit
         libc.mount(None, "/", None, keep | libc.MS_BIND | libc.MS_REMOUNT | libc.MS_RDONLY,
                    what="/ (readonly)")
+
+
+def open_bind_sources(mounts: list[dict[str, Any]]) -> dict[int, int]:
+    """{index in mounts: a detached copy (open_tree) of its source} of each bind mount,
+    made while we are still the host's root in the host's namespaces: from inside a user
+    namespace the container's root may not reach a source (a 0700 directory on the way)
+    that it is allowed to see once mounted. The init attaches them with move_mount."""
+    trees: dict[int, int] = {}
+    try:
+        for i, m in enumerate(mounts):
+            flags = parse_options(m.get("options") or [])[0]
+            if not (flags & libc.MS_BIND or m.get("type") == "bind"):
+                continue
+            source = m.get("source") or ""
+            if not source.startswith("/"):
+                raise MinidockerError(f"bind mount source {source!r} must be an absolute "
+                                      "path")
+            try:
+                trees[i] = libc.open_tree(source, recursive=bool(flags & libc.MS_REC))
+            except OSError as e:
+                if e.errno in (errno.EPERM, errno.ENOSYS):  # rootless: no better than later
+                    for fd in trees.values():
+                        os.close(fd)
+                    return {}
+                raise MinidockerError(f"bind mount source {source}: "
+                                      f"{os.strerror(e.errno or 0)}")
+    except BaseException:
+        for fd in trees.values():
+            os.close(fd)
+        raise
+    return trees
 
 
 def unmount_from_host(rootfs: str, spec: dict[str, Any]) -> list[str]:

@@ -20,6 +20,17 @@ import pytest
 from tests.conftest import Runtime, run_captured, tool
 
 USERNS_ID = 100000
+USERNS_MAPPING = [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]
+# a small config with a user namespace, for a rootfs of shared_rootfs[True]
+USERNS_BUNDLE = {
+    "ociVersion": "1.0.2",
+    "process": {"terminal": False, "user": {"uid": 0, "gid": 0}, "args": ["true"],
+                "env": ["PATH=/bin:/usr/bin"], "cwd": "/"},
+    "root": {"path": "", "readonly": True},
+    "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+    "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "user", "network")],
+              "uidMappings": USERNS_MAPPING, "gidMappings": USERNS_MAPPING},
+}
 
 
 @pytest.fixture(scope="module")
@@ -149,9 +160,8 @@ def test_spec_written_by_a_tool_runs_unchanged(any_runtime: Runtime, tmp_path: P
     set_namespace(config, "cgroup", cgroupns)
     set_namespace(config, "user", userns)
     if userns:
-        mapping = [{"containerID": 0, "hostID": USERNS_ID, "size": 65536}]
-        config["linux"]["uidMappings"] = mapping
-        config["linux"]["gidMappings"] = mapping
+        config["linux"]["uidMappings"] = USERNS_MAPPING
+        config["linux"]["gidMappings"] = USERNS_MAPPING
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     (bundle / "config.json").write_text(json.dumps(config))
@@ -495,3 +505,34 @@ def test_mount_target_behind_a_dangling_symlink_is_made_inside_the_rootfs(
     finally:
         if outside.exists():
             outside.unlink()
+
+
+# ---- bind sources reached as the host's root sees them (issue 20 item 6) ----------------
+
+
+def test_bind_source_behind_a_directory_the_user_namespace_cannot_enter(
+        any_runtime: Runtime, shared_rootfs: dict[bool, Path]) -> None:
+    """With a user namespace, the container's root is an unprivileged id on the host: it
+    could not walk a 0700 directory to the source, which it may read once mounted."""
+    top = Path(tempfile.mkdtemp(prefix="minidocker-private-"))  # 0700, the host's root's
+    try:
+        (top / "shared").mkdir(mode=0o755)
+        (top / "shared" / "file").write_text("reached\n")
+        (top / "link").symlink_to(top / "shared" / "file")
+        bundle = top / "bundle-holder"
+        config = json.loads(json.dumps(USERNS_BUNDLE))
+        config["root"]["path"] = str(shared_rootfs[True])
+        config["mounts"] += [
+            {"destination": "/mnt/dir", "type": "bind", "source": str(top / "shared"),
+             "options": ["rbind", "ro"]},
+            {"destination": "/mnt/file", "type": "bind", "source": str(top / "link"),
+             "options": ["bind", "ro"]},
+        ]
+        config["process"]["args"] = ["cat", "/mnt/dir/file", "/mnt/file"]
+        bundle.mkdir()
+        (bundle / "config.json").write_text(json.dumps(config))
+        proc = any_runtime.run("run", "-b", str(bundle), any_runtime.new_id())
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "reached\nreached\n"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
