@@ -536,3 +536,53 @@ def test_bind_source_behind_a_directory_the_user_namespace_cannot_enter(
         assert proc.stdout == "reached\nreached\n"
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+# ---- realtime CPU runtime (issue 20 item 10) ------------------------------------------------
+
+V1_CPU = Path("/sys/fs/cgroup/cpu")
+needs_v1_rt = pytest.mark.skipif(not (V1_CPU / "cpu.rt_runtime_us").exists(),
+                                 reason="no cgroup v1 realtime group scheduling here "
+                                        "(cgroup v2 has none: refused, tests/unit/cgroups)")
+
+
+def realtime_bundle(make_bundle, path: str | None = None):
+    b = make_bundle(["cat", "/sys/fs/cgroup/cpu/cpu.rt_runtime_us"])
+    b.config["linux"]["resources"]["cpu"] = {"realtimeRuntime": 20000,
+                                             "realtimePeriod": 100000}
+    if path:
+        b.config["linux"]["cgroupsPath"] = path
+    return b.write()
+
+
+@needs_v1_rt
+def test_realtime_runtime_is_given(any_runtime: Runtime, make_bundle) -> None:
+    """The default cgroup (ours under /minidocker, whose runtime is 0 when new)."""
+    proc = any_runtime.run("run", "-b", str(realtime_bundle(make_bundle)),
+                           any_runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "20000\n"
+
+
+@needs_v1_rt
+def test_realtime_runtime_under_parents_of_others_says_why_not(runtime: Runtime,
+                                                               make_bundle) -> None:
+    """Ours only: parents minidocker makes get what the container needs (runc leaves
+    them at 0 and fails with EINVAL); a parent of someone else's is never written, and
+    the error says which one lacks room."""
+    top = f"minidocker-rt-{uuid.uuid4().hex[:8]}"
+    proc = runtime.run("run", "-b", str(realtime_bundle(make_bundle, f"/{top}/made/c")),
+                       runtime.new_id())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "20000\n"
+    assert not (V1_CPU / top).exists()  # removed with the container
+    (V1_CPU / top).mkdir()
+    try:
+        proc = runtime.run("run", "-b", str(realtime_bundle(make_bundle, f"/{top}/c")),
+                           runtime.new_id())
+        assert proc.returncode == 1
+        assert f"{V1_CPU / top}" in proc.stderr and "realtimeRuntime" in proc.stderr
+        assert (V1_CPU / top / "cpu.rt_runtime_us").read_text() == "0\n"
+        assert [p.name for p in (V1_CPU / top).iterdir() if p.is_dir()] == []
+    finally:
+        (V1_CPU / top).rmdir()

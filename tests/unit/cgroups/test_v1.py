@@ -210,3 +210,25 @@ def test_cpuset_stats_are_lists_as_runc_reports_them(open_v1: Callable[..., V1Ma
     mgr.create()
     mgr.apply({"cpu": {"cpus": "0-2,5", "mems": "0"}})
     assert mgr.stats()["cpuset"] == {"cpus": [0, 1, 2, 5], "mems": [0]}
+
+
+def test_realtime_runtime_raises_the_parents_minidocker_made(
+        open_v1: Callable[..., V1Manager], v1_root: Path) -> None:
+    """A new cgroup has no realtime runtime (0): the parents made by minidocker (and its
+    shared /minidocker) get the sum of their children's shares first; other parents,
+    the host's root among them, are never written."""
+    cpu = v1_root / "cpu"
+    mgr = open_v1("/outer/inner/c1")
+    mgr.create()
+    mgr.apply({"cpu": {"realtimeRuntime": 5000, "realtimePeriod": 10000}})  # half a CPU
+    assert read(cpu / "outer/inner/c1/cpu.rt_runtime_us") == "5000"
+    assert read(cpu / "outer/inner/cpu.rt_runtime_us") == "500000"  # per 1 s
+    assert read(cpu / "outer/cpu.rt_runtime_us") == "500000"
+    assert not (cpu / "cpu.rt_runtime_us").exists()  # the host's root: not touched
+    first = open_v1(None, cid="c2")  # /minidocker/c2
+    first.create()
+    first.apply({"cpu": {"realtimeRuntime": 100000}})
+    second = open_v1(None, cid="c3")  # /minidocker exists now: still minidocker's own
+    second.create()
+    second.apply({"cpu": {"realtimeRuntime": 200000}})
+    assert read(cpu / "minidocker/cpu.rt_runtime_us") == "300000"  # 0.1 + 0.2 of 1 s

@@ -229,6 +229,12 @@ class V1Manager(CgroupManager):
     def apply(self, resources: dict[str, Any] | None) -> None:
         self.validate(resources)
         res = resources or {}
+        if (res.get("cpu") or {}).get("realtimeRuntime") and "cpu" in self.dirs:
+            leaf = self.dirs["cpu"]
+            shared = os.path.dirname(leaf)  # minidocker's own parent, made by an earlier one
+            ours = [*self.created, *([shared] if os.path.basename(shared) ==
+                                     common.DEFAULT_PARENT else [])]
+            controller("cpu").make_room_for_realtime(leaf, res, ours)
         for ctrl in controllers(res):
             if ctrl.NAME in self.dirs:
                 ctrl.apply(self.dirs[ctrl.NAME], res)
