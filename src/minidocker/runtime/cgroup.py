@@ -88,6 +88,10 @@ def from_state(data: dict[str, Any] | None) -> Any:
 def _asks_for_limits(resources: dict[str, Any]) -> bool:
     devices = resources.get("devices") or []
     default_devices = devices == [{"allow": False, "access": "rwm"}]
+    if resources.get("blockIO"):  # dockerd's {"weight": 0} asks for nothing
+        from minidocker.linux.cgroups.common import blkio_needed
+        if not blkio_needed(resources):
+            resources = {k: v for k, v in resources.items() if k != "blockIO"}
     return any(k != "devices" and v for k, v in resources.items()) or (
         bool(devices) and not default_devices)
 

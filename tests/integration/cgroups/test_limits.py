@@ -128,31 +128,41 @@ def _a_block_device() -> tuple[int, int] | None:
     return None
 
 
-def test_block_io_throttles_are_set_on_a_real_device(
+def test_block_io_throttles_and_weight_where_the_kernel_weighs(
         make_cgroup: Callable[..., CgroupManager]) -> None:
+    """Throttles on every host; a weight where the kernel has a weight file (BFQ, CFQ or
+    v2's io cost model), and else a clear refusal (runc fails then too). A weight of 0,
+    which dockerd always sends, is unset and never refused."""
     dev = _a_block_device()
     if dev is None:
         pytest.skip("no block device on this machine")
     major, minor = dev
     mgr = make_cgroup("blk", {"blockIO": {
-        "weight": 500,
+        "weight": 0, "leafWeight": 0,
         "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1 << 20}],
         "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]}})
-    directory = mgr.host_paths()["blkio" if mgr.version == 1 else ""]
+    directory = Path(mgr.host_paths()["blkio" if mgr.version == 1 else ""])
     if mgr.version == 1:
-        text = (Path(directory) / "blkio.throttle.read_bps_device").read_text()
+        text = (directory / "blkio.throttle.read_bps_device").read_text()
         assert text.split() == [f"{major}:{minor}", str(1 << 20)]
-        weight = [f for f in ("blkio.weight", "blkio.bfq.weight")
-                  if (Path(directory) / f).exists()][0]
-        assert (Path(directory) / weight).read_text().split()[-1] == "500"
+        text = (directory / "blkio.throttle.write_iops_device").read_text()
+        assert text.split() == [f"{major}:{minor}", "100"]
+        weights = [directory / f for f in ("blkio.weight", "blkio.bfq.weight")]
     else:
-        text = (Path(directory) / "io.max").read_text()
+        text = (directory / "io.max").read_text()
         assert text.split() == [f"{major}:{minor}", f"rbps={1 << 20}", "wbps=max",
                                 "riops=max", "wiops=100"]
-        bfq = Path(directory) / "io.bfq.weight"
-        weight = bfq.read_text() if bfq.exists() else (Path(directory) / "io.weight").read_text()
-        assert weight.split()[:2] in (["default", "500"], ["default", "4950"])
+        weights = [directory / f for f in ("io.bfq.weight", "io.weight")]
     assert set(mgr.stats()["blkio"]) == {"ioServiceBytesRecursive", "ioServicedRecursive"}
+    present = [w for w in weights if w.exists()]
+    if present:
+        mgr.apply({"blockIO": {"weight": 500}})
+        value = present[0].read_text().split()
+        assert value[-1] in ("500", "4950")  # BFQ and v1 as given; io.weight scaled
+    else:
+        with pytest.raises(MinidockerError, match=r"^blockIO\.weight: cannot apply: this "
+                                                  r"kernel offers no I/O weights"):
+            mgr.apply({"blockIO": {"weight": 500}})
 
 
 def test_hugetlb_limits_where_the_host_has_the_controller(

@@ -586,3 +586,23 @@ def test_realtime_runtime_under_parents_of_others_says_why_not(runtime: Runtime,
         assert [p.name for p in (V1_CPU / top).iterdir() if p.is_dir()] == []
     finally:
         (V1_CPU / top).rmdir()
+
+
+# ---- dockerd's blockIO {"weight": 0} (issue 17) ---------------------------------------------
+
+
+def test_blockio_weight_zero_is_unset(any_runtime: Runtime, make_bundle,
+                                      tmp_path: Path) -> None:
+    """dockerd sends "blockIO": {"weight": 0} with every create and every update."""
+    b = make_bundle(["sleep", "100"])
+    b.config["linux"]["resources"]["blockIO"] = {"weight": 0, "leafWeight": 0}
+    b.write()
+    cid = any_runtime.new_id()
+    proc = any_runtime.run("run", "-d", "-b", str(b), cid)
+    assert proc.returncode == 0, proc.stderr
+    update = tmp_path / "update.json"
+    update.write_text(json.dumps({"blockIO": {"weight": 0}, "pids": {"limit": 77}}))
+    proc = any_runtime.run("update", "--resources", str(update), cid)
+    assert proc.returncode == 0, proc.stderr
+    pids = any_runtime.run("exec", cid, "cat", "/sys/fs/cgroup/pids/pids.max", check=True)
+    assert pids.stdout == "77\n"

@@ -88,3 +88,21 @@ def test_valid_resources_pass(open_v1: Callable[..., V1Manager],
     }
     open_v1().validate(resources)
     open_v2().validate(resources)
+
+
+DOCKERD_BLOCKIO = {"weight": 0, "leafWeight": 0,
+                   "weightDevice": [{"major": 8, "minor": 0, "weight": 0, "leafWeight": 0}]}
+
+
+def test_a_weight_of_zero_is_unset(open_v1: Callable[..., V1Manager],
+                                   open_v2: Callable[..., V2Manager]) -> None:
+    """dockerd sends blockIO {"weight": 0} with every create and update: runc treats 0 as
+    unset (and so writes nothing, needing no blkio controller)."""
+    from minidocker.linux.cgroups import common
+    assert common.blkio_needed({"blockIO": DOCKERD_BLOCKIO}) == []
+    for open_ in (open_v1, open_v2):
+        mgr = open_()
+        mgr.validate({"blockIO": DOCKERD_BLOCKIO})
+        mgr.create()
+        mgr.apply({"blockIO": DOCKERD_BLOCKIO})
+        mgr.destroy()

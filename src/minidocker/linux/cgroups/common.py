@@ -43,6 +43,19 @@ class CgroupError(MinidockerError):
 # ---- files ----------------------------------------------------------------------------
 
 
+def blkio_needed(res: dict[str, Any]) -> list[str]:
+    """The blockIO keys that ask for something: a weight of 0 is unset (runc's rule), and
+    a weightDevice entry counts only with a non-zero weight."""
+    blkio = res.get("blockIO") or {}
+    out = []
+    for key, value in blkio.items():
+        if key == "weightDevice":
+            value = [d for d in items(value) if d.get("weight") or d.get("leafWeight")]
+        if value not in (None, [], 0):
+            out.append(f"blockIO.{key}")
+    return out
+
+
 def write(directory: str, name: str, value: str | int, key: str | None = None) -> None:
     """Write one cgroup control file; errors name the OCI key (or the file) and the cause."""
     path = os.path.join(directory, name)
@@ -390,14 +403,15 @@ def validate_common(resources: Any) -> dict[str, Any]:
     if pids.get("limit") is not None:
         check_int(pids["limit"], "pids.limit", minimum=0, allow_minus_one=True)
     blkio = check_keys(res.get("blockIO"), BLKIO_KEYS, "linux.resources.blockIO")
+    # a weight of 0 is unset, as with runc: dockerd sends "blockIO": {"weight": 0} always
     for key in ("weight", "leafWeight"):
-        if blkio.get(key) is not None:
+        if blkio.get(key) not in (None, 0):
             check_int(blkio[key], f"blockIO.{key}", minimum=10, maximum=1000)
     for i, entry in enumerate(_list(blkio.get("weightDevice"), "blockIO.weightDevice")):
         key = f"blockIO.weightDevice[{i}]"
         entry = check_device_numbers(entry, key, ["weight", "leafWeight"])
         for w in ("weight", "leafWeight"):
-            if entry.get(w) is not None:
+            if entry.get(w) not in (None, 0):
                 check_int(entry[w], f"{key}.{w}", minimum=10, maximum=1000)
     for tkey in THROTTLE_KEYS:
         for i, entry in enumerate(_list(blkio.get(tkey), f"blockIO.{tkey}")):

@@ -19,13 +19,18 @@ _THROTTLE_FILES = {
 
 
 def needed(res: dict[str, Any]) -> list[str]:
-    blkio = res.get("blockIO") or {}
-    return [f"blockIO.{k}" for k, v in blkio.items() if v not in (None, [])]
+    return common.blkio_needed(res)
 
 
-def _weight_file(path: str, name: str) -> str:
-    """blkio.<name> (CFQ, old kernels) or blkio.bfq.<name> (BFQ)."""
-    return f"blkio.{name}" if common.exists(path, f"blkio.{name}") else f"blkio.bfq.{name}"
+def _weight_file(path: str, name: str, key: str) -> str:
+    """blkio.<name> (CFQ, old kernels) or blkio.bfq.<name> (BFQ); neither without an I/O
+    scheduler that weighs (runc fails then too)."""
+    for candidate in (f"blkio.{name}", f"blkio.bfq.{name}"):
+        if common.exists(path, candidate):
+            return candidate
+    raise common.CgroupError(f"{key}: cannot apply: this kernel offers no I/O weights "
+                             f"(neither blkio.{name} nor blkio.bfq.{name}: no BFQ or CFQ "
+                             "I/O scheduler)")
 
 
 def apply(path: str, res: dict[str, Any]) -> None:
@@ -33,14 +38,16 @@ def apply(path: str, res: dict[str, Any]) -> None:
     if not blkio:
         return
     if blkio.get("weight"):
-        common.write(path, _weight_file(path, "weight"), blkio["weight"], "blockIO.weight")
+        common.write(path, _weight_file(path, "weight", "blockIO.weight"), blkio["weight"],
+                     "blockIO.weight")
     if blkio.get("leafWeight"):
         common.write(path, "blkio.leaf_weight", blkio["leafWeight"], "blockIO.leafWeight")
     for i, dev in enumerate(common.items(blkio.get("weightDevice"))):
         numbers = f"{dev['major']}:{dev['minor']}"
         if dev.get("weight"):
-            common.write(path, _weight_file(path, "weight_device"),
-                         f"{numbers} {dev['weight']}", f"blockIO.weightDevice[{i}]")
+            key = f"blockIO.weightDevice[{i}]"
+            common.write(path, _weight_file(path, "weight_device", key),
+                         f"{numbers} {dev['weight']}", key)
         if dev.get("leafWeight"):
             common.write(path, "blkio.leaf_weight_device", f"{numbers} {dev['leafWeight']}",
                          f"blockIO.weightDevice[{i}].leafWeight")

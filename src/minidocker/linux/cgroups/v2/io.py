@@ -15,8 +15,7 @@ _MAX_FIELDS = {"throttleReadBpsDevice": "rbps", "throttleWriteBpsDevice": "wbps"
 
 
 def needed(res: dict[str, Any]) -> list[str]:
-    blkio = res.get("blockIO") or {}
-    return [f"blockIO.{k}" for k, v in blkio.items() if v not in (None, [])]
+    return common.blkio_needed(res)
 
 
 def unsupported(res: dict[str, Any]) -> str | None:
@@ -36,19 +35,29 @@ def io_weight(weight: int) -> int:
     return 1 + (weight - 10) * 9999 // 990
 
 
+def _weight_file(path: str, key: str) -> str:
+    """io.bfq.weight (BFQ) or io.weight (blk-iocost); neither without either."""
+    for candidate in ("io.bfq.weight", "io.weight"):
+        if common.exists(path, candidate):
+            return candidate
+    raise common.CgroupError(f"{key}: cannot apply: this kernel offers no I/O weights "
+                             "(neither io.bfq.weight nor io.weight: no BFQ I/O scheduler "
+                             "or io cost model)")
+
+
 def apply(path: str, res: dict[str, Any]) -> None:
     blkio = res.get("blockIO")
     if not blkio:
         return
     if blkio.get("weight"):
-        if common.exists(path, "io.bfq.weight"):
+        if _weight_file(path, "blockIO.weight") == "io.bfq.weight":
             common.write(path, "io.bfq.weight", bfq_weight(blkio["weight"]), "blockIO.weight")
         else:
             common.write(path, "io.weight", io_weight(blkio["weight"]), "blockIO.weight")
     for i, dev in enumerate(common.items(blkio.get("weightDevice"))):
         if dev.get("weight"):
             numbers = f"{dev['major']}:{dev['minor']}"
-            if common.exists(path, "io.bfq.weight"):
+            if _weight_file(path, f"blockIO.weightDevice[{i}]") == "io.bfq.weight":
                 common.write(path, "io.bfq.weight", f"{numbers} {dev['weight']}",
                              f"blockIO.weightDevice[{i}]")
             else:
