@@ -13,11 +13,11 @@ import sys
 import time
 
 from minidocker.errors import MinidockerError, UsageError, describe
+from minidocker.runtime.flags import int_flag, last, parse_flags
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
 
 USAGE = """\
 usage: minidocker-runtime [global options] COMMAND [options] [ARGS]
@@ -68,50 +68,6 @@ class Options:
         self.systemd_cgroup = False
 
 
-def parse_flags(argv: list[str], spec: dict[str, bool], aliases: dict[str, str] | None = None,
-                stop_at_positional: bool = True) -> tuple[dict[str, Any], list[str]]:
-    """Parse Go-style flags. spec: name -> takes a value. Repeated value flags collect."""
-    aliases = aliases or {}
-    flags: dict[str, Any] = {}
-    rest: list[str] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        i += 1
-        if arg == "--":
-            rest.extend(argv[i:])
-            break
-        if arg.startswith("-") and arg != "-":
-            name, eq, value = arg.lstrip("-").partition("=")
-            name = aliases.get(name, name)
-            if name not in spec:
-                raise UsageError(f"flag provided but not defined: {arg.split('=')[0]}")
-            if spec[name]:
-                if not eq:
-                    if i >= len(argv):
-                        raise UsageError(f"flag needs an argument: {arg}")
-                    value = argv[i]
-                    i += 1
-                flags.setdefault(name, []).append(value)
-            else:
-                if eq and value.lower() not in ("true", "false", "1", "0"):
-                    raise UsageError(f"invalid boolean value {value!r} for {arg}")
-                flags[name] = not eq or value.lower() in ("true", "1")
-            continue
-        rest.append(arg)
-        if stop_at_positional:
-            rest.extend(argv[i:])
-            break
-    return flags, rest
-
-
-def last(flags: dict[str, Any], name: str, default: Any = None) -> Any:
-    value = flags.get(name)
-    if isinstance(value, list):
-        return value[-1]
-    return default if value is None else value
-
-
 def _one_id(rest: list[str], command: str) -> str:
     if len(rest) != 1:
         raise UsageError(f"{command} needs exactly one container id (got {len(rest)} "
@@ -136,21 +92,10 @@ def cmd_create(opts: Options, argv: list[str]) -> int:
         bundle=last(flags, "bundle", "."), pid_file=last(flags, "pid-file"),
         console_socket=last(flags, "console-socket"),
         no_pivot=bool(flags.get("no-pivot")),
-        preserve_fds=_int_flag(flags, "preserve-fds"),
+        preserve_fds=int_flag(flags, "preserve-fds"),
         systemd_cgroup=opts.systemd_cgroup,
         no_new_keyring=bool(flags.get("no-new-keyring"))))
     return 0
-
-
-def _int_flag(flags: dict[str, Any], name: str) -> int:
-    value = last(flags, name, "0")
-    try:
-        n = int(value)
-    except ValueError:
-        raise UsageError(f"--{name}: {value!r} is not a number")
-    if n < 0:
-        raise UsageError(f"--{name} must not be negative")
-    return n
 
 
 def cmd_start(opts: Options, argv: list[str]) -> int:
@@ -293,7 +238,7 @@ def cmd_run(opts: Options, argv: list[str]) -> int:
         bundle=last(flags, "bundle", "."), pid_file=last(flags, "pid-file"),
         console_socket=last(flags, "console-socket"),
         no_pivot=bool(flags.get("no-pivot")),
-        preserve_fds=_int_flag(flags, "preserve-fds"),
+        preserve_fds=int_flag(flags, "preserve-fds"),
         systemd_cgroup=opts.systemd_cgroup,
         no_new_keyring=bool(flags.get("no-new-keyring"))),
         detach=bool(flags.get("detach")), keep=bool(flags.get("keep")))

@@ -118,8 +118,8 @@ def _reap(pid: int) -> int:
 
 def exec_command(root: str, cid: str, args: list[str], flags: dict[str, Any]) -> int:
     from minidocker.runtime import operations
-    from minidocker.runtime.cli import last
     from minidocker.runtime.exec import exec_process, process_from_args
+    from minidocker.runtime.flags import last
     container = operations.load(root, cid)
     process_file = last(flags, "process")
     if process_file:
@@ -153,8 +153,8 @@ def exec_command(root: str, cid: str, args: list[str], flags: dict[str, Any]) ->
             raise UsageError("exec --detach with a terminal needs --console-socket")
         import socket
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    from minidocker.runtime.cli import _int_flag
-    preserve = _int_flag(flags, "preserve-fds")
+    from minidocker.runtime.flags import int_flag
+    preserve = int_flag(flags, "preserve-fds")
     if not detach:
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")
     try:

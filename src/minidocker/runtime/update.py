@@ -9,7 +9,7 @@ import sys
 from minidocker.errors import Conflict, InvalidConfig, MinidockerError, UsageError
 from minidocker.runtime import operations
 from minidocker.runtime.cgroup import from_state
-from minidocker.runtime.cli import last, parse_flags
+from minidocker.runtime.flags import last, parse_flags
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

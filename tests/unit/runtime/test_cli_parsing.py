@@ -8,7 +8,7 @@ import pytest
 
 from minidocker.errors import UsageError
 from minidocker.linux import libc
-from minidocker.runtime.cli import parse_flags
+from minidocker.runtime.flags import parse_flags
 from minidocker.runtime.operations import parse_signal
 from minidocker.runtime.rootfs import parse_options
 from minidocker.runtime.state import Status, check_id
