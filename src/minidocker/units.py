@@ -1,6 +1,7 @@
-"""Units as Docker prints them (go-units: HumanSize, BytesSize, HumanDuration) and the
-status line of a container ("Up 5 minutes"): shared by the engine, whose API answers carry
-them, and the CLI's tables. A leaf: imports only time (datetime when given one)."""
+"""Units as Docker prints them (go-units: HumanSize, BytesSize, HumanDuration), the
+status line of a container ("Up 5 minutes") and RFC 3339 timestamps read back: shared
+by the engine, whose API answers carry them, the image store and the CLI's tables. A
+leaf: imports only time (datetime when given one)."""
 
 from __future__ import annotations
 
@@ -108,3 +109,49 @@ def status_text(state: str, *, exit_code: int = 0, started_at: Timestamp | None 
     if finished_at is None:
         return ""
     return f"Exited ({exit_code}) {since(finished_at)} ago"
+
+
+def parse_time(text: str) -> float:
+    """Seconds since the epoch of an RFC 3339 timestamp (fraction up to nanoseconds; Z,
+    an offset, or none for UTC), 0.0 for an empty one or Go's zero time. By hand, not
+    strptime or datetime: `ps` parses two per container. ValueError if malformed."""
+    if not text or text.startswith("0001-"):
+        return 0.0
+    try:
+        y, mo, d = int(text[0:4]), int(text[5:7]), int(text[8:10])
+        h, mi, sec = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    except ValueError:
+        raise ValueError(f"invalid timestamp {text!r}") from None
+    if text[4] != "-" or text[7] != "-" or text[10] not in "Tt " or text[13] != ":":
+        raise ValueError(f"invalid timestamp {text!r}")
+    rest = text[19:]
+    offset = 0
+    if rest.endswith(("Z", "z")):
+        rest = rest[:-1]
+    elif len(rest) >= 6 and rest[-6] in "+-" and rest[-3] == ":":
+        try:
+            offset = (int(rest[-5:-3]) * 3600 + int(rest[-2:]) * 60) * (
+                1 if rest[-6] == "+" else -1)
+        except ValueError:
+            raise ValueError(f"invalid timestamp {text!r}") from None
+        rest = rest[:-6]
+    if rest and (rest[0] != "." or not rest[1:].isdigit()):
+        raise ValueError(f"invalid timestamp {text!r}")
+    # days from the civil date (Howard Hinnant's algorithm)
+    y -= mo <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (mo + (-3 if mo > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    return days * 86400 + h * 3600 + mi * 60 + sec - offset + (float("0" + rest) if rest
+                                                                else 0.0)
+
+
+def epoch(text: str) -> float | None:
+    """parse_time for a timestamp that may be absent or odd (an image's `created`):
+    None instead of 0 or an error."""
+    try:
+        return parse_time(text) or None
+    except ValueError:
+        return None

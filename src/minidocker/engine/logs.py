@@ -99,7 +99,7 @@ def parse_since(text: str) -> float:
         else:
             if not num:
                 return time.time() - total
-    from minidocker.engine.records import parse_time
+    from minidocker.units import parse_time
     try:
         if "T" in text:
             return parse_time(text if text.endswith("Z") else text + "Z")
@@ -240,16 +240,11 @@ def _inode(path: str) -> int:
 
 
 def _time(entry: dict[str, str]) -> float:
-    from minidocker.engine.records import parse_time
+    from minidocker.units import parse_time
     try:
         return parse_time(entry.get("time", ""))
     except ValueError:
         return 0.0
-
-
-def iter_lines(path: str) -> Iterator[dict[str, str]]:
-    for name in files(path):
-        yield from entries(name)[0]
 
 
 def size(record: Record) -> int:

@@ -35,29 +35,6 @@ def now() -> str:
         f".{ns % 10**9:09d}Z"
 
 
-def parse_time(text: str) -> float:
-    """Seconds since the epoch of a timestamp written by now() (0 for empty/zero).
-    By hand, not strptime: `ps` parses two per container."""
-    if not text or text.startswith("0001-"):
-        return 0.0
-    try:
-        y, mo, d = int(text[0:4]), int(text[5:7]), int(text[8:10])
-        h, mi, sec = int(text[11:13]), int(text[14:16]), int(text[17:19])
-    except ValueError:
-        raise ValueError(f"invalid timestamp {text!r}")
-    if text[4] != "-" or text[10] != "T":
-        raise ValueError(f"invalid timestamp {text!r}")
-    frac = text[19:].rstrip("Z")
-    # days from the civil date (Howard Hinnant's algorithm)
-    y -= mo <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (mo + (-3 if mo > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    days = era * 146097 + doe - 719468
-    return days * 86400 + h * 3600 + mi * 60 + sec + (float("0" + frac) if frac else 0.0)
-
-
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 

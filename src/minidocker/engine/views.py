@@ -81,8 +81,7 @@ def mount_points(config: dict[str, Any]) -> list[dict[str, Any]]:
 def summary(record: Record, state: dict[str, Any], now: float) -> dict[str, Any]:
     """One entry of GET /containers/json (what `ps` shows): Docker's keys, the Status
     line as the daemon words it at `now`."""
-    from minidocker.engine.records import parse_time
-    from minidocker.units import status_text
+    from minidocker.units import parse_time, status_text
     config = record.config
     cfg = config.get("Config") or {}
     status = str(state.get("Status", "created"))

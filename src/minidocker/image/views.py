@@ -1,15 +1,14 @@
 """What the image commands show, as data: Docker-shaped `image inspect` documents and the
-rows of `images` and `history` (raw sizes and times; the CLI formats them)."""
+rows of `history` (raw sizes and times; the CLI formats them)."""
 
 from __future__ import annotations
 
-import datetime
 import json
-import re
 from typing import Any
 
 from minidocker.image import snapshot
 from minidocker.image import store as st
+from minidocker.units import epoch
 
 # Docker's inspect always shows these keys of an image's Config (null when unset)
 CONFIG_DEFAULTS: dict[str, Any] = {
@@ -22,18 +21,6 @@ CONFIG_DEFAULTS: dict[str, Any] = {
 
 def created_of(image: st.Image) -> str:
     return str(image.config.get("created") or "")
-
-
-def epoch(timestamp: str) -> float | None:
-    """Seconds since the epoch of an RFC 3339 timestamp (nanoseconds allowed), or None."""
-    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?",
-                 timestamp or "")
-    if not m:
-        return None
-    tz = m.group(3) or "Z"
-    when = datetime.datetime.fromisoformat(m.group(1) + (m.group(2) or "")[:7]
-                                           + ("+00:00" if tz == "Z" else tz))
-    return when.timestamp()
 
 
 def image_size(store: st.Store, image: st.Image) -> int:
@@ -69,29 +56,6 @@ def inspect_doc(store: st.Store, image: st.Image) -> dict[str, Any]:
         "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},  # Go's zero time: a time
         "Manifest": image.manifest_digest,
     }
-
-
-def image_rows(store: st.Store, images: list[st.Image]) -> list[dict[str, Any]]:
-    """One row per tag (or one `<none>` row): Docker's `images --format` fields, with
-    CreatedAt as a timestamp string, Created as epoch seconds and Size in bytes."""
-    rows = []
-    for image in sorted(images, key=created_of, reverse=True):
-        # untagged but pulled by digest: Docker shows the repository, tag <none>
-        tags = image.repo_tags or [f"{d.split('@', 1)[0]}:<none>" for d in image.repo_digests
-                                   ][:1] or ["<none>:<none>"]
-        size = image_size(store, image)
-        for tag in tags:
-            repo, _, t = tag.rpartition(":")
-            if "/" in t:  # a registry port, not a tag
-                repo, t = tag, "<none>"
-            digest = next((d.split("@", 1)[1] for d in image.repo_digests
-                           if d.split("@", 1)[0] == repo), "<none>")
-            rows.append({"Repository": repo, "Tag": t, "ID": image.short_id,
-                         "FullID": image.id, "Digest": digest,
-                         "CreatedAt": created_of(image), "Created": epoch(created_of(image)),
-                         "Size": size,
-                         "Labels": (image.config.get("config") or {}).get("Labels") or {}})
-    return rows
 
 
 def history_rows(store: st.Store, image: st.Image) -> list[dict[str, Any]]:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from minidocker.engine import names
-from minidocker.engine.records import Record, Records, check_name, parse_time
+from minidocker.engine.records import Record, Records, check_name
 from minidocker.errors import Conflict, NotFound, UsageError
+from minidocker.units import parse_time
 
 
 def test_allocate_gives_64_hex_ids_and_names(tmp_path: Path) -> None:
