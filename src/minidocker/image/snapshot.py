@@ -12,7 +12,7 @@ import json
 import os
 from typing import TYPE_CHECKING
 
-from minidocker.errors import Conflict, MinidockerError, NotFound
+from minidocker.errors import MinidockerError, NotFound
 from minidocker.image.store import CorruptBlob, Image, Store, digest_hex, write_atomic
 
 if TYPE_CHECKING:
@@ -241,10 +241,6 @@ def unmount_rootfs(target: str) -> None:
             raise
 
 
-def mount_overlay(lowers: list[str], upper: str, work: str, target: str) -> None:
-    mount_rootfs(Rootfs(tuple(lowers), upper, work, target))
-
-
 # ---- leases -------------------------------------------------------------------------------
 
 
@@ -285,14 +281,6 @@ def leases(store: Store) -> list[dict[str, Any]]:
 def users_of(store: Store, image: Image) -> list[str]:
     return [str(lease.get("container")) for lease in leases(store)
             if lease.get("image") == image.id]
-
-
-def check_unused(store: Store, image: Image) -> None:
-    users = users_of(store, image)
-    if users:
-        raise Conflict(f"image {image.short_id} is in use by container "
-                       f"{', '.join(u[:12] for u in users)}",
-                       hint="remove the container first, or use -f to untag only")
 
 
 def remove_unused(store: Store, keep: set[str]) -> int:
