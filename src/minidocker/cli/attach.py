@@ -29,10 +29,10 @@ def _window(fd: int) -> tuple[int, int] | None:
     return int.from_bytes(raw[0:2], "little"), int.from_bytes(raw[2:4], "little")
 
 
-def stream(att: AttachStream, *, stdin: bool, tty: bool, forward_signals: bool = True
-           ) -> int | None:
+def stream(att: AttachStream, *, stdin: bool, tty: bool, forward_signals: bool = True,
+           outputs: tuple[int, ...] = (1, 2)) -> int | None:
     """Serve the attach stream until the container exits (its code) or the stream is
-    cut (None)."""
+    cut (None). `outputs`: the streams shown (run -a: 1 stdout, 2 stderr)."""
     from minidocker.engine.service.streams import STDERR
     fd = att.fileno()
     pending: list[tuple[str, Any]] = []
@@ -111,7 +111,8 @@ def stream(att: AttachStream, *, stdin: bool, tty: bool, forward_signals: bool =
                     if not data:
                         return None
                     for stream_id, payload in att.feed(data):
-                        _write_all(2 if stream_id == STDERR else 1, payload)
+                        if stream_id in outputs:
+                            _write_all(2 if stream_id == STDERR else 1, payload)
         return att.exit_code
     finally:
         if raw is not None:

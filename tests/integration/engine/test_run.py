@@ -178,3 +178,21 @@ def test_runtime_runc(engine: Engine, runc_parent_cgroups: None) -> None:
     assert engine.ok("exec", cid, "echo", "hi") == "hi\n"
     engine.ok("stop", "-t", "1", cid)
     assert engine.status(cid) == "exited"
+
+
+def test_run_attach_shows_only_the_streams_asked_for(engine: Engine) -> None:
+    """Docker's run -a STDOUT|STDERR: the other stream is not shown (it was accepted and
+    ignored)."""
+    script = "echo out; echo err >&2"
+    only_out = engine.run("run", "--rm", "-a", "stdout", engine.image, "sh", "-c", script)
+    assert (only_out.returncode, only_out.stdout, only_out.stderr) == (0, "out\n", "")
+    only_err = engine.run("run", "--rm", "-a", "STDERR", engine.image, "sh", "-c", script)
+    assert (only_err.stdout, only_err.stderr) == ("", "err\n")
+    both = engine.run("run", "--rm", "-a", "stdout", "-a", "stderr", engine.image, "sh", "-c",
+                      script)
+    assert (both.stdout, both.stderr) == ("out\n", "err\n")
+    bad = engine.run("run", "-d", "-a", "stdout", engine.image, "true")
+    assert bad.returncode == 125 and "-a and -d" in bad.stderr
+    bad = engine.run("run", "-a", "stdio", engine.image, "true")
+    assert bad.returncode == 125 and "valid streams" in bad.stderr
+    assert engine.container_dirs() == []

@@ -27,18 +27,40 @@ def run(args: argparse.Namespace) -> int:
     from minidocker.cli.progress import Progress
     from minidocker.engine.service import containers
 
+    streams = _attached(args)
     body = options_from(args, detach=args.detach)
+    if args.attach:
+        body.update(AttachStdin=args.interactive and "stdin" in streams,
+                    AttachStdout="stdout" in streams, AttachStderr="stderr" in streams)
     ctx = context(args, Progress(sys.stderr))  # a pull's progress: stdout is the container's
+    interactive = args.interactive and "stdin" in streams
     created, stream = containers.run(ctx, body, attach=not args.detach,
-                                     interactive=args.interactive)
+                                     interactive=interactive)
     if args.detach:
         print(created["Id"])
         return 0
     assert stream is not None
     from minidocker.cli.attach import stream as serve
-    code = serve(stream, stdin=args.interactive, tty=args.tty)
+    code = serve(stream, stdin=interactive, tty=args.tty,
+                 outputs=tuple(n for n, name in ((1, "stdout"), (2, "stderr"))
+                               if name in streams))
     stream.close()
     if code is None:
         sys.stderr.write("minidocker: error: lost the container's monitor\n")
         return 125
     return code
+
+
+def _attached(args: argparse.Namespace) -> set[str]:
+    """-a STDIN|STDOUT|STDERR (repeatable): the streams attached; all three without it."""
+    from minidocker.errors import UsageError
+    if not args.attach:
+        return {"stdin", "stdout", "stderr"}
+    if args.detach:
+        raise UsageError("conflicting options: -a and -d")
+    streams = {a.lower() for a in args.attach}
+    bad = streams - {"stdin", "stdout", "stderr"}
+    if bad:
+        raise UsageError(f"invalid argument \"{sorted(bad)[0]}\" for \"-a, --attach\" flag: "
+                         "valid streams are STDIN, STDOUT and STDERR")
+    return streams
