@@ -7,15 +7,20 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
-    prune = sub.add_parser("prune", help="Remove build cache",
-                           description="Remove build cache: the records whose layers no "
-                                       "image has, or every record with -a")
+    from minidocker.cli.commands._common import add_subcommands, subcommand
+    sub = add_subcommands(parser)
+    prune = subcommand(sub, "prune", _prune, "Remove build cache: the records whose layers "
+                       "no image has, or every record with -a")
     prune.add_argument("-a", "--all", action="store_true", help="remove all build cache")
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt")
 
 
 def run(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands._common import run_subcommand
+    return run_subcommand(args)
+
+
+def _prune(args: argparse.Namespace) -> int:
     from minidocker.build import builder
     from minidocker.cli.commands._common import context
     from minidocker.cli.output import human_size

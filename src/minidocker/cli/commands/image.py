@@ -3,46 +3,45 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 
-SUBCOMMANDS = {
+# `image NAME ...` runs the top-level command (image ls = images): name -> (command, summary)
+DELEGATED = {
     "ls": ("images", "List images"),
     "list": ("images", "List images"),
-    "inspect": (None, "Show details of images as JSON"),
     "rm": ("rmi", "Remove images"),
+    "remove": ("rmi", "Remove images"),
     "tag": ("tag", "Give an image another name"),
-    "prune": (None, "Remove unused images"),
     "history": ("history", "Show an image's layers and build steps"),
     "pull": ("pull", "Download an image from a registry"),
     "push": ("push", "Upload an image to a registry"),
     "load": ("load", "Load images from an archive"),
     "save": ("save", "Save images to an archive"),
-    "import": ("import_image", "Import a rootfs tarball or directory as an image"),
+    "import": ("import", "Import a rootfs tarball or directory as an image"),
+    "build": ("build", "Build an image from a Dockerfile"),
 }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
-    for name, (module, summary) in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=summary, description=summary)
-        if module:
-            importlib.import_module(f"minidocker.cli.commands.{module}").add_arguments(p)
-        elif name == "inspect":
-            p.add_argument("images", nargs="+", metavar="IMAGE")
-            p.add_argument("-f", "--format", help="Go template, e.g. '{{.Id}}'")
-        elif name == "prune":
-            p.add_argument("-a", "--all", action="store_true",
-                           help="remove every unused image, not only untagged ones")
-            p.add_argument("-f", "--force", action="store_true", help="do not prompt")
+    from minidocker.cli.commands._common import add_subcommands, delegated, subcommand
+    sub = add_subcommands(parser)
+    delegated(sub, DELEGATED)
+    p = subcommand(sub, "inspect", inspect, "Show details of images as JSON")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("-f", "--format", help="Go template, e.g. '{{.Id}}'")
+    p = subcommand(sub, "prune", prune, "Remove unused images")
+    p.add_argument("-a", "--all", action="store_true",
+                   help="remove every unused image, not only untagged ones")
+    p.add_argument("-f", "--force", action="store_true", help="do not prompt")
+
+
+def parse_fast(argv: list[str]) -> argparse.Namespace | None:
+    from minidocker.cli.commands._common import delegate
+    return delegate(DELEGATED, argv)
 
 
 def run(args: argparse.Namespace) -> int:
-    module = SUBCOMMANDS[args.subcommand][0]
-    if module:
-        return int(importlib.import_module(f"minidocker.cli.commands.{module}").run(args) or 0)
-    if args.subcommand == "inspect":
-        return inspect(args)
-    return prune(args)
+    from minidocker.cli.commands._common import run_subcommand
+    return run_subcommand(args)
 
 
 def inspect(args: argparse.Namespace) -> int:

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action", metavar="COMMAND")
-    sub.required = True
-    create = sub.add_parser("create", help="Create a network")
+    from minidocker.cli.commands._common import add_subcommands, subcommand
+    sub = add_subcommands(parser)
+    create = subcommand(sub, "create", _create, "Create a network")
     create.add_argument("--subnet", help="subnet in CIDR form (default: a free one)")
     create.add_argument("--gateway", help="gateway address of the subnet (default: first)")
     create.add_argument("--internal", action="store_true",
@@ -29,24 +29,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     create.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
                         help="driver option (com.docker.network.bridge.name)")
     create.add_argument("name", metavar="NAME")
-    ls = sub.add_parser("ls", aliases=["list"], help="List networks")
+    ls = subcommand(sub, "ls", _ls, "List networks", aliases=("list",))
     ls.add_argument("-q", "--quiet", action="store_true", help="only display network IDs")
     ls.add_argument("--no-trunc", action="store_true", help="do not truncate the output")
     ls.add_argument("--format", help="format output using a Go template (fields: ID, Name, "
                     "Driver, Scope, Internal, Labels)")
-    inspect = sub.add_parser("inspect", help="Display detailed information on networks")
+    inspect = subcommand(sub, "inspect", _inspect, "Display detailed information on networks")
     inspect.add_argument("names", nargs="+", metavar="NETWORK")
-    rm = sub.add_parser("rm", aliases=["remove"], help="Remove one or more networks")
+    rm = subcommand(sub, "rm", _rm, "Remove one or more networks", aliases=("remove",))
     rm.add_argument("names", nargs="+", metavar="NETWORK")
-    prune = sub.add_parser("prune", help="Remove all unused networks")
+    prune = subcommand(sub, "prune", _prune, "Remove all unused networks")
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt")
-    connect = sub.add_parser("connect", help="Connect a container to a network")
+    connect = subcommand(sub, "connect", _connect, "Connect a container to a network")
     connect.add_argument("--ip", help="IPv4 address (e.g., 172.30.100.104)")
     connect.add_argument("--alias", action="append", default=[],
                          help="add network-scoped alias for the container")
     connect.add_argument("network", metavar="NETWORK")
     connect.add_argument("container", metavar="CONTAINER")
-    disconnect = sub.add_parser("disconnect", help="Disconnect a container from a network")
+    disconnect = subcommand(sub, "disconnect", _disconnect,
+                            "Disconnect a container from a network")
     disconnect.add_argument("-f", "--force", action="store_true",
                             help="force the container to disconnect from a network")
     disconnect.add_argument("network", metavar="NETWORK")
@@ -54,8 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    action = {"list": "ls", "remove": "rm"}.get(args.action, args.action)
-    return int(globals()[f"_{action}"](args))
+    from minidocker.cli.commands._common import run_subcommand
+    return run_subcommand(args)
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:

@@ -10,41 +10,43 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="sub", metavar="COMMAND", required=True)
-    p = sub.add_parser("df", help="show disk usage")
+    from minidocker.cli.commands._common import add_subcommands, subcommand
+    sub = add_subcommands(parser)
+    p = subcommand(sub, "df", _df, "show disk usage")
     p.add_argument("-v", "--verbose", action="store_true")
     p.add_argument("--format")
-    p = sub.add_parser("prune", help="remove unused data")
+    p = subcommand(sub, "prune", _prune, "remove unused data")
     p.add_argument("-f", "--force", action="store_true")
     p.add_argument("-a", "--all", action="store_true", help="remove all unused images")
     p.add_argument("--volumes", action="store_true", help="prune anonymous volumes")
-    sub.add_parser("info", help="display system-wide information")
-    sub.add_parser("boot", help="start the containers that a reboot stopped and whose "
-                   "restart policy says so (always; unless-stopped if not stopped by "
-                   "hand): what dockerd does when it starts; run it once at boot")
-    sub.add_parser("service", help="serve the Docker Engine API (docs/api.md; "
-                   "'minidocker system service --help' for its options)")
+    subcommand(sub, "info", _info, "display system-wide information")
+    subcommand(sub, "boot", _boot, "start the containers that a reboot stopped and whose "
+               "restart policy says so (always; unless-stopped if not stopped by hand): what "
+               "dockerd does when it starts; run it once at boot")
+    subcommand(sub, "service", _service, "serve the Docker Engine API (docs/api.md; "
+               "'minidocker system service --help' for its options)")
 
 
 def parse_fast(argv: list[str]) -> argparse.Namespace | None:
     """`system service ARGS`: the API server parses its own arguments (it runs as a
     program of its own: see _service)."""
     if argv[:1] == ["service"]:
-        return argparse.Namespace(sub="service", service_args=argv[1:])
+        return argparse.Namespace(sub="service", service_args=argv[1:], handler=_service)
     return None
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.sub == "info":
-        from minidocker.cli.commands import info
-        args.format = None
-        return info.run(args)
-    if args.sub == "df":
-        return _df(args)
-    if args.sub == "boot":
-        return _boot(args)
-    if args.sub == "service":
-        return _service(args.root, getattr(args, "service_args", []), args.debug)
+    from minidocker.cli.commands._common import run_subcommand
+    return run_subcommand(args)
+
+
+def _info(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands import info
+    args.format = None
+    return info.run(args)
+
+
+def _prune(args: argparse.Namespace) -> int:
     import sys
 
     from minidocker.cli.commands._common import context
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _service(root: str, argv: list[str], debug: bool) -> int:
+def _service(args: argparse.Namespace) -> int:
     """Exec the API server (minidocker.api.main) in this process: the CLI imports none of
     it, and the server starts without the CLI's state."""
     import os
@@ -88,8 +90,9 @@ def _service(root: str, argv: list[str], debug: bool) -> int:
     boot = (f"import sys; sys.path.insert(0, {src!r}); "
             "from minidocker.api.main import main; sys.exit(main(sys.argv[1:]))")
     sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, "-S", "-c", boot, "--root", root,
-                              *(["--debug"] if debug else []), *argv])
+    os.execv(sys.executable, [sys.executable, "-S", "-c", boot, "--root", args.root,
+                              *(["--debug"] if args.debug else []),
+                              *getattr(args, "service_args", [])])
 
 
 def _boot(args: argparse.Namespace) -> int:

@@ -8,8 +8,9 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="sub", metavar="COMMAND", required=True)
-    p = sub.add_parser("show", help="print the steps of a trace file, in time order")
+    from minidocker.cli.commands._common import add_subcommands, subcommand
+    sub = add_subcommands(parser)
+    p = subcommand(sub, "show", _show, "print the steps of a trace file, in time order")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--code", action="store_true",
                    help="say where in minidocker's source each step was recorded")
@@ -19,6 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from minidocker.cli.commands._common import run_subcommand
+    return run_subcommand(args)
+
+
+def _show(args: argparse.Namespace) -> int:
     from minidocker.engine import traceview
     events = traceview.read(args.file)
     if args.format == "json":
