@@ -51,6 +51,8 @@ class API:
         self.pending: dict[str, list[PendingAttach]] = {}  # id -> attaches before start
         self.streams: dict[str, list[Any]] = {}            # id -> attach streams served
         self.execs: dict[str, Any] = {}                     # exec id -> its stream
+        self.spare: Any = None  # a monitor spawned ahead of the next start (spare_monitor)
+        self.spare_pending = False
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Run a blocking engine call in a worker thread."""
@@ -116,6 +118,40 @@ class API:
             if pending.future.done() and not pending.future.cancelled() and \
                     conn.writer.is_closing():
                 pending.future.result().close()
+
+    # ---- a spare monitor for the next start ----------------------------------------
+
+    def take_spare(self) -> Any:
+        """The monitor spawned ahead of time (engine.start.spawn_spare), if it is still
+        there; a new one is spawned for the start after this one."""
+        import select
+        spare, self.spare = self.spare, None
+        if spare is not None and select.select([spare.sock], [], [], 0)[0]:
+            spare.close()  # it went away (it never writes: readable means closed)
+            spare = None
+        self.refill_spare()
+        return spare
+
+    def refill_spare(self) -> None:
+        if self.spare is not None or self.spare_pending or self.loop is None:
+            return
+        from minidocker.engine.start import spawn_spare
+        self.spare_pending = True
+
+        def made(future: Any) -> None:
+            self.spare_pending = False
+            spare = None if future.cancelled() or future.exception() else future.result()
+            if self.spare is None:
+                self.spare = spare
+            elif spare is not None:
+                spare.close()
+
+        self.loop.run_in_executor(self.executor, spawn_spare).add_done_callback(made)
+
+    def drop_spare(self) -> None:
+        if self.spare is not None:
+            self.spare.close()  # it sees EOF and exits
+            self.spare = None
 
     async def resize(self, ref: str, rows: int, cols: int) -> None:
         """A container's terminal size: through a stream we serve, else a new one."""
@@ -200,6 +236,7 @@ async def serve(api: API, listeners: list[Listener], idle_time: float) -> None:
         for listener in listeners:
             sys.stderr.write(f"minidocker-api: listening on {listener.uri}\n")
     api.last_active = time.monotonic()
+    api.refill_spare()
     try:
         while not stop.is_set():
             try:
@@ -210,6 +247,7 @@ async def serve(api: API, listeners: list[Listener], idle_time: float) -> None:
                     time.monotonic() - api.last_active >= idle_time:
                 break
     finally:
+        api.drop_spare()
         for server in servers:
             server.close()
         for listener in listeners:
@@ -222,6 +260,8 @@ def run(root: str, uri: str | None, idle_time: float, tls: tuple[str, str, str] 
     """The service's main: listen, serve, clean up. Containers outlive it."""
     from minidocker.api import routes
     from minidocker.api.listeners import open_listeners
+    from minidocker.engine import records
+    records.READ_CACHE = {}  # a long-running reader of records: parse what changed only
     listeners = open_listeners(uri, tls)
     api = API(root, debug)
     routes.install(api)

@@ -58,6 +58,16 @@ def check_name(name: str) -> str:
     return name
 
 
+# A long-running process (the API server) sets this to a dict: config.json is then parsed
+# again only when it changed (it is replaced by a rename: a new inode, mtime or size says
+# so; it is rewritten rarely, by rename and network connect, never twice within the
+# timestamps' granularity with a reused inode and the same size in practice), which takes
+# a third off a container list. state.json, which changes quickly, is always read. What
+# is read is never changed in place by its readers; the CLI, which reads each file once,
+# keeps None (no stat).
+READ_CACHE: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] | None = None
+
+
 class Record:
     """One container's directory. `config` and `state` are loaded lazily."""
 
@@ -88,15 +98,30 @@ class Record:
         return str(self.config.get("Name", "")).lstrip("/")
 
     def _read(self, name: str) -> dict[str, Any]:
+        path = self.path(name)
+        cache = READ_CACHE if name == "config.json" else None
+        key = None
         try:
-            with open(self.path(name), "rb") as f:
+            if cache is not None:
+                st = os.stat(path)
+                key = (st.st_ino, st.st_mtime_ns, st.st_size)
+                hit = cache.get(path)
+                if hit is not None and hit[0] == key:
+                    return hit[1]
+            with open(path, "rb") as f:
                 data = jsonfast.loads(f.read())
         except FileNotFoundError:
+            if cache is not None:
+                cache.pop(path, None)
             raise NotFound(f"no such container: {self.id[:12]}")
         except ValueError as e:
             raise Conflict(f"container {self.id[:12]}: {name} is corrupt: {e}")
         if not isinstance(data, dict):
             raise Conflict(f"container {self.id[:12]}: {name} is not an object")
+        if cache is not None and key is not None:
+            if len(cache) > 20000:
+                cache.clear()
+            cache[path] = (key, data)
         return data
 
     def reload(self) -> Record:

@@ -91,6 +91,45 @@ def prefork_monitor() -> Preforked | None:
     return Preforked(ours, child)
 
 
+def spawn_spare() -> Preforked | None:
+    """A monitor made ahead of time by a threaded server (the API): a fresh interpreter
+    (posix_spawn, as _spawn_monitor) that imports the runtime and what a monitor needs at
+    the container's exit, then waits for start() to hand it a record, as a pre-forked
+    one does. It saves a start the interpreter's start-up and imports, and an attached
+    container (foreground) the exec of a second interpreter and the imports at its exit.
+    None when it cannot be spawned."""
+    import _socket
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    boot = (f"import sys; sys.path.insert(0, {src!r}); "
+            "from minidocker.engine.start import spare_main; spare_main(int(sys.argv[1]))")
+    os.set_inheritable(theirs.fileno(), True)
+    try:
+        pid = os.posix_spawn(sys.executable, [sys.executable, "-S", "-I", "-c", boot,
+                                              str(theirs.fileno())], dict(os.environ))
+    except OSError:
+        ours.close()
+        return None
+    finally:
+        theirs.close()
+    return Preforked(ours, pid)
+
+
+def spare_main(fd: int) -> None:
+    """The spare monitor (spawn_spare): not the server's child for long (it forks, and
+    the server reaps the first process at the hand-over), then as a pre-forked one."""
+    import _socket
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, fileno=fd)
+    if os.fork() != 0:
+        os._exit(0)
+    try:
+        import minidocker.engine.exits  # noqa: F401 - what the container's exit needs,
+        import minidocker.engine.monitor  # noqa: F401 - imported before it is asked for
+        _preforked_main(sock, os.sched_getaffinity(0))
+    finally:
+        os._exit(1)
+
+
 def _preforked_main(sock: _socket.socket, mask: set[int]) -> None:
     """In the pre-forked monitor: import what creating the container needs, wait for the
     hand-over, then go on as a monitor forked by start() would."""

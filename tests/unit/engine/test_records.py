@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +128,34 @@ def test_state_update_is_atomic_read_modify_write(tmp_path: Path) -> None:
 def test_parse_time() -> None:
     assert parse_time("1970-01-01T00:00:10.500000000Z") == 10.5
     assert parse_time("0001-01-01T00:00:00Z") == 0.0
+
+
+def test_the_read_cache_sees_every_rewrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    """records.READ_CACHE (the API server's): a config replaced by save_config is read
+    again; one that did not change is not reopened; a removed one is NotFound; state.json
+    is always read."""
+    from minidocker.engine import records
+    monkeypatch.setattr(records, "READ_CACHE", {})
+    rec = records.Record(str(tmp_path), "c" * 64)
+    os.makedirs(rec.dir)
+    rec.save_config({"Name": "/first"})
+    rec.save_state({"Status": "created"})
+    assert records.Record(str(tmp_path), rec.id).config == {"Name": "/first"}
+    opened: list[str] = []
+    real_open = open
+
+    def counting_open(path: Any, *args: Any, **kw: Any) -> Any:
+        opened.append(str(path))
+        return real_open(path, *args, **kw)
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    assert records.Record(str(tmp_path), rec.id).config == {"Name": "/first"}
+    assert opened == []  # from the cache
+    assert records.Record(str(tmp_path), rec.id).state == {"Status": "created"}
+    assert opened == [rec.path("state.json")]  # never cached
+    rec.save_config({"Name": "/again"})  # same size: a new inode all the same
+    assert records.Record(str(tmp_path), rec.id).config == {"Name": "/again"}
+    os.unlink(rec.path("config.json"))
+    with pytest.raises(NotFound):
+        _ = records.Record(str(tmp_path), rec.id).config

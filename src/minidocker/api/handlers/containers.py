@@ -67,13 +67,14 @@ async def start(api: API, request: Request) -> Reply:
             api.starting(cid, True)
             try:
                 stream = await api.call(_service().start, api.context, cid, attach=True,
-                                        interactive=any(w.stdin for w in waiting))
+                                        interactive=any(w.stdin for w in waiting),
+                                        monitor=api.take_spare())
             finally:
                 api.starting(cid, False)
             if stream is not None:
                 api.hand_over(cid, stream)
             return no_content()
-    await api.call(_service().start, api.context, ref)
+    await api.call(_service().start, api.context, ref, monitor=api.take_spare())
     return no_content()
 
 

@@ -169,15 +169,22 @@ def port_specs(bindings: dict[str, Any]) -> list[str]:
     return specs
 
 
-def start(ctx: Context, ref: str, *, attach: bool = False, interactive: bool = False
-          ) -> AttachStream | None:
+def start(ctx: Context, ref: str, *, attach: bool = False, interactive: bool = False,
+          monitor: Any = None) -> AttachStream | None:
     """POST /containers/{id}/start. With `attach`, the container's stream, connected
     before it runs (no output is missed); `interactive` gives it our input. A running
-    container is NotModified (with `attach`: its stream)."""
+    container is NotModified (with `attach`: its stream). `monitor`: a spare monitor
+    (engine.start.spawn_spare) to hand the container to, which then serves an attached
+    container in-process; it is closed (it exits) when not used."""
     from minidocker.engine import start as starting
-    record = find(ctx, ref)
-    sock = starting.start(record, attach=attach, interactive=interactive, sink=ctx.sink,
-                           fork=ctx.may_fork())
+    try:
+        record = find(ctx, ref)
+        sock = starting.start(record, attach=attach, interactive=interactive, sink=ctx.sink,
+                              fork=ctx.may_fork(), monitor=monitor,
+                              foreground=attach and monitor is not None)
+    finally:
+        if monitor is not None:
+            monitor.close()  # after a hand-over: reaps the spare's first process
     return None if sock is None else _stream(record, sock, interactive)
 
 
