@@ -143,3 +143,75 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
         yield rt
     finally:
         rt.cleanup()
+
+
+def drive_pty(argv: list[str], lines: list[bytes], rows_cols: tuple[int, int] = (30, 100),
+              env: dict[str, str] | None = None, pause: float = 0.5,
+              timeout: float = 60) -> tuple[bytes, int]:
+    """Run `argv` on a pseudo-terminal of `rows_cols`, typing `lines` one by one, each
+    once the program has written and gone quiet for `pause` seconds; what it wrote and
+    its exit code. Killed after `timeout` seconds."""
+    import fcntl
+    import pty
+    import select
+    import signal
+    import struct
+    import termios
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child execs
+        try:
+            if env is None:
+                os.execv(argv[0], argv)
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows_cols[0], rows_cols[1], 0, 0))
+    out = b""
+    closed = False
+
+    def read_for(seconds: float) -> None:
+        nonlocal out, closed
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not closed:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # EIO: the program and its children are gone
+                    data = b""
+                closed = not data
+                out += data
+
+    def settle() -> None:
+        """Until it has written something and then been quiet for `pause` seconds (a
+        loaded machine may take long to show a prompt: typing before it loses input)."""
+        nonlocal out
+        end = time.monotonic() + timeout / 2
+        seen = len(out)
+        while len(out) == seen and time.monotonic() < end and not closed:
+            read_for(0.1)
+        while time.monotonic() < end and not closed:
+            before = len(out)
+            read_for(pause)
+            if len(out) == before:
+                return
+
+    settle()
+    for line in lines:
+        os.write(fd, line)
+        settle()
+    deadline = time.monotonic() + timeout
+    while True:
+        got, status = os.waitpid(pid, os.WNOHANG)
+        if got:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(fd)
+            raise AssertionError(f"{argv} did not end: {out!r}")
+        read_for(0.1)
+    read_for(0.2)
+    os.close(fd)
+    return out, os.waitstatus_to_exitcode(status)

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import REPO, run_captured, tool
 from tests.integration.engine.conftest import Engine
-from tests.integration.image.conftest import Registry
+from tests.integration.image.conftest import registry  # noqa: F401 - the image tests' registry
 
 DOCKER = "/usr/bin/docker"  # Debian's docker.io client; never /usr/local/bin/docker
 COMPOSE = "/usr/bin/docker-compose"
@@ -137,17 +137,6 @@ def service(busybox_rootfs: Path) -> Iterator[Service]:
         engine.cleanup()
         assert not root.exists() or not any(root.iterdir()), "the test left files behind"
         shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def api_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    if not shutil.which("docker-registry"):
-        pytest.fail("docker-registry is not installed (make setup-dev)")
-    reg = Registry(tmp_path_factory.mktemp("api-registry"))
-    try:
-        yield reg
-    finally:
-        reg.stop()
 
 
 def minidocker(service: Service, *args: str, check: bool = True

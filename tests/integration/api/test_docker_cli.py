@@ -5,61 +5,21 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import signal
 import time
 from pathlib import Path
 
+from tests.conftest import drive_pty
 from tests.integration.api.conftest import Service, minidocker
+from tests.integration.image.conftest import Registry
 
 
 def drive(service: Service, args: list[str], lines: list[bytes],
           rows_cols: tuple[int, int] = (30, 100)) -> tuple[str, int]:
     """Run `docker ARGS` on a pseudo-terminal, typing `lines` one by one."""
-    import fcntl
-    import struct
-    import termios
-
     from tests.integration.api.conftest import DOCKER
-    env = service.env
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child execs
-        try:
-            os.execve(DOCKER, [DOCKER, *args], env)
-        finally:
-            os._exit(127)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows_cols[0], rows_cols[1], 0, 0))
-    out = b""
-
-    def read_for(seconds: float) -> None:
-        nonlocal out
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            ready, _, _ = select.select([fd], [], [], 0.05)
-            if ready:
-                try:
-                    out += os.read(fd, 4096)
-                except OSError:
-                    return
-
-    read_for(1.5)
-    for line in lines:
-        os.write(fd, line)
-        read_for(1.5)
-    deadline = time.monotonic() + 30
-    while True:
-        got, status = os.waitpid(pid, os.WNOHANG)
-        if got:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise AssertionError(f"docker {args} did not end: {out!r}")
-        read_for(0.1)
-    read_for(0.2)
-    os.close(fd)
-    return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+    out, code = drive_pty([DOCKER, *args], lines, rows_cols, env=service.env)
+    return out.decode(errors="replace"), code
 
 
 def test_run_foreground_output_and_exit_code(service: Service) -> None:
@@ -173,8 +133,8 @@ def test_images_tag_save_load_rmi(service: Service, tmp_path: Path) -> None:
     assert result.returncode == 1 and "No such image" in result.stderr
 
 
-def test_pull_and_push_with_a_local_registry(service: Service, api_registry: object) -> None:
-    addr = api_registry.addr  # type: ignore[attr-defined]
+def test_pull_and_push_with_a_local_registry(service: Service, registry: Registry) -> None:
+    addr = registry.addr
     ref = f"{addr}/apitest/bb:{os.getpid()}"
     service.ok("tag", "busybox", ref)
     out = service.ok("push", ref)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import subprocess
-import time
 
+from tests.conftest import drive_pty
 from tests.integration.engine.conftest import Engine
 
 
@@ -105,43 +102,8 @@ def test_exec_in_stopped_container_fails(engine: Engine) -> None:
     assert result.returncode != 0 and "not running" in result.stderr
 
 
-def _drive(argv: list[str], lines: list[bytes], rows_cols: tuple[int, int] = (30, 100)
-           ) -> tuple[bytes, int]:
-    import fcntl
-    import struct
-    import termios
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child execs
-        try:
-            os.execv(argv[0], argv)
-        finally:
-            os._exit(127)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows_cols[0], rows_cols[1], 0, 0))
-    out = b""
-
-    def read_for(seconds: float) -> None:
-        nonlocal out
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            ready, _, _ = select.select([fd], [], [], 0.05)
-            if ready:
-                try:
-                    out += os.read(fd, 4096)
-                except OSError:
-                    return
-
-    read_for(1.0)
-    for line in lines:
-        os.write(fd, line)
-        read_for(1.0)
-    _, status = os.waitpid(pid, 0)
-    read_for(0.2)
-    os.close(fd)
-    return out, os.waitstatus_to_exitcode(status)
-
-
 def test_run_it_under_a_pty(engine: Engine) -> None:
-    out, code = _drive(engine.cmd("run", "-it", "--rm", engine.image, "sh"),
+    out, code = drive_pty(engine.cmd("run", "-it", "--rm", engine.image, "sh"),
                        [b"tty; stty size; echo $((6*7))\r", b"exit 5\r"])
     text = out.decode(errors="replace")
     assert "/dev/pts/0" in text
@@ -153,7 +115,7 @@ def test_run_it_under_a_pty(engine: Engine) -> None:
 
 def test_exec_it_under_a_pty(engine: Engine) -> None:
     cid = engine.ok("run", "-d", engine.image, "sleep", "60").strip()
-    out, code = _drive(engine.cmd("exec", "-it", cid, "sh"),
+    out, code = drive_pty(engine.cmd("exec", "-it", cid, "sh"),
                        [b"tty; echo $((2*21))\r", b"exit 3\r"])
     text = out.decode(errors="replace")
     assert "/dev/pts/" in text and "42" in text
