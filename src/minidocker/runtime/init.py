@@ -16,6 +16,7 @@ from minidocker.errors import MinidockerError
 from minidocker.linux import libc
 from minidocker.runtime import hooks, process, sync
 from minidocker.runtime.rootfs import Rootfs, open_devnull, open_procfs, proc_write
+from minidocker.runtime.rootfs import plan as rootfs_plan
 from minidocker.runtime.spec import namespaces as spec_namespaces
 
 TYPE_CHECKING = False
@@ -95,20 +96,16 @@ def _setup(cfg: InitConfig) -> None:
             minidocker.TRACE.step("security", "session keyring joined", name=f"_ses.{cfg.id}")
     # a mount namespace given by path is the container's too: prepare it (as runc)
     mount_ns = "mount" in spec_namespaces(spec)
-    if mount_ns:
-        rootfs.prepare(linux.get("rootfsPropagation"))
+    mounts = rootfs_plan(spec, mount_ns=mount_ns, no_pivot=cfg.no_pivot)
     in_cgroup = False
-    for i, m in enumerate(spec.get("mounts") or []):
-        if m.get("type") == "cgroup" and not in_cgroup:
+    for step in mounts.mounts:
+        if step.kind == "mount" and step.arg.get("type") == "cgroup" and not in_cgroup:
             in_cgroup = _enter_cgroup(cfg)
-        rootfs.mount(m, cfg.bind_trees.pop(i, None))
+        step.execute(rootfs, tree=cfg.bind_trees.pop(step.index, None))
     if not in_cgroup:
         _enter_cgroup(cfg)
-    rootfs.create_devices(linux.get("devices") or [], default=not rootfs.dev_from_host)
-    has_devpts = any(m.get("type") == "devpts" and m.get("destination") == "/dev/pts"
-                     for m in spec.get("mounts") or [])
-    if not rootfs.dev_from_host:
-        rootfs.dev_symlinks(with_ptmx=has_devpts)
+    for step in mounts.devices:
+        step.execute(rootfs)
     if proc.get("terminal") and cfg.console_sock is not None:
         _setup_console(rootfs, cfg.console_sock)
         if minidocker.TRACE:
@@ -138,19 +135,14 @@ def _setup(cfg: InitConfig) -> None:
 
     devnull = open_devnull()
     try:
-        for path in linux.get("maskedPaths") or []:
-            rootfs.mask(path, devnull)
+        for step in mounts.paths:  # masked, then read-only paths
+            step.execute(rootfs, devnull=devnull)
     finally:
         os.close(devnull)
-    for path in linux.get("readonlyPaths") or []:
-        rootfs.readonly(path)
 
-    if mount_ns:
-        rootfs.pivot(cfg.no_pivot)
-        if linux.get("rootfsPropagation"):  # the container's root mount, now it is "/"
-            Rootfs.set_root_propagation(linux["rootfsPropagation"])
-    else:
-        rootfs.chroot()
+    mounts.switch.execute(rootfs)  # pivot_root, or chroot without a mount namespace
+    if mount_ns and linux.get("rootfsPropagation"):  # the container's root mount, now "/"
+        Rootfs.set_root_propagation(linux["rootfsPropagation"])
     if (spec.get("root") or {}).get("readonly"):
         Rootfs.remount_root_readonly()
         if minidocker.TRACE:

@@ -82,6 +82,51 @@ DEV_SYMLINKS = [("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
                 ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr")]
 
 
+class Syscalls:
+    """The system calls that change mounts and devices, in one small replaceable layer:
+    Rootfs makes every such call through one (HOST: the real ones), so that a test can
+    give it a recording fake and check, without root, what a config.json makes it do.
+    Path resolution (openat2, mkdir, O_PATH fds) stays real: it is what keeps every
+    mount inside the rootfs, and it needs no privilege."""
+
+    def mount(self, source: str | None, target: str, fstype: str | None, flags: int,
+              data: str | None = None, what: str = "") -> None:
+        libc.mount(source, target, fstype, flags, data, what=what)
+
+    def umount2(self, target: str, flags: int) -> None:
+        libc.umount2(target, flags)
+
+    def mount_setattr(self, fd: int, attr_set: int, attr_clr: int, recursive: bool) -> None:
+        libc.mount_setattr(fd, attr_set, attr_clr, recursive=recursive)
+
+    def move_mount(self, tree: int, fd: int, what: str) -> None:
+        libc.move_mount(tree, fd, what)
+
+    def fstatfs_flags(self, fd: int) -> int:
+        return int(libc.fstatfs_flags(fd))
+
+    def mknodat(self, dirfd: int, name: str, mode: int, device: int) -> None:
+        libc.mknodat(dirfd, name, mode, device)
+
+    def chown(self, path: str, uid: int, gid: int) -> None:
+        os.chown(path, uid, gid)
+
+    def pivot_root(self, new_root: str, put_old: str) -> None:
+        libc.pivot_root(new_root, put_old)
+
+    def chroot(self, path: str) -> None:
+        os.chroot(path)
+
+    def chdir(self, path: str) -> None:
+        os.chdir(path)
+
+    def fchdir(self, fd: int) -> None:
+        os.fchdir(fd)
+
+
+HOST = Syscalls()
+
+
 def parse_options(options: list[str]) -> tuple[int, int, list[str]]:
     """(mount flags, propagation flags, data options) of an OCI mount's options."""
     flags, propagation, data = 0, 0, []
@@ -136,8 +181,10 @@ def fd_path(fd: int) -> str:
 class Rootfs:
     """Mount work inside one rootfs, resolved safely from its directory fd."""
 
-    def __init__(self, path: str, *, userns: bool = False, cgroup_mount: Any = None):
+    def __init__(self, path: str, *, userns: bool = False, cgroup_mount: Any = None,
+                 sys: Syscalls = HOST):
         self.path = path
+        self.sys = sys  # the mount and device calls (a recording fake in tests)
         self.userns = userns
         self.cgroup_mount = cgroup_mount  # callable(Rootfs, dest, flags) for "cgroup" mounts
         self.fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -226,9 +273,9 @@ class Rootfs:
     def prepare(self, propagation: str | None) -> None:
         """Make the rootfs a private mount point of its own in our new mount namespace."""
         flag = PROPAGATION.get(propagation or "rslave", libc.MS_SLAVE | libc.MS_REC)
-        libc.mount(None, "/", None, flag, what="/ (root propagation)")
-        _make_parent_private(self.path)
-        libc.mount(self.path, self.path, None, libc.MS_BIND | libc.MS_REC)
+        self.sys.mount(None, "/", None, flag, what="/ (root propagation)")
+        _make_parent_private(self.path, self.sys)
+        self.sys.mount(self.path, self.path, None, libc.MS_BIND | libc.MS_REC)
         os.close(self.fd)
         self.fd = os.open(self.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         if minidocker.TRACE:
@@ -261,12 +308,12 @@ class Rootfs:
                 try:
                     what = f"{mtype} on {dest}"
                     try:
-                        libc.mount(source or mtype, fd_path(fd), mtype, flags,
+                        self.sys.mount(source or mtype, fd_path(fd), mtype, flags,
                                    ",".join(data) or None, what=what)
                     except OSError as e:
                         # sysfs cannot be mounted in a user ns that does not own the net ns
                         if mtype == "sysfs" and e.errno == 1 and self.userns:
-                            libc.mount("/sys", fd_path(fd), None,
+                            self.sys.mount("/sys", fd_path(fd), None,
                                        libc.MS_BIND | libc.MS_REC, what=what)
                             self._remount(fd, dest, flags | libc.MS_BIND)
                         else:
@@ -277,13 +324,13 @@ class Rootfs:
             if attr_set or attr_clr:
                 fd = self.open(dest)
                 try:
-                    libc.mount_setattr(fd, attr_set, attr_clr, recursive=True)
+                    self.sys.mount_setattr(fd, attr_set, attr_clr, recursive=True)
                 finally:
                     os.close(fd)
             if propagation:
                 fd = self.open(dest)
                 try:
-                    libc.mount(None, fd_path(fd), None, propagation, what=dest)
+                    self.sys.mount(None, fd_path(fd), None, propagation, what=dest)
                 finally:
                     os.close(fd)
         except OSError as e:
@@ -316,10 +363,10 @@ class Rootfs:
         fd = self.make_target(dest, stat.S_ISDIR(st.st_mode))
         try:
             if tree is None:
-                libc.mount(source, fd_path(fd), None, libc.MS_BIND | flags & libc.MS_REC,
+                self.sys.mount(source, fd_path(fd), None, libc.MS_BIND | flags & libc.MS_REC,
                            what=dest)
             else:
-                libc.move_mount(tree, fd, dest)
+                self.sys.move_mount(tree, fd, dest)
             extra = flags & ~(libc.MS_BIND | libc.MS_REC | libc.MS_REMOUNT)
             if extra:
                 os.close(fd)
@@ -331,7 +378,7 @@ class Rootfs:
     def _remount(self, fd: int, dest: str, flags: int) -> None:
         """Apply ro/nosuid/... to a bind mount, keeping flags the kernel locked on it."""
         current = 0
-        st_flags = libc.fstatfs_flags(fd)
+        st_flags = self.sys.fstatfs_flags(fd)
         for st_bit, ms_bit in _ST_TO_MS.items():
             if st_flags & st_bit:
                 current |= ms_bit
@@ -339,7 +386,7 @@ class Rootfs:
         if keep & libc.MS_RDONLY and not flags & libc.MS_RDONLY:
             keep &= ~libc.MS_RDONLY if not self.userns else keep
         new = (flags | keep) & ~libc.MS_REC
-        libc.mount(None, fd_path(fd), None, new | libc.MS_REMOUNT | libc.MS_BIND, what=dest)
+        self.sys.mount(None, fd_path(fd), None, new | libc.MS_REMOUNT | libc.MS_BIND, what=dest)
 
     # ---- /dev ----
 
@@ -366,7 +413,7 @@ class Rootfs:
                 self._bind_device(path)
                 return
             try:
-                libc.mknodat(pfd, name, kind | mode, number)
+                self.sys.mknodat(pfd, name, kind | mode, number)
             except FileExistsError:
                 return  # the image's own node (or a planted symlink): never follow it
             except PermissionError:
@@ -377,7 +424,7 @@ class Rootfs:
                                libc.RESOLVE_BENEATH)
             try:
                 os.chmod(fd_path(nfd), mode)
-                os.chown(fd_path(nfd), dev.get("uid", 0), dev.get("gid", 0))
+                self.sys.chown(fd_path(nfd), dev.get("uid", 0), dev.get("gid", 0))
             finally:
                 os.close(nfd)
             if minidocker.TRACE:
@@ -392,7 +439,7 @@ class Rootfs:
     def _bind_device(self, path: str) -> None:
         fd = self.make_target(path, False)
         try:
-            libc.mount(path, fd_path(fd), None, libc.MS_BIND, what=path)
+            self.sys.mount(path, fd_path(fd), None, libc.MS_BIND, what=path)
         finally:
             os.close(fd)
         if minidocker.TRACE:
@@ -434,10 +481,10 @@ class Rootfs:
         try:
             st = os.fstat(fd)
             if stat.S_ISDIR(st.st_mode):
-                libc.mount("tmpfs", fd_path(fd), "tmpfs", libc.MS_RDONLY,
+                self.sys.mount("tmpfs", fd_path(fd), "tmpfs", libc.MS_RDONLY,
                            "size=0k,nr_inodes=1" if not self.userns else None, what=path)
             else:
-                libc.mount(fd_path(devnull_fd), fd_path(fd), None, libc.MS_BIND, what=path)
+                self.sys.mount(fd_path(devnull_fd), fd_path(fd), None, libc.MS_BIND, what=path)
         except OSError as e:
             raise MinidockerError(f"mask {path}: {e.strerror}")
         finally:
@@ -452,7 +499,7 @@ class Rootfs:
         except (FileNotFoundError, NotADirectoryError):
             return
         try:
-            libc.mount(fd_path(fd), fd_path(fd), None, libc.MS_BIND | libc.MS_REC, what=path)
+            self.sys.mount(fd_path(fd), fd_path(fd), None, libc.MS_BIND | libc.MS_REC, what=path)
             os.close(fd)
             fd = self.open(path)
             self._remount(fd, path, libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV |
@@ -467,24 +514,24 @@ class Rootfs:
     # ---- the switch ----
 
     def pivot(self, no_pivot: bool) -> None:
-        os.chdir(self.path)
+        self.sys.chdir(self.path)
         if no_pivot:
-            libc.mount(self.path, "/", None, libc.MS_MOVE, what="rootfs (move)")
-            os.chroot(".")
+            self.sys.mount(self.path, "/", None, libc.MS_MOVE, what="rootfs (move)")
+            self.sys.chroot(".")
         else:
             old = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
             new = os.open(self.path, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
             try:
-                os.fchdir(new)
-                libc.pivot_root(".", ".")
-                os.fchdir(old)
+                self.sys.fchdir(new)
+                self.sys.pivot_root(".", ".")
+                self.sys.fchdir(old)
                 # the old root must not propagate our unmount back to the host
-                libc.mount(None, ".", None, libc.MS_SLAVE | libc.MS_REC, what="old root")
-                libc.umount2(".", libc.MNT_DETACH)
+                self.sys.mount(None, ".", None, libc.MS_SLAVE | libc.MS_REC, what="old root")
+                self.sys.umount2(".", libc.MNT_DETACH)
             finally:
                 os.close(old)
                 os.close(new)
-        os.chdir("/")
+        self.sys.chdir("/")
         os.close(self.fd)
         if minidocker.TRACE:
             minidocker.TRACE.step("mount", "chroot (--no-pivot)" if no_pivot else
@@ -495,9 +542,9 @@ class Rootfs:
         """Enter the rootfs without pivot_root: for a container in the host's mount
         namespace, where pivot_root would move the root of every host process (runc
         chroots there too)."""
-        os.fchdir(self.fd)
-        os.chroot(".")
-        os.chdir("/")
+        self.sys.fchdir(self.fd)
+        self.sys.chroot(".")
+        self.sys.chdir("/")
         os.close(self.fd)
         if minidocker.TRACE:
             minidocker.TRACE.step("mount", "chroot (no mount namespace)", new_root=self.path)
@@ -547,6 +594,103 @@ def open_bind_sources(mounts: list[dict[str, Any]]) -> dict[int, int]:
             os.close(fd)
         raise
     return trees
+
+
+class MountStep:
+    """One step of the root filesystem's setup, as data (mkosi keeps its mounts so):
+    `describe()` says what it does (--debug, tests), `execute(rootfs)` does it through
+    the rootfs's syscall layer. Kinds: prepare (the rootfs a private mount of its own),
+    mount (an OCI mount, `index` in the spec), devices, dev-symlinks, mask, readonly,
+    pivot (or chroot: no mount namespace)."""
+
+    __slots__ = ("kind", "arg", "index")
+
+    def __init__(self, kind: str, arg: Any = None, index: int = -1):
+        self.kind = kind
+        self.arg = arg
+        self.index = index
+
+    def describe(self) -> str:
+        kind, arg = self.kind, self.arg
+        if kind == "prepare":
+            return f"prepare: / {arg or 'rslave'}, the rootfs bound onto itself"
+        if kind == "mount":
+            options = ",".join(arg.get("options") or [])
+            what = arg.get("type") or "bind"
+            source = arg.get("source") or ""
+            src = f" {source}" if source and source != what else ""
+            return f"mount {what}{src} on {arg['destination']}" + (
+                f" ({options})" if options else "")
+        if kind == "devices":
+            devices, default = arg
+            names = [d[0] for d in DEFAULT_DEVICES] if default else []
+            names += [d["path"] for d in devices if d["path"] not in names]
+            return "devices " + " ".join(names) if names else "devices (none)"
+        if kind == "dev-symlinks":
+            return "symlinks in /dev" + (" with ptmx" if arg else "")
+        if kind in ("mask", "readonly"):
+            return f"{kind} {arg}"
+        return "pivot_root" if kind == "pivot" and not arg else \
+            "chroot (--no-pivot)" if kind == "pivot" else "chroot (no mount namespace)"
+
+    def execute(self, rootfs: Rootfs, *, tree: int | None = None, devnull: int = -1) -> None:
+        kind, arg = self.kind, self.arg
+        if kind == "prepare":
+            rootfs.prepare(arg)
+        elif kind == "mount":
+            rootfs.mount(arg, tree)
+        elif kind == "devices":
+            devices, _ = arg
+            rootfs.create_devices(devices, default=not rootfs.dev_from_host)
+        elif kind == "dev-symlinks":
+            if not rootfs.dev_from_host:
+                rootfs.dev_symlinks(with_ptmx=arg)
+        elif kind == "mask":
+            rootfs.mask(arg, devnull)
+        elif kind == "readonly":
+            rootfs.readonly(arg)
+        elif kind == "pivot":
+            rootfs.pivot(arg)
+        else:
+            rootfs.chroot()
+
+    def __repr__(self) -> str:
+        return f"MountStep({self.describe()!r})"
+
+
+class MountPlan:
+    """The mount sequence of a config.json, in four phases that init runs with its other
+    work between them: mounts (and the rootfs's own preparation), devices, paths (masked,
+    read-only), switch (pivot_root or chroot)."""
+
+    __slots__ = ("mounts", "devices", "paths", "switch")
+
+    def __init__(self, mounts: list[MountStep], devices: list[MountStep],
+                 paths: list[MountStep], switch: MountStep):
+        self.mounts, self.devices, self.paths, self.switch = mounts, devices, paths, switch
+
+    def steps(self) -> list[MountStep]:
+        return [*self.mounts, *self.devices, *self.paths, self.switch]
+
+
+def plan(spec: dict[str, Any], *, mount_ns: bool, no_pivot: bool = False) -> MountPlan:
+    """What setting up the rootfs of `spec` does, step by step, as data."""
+    linux = spec.get("linux") or {}
+    mounts = spec.get("mounts") or []
+    steps = [MountStep("prepare", linux.get("rootfsPropagation"))] if mount_ns else []
+    steps += [MountStep("mount", m, i) for i, m in enumerate(mounts)]
+    dev_from_host = any(m.get("destination") == "/dev" and (
+        m.get("type") == "bind" or parse_options(m.get("options") or [])[0] & libc.MS_BIND)
+        for m in mounts)
+    devices = [MountStep("devices", (list(linux.get("devices") or []), not dev_from_host))]
+    if not dev_from_host:
+        has_devpts = any(m.get("type") == "devpts" and m.get("destination") == "/dev/pts"
+                         for m in mounts)
+        devices.append(MountStep("dev-symlinks", has_devpts))
+    paths = [MountStep("mask", p) for p in linux.get("maskedPaths") or []]
+    paths += [MountStep("readonly", p) for p in linux.get("readonlyPaths") or []]
+    switch = MountStep("pivot", no_pivot) if mount_ns else MountStep("chroot")
+    return MountPlan(steps, devices, paths, switch)
 
 
 def unmount_from_host(rootfs: str, spec: dict[str, Any]) -> list[str]:
@@ -611,11 +755,11 @@ def unescape_mountinfo(field: str) -> str:
     return "".join(out)
 
 
-def _make_parent_private(path: str) -> None:
+def _make_parent_private(path: str, sys: Syscalls = HOST) -> None:
     """pivot_root needs the mount holding the new root to be non-shared."""
     mount_point = _mount_point_of(path)
     try:
-        libc.mount(None, mount_point, None, libc.MS_PRIVATE, what=mount_point)
+        sys.mount(None, mount_point, None, libc.MS_PRIVATE, what=mount_point)
     except OSError:
         pass
 
