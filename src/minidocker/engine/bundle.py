@@ -300,6 +300,9 @@ def _check_sysctls(sysctls: dict[str, str], namespaces: set[str]) -> None:
     from minidocker.runtime.spec import sysctl_namespace
     for key, value in sysctls.items():
         kind = sysctl_namespace(key)
+        if key.replace("/", ".") == "kernel.hostname":
+            raise UsageError(f"invalid argument {key}={value} for --sysctl: set the "
+                             "hostname with --hostname")
         if kind is None:
             raise UsageError(f"invalid argument {key}={value} for --sysctl: {key} is not "
                              "namespaced, it would change the host (allowed: kernel.msg*, "

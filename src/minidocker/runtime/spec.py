@@ -303,8 +303,7 @@ def sysctl_namespace(key: str) -> str | None:
     """The namespace type holding sysctl `key` (dots or slashes), or None when the key is
     not namespaced: writing it would change the host. As runc: the IPC keys (kernel.msg*,
     kernel.sem*, kernel.shm*, fs.mqueue.*), net.*, user.* (ucounts); and the UTS ones,
-    kernel.hostname and kernel.domainname (runc refuses kernel.hostname, which the
-    hostname field sets too; written first, the field wins)."""
+    kernel.hostname and kernel.domainname."""
     if "/" in key:  # net/ipv4/ip_forward: slashes separate, dots are part of names
         key = key.strip("/").replace(".", "\0").replace("/", ".").replace("\0", "/")
     if key.startswith(("kernel.msg", "kernel.sem", "kernel.shm", "fs.mqueue.")):
@@ -312,7 +311,7 @@ def sysctl_namespace(key: str) -> str | None:
     if key.startswith("net."):
         return "network"
     if key in ("kernel.hostname", "kernel.domainname"):
-        return "uts"
+        return "uts"  # check_sysctls refuses kernel.hostname, as runc and crun do
     if key.startswith("user."):
         return "user"
     return None
@@ -323,12 +322,14 @@ def check_sysctls(spec: dict[str, Any]) -> None:
     own (a new one, or one given by path that is not the runtime's)."""
     wanted = namespaces(spec)
     for key in (spec.get("linux") or {}).get("sysctl") or {}:
+        if key.replace("/", ".").strip(".") == "kernel.hostname":  # as runc and crun
+            raise _fail(f"linux.sysctl.{key}", "is not allowed: it conflicts with the "
+                        "hostname field (set that)")
         kind = sysctl_namespace(key)
         if kind is None:
             raise _fail(f"linux.sysctl.{key}", "is not namespaced: it would change the "
-                        "host (allowed: IPC keys, net.*, kernel.hostname, "
-                        "kernel.domainname and user.* in such a namespace of the "
-                        "container's own)")
+                        "host (allowed: IPC keys, net.*, kernel.domainname and user.* "
+                        "in such a namespace of the container's own)")
         if kind not in wanted or is_runtime_namespace(kind, wanted[kind]):
             raise _fail(f"linux.sysctl.{key}", f"needs a {kind} namespace of the "
                         f"container's own: it would change the host's")

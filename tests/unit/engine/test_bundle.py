@@ -163,6 +163,8 @@ def test_sysctls_only_of_the_containers_own_namespaces(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="kernel.panic=7 for --sysctl: kernel.panic is not "
                                          "namespaced"):
         _spec(tmp_path, image, HostConfig={"Sysctls": {"kernel.panic": "7"}})
+    with pytest.raises(UsageError, match="--sysctl: set the hostname with --hostname"):
+        _spec(tmp_path, image, HostConfig={"Sysctls": {"kernel.hostname": "x"}})
     with pytest.raises(UsageError, match="--sysctl: not allowed with --network host"):
         _spec(tmp_path, image, HostConfig={"Sysctls": {"net.ipv4.ip_forward": "1"},
                                            "NetworkMode": "host"})
