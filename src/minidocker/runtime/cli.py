@@ -8,6 +8,7 @@ file as a JSON line that containerd shows to its users.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -111,7 +112,11 @@ def cmd_state(opts: Options, argv: list[str]) -> int:
     from minidocker.runtime import operations
     _, rest = parse_flags(argv, {})
     container = operations.load(opts.root, _one_id(rest, "state"))
-    print(json.dumps(container.oci_state(), indent=2))
+    doc = container.oci_state()
+    if doc["status"] == "creating":  # no pid or bundle to tell yet: an error, as runc's
+        raise MinidockerError(f"container {container.id} is still being created",
+                              hint="its state is there once create has returned")
+    print(json.dumps(doc, indent=2))
     return 0
 
 
@@ -334,6 +339,16 @@ def _report(opts: Options, exc: BaseException) -> None:
         _log(opts, "error", message)
 
 
+def _check_log(path: str) -> None:
+    """--log must name a file we can append to, as with runc (which opens it at once)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC |
+                         os.O_NONBLOCK, 0o644))
+    except OSError as e:
+        if e.errno != errno.ENXIO:  # a fifo nobody reads yet: can't tell
+            raise MinidockerError(f"--log {path}: {e.strerror}")
+
+
 def _log(opts: Options, level: str, message: str) -> None:
     t = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
@@ -434,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
         from minidocker.runtime.state import default_root
         opts.root = os.path.abspath(last(flags, "root") or default_root())
         opts.log = last(flags, "log", "")
+        if opts.log:
+            _check_log(opts.log)
         opts.log_format = last(flags, "log-format", "text")
         if opts.log_format not in ("text", "json"):
             raise UsageError(f"invalid --log-format {opts.log_format!r}: use text or json")

@@ -603,3 +603,38 @@ def test_blockio_weight_zero_is_unset(any_runtime: Runtime, make_bundle,
     assert proc.returncode == 0, proc.stderr
     pids = any_runtime.run("exec", cid, "cat", "/sys/fs/cgroup/pids/pids.max", check=True)
     assert pids.stdout == "77\n"
+
+
+# ---- state while being created, --log (found by crun's suite) -------------------------------
+
+
+def test_state_while_being_created_is_an_error(any_runtime: Runtime, make_bundle,
+                                               tmp_path: Path) -> None:
+    """Until create returns there is no pid or bundle to tell: `state` fails (as runc's),
+    never a "creating" document with an empty bundle; then it says created."""
+    hook = tmp_path / "slow.sh"
+    hook.write_text("#!/bin/sh\nsleep 2\n")
+    hook.chmod(0o755)
+    b = make_bundle(["true"])
+    b.config["hooks"] = {"createRuntime": [{"path": str(hook)}]}
+    b.write()
+    cid = any_runtime.new_id()
+    with open(tmp_path / "create.out", "w") as out:
+        creator = subprocess.Popen(any_runtime.cmd("create", "-b", str(b), cid),
+                                   stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    answers = []
+    while creator.poll() is None:
+        proc = any_runtime.run("state", cid)
+        answers.append(json.loads(proc.stdout)["status"] if proc.returncode == 0 else "error")
+        time.sleep(0.05)
+    assert creator.wait() == 0, (tmp_path / "create.out").read_text()
+    assert "error" in answers and "creating" not in answers, answers
+    assert set(answers) <= {"error", "created"}
+    assert any_runtime.state(cid)["status"] == "created"
+
+
+def test_a_log_file_that_cannot_be_opened_is_an_error(any_runtime: Runtime,
+                                                       tmp_path: Path) -> None:
+    proc = any_runtime.run("--log", str(tmp_path / "no" / "such" / "dir" / "log"), "list")
+    assert proc.returncode != 0
+    assert "no such file or directory" in proc.stderr.lower()
