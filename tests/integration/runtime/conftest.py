@@ -4,6 +4,7 @@ installed (`make setup-dev` installs Debian's runc), to show that the test is ri
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,3 +25,16 @@ def any_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runt
         yield rt
     finally:
         rt.cleanup()
+
+
+@pytest.fixture
+def reachable_dir() -> Iterator[Path]:
+    """A directory (0711) that an unprivileged id may walk into, for a rootfs used with a
+    user namespace or by a rootless runtime: not under pytest's temp root, whose 0700
+    mode any pytest session starting meanwhile puts back."""
+    top = Path(tempfile.mkdtemp(prefix="minidocker-test-"))
+    try:
+        top.chmod(0o711)
+        yield top
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

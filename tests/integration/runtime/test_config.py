@@ -77,18 +77,18 @@ def test_join_network_namespace_by_path(runtime: Runtime, make_bundle, netns: st
     assert "dummy7" in run_ok(runtime, b).split()
 
 
-def test_user_namespace_mappings(runtime: Runtime, make_bundle) -> None:
+def test_user_namespace_mappings(runtime: Runtime, make_bundle,
+                                 reachable_dir: Path) -> None:
     b = sh(make_bundle, "id -u; cat /proc/self/uid_map; cat /proc/self/gid_map; "
                         "touch /tmp/f && stat -c %u /tmp/f")
     b.config["linux"]["namespaces"].append({"type": "user"})
     b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     b.write()
-    subprocess.run(["chown", "-R", "100000:100000", str(b.rootfs)], check=True)
-    for parent in b.rootfs.parents:  # the test's own temp dirs: let the mapped root in
-        if parent == Path("/tmp"):
-            break
-        parent.chmod(parent.stat().st_mode | 0o011)
+    subprocess.run(["mv", str(b.rootfs), str(reachable_dir / "rootfs")], check=True)
+    b.rootfs.symlink_to(reachable_dir / "rootfs")  # the mapped root walks only the target
+    subprocess.run(["chown", "-R", "100000:100000", str(reachable_dir / "rootfs")],
+                   check=True)
     lines = run_ok(runtime, b).split("\n")
     assert lines[0] == "0"
     assert lines[1].split() == ["0", "100000", "65536"]

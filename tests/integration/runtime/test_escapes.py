@@ -212,13 +212,13 @@ def unprivileged_user():
 
 
 def test_rootless_run_as_ordinary_user(unprivileged_user, busybox_rootfs: Path,
-                                       tmp_path: Path) -> None:
+                                       reachable_dir: Path) -> None:
     """An ordinary user runs a container: own uid mapped to root, no cgroups, no root."""
     python = shutil.which("python3", path="/usr/bin:/bin")
     if python is None:
         pytest.fail("the rootless test needs a python3 that any user can execute")
     user = unprivileged_user
-    work = tmp_path / "rootless"
+    work = reachable_dir / "rootless"
     work.mkdir()
     shutil.copytree(REPO / "src" / "minidocker", work / "src" / "minidocker",
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -226,10 +226,6 @@ def test_rootless_run_as_ordinary_user(unprivileged_user, busybox_rootfs: Path,
     subprocess.run(["cp", "-a", str(busybox_rootfs), str(work / "bundle" / "rootfs")],
                    check=True)
     subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(work)], check=True)
-    for parent in work.parents:
-        if parent == Path("/tmp"):
-            break
-        parent.chmod(parent.stat().st_mode | 0o011)
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(work / "src"),
            "XDG_RUNTIME_DIR": str(work / "run"), "HOME": str(work)}
 
