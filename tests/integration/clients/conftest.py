@@ -117,7 +117,8 @@ def containerd(image_archive: Path,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd]:
     _need("containerd", "ctr", "containerd-shim-runc-v2")
     before = host_footprint()
-    daemon = Containerd(tmp_path_factory.mktemp("ctrd"), image_archive)
+    daemon = Containerd(tmp_path_factory.mktemp("ctrd"), image_archive,
+                        handlers=tuple(RUNTIME_NAMES))
     try:
         yield daemon
     finally:
@@ -129,7 +130,8 @@ def containerd(image_archive: Path,
 def dockerd(image_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dockerd]:
     _need("dockerd", "containerd", Dockerd.CLIENT)
     before = host_footprint()
-    daemon = Dockerd(tmp_path_factory.mktemp("dockerd"), image_archive)
+    daemon = Dockerd(tmp_path_factory.mktemp("dockerd"), image_archive,
+                     runtimes=tuple(RUNTIME_NAMES))
     try:
         yield daemon
     finally:

@@ -61,7 +61,8 @@ def in_container(client: Any, runtime: str, *opts: str, script: str) -> str:
 def run_rm_exit_codes(client: Any, runtime: str) -> None:
     res = client.run("run", "--rm", "--network", "none", IMAGE, "sh", "-c",
                      "echo out; echo err >&2; exit 3", runtime=runtime)
-    assert (res.returncode, res.stdout, res.stderr.splitlines()[-1:]) == (3, "out\n", ["err"])
+    assert (res.returncode, res.stdout, res.stderr.splitlines()[-1:]) == (3, "out\n", ["err"]), \
+        res
     assert client.run("run", "--rm", "--network", "none", IMAGE, "true",
                       runtime=runtime).returncode == 0
     missing = client.run("run", "--rm", "--network", "none", IMAGE, "/no/such/command",
