@@ -64,7 +64,7 @@ def wait_exited(cri: SimpleNamespace, cid: str) -> Any:
                                          timeout=30).status
         return bool(status.state == cri.pb.CONTAINER_EXITED)
 
-    wait_until(exited, 60, f"container {cid[:12]} exited")
+    wait_until(exited, 120, f"container {cid[:12]} exited")
     return cri.api.ContainerStatus(cri.pb.ContainerStatusRequest(container_id=cid),
                                    timeout=30).status
 
@@ -107,7 +107,7 @@ def test_pod_of_two_containers(containerd: Containerd, cri: SimpleNamespace, run
         port = random.randrange(30000, 40000)  # the node's loopback: host network
         server = start("server", HTTPD.format(text=f"pod-{uid[:6]}",
                                               addr=f"127.0.0.1:{port}"))
-        client = start("client", f"for i in $(seq 100); do "
+        client = start("client", f"for i in $(seq 600); do "
                        f"wget -qO- http://127.0.0.1:{port}/ && break; sleep 0.1; done")
         status = wait_exited(cri, client)
         assert status.exit_code == 0, status

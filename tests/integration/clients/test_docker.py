@@ -108,7 +108,7 @@ def test_shared_namespaces_of_a_container(dockerd: Dockerd, runtime: str) -> Non
         dockerd.ok("run", "-d", "--name", server, *shared, IMAGE, "sh", "-c",
                    scenarios.HTTPD.format(text="shared-net", addr="127.0.0.1:8080"),
                    runtime=runtime)
-        fetch = ("for i in $(seq 100); do wget -qO- http://127.0.0.1:8080/ && break; "
+        fetch = ("for i in $(seq 600); do wget -qO- http://127.0.0.1:8080/ && break; "
                  "sleep 0.1; done; ps -o comm | sort -u | tr '\\n' ' '")
         out = dockerd.ok("run", "--rm", *shared, IMAGE, "sh", "-c", fetch, runtime=runtime)
         lines = out.splitlines()

@@ -93,7 +93,7 @@ def test_pod_shares_infra_namespaces(podman: Podman, runtime: str) -> None:
         podman.ok("run", "-d", "--pod", pod, "--name", pod + "-server", IMAGE, "sh", "-c",
                   scenarios.HTTPD.format(text="from-the-pod", addr="127.0.0.1:8080"),
                   runtime=runtime)
-        fetch = ("for i in $(seq 100); do wget -qO- http://127.0.0.1:8080/ && break; "
+        fetch = ("for i in $(seq 600); do wget -qO- http://127.0.0.1:8080/ && break; "
                  "sleep 0.1; done; hostname; ps -o comm | sort -u | tr '\\n' ' '")
         out = podman.ok("run", "--rm", "--pod", pod, IMAGE, "sh", "-c", fetch,
                         runtime=runtime)
