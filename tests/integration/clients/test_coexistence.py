@@ -68,7 +68,9 @@ def test_networks_work_beside_docker_with_forward_policy_drop(
         eng.ok("network", "rm", "coex")
         assert not any(coex_bridge in ln for ln in ours_in_forward())
         eng.cleanup()  # the default bridge too, before dockerd's tables are undone
-        assert ours_in_forward() == []
+        # (only this root's bridges: a network another user of the host set up meanwhile
+        # got its own rules, and they go with it)
+        assert [ln for ln in ours_in_forward() if eng.net_tag in ln] == []
     finally:
         docker.close()
     assert not any("DOCKER" in ln for ln in forward_chain())
