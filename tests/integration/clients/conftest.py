@@ -30,33 +30,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("runtime", RUNTIME_NAMES)
 
 
-def blkio_weight_zero_refused() -> bool:
-    """Issue 20, fixed by a change of its own: the runtime refuses `blockIO.weight: 0`,
-    which dockerd sends for every container and update (runc takes it as unset), and which
-    the CRI-shaped spec here carries too."""
-    from minidocker.linux.cgroups import common
-
-    try:
-        common.validate_common({"blockIO": {"weight": 0}})
-    except Exception:
-        return True
-    return False
-
-
-@pytest.fixture(autouse=True)
-def _known_runtime_bug(request: pytest.FixtureRequest) -> None:
-    """While that bug is in the runtime, ours under Docker and with the CRI-shaped spec
-    must fail (strict xfail: a pass is an error); once it is fixed they run as any test."""
-    if "runtime" not in request.fixturenames or \
-            request.getfixturevalue("runtime") != "ours":
-        return
-    affected = request.node.module.__name__.endswith("test_docker") or \
-        request.node.name.startswith("test_cri_shaped_spec")
-    if affected and blkio_weight_zero_refused():
-        request.node.add_marker(pytest.mark.xfail(
-            strict=True, reason="issue 20: blockIO.weight 0 refused by the runtime"))
-
-
 def host_footprint() -> dict[str, str]:
     """What a client daemon could change on the host outside its private directories
     and that no other test here touches: forwarding and bridge-netfilter sysctls, the
