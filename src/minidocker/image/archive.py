@@ -209,36 +209,17 @@ def load(store: st.Store, source: IO[bytes]) -> list[str]:
 
 
 def _extract(source: IO[bytes], dest: str) -> None:
-    """Regular files and directories only; symlinks (Docker's duplicate layers) become
-    copies of their in-archive target. Names are checked like layer members."""
-    links: list[tuple[str, str]] = []
+    """The archive's regular files and directories under `dest`, by the layers' safe
+    extractor (layer.Mode.ARCHIVE): names checked as a layer's, symlinks (Docker's
+    duplicate layers) turned into hard links of their in-archive target."""
+    extractor = layers.Extractor(dest, layers.Mode.ARCHIVE)
     try:
         with tarfile.open(fileobj=layers.decompressed(source), mode="r|") as tf:
-            for m in tf:
-                parts = layers.clean_name(m.name)
-                if not parts:
-                    continue
-                path = os.path.join(dest, *parts)
-                if m.isdir():
-                    os.makedirs(path, exist_ok=True)
-                elif m.isreg():
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    src = tf.extractfile(m)
-                    assert src is not None
-                    with open(path, "wb") as f:
-                        shutil.copyfileobj(src, f, 1 << 20)
-                elif m.issym() or m.islnk():
-                    base = parts[:-1] if m.issym() else []
-                    target = os.path.normpath(os.path.join(*base, m.linkname)) \
-                        if not m.linkname.startswith("/") else "/"
-                    links.append((path, os.path.join(dest, *layers.clean_name(target))))
+            extractor.extract(tf)
     except tarfile.TarError as e:
         raise InvalidConfig(f"load: not a valid tar archive: {e}") from None
-    for path, target in links:
-        if not os.path.isfile(target) or os.path.islink(target):
-            continue
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        os.link(target, path)
+    finally:
+        extractor.close()
 
 
 def _read_json(path: str) -> Any:

@@ -2,7 +2,10 @@
 
 Two ways to apply whiteouts: OVERLAY (a fresh snapshot directory for overlayfs: `.wh.x`
 becomes a 0:0 character device, `.wh..wh..opq` the `trusted.overlay.opaque` xattr) and
-APPLY (flatten onto a rootfs: whiteouts delete what lower layers left there).
+APPLY (flatten onto a rootfs: whiteouts delete what lower layers left there). The same
+extractor unpacks image archives for `load` (ARCHIVE: regular files and directories only,
+no whiteouts; a symlink, as Docker's archives hold a layer seen twice, becomes a hard
+link to the regular file it names inside the archive, or nothing).
 
 Safety: every entry is created relative to a directory fd opened with openat2(2), so no
 entry can land outside the destination: absolute names and `..` are rejected; in OVERLAY
@@ -44,6 +47,7 @@ class LayerError(InvalidConfig):
 class Mode(enum.StrEnum):
     OVERLAY = "overlay"
     APPLY = "apply"
+    ARCHIVE = "archive"
 
 
 # ---- decompression ------------------------------------------------------------------------
@@ -225,12 +229,13 @@ class Extractor:
         self.is_root = os.geteuid() == 0
         self.root_fd = os.open(dest, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         self.resolve = libc.RESOLVE_NO_MAGICLINKS | (
-            libc.RESOLVE_BENEATH | libc.RESOLVE_NO_SYMLINKS if mode == Mode.OVERLAY
-            else libc.RESOLVE_IN_ROOT)
+            libc.RESOLVE_IN_ROOT if mode == Mode.APPLY
+            else libc.RESOLVE_BENEATH | libc.RESOLVE_NO_SYMLINKS)
         self.fds: dict[str, int] = {}
         self.dir_times: list[tuple[list[str], int]] = []
         self.written: set[str] = set()
         self.opaque: list[list[str]] = []
+        self.links: list[tuple[list[str], list[str]]] = []  # ARCHIVE: (link, in-archive target)
         self.size = 0
 
     def close(self) -> None:
@@ -308,7 +313,16 @@ class Extractor:
         if not parts:
             return
         base = parts[-1]
-        if base.startswith(WHITEOUT_PREFIX):
+        if self.mode == Mode.ARCHIVE:
+            if not (m.isreg() or m.isdir() or m.issym() or m.islnk()):
+                return  # an archive holds files: anything else is skipped
+            if m.issym() or m.islnk():
+                base_dir = parts[:-1] if m.issym() else []
+                target = os.path.normpath(os.path.join(*base_dir, m.linkname)) \
+                    if not m.linkname.startswith("/") else "/"
+                self.links.append((parts, clean_name(target)))
+                return
+        elif base.startswith(WHITEOUT_PREFIX):
             self._whiteout(parts)
             return
         pfd = self._dir_fd(parts[:-1])
@@ -429,12 +443,30 @@ class Extractor:
     def finish(self) -> None:
         for parts in self.opaque:
             self._clear_lower(parts)
+        for parts, target in self.links:
+            self._archive_link(parts, target)
         for parts, mtime in reversed(self.dir_times):
             if len(self.fds) > 256:
                 self._forget_all()
             with contextlib.suppress(FileNotFoundError):
                 pfd = self._dir_fd(parts[:-1], create=False)
                 os.utime(parts[-1], ns=(mtime, mtime), dir_fd=pfd, follow_symlinks=False)
+
+    def _archive_link(self, parts: list[str], target: list[str]) -> None:
+        """ARCHIVE: a link becomes a hard link to the regular file it names in the
+        archive; a link to anything else (or to nothing) is left out."""
+        if not target:
+            return
+        try:
+            tfd = self._dir_fd(target[:-1], create=False)
+            if not stat.S_ISREG(os.lstat(target[-1], dir_fd=tfd).st_mode):
+                return
+        except (FileNotFoundError, NotADirectoryError, LayerError):
+            return
+        pfd = self._dir_fd(parts[:-1])
+        with contextlib.suppress(FileNotFoundError):
+            self._remove(pfd, parts)
+        os.link(target[-1], parts[-1], src_dir_fd=tfd, dst_dir_fd=pfd, follow_symlinks=False)
 
     def _clear_lower(self, parts: list[str]) -> None:
         """APPLY mode opaque dir: drop what lower layers put there, keep this layer's."""

@@ -283,3 +283,27 @@ def test_a_layer_blob_that_does_not_match_its_digest_is_refused(
     dest.mkdir()
     assert L.unpack_file(str(blob), str(dest), L.Mode.APPLY, expected_diff_id=sha(tar),
                          expected_digest=sha(data))[0] == sha(tar)
+
+
+def test_archive_mode_keeps_files_and_turns_links_into_hard_links(tmp_path: Path) -> None:
+    """`load` unpacks an image archive with the same extractor: regular files and
+    directories; a symlink to a file in the archive (Docker's archives hold a layer seen
+    twice so) becomes a hard link to it, a link to anything else is left out, devices
+    too, and a name like a whiteout is only a name there."""
+    dest = tmp_path / "archive"
+    dest.mkdir()
+    entries = [Entry("abc", "dir"), file("abc/layer.tar", b"layer bytes"),
+               Entry("def", "dir"), Entry("def/layer.tar", "symlink", target="../abc/layer.tar"),
+               Entry("ghi/layer.tar", "symlink", target="../nothing"),
+               Entry("dev", "char", major=1, minor=3), file(".wh.kept", b"x"),
+               file("manifest.json", b"[]")]
+    unpack(entries, dest, L.Mode.ARCHIVE)
+    twin = dest / "def" / "layer.tar"
+    assert not twin.is_symlink() and twin.read_bytes() == b"layer bytes"
+    assert twin.stat().st_ino == (dest / "abc" / "layer.tar").stat().st_ino
+    assert not (dest / "ghi" / "layer.tar").exists() and not (dest / "dev").exists()
+    assert (dest / ".wh.kept").read_bytes() == b"x"
+    for bad in ("/etc/passwd", "../../etc/passwd"):
+        with pytest.raises(L.LayerError):
+            unpack([Entry("x", "symlink", target=bad)], tmp_path / f"bad{len(bad)}",
+                   L.Mode.ARCHIVE)
