@@ -27,13 +27,13 @@ re re._casefix re._compiler re._constants re._parser reprlib shutil stat types w
 minidocker minidocker.cli minidocker.cli.commands minidocker.cli.commands._common
 minidocker.cli.commands.ps minidocker.cli.formats minidocker.cli.main minidocker.cli.output
 minidocker.cli.views minidocker.engine minidocker.engine.liveness
-minidocker.engine.networking minidocker.engine.procs minidocker.engine.records
+minidocker.engine.networking minidocker.engine.records
 minidocker.engine.runtimes
 minidocker.engine.service minidocker.engine.service.containers
 minidocker.engine.service.filters minidocker.engine.views minidocker.errors
 minidocker.gotemplate minidocker.gotemplate.execute minidocker.gotemplate.funcs
 minidocker.gotemplate.lexer minidocker.gotemplate.parser minidocker.gotemplate.values
-minidocker.jsonfast minidocker.sink minidocker.units
+minidocker.jsonfast minidocker.units
 """))
 RUN_MODULES = frozenset(str.split("""
 __future__ _collections_abc _ctypes _json _socket _stat _struct ctypes ctypes._endian fcntl
@@ -41,18 +41,17 @@ gc genericpath importlib importlib._bootstrap importlib._bootstrap_external os o
 posixpath select stat struct types warnings
 minidocker minidocker.cli minidocker.cli.attach minidocker.cli.commands
 minidocker.cli.commands._common minidocker.cli.commands._container_flags
-minidocker.cli.commands.run minidocker.cli.main minidocker.cli.progress minidocker.engine
+minidocker.cli.commands.run minidocker.cli.main minidocker.engine
 minidocker.engine.bundle minidocker.engine.events minidocker.engine.health
 minidocker.engine.create minidocker.engine.liveness minidocker.engine.logs
 minidocker.engine.monitor
-minidocker.engine.names minidocker.engine.networking minidocker.engine.procs
-minidocker.engine.records minidocker.engine.rootfs
+minidocker.engine.names minidocker.engine.networking minidocker.engine.records
 minidocker.engine.runtimes minidocker.engine.service minidocker.engine.service.containers
 minidocker.engine.start
-minidocker.engine.service.streams minidocker.engine.volumes minidocker.errors
+minidocker.engine.volumes minidocker.errors
 minidocker.jsonfast minidocker.linux minidocker.linux.affinity minidocker.linux.capnames
 minidocker.linux.libc minidocker.linux.rlimitnames minidocker.runtime
-minidocker.runtime.defaults minidocker.sink
+minidocker.runtime.defaults
 """))
 
 # runs a command of the CLI as its entry point does, then writes the modules it imported

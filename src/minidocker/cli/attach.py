@@ -13,7 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from minidocker.engine.service.streams import AttachStream
+    from minidocker.engine.service.containers import AttachStream
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
              signal.SIGUSR2)
@@ -33,7 +33,7 @@ def stream(att: AttachStream, *, stdin: bool, tty: bool, forward_signals: bool =
            outputs: tuple[int, ...] = (1, 2)) -> int | None:
     """Serve the attach stream until the container exits (its code) or the stream is
     cut (None). `outputs`: the streams shown (run -a: 1 stdout, 2 stderr)."""
-    from minidocker.engine.service.streams import STDERR
+    from minidocker.engine.service.containers import STDERR
     fd = att.fileno()
     pending: list[tuple[str, Any]] = []
 

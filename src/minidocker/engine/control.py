@@ -9,10 +9,15 @@ import sys
 import time
 
 from minidocker.engine import events
-from minidocker.engine.liveness import RUNNING_STATES, live_state, runtime_of
-from minidocker.engine.procs import alive, monitor_alive, proc_stat
+from minidocker.engine.liveness import (
+    RUNNING_STATES,
+    alive,
+    live_state,
+    monitor_alive,
+    proc_stat,
+    runtime_of,
+)
 from minidocker.engine.records import Record, Records
-from minidocker.engine.rootfs import unmount_rootfs
 from minidocker.engine.start import (
     _listen,
     fork_is_safe,
@@ -20,6 +25,7 @@ from minidocker.engine.start import (
     monitor_options,
     network_detach,
     open_outputs,
+    unmount_rootfs,
 )
 from minidocker.errors import Conflict, MinidockerError, NotFound
 

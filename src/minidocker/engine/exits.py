@@ -10,11 +10,9 @@ import time
 import minidocker
 from minidocker.engine import events
 from minidocker.engine.control import remove_files
-from minidocker.engine.liveness import RUNNING_STATES, live_state, runtime_of
-from minidocker.engine.procs import exit_code_of
+from minidocker.engine.liveness import RUNNING_STATES, exit_code_of, live_state, runtime_of
 from minidocker.engine.records import Record, Records, now
-from minidocker.engine.rootfs import mount_rootfs, unmount_rootfs
-from minidocker.engine.start import network_detach, spawn_init, start
+from minidocker.engine.start import mount_rootfs, network_detach, spawn_init, start, unmount_rootfs
 from minidocker.errors import MinidockerError, NotFound
 
 TYPE_CHECKING = False

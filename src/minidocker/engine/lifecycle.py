@@ -1,11 +1,11 @@
 """A container's lifecycle, one module per concept (this module only gathers their names
 for callers that use the whole of it; the engine's own code imports the module it needs):
 
-- procs: facts about processes from /proc (alive, the same process, how it ended)
-- liveness: a record's status made true to those facts, dead monitors' jobs finished
-- rootfs: the container's overlay mounted on the host, and unmounted
+- liveness: facts about processes from /proc (alive, the same process, how it ended), a
+  record's status made true to them, dead monitors' jobs finished
 - create: a record from Docker's create options, the OCI bundle
-- start: the monitor forked, spawned or pre-forked, and the hand-over to it
+- start: the monitor forked, spawned or pre-forked, the hand-over to it; the container's
+  overlay mounted on the host, and unmounted
 - exits: the exit policy the monitor applies (--restart, --rm), and start after boot
 - control: stop, kill, pause, unpause, remove, and adopting an orphaned container
 """
@@ -37,25 +37,30 @@ from minidocker.engine.create import (
 from minidocker.engine.exits import on_exit, start_after_boot
 from minidocker.engine.liveness import (
     RUNNING_STATES,
+    alive,
+    exit_code_of,
     finish_without_monitor,
     live_state,
+    monitor_alive,
+    proc_stat,
     runtime_of,
 )
-from minidocker.engine.procs import alive, exit_code_of, monitor_alive, proc_stat
-from minidocker.engine.rootfs import mount_rootfs, rootfs_view, unmount_rootfs
 from minidocker.engine.start import (
     Preforked,
     connect_attach,
     fork_is_safe,
     monitor_command,
     monitor_options,
+    mount_rootfs,
     network_attach,
     network_detach,
     open_outputs,
     prefork_monitor,
+    rootfs_view,
     spawn_init,
     spawned_main,
     start,
+    unmount_rootfs,
 )
 
 __all__ = [

@@ -1,14 +1,16 @@
-"""A record's status made true to the facts: a container whose init is gone is never
-reported running (after a reboot, or a killed monitor); the command that notices a dead
-monitor finishes its job (finish_without_monitor) or has a new one adopt the container.
+"""Facts about processes from /proc, trusted over any record (alive and the same
+process, by its start time; how it ended), and a record's status made true to those
+facts: a container whose init is gone is never reported running (after a reboot, or a
+killed monitor); the command that notices a dead monitor finishes its job
+(finish_without_monitor) or has a new one adopt the container.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from minidocker.engine import runtimes
-from minidocker.engine.procs import alive, exit_code_of, monitor_alive, proc_stat
 from minidocker.engine.records import Record
 
 TYPE_CHECKING = False
@@ -16,6 +18,43 @@ if TYPE_CHECKING:
     from typing import Any
 
     from minidocker.engine.records import Record
+
+
+# ---- facts about processes, from /proc (the engine's other modules import these) -------
+
+
+def proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """(state letter, start time, exit code field) of a process, or None if it is gone."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    exit_code = int(fields[49]) if len(fields) > 49 else 0
+    return fields[0].decode(), int(fields[19]), exit_code
+
+
+def alive(pid: int, start: int) -> bool:
+    st = proc_stat(pid)
+    return st is not None and st[0] not in ("Z", "X") and st[1] == start
+
+
+def monitor_alive(state: dict[str, Any]) -> bool:
+    return alive(int(state.get("MonitorPid") or 0), int(state.get("MonitorStart") or 0))
+
+
+def exit_code_of(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status)
+    return 255
+
+
+# ---- a record's status from those facts -----------------------------------------------
 
 
 RUNNING_STATES = ("running", "paused", "restarting")

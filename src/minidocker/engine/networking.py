@@ -186,7 +186,7 @@ def _set_fallback(record: Record, on: bool) -> None:
 def _join_container(record: Record, other_id: str) -> None:
     """--network container:ID: the bundle joins the other init's network namespace, and
     the container sees the other's hosts and resolv.conf."""
-    from minidocker.engine.procs import alive
+    from minidocker.engine.liveness import alive
     from minidocker.engine.records import Record as Rec
     other = Rec(record.root, other_id)
     if other.id == record.id:
@@ -314,7 +314,7 @@ def detach(record: Record) -> None:
         return
     from minidocker import network
     pid = int(record.state.get("Pid") or 0) if state_networks is not None else 0
-    from minidocker.engine.procs import proc_stat
+    from minidocker.engine.liveness import proc_stat
     st = proc_stat(pid)
     exited = st is None or st[0] in ("Z", "X")
     # a container whose init is gone: its namespace dies with it, and the kernel's 10-30 ms
@@ -331,7 +331,7 @@ def detach(record: Record) -> None:
 
 
 def _running_pid(record: Record) -> int:
-    from minidocker.engine.procs import alive
+    from minidocker.engine.liveness import alive
     state = record.reload().state
     pid = int(state.get("Pid") or 0)
     if state.get("Status") in ("running", "paused") and \
@@ -420,7 +420,7 @@ def disconnect_container(record: Record, network_name: str) -> None:
 def container_alive(root: str, cid: str) -> bool:
     """For cleanup_stale: whether a container may still own its endpoints. Records being
     created, started or removed count as alive."""
-    from minidocker.engine.procs import alive, monitor_alive
+    from minidocker.engine.liveness import alive, monitor_alive
     from minidocker.engine.records import Record as Rec
     record = Rec(root, cid)
     if not os.path.isdir(record.dir):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import sys
 
-from minidocker.sink import Sink
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
@@ -16,38 +14,56 @@ if TYPE_CHECKING:
     from minidocker.engine.service import Context
 
 
-def context(args: argparse.Namespace, sink: Sink | None = None) -> Context:
+def context(args: argparse.Namespace, sink: Any = None) -> Context:
     """The engine's context for this command: the root given by --root (or
-    $MINIDOCKER_ROOT), and the sink that renders progress and warnings: by default
-    warnings on stderr and status lines on stdout; the commands that show progress
-    (pull, push, run, ...) give cli.progress.Progress."""
+    $MINIDOCKER_ROOT), and the sink that renders progress and warnings (by default a
+    Terminal on stdout)."""
     from minidocker.engine.service import Context
-    return Context(args.root, sink=sink if sink is not None else Lines())
+    chosen: Any = sink if sink is not None else Terminal()
+    return Context(args.root, sink=chosen)
 
 
-class Lines(Sink):
-    """The plain sink: warnings on stderr, status lines on stdout, no progress bars."""
+class Terminal:
+    """The CLI's sink (minidocker.sink's protocol; not its subclass, so that `run` does
+    not load that module): warnings on stderr; status lines and progress on `out`
+    (stdout by default; run and create give stderr, as Docker, to keep stdout for the
+    container), drawn by cli.progress only once there is progress to draw: its import
+    stays off the path of commands that have none."""
+
+    def __init__(self, out: Any = None):
+        self.out = out
+        self._progress: Any = None
+
+    @property
+    def live(self) -> bool:
+        return bool((self.out or sys.stdout).isatty())
+
+    def _drawn(self) -> Any:
+        if self._progress is None:
+            from minidocker.cli.progress import Progress
+            self._progress = Progress(self.out or sys.stdout)
+        return self._progress
 
     def warning(self, message: str) -> None:
         sys.stderr.write(f"minidocker: warning: {message}\n")
         sys.stderr.flush()
 
     def status(self, text: str) -> None:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
+        self._drawn().status(text)
 
     def item(self, id: str, status: str, total: int = 0) -> None:
-        pass
+        self._drawn().item(id, status, total)
 
     def update(self, id: str, status: str) -> None:
-        sys.stdout.write(f"{id}: {status}\n")
+        self._drawn().update(id, status)
 
     def advance(self, id: str, nbytes: int) -> None:
-        pass
+        self._drawn().advance(id, nbytes)
 
     def stream(self, text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        out = self.out or sys.stdout
+        out.write(text)
+        out.flush()
 
     def aux(self, doc: dict[str, Any]) -> None:
         pass

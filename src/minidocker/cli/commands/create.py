@@ -21,10 +21,9 @@ def parse_fast(argv: list[str]) -> SimpleNamespace | None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from minidocker.cli.commands._common import context
+    from minidocker.cli.commands._common import Terminal, context
     from minidocker.cli.commands._container_flags import options_from
-    from minidocker.cli.progress import Progress
     from minidocker.engine.service import containers
-    ctx = context(args, Progress(sys.stderr))
+    ctx = context(args, Terminal(sys.stderr))
     print(containers.create(ctx, options_from(args, detach=True), pull="missing")["Id"])
     return 0

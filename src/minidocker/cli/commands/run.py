@@ -22,9 +22,8 @@ def parse_fast(argv: list[str]) -> SimpleNamespace | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import context
+    from minidocker.cli.commands._common import Terminal, context
     from minidocker.cli.commands._container_flags import options_from
-    from minidocker.cli.progress import Progress
     from minidocker.engine.service import containers
 
     streams = _attached(args)
@@ -32,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if args.attach:
         body.update(AttachStdin=args.interactive and "stdin" in streams,
                     AttachStdout="stdout" in streams, AttachStderr="stderr" in streams)
-    ctx = context(args, Progress(sys.stderr))  # a pull's progress: stdout is the container's
+    ctx = context(args, Terminal(sys.stderr))  # a pull's progress: stdout is the container's
     interactive = args.interactive and "stdin" in streams
     created, stream = containers.run(ctx, body, attach=not args.detach,
                                      interactive=interactive)

@@ -19,9 +19,22 @@ from __future__ import annotations
 
 import os
 
-from minidocker.sink import Collect, Sink
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from minidocker.sink import Collect, Sink
 
 __all__ = ["DEFAULT_ROOT", "Collect", "Context", "Sink"]
+
+
+def __getattr__(name: str) -> Any:
+    """Sink and Collect (minidocker/sink.py), imported when asked for: the CLI's `run`
+    brings its own sink and does not load the module."""
+    if name in ("Sink", "Collect"):
+        from minidocker import sink
+        return getattr(sink, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 DEFAULT_ROOT = "/var/lib/minidocker"
 
@@ -48,7 +61,10 @@ class Context:
             raise ValueError(f"spawn must be auto, fork or exec, not {spawn!r}")
         self.root = os.path.abspath(root)
         self.runtime = runtime
-        self.sink = sink if sink is not None else Sink()
+        if sink is None:
+            from minidocker.sink import Sink
+            sink = Sink()
+        self.sink = sink
         self.spawn = spawn
 
     def may_fork(self) -> bool:

@@ -15,12 +15,12 @@ from minidocker.errors import Conflict, NotFound, NotModified, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import _socket
     from collections.abc import Iterator
     from typing import IO, Any
 
     from minidocker.engine.records import Record
     from minidocker.engine.service import Context
-    from minidocker.engine.service.streams import AttachStream
     from minidocker.engine.service.types import (
         Change,
         ContainerSummary,
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     )
 
 RUNNING = ("running", "paused", "restarting")
+STDOUT, STDERR = 1, 2  # what streams' read() returns (Docker's stream ids: 1 stdout, 2 stderr)
 # `docker ps --filter` keys (and GET /containers/json's filters)
 LIST_FILTERS = ("ancestor", "exited", "id", "label", "name", "network", "status", "volume")
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
@@ -189,7 +190,6 @@ def start(ctx: Context, ref: str, *, attach: bool = False, interactive: bool = F
 
 
 def _stream(record: Record, sock: Any, interactive: bool) -> AttachStream:
-    from minidocker.engine.service.streams import AttachStream
     config = record.config.get("Config") or {}
     return AttachStream(sock, tty=bool(config.get("Tty")),
                         stdin=interactive and bool(config.get("OpenStdin")))
@@ -591,14 +591,14 @@ class _RootfsView:
         self.mounted = False
 
     def __enter__(self) -> str:
-        from minidocker.engine import rootfs
-        path, self.mounted = rootfs.rootfs_view(self.record)
+        from minidocker.engine.start import rootfs_view
+        path, self.mounted = rootfs_view(self.record)
         return path
 
     def __exit__(self, *exc: object) -> None:
         if self.mounted:
-            from minidocker.engine import rootfs
-            rootfs.unmount_rootfs(self.record)
+            from minidocker.engine.start import unmount_rootfs
+            unmount_rootfs(self.record)
 
 
 def commit(ctx: Context, ref: str, *, repo: str | None = None, comment: str = "",
@@ -744,3 +744,103 @@ def diff(ctx: Context, ref: str) -> list[Change]:
     kinds = {"C": 0, "A": 1, "D": 2}
     return [{"Path": path, "Kind": kinds[kind]} for kind, path in
             files.diff(record.path("upper"), list(record.config.get("Lowers") or []))]
+
+
+class AttachStream:
+    """A client of the container's monitor: its output as (kind, data), input, resize,
+    signals; `exit_code` once the container has ended (None if the stream was cut)."""
+
+    def __init__(self, sock: _socket.socket, *, tty: bool, stdin: bool):
+        self.sock = sock
+        self.tty = tty          # the container has a terminal: one stream, raw bytes
+        self.stdin = stdin      # the container's stdin is open and ours to write
+        self.exit_code: int | None = None
+        self._buf = b""
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def read(self) -> tuple[int, bytes] | None:
+        """The next piece of output: (STDOUT or STDERR, data); None at the end (the
+        container exited: see exit_code; or the monitor went away)."""
+        from minidocker.engine.monitor import EXIT
+        while True:
+            frame = self._next_frame()
+            if frame is None:
+                try:
+                    data = self.sock.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    return None
+                self._buf += data
+                continue
+            kind, payload = frame
+            if kind == EXIT:
+                self.exit_code = int(payload or b"0")
+                return None
+            return (STDERR if kind == STDERR else STDOUT), payload
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        """For callers with their own poll loop: the output in `data` just received from
+        the socket, as (kind, bytes) pieces; sets exit_code when the end is in it."""
+        from minidocker.engine.monitor import EXIT
+        self._buf += data
+        out = []
+        while self.exit_code is None:
+            frame = self._next_frame()
+            if frame is None:
+                break
+            kind, payload = frame
+            if kind == EXIT:
+                self.exit_code = int(payload or b"0")
+                break
+            out.append(((STDERR if kind == STDERR else STDOUT), payload))
+        return out
+
+    def _next_frame(self) -> tuple[int, bytes] | None:
+        buf = self._buf
+        if len(buf) < 5:
+            return None
+        length = int.from_bytes(buf[1:5], "big")
+        if len(buf) < 5 + length:
+            return None
+        self._buf = buf[5 + length:]
+        return buf[0], buf[5:5 + length]
+
+    def _send(self, kind: int, payload: bytes) -> None:
+        from minidocker.engine.monitor import frame
+        try:
+            self.sock.sendall(frame(kind, payload))
+        except OSError:
+            pass  # the monitor is gone: read() says so
+
+    def write(self, data: bytes) -> None:
+        """Input for the container's stdin."""
+        from minidocker.engine.monitor import STDIN
+        if data:
+            self._send(STDIN, data)
+
+    def close_stdin(self) -> None:
+        """End of input: the container reads EOF (Docker's half-close)."""
+        from minidocker.engine.monitor import STDIN_EOF
+        self._send(STDIN_EOF, b"")
+
+    def resize(self, rows: int, cols: int) -> None:
+        from minidocker.engine.monitor import RESIZE
+        self._send(RESIZE, f"{int(rows)} {int(cols)}".encode())
+
+    def signal(self, signum: int) -> None:
+        """Deliver a signal to the container's main process (sig-proxy)."""
+        from minidocker.engine.monitor import SIGNAL
+        self._send(SIGNAL, str(int(signum)).encode())
+
+    def close(self) -> None:
+        """Detach: the container goes on."""
+        self.sock.close()
+
+    def __enter__(self) -> AttachStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

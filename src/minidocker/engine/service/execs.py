@@ -115,7 +115,7 @@ def _load(ctx: Context, exec_id: str) -> tuple[Record, dict[str, Any]]:
 
 
 def _pid_alive(doc: dict[str, Any]) -> bool:
-    from minidocker.engine.procs import alive
+    from minidocker.engine.liveness import alive
     return alive(int(doc.get("Pid") or 0), int(doc.get("PidStart") or 0))
 
 

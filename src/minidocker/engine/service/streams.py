@@ -11,111 +11,11 @@ from __future__ import annotations
 
 import os
 
-STDOUT, STDERR = 1, 2  # the kinds read() returns (Docker's stream ids: 1 stdout, 2 stderr)
+# AttachStream lives with the container operations that return it (`run` loads no more
+# modules than it needs); it is named here too, with the stream ids
+from minidocker.engine.service.containers import STDERR, STDOUT, AttachStream
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import _socket
-
-
-class AttachStream:
-    """A client of the container's monitor: its output as (kind, data), input, resize,
-    signals; `exit_code` once the container has ended (None if the stream was cut)."""
-
-    def __init__(self, sock: _socket.socket, *, tty: bool, stdin: bool):
-        self.sock = sock
-        self.tty = tty          # the container has a terminal: one stream, raw bytes
-        self.stdin = stdin      # the container's stdin is open and ours to write
-        self.exit_code: int | None = None
-        self._buf = b""
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def read(self) -> tuple[int, bytes] | None:
-        """The next piece of output: (STDOUT or STDERR, data); None at the end (the
-        container exited: see exit_code; or the monitor went away)."""
-        from minidocker.engine.monitor import EXIT
-        while True:
-            frame = self._next_frame()
-            if frame is None:
-                try:
-                    data = self.sock.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    return None
-                self._buf += data
-                continue
-            kind, payload = frame
-            if kind == EXIT:
-                self.exit_code = int(payload or b"0")
-                return None
-            return (STDERR if kind == STDERR else STDOUT), payload
-
-    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
-        """For callers with their own poll loop: the output in `data` just received from
-        the socket, as (kind, bytes) pieces; sets exit_code when the end is in it."""
-        from minidocker.engine.monitor import EXIT
-        self._buf += data
-        out = []
-        while self.exit_code is None:
-            frame = self._next_frame()
-            if frame is None:
-                break
-            kind, payload = frame
-            if kind == EXIT:
-                self.exit_code = int(payload or b"0")
-                break
-            out.append(((STDERR if kind == STDERR else STDOUT), payload))
-        return out
-
-    def _next_frame(self) -> tuple[int, bytes] | None:
-        buf = self._buf
-        if len(buf) < 5:
-            return None
-        length = int.from_bytes(buf[1:5], "big")
-        if len(buf) < 5 + length:
-            return None
-        self._buf = buf[5 + length:]
-        return buf[0], buf[5:5 + length]
-
-    def _send(self, kind: int, payload: bytes) -> None:
-        from minidocker.engine.monitor import frame
-        try:
-            self.sock.sendall(frame(kind, payload))
-        except OSError:
-            pass  # the monitor is gone: read() says so
-
-    def write(self, data: bytes) -> None:
-        """Input for the container's stdin."""
-        from minidocker.engine.monitor import STDIN
-        if data:
-            self._send(STDIN, data)
-
-    def close_stdin(self) -> None:
-        """End of input: the container reads EOF (Docker's half-close)."""
-        from minidocker.engine.monitor import STDIN_EOF
-        self._send(STDIN_EOF, b"")
-
-    def resize(self, rows: int, cols: int) -> None:
-        from minidocker.engine.monitor import RESIZE
-        self._send(RESIZE, f"{int(rows)} {int(cols)}".encode())
-
-    def signal(self, signum: int) -> None:
-        """Deliver a signal to the container's main process (sig-proxy)."""
-        from minidocker.engine.monitor import SIGNAL
-        self._send(SIGNAL, str(int(signum)).encode())
-
-    def close(self) -> None:
-        """Detach: the container goes on."""
-        self.sock.close()
-
-    def __enter__(self) -> AttachStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+__all__ = ["STDERR", "STDOUT", "AttachStream", "ExecStream"]
 
 
 class ExecStream:
