@@ -5,39 +5,25 @@ from __future__ import annotations
 
 import argparse
 
-# `container NAME ...` runs the top-level command (container ls = ps): name -> (command, summary)
-DELEGATED = {
-    "ls": ("ps", "List containers"), "list": ("ps", "List containers"),
-    "ps": ("ps", "List containers"), "run": ("run", "Create and run a new container"),
-    "create": ("create", "Create a new container"),
-    "start": ("start", "Start one or more stopped containers"),
-    "stop": ("stop", "Stop one or more running containers"),
-    "restart": ("restart", "Restart one or more containers"),
-    "kill": ("kill", "Kill one or more running containers"),
-    "rm": ("rm", "Remove one or more containers"),
-    "remove": ("rm", "Remove one or more containers"),
-    "logs": ("logs", "Fetch the logs of a container"),
-    "exec": ("exec", "Execute a command in a running container"),
-    "inspect": ("inspect", "Display detailed information on one or more containers"),
-    "wait": ("wait", "Block until containers stop, then print their exit codes"),
-    "pause": ("pause", "Pause all processes within one or more containers"),
-    "unpause": ("unpause", "Unpause all processes within one or more containers"),
-    "attach": ("attach", "Attach to a running container's input and output"),
-    "top": ("top", "Display the running processes of a container"),
-    "stats": ("stats", "Display a live stream of container resource usage"),
-    "rename": ("rename", "Rename a container"),
-    "cp": ("cp", "Copy files between a container and the local filesystem"),
-    "diff": ("diff", "Inspect changes to files on a container's filesystem"),
-    "export": ("export", "Export a container's filesystem as a tar archive"),
-    "commit": ("commit", "Create a new image from a container's changes"),
-    "explain": ("explain", "What isolates a running container, read from the kernel"),
-}
+# `container NAME ...` runs the top-level command (container ls = ps): name -> command
+_TOP_LEVEL = {"ls": "ps", "list": "ps", "ps": "ps", "run": "run", "create": "create",
+              "start": "start", "stop": "stop", "restart": "restart", "kill": "kill",
+              "rm": "rm", "remove": "rm", "logs": "logs", "exec": "exec",
+              "inspect": "inspect", "wait": "wait", "pause": "pause", "unpause": "unpause",
+              "attach": "attach", "top": "top", "stats": "stats", "rename": "rename",
+              "cp": "cp", "diff": "diff", "export": "export", "commit": "commit",
+              "explain": "explain"}
+
+
+def _delegated() -> dict[str, tuple[str, str]]:
+    from minidocker.cli.main import COMMANDS  # their summaries, said once
+    return {name: (command, COMMANDS[command][1]) for name, command in _TOP_LEVEL.items()}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from minidocker.cli.commands._common import add_subcommands, delegated, subcommand
     sub = add_subcommands(parser)
-    delegated(sub, DELEGATED)
+    delegated(sub, _delegated())
     p = subcommand(sub, "prune", _prune, "Remove all stopped containers")
     p.add_argument("-f", "--force", action="store_true", help="do not prompt")
     p.add_argument("--filter", action="append", default=[],
@@ -46,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_fast(argv: list[str]) -> argparse.Namespace | None:
     from minidocker.cli.commands._common import delegate
-    return delegate(DELEGATED, argv)
+    return delegate(_delegated(), argv)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import argparse
 
-# `image NAME ...` runs the top-level command (image ls = images): name -> (command, summary)
-DELEGATED = {
-    "ls": ("images", "List images"),
-    "list": ("images", "List images"),
-    "rm": ("rmi", "Remove images"),
-    "remove": ("rmi", "Remove images"),
-    "tag": ("tag", "Give an image another name"),
-    "history": ("history", "Show an image's layers and build steps"),
-    "pull": ("pull", "Download an image from a registry"),
-    "push": ("push", "Upload an image to a registry"),
-    "load": ("load", "Load images from an archive"),
-    "save": ("save", "Save images to an archive"),
-    "import": ("import", "Import a rootfs tarball or directory as an image"),
-    "build": ("build", "Build an image from a Dockerfile"),
-}
+# `image NAME ...` runs the top-level command (image ls = images): name -> command
+_TOP_LEVEL = {"ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "tag": "tag",
+              "history": "history", "pull": "pull", "push": "push", "load": "load",
+              "save": "save", "import": "import", "build": "build"}
+
+
+def _delegated() -> dict[str, tuple[str, str]]:
+    from minidocker.cli.main import COMMANDS  # their summaries, said once
+    return {name: (command, COMMANDS[command][1]) for name, command in _TOP_LEVEL.items()}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from minidocker.cli.commands._common import add_subcommands, delegated, subcommand
     sub = add_subcommands(parser)
-    delegated(sub, DELEGATED)
+    delegated(sub, _delegated())
     p = subcommand(sub, "inspect", inspect, "Show details of images as JSON")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("-f", "--format", help="Go template, e.g. '{{.Id}}'")
@@ -36,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_fast(argv: list[str]) -> argparse.Namespace | None:
     from minidocker.cli.commands._common import delegate
-    return delegate(DELEGATED, argv)
+    return delegate(_delegated(), argv)
 
 
 def run(args: argparse.Namespace) -> int:
