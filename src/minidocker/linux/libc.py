@@ -8,6 +8,7 @@ This is the only module of the project that touches ctypes for syscalls.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -219,11 +220,20 @@ class _OpenHow(ctypes.Structure):
 
 
 def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> int:
-    """openat2(2): open `path` relative to `dirfd` with RESOLVE_* restrictions."""
+    """openat2(2): open `path` relative to `dirfd` with RESOLVE_* restrictions. With
+    RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel answers EAGAIN when a mount or rename
+    anywhere on the host raced a ".." of the lookup: tried again then (as runc does)."""
     how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
-    ret = _syscall(_NR["openat2"], ctypes.c_int(dirfd), _b(path), ctypes.byref(how),
-                   ctypes.c_size_t(ctypes.sizeof(how)))
+    raw = _b(path)
+    for _ in range(_OPENAT2_TRIES):
+        ret = _syscall(_NR["openat2"], ctypes.c_int(dirfd), raw, ctypes.byref(how),
+                       ctypes.c_size_t(ctypes.sizeof(how)))
+        if ret >= 0 or ctypes.get_errno() != errno.EAGAIN:
+            break
     return _check(ret, "openat2", path)
+
+
+_OPENAT2_TRIES = 128
 
 
 # ---- seccomp, pidfd, fds ----------------------------------------------------------------

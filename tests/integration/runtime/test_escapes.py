@@ -269,3 +269,32 @@ def test_rootless_run_as_ordinary_user(unprivileged_user, busybox_rootfs: Path,
     proc = as_user("run", "r2")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 2
+
+
+def test_resolution_in_the_rootfs_survives_mounts_elsewhere(tmp_path: Path) -> None:
+    """openat2(RESOLVE_IN_ROOT) fails with EAGAIN when any mount or rename on the host
+    races a ".." of the lookup (seen as 'openat2 etc/resolv.conf: Resource temporarily
+    unavailable' under load): the runtime tries again. Mounts churn meanwhile in a
+    private mount namespace of the test's own."""
+    from minidocker.linux import libc
+    root = tmp_path / "root"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    (tmp_path / "mnt").mkdir()
+    churn = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         f"while :; do mount -t tmpfs none {tmp_path}/mnt; umount {tmp_path}/mnt; done"])
+    fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
+    failures = []
+    try:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                os.close(libc.openat2(fd, "a/../b/../a/../b", os.O_PATH, libc.RESOLVE_IN_ROOT))
+            except OSError as e:
+                failures.append(e.strerror)
+    finally:
+        churn.kill()
+        churn.wait()
+        os.close(fd)
+    assert failures == []
