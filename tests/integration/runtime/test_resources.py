@@ -45,8 +45,10 @@ def test_pause_and_resume(runtime: Runtime, make_bundle) -> None:
 
 
 def test_paused_container_makes_no_progress(runtime: Runtime, make_bundle) -> None:
+    # renamed into place: a read never sees the file between truncation and write
     cid = start(runtime, make_bundle, ["sh", "-c", "i=0; while :; do i=$((i+1)); "
-                                                   "echo $i > /tmp/n; sleep 0.01; done"])
+                                                   "echo $i > /tmp/m; mv /tmp/m /tmp/n; "
+                                                   "sleep 0.01; done"])
     time.sleep(0.2)
     runtime.run("pause", cid, check=True)
     pid = runtime.state(cid)["pid"]
