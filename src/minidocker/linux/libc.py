@@ -8,7 +8,6 @@ This is the only module of the project that touches ctypes for syscalls.
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -228,12 +227,13 @@ def openat2(dirfd: int, path: str, flags: int, resolve: int, mode: int = 0) -> i
     for _ in range(_OPENAT2_TRIES):
         ret = _syscall(_NR["openat2"], ctypes.c_int(dirfd), raw, ctypes.byref(how),
                        ctypes.c_size_t(ctypes.sizeof(how)))
-        if ret >= 0 or ctypes.get_errno() != errno.EAGAIN:
+        if ret >= 0 or ctypes.get_errno() != _EAGAIN:
             break
     return _check(ret, "openat2", path)
 
 
 _OPENAT2_TRIES = 128
+_EAGAIN = 11  # errno.EAGAIN on Linux (the errno module is one more import per run)
 
 
 # ---- seccomp, pidfd, fds ----------------------------------------------------------------

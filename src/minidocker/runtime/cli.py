@@ -8,7 +8,6 @@ file as a JSON line that containerd shows to its users.
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import time
@@ -345,6 +344,7 @@ def _check_log(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC |
                          os.O_NONBLOCK, 0o644))
     except OSError as e:
+        import errno
         if e.errno != errno.ENXIO:  # a fifo nobody reads yet: can't tell
             raise MinidockerError(f"--log {path}: {e.strerror}")
 
