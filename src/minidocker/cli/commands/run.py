@@ -26,15 +26,21 @@ def run(args: argparse.Namespace) -> int:
     from minidocker.cli.commands._container_flags import options_from
     from minidocker.engine.service import containers
 
-    streams = _attached(args)
-    body = options_from(args, detach=args.detach)
+    ctx = context(args, Terminal(sys.stderr))  # a pull's progress: stdout is the container's
+    monitor = containers.prefork(ctx)  # it imports the runtime while we read the flags
+    try:
+        streams = _attached(args)
+        body = options_from(args, detach=args.detach)
+    except BaseException:
+        if monitor is not None:
+            monitor.close()
+        raise
     if args.attach:
         body.update(AttachStdin=args.interactive and "stdin" in streams,
                     AttachStdout="stdout" in streams, AttachStderr="stderr" in streams)
-    ctx = context(args, Terminal(sys.stderr))  # a pull's progress: stdout is the container's
     interactive = args.interactive and "stdin" in streams
     created, stream = containers.run(ctx, body, attach=not args.detach,
-                                     interactive=interactive)
+                                     interactive=interactive, monitor=monitor)
     if args.detach:
         print(created["Id"])
         return 0

@@ -195,16 +195,26 @@ def _stream(record: Record, sock: Any, interactive: bool) -> AttachStream:
                         stdin=interactive and bool(config.get("OpenStdin")))
 
 
+def prefork(ctx: Context) -> Any:
+    """The monitor of a container about to be run, forked now (when the context may
+    fork) so that it imports the runtime on the other CPU while the caller works out the
+    create body (a front end's flags) and run() makes the record; give it to run(),
+    which always disposes of it. None when it cannot be forked."""
+    from minidocker.engine.start import prefork_monitor
+    return prefork_monitor() if ctx.may_fork() else None
+
+
 def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = None,
-        attach: bool = False, interactive: bool = False, pull: str = "missing"
-        ) -> tuple[CreateResponse, AttachStream | None]:
+        attach: bool = False, interactive: bool = False, pull: str = "missing",
+        monitor: Any = None) -> tuple[CreateResponse, AttachStream | None]:
     """create, then start (`docker run`): the create response and, with `attach`, the
     stream. A container that fails to start is removed (nothing is left behind).
-    In a process that may fork, its monitor is forked first, to import the runtime on
-    the other CPU while the record is made."""
+    In a process that may fork, its monitor is forked first (or was, by prefork()), to
+    import the runtime on the other CPU while the record is made."""
     from minidocker.engine import start as starting
     from minidocker.errors import MinidockerError
-    monitor = starting.prefork_monitor() if ctx.may_fork() else None
+    if monitor is None:
+        monitor = prefork(ctx)
     try:
         created = create(ctx, body, name=name, pull=pull)
         record = find(ctx, created["Id"])
