@@ -155,3 +155,142 @@ def epoch(text: str) -> float | None:
         return parse_time(text) or None
     except ValueError:
         return None
+
+
+# --------------------------------------------------------------------------- values read
+# The value types of Docker's flags (go-units, opts, Go's time and strconv), with their
+# errors' words: the CLI converts flags with them, the service layer checks API values.
+
+_RAM_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+
+
+def ram_in_bytes(text: str) -> int:
+    """go-units RAMInBytes: "512", "64m", "1.5g", "10 MiB" (binary multiples, suffixes
+    k m g t p with an optional i and b). ValueError "invalid size: '100x'"."""
+    body = text.lower()
+    if body.endswith("b"):
+        body = body[:-1]
+    if body.endswith("i"):
+        body = body[:-1]
+    unit = body[-1:] if body[-1:] in "kmgtp" else ""
+    number = body[:len(body) - len(unit)].rstrip(" ") if unit else body
+    if unit and not body[:-1].rstrip(" "):
+        number = ""
+    parts = number.split(".")
+    if not number or not all(p.isdigit() and p.isascii() for p in parts) or (
+            unit == "" and body != number):
+        raise ValueError(f"invalid size: '{text}'")
+    if len(parts) > 2:  # go-units takes "1.2.3" as 1.2
+        number = ".".join(parts[:2])
+    value = float(number) if "." in number else int(number)
+    return int(value * _RAM_UNITS[unit])
+
+
+def nano_cpus(text: str) -> int:
+    """Docker's NanoCPUs flag: a rational number of CPUs ("1.5", "3/2", "1e-2") times
+    10^9, exactly. ValueError as Docker's ("failed to parse abc as a rational number",
+    "value is too precise")."""
+    bad = ValueError(f"failed to parse {text} as a rational number")
+    num, slash, den = text.partition("/")
+    if slash:  # "3/2", as big.Rat reads it
+        if not (num.lstrip("+-").isdigit() and den.isdigit() and num.isascii()
+                and den.isascii()) or int(den) == 0:
+            raise bad
+        numerator, denominator = int(num), int(den)
+    else:
+        mantissa, has_exp, exponent = text.lower().partition("e")
+        sign = -1 if mantissa.startswith("-") else 1
+        mantissa = mantissa.lstrip("+-") if mantissa[:1] in "+-" else mantissa
+        whole, _, frac = mantissa.partition(".")
+        if not (whole or frac) or not (whole + frac).isdigit() or not mantissa.isascii() \
+                or "." in frac:
+            raise bad
+        try:
+            exp = int(exponent) if has_exp else 0
+        except ValueError:
+            raise bad from None
+        if abs(exp) > 400:  # 1e100000 would be an integer of 100,000 digits
+            raise bad
+        numerator = sign * int(whole + frac or "0")
+        exp -= len(frac)
+        numerator, denominator = (numerator * 10 ** exp, 1) if exp >= 0 else \
+            (numerator, 10 ** -exp)
+    nano, rest = divmod(numerator * 1_000_000_000, denominator)
+    if rest:
+        raise ValueError("value is too precise")
+    return nano
+
+
+_DURATION_UNITS = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000,
+                   "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000,
+                   "h": 3_600_000_000_000}
+
+
+def parse_duration(text: str) -> int:
+    """Go's time.ParseDuration, in nanoseconds: "1h30m", "1.5s", "300ms", "0".
+    ValueError with Go's words ('time: missing unit in duration "5"')."""
+    quoted = f'"{text}"'
+    s = text
+    sign = -1 if s.startswith("-") else 1
+    if s[:1] in "+-":
+        s = s[1:]
+    if s == "0":
+        return 0
+    if not s:
+        raise ValueError(f"time: invalid duration {quoted}")
+    total = 0
+    while s:
+        i = 0
+        while i < len(s) and (s[i].isdigit() or s[i] == "."):
+            i += 1
+        number, s = s[:i], s[i:]
+        if not number or number == "." or number.count(".") > 1 or not (
+                number.replace(".", "").isascii()):
+            raise ValueError(f"time: invalid duration {quoted}")
+        j = 0
+        while j < len(s) and not (s[j].isdigit() or s[j] == "."):
+            j += 1
+        unit, s = s[:j], s[j:]
+        if not unit:
+            raise ValueError(f"time: missing unit in duration {quoted}")
+        if unit not in _DURATION_UNITS:
+            raise ValueError(f'time: unknown unit "{unit}" in duration {quoted}')
+        whole, _, frac = number.partition(".")
+        scale = _DURATION_UNITS[unit]
+        total += int(whole or 0) * scale + (int(frac) * scale // 10 ** len(frac) if frac
+                                            else 0)
+    if total >= 1 << 63:
+        raise ValueError(f"time: invalid duration {quoted}")
+    return sign * total
+
+
+# go-units' ulimit names (ulimit.go)
+ULIMIT_NAMES = ("core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+                "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack")
+
+
+def parse_ulimit(text: str) -> dict[str, object]:
+    """go-units ParseUlimit: "nofile=1024[:2048]" -> {"Name", "Soft", "Hard"} (Docker's
+    HostConfig.Ulimits item); ValueError with its words."""
+    name, eq, values = text.partition("=")
+    if not eq:
+        raise ValueError(f"invalid ulimit argument: {text}")
+    if name not in ULIMIT_NAMES:
+        raise ValueError(f"invalid ulimit type: {name}")
+    soft_text, colon, hard_text = values.partition(":")
+
+    def number(part: str) -> int:
+        try:
+            return int(part, 10)
+        except ValueError:
+            raise ValueError(f'strconv.ParseInt: parsing "{part}": invalid syntax') from None
+
+    if colon and ":" in hard_text:
+        raise ValueError(f"too many limit value arguments - {values}, can only have up "
+                         "to two, `soft[:hard]`")
+    soft = number(soft_text)
+    hard = number(hard_text) if colon else soft
+    if soft > hard:
+        raise ValueError(f"ulimit soft limit must be less than or equal to hard limit: "
+                         f"{soft} > {hard}")
+    return {"Name": name, "Soft": soft, "Hard": hard}

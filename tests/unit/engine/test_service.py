@@ -131,7 +131,7 @@ def test_create_takes_dockers_body(ctx: Context, rootfs: Path, tmp_path: Path) -
 def test_create_refuses_bad_bodies_and_leaves_nothing(ctx: Context, rootfs: Path) -> None:
     with pytest.raises(UsageError, match="Image"):
         containers.create(ctx, {"Cmd": ["true"]})
-    with pytest.raises(Conflict, match="--restart and --rm"):
+    with pytest.raises(UsageError, match="--restart and --rm"):
         make(ctx, rootfs, HostConfig={"AutoRemove": True,
                                       "RestartPolicy": {"Name": "always"}})
     with pytest.raises(UsageError, match="bind source path does not exist"):

@@ -91,9 +91,12 @@ def _options(ctx: Context, body: dict[str, Any], name: str | None,
     PortBindings as -p specs, the network options checked; Detach from the Attach*
     flags. A body from our CLI may hold PortBindings as a list of -p specs already."""
     from minidocker.engine import networking, volumes
+    from minidocker.engine.service import validate
     if not body.get("Image"):
         raise UsageError("no image given: the create body needs Image")
     host = dict(body.get("HostConfig") or {})
+    validate.config(body)
+    validate.host_config(host)
     options = dict(body)
     options["Name"] = name if name is not None else body.get("Name")
     mounts = [volumes.parse_volume(b) for b in host.get("Binds") or []]
@@ -112,11 +115,6 @@ def _options(ctx: Context, body: dict[str, Any], name: str | None,
     policy = host.get("RestartPolicy") or {}
     if policy and not policy.get("Name"):
         host.pop("RestartPolicy")
-    elif policy.get("Name") not in (None, "no", "always", "unless-stopped", "on-failure"):
-        raise UsageError(f"invalid restart policy {policy.get('Name')!r}: no, always, "
-                         "unless-stopped or on-failure")
-    if host.get("AutoRemove") and (host.get("RestartPolicy") or {}).get("Name", "no") != "no":
-        raise Conflict("conflicting options: cannot specify both --restart and --rm")
     if not host.get("Runtime") and ctx.runtime:
         host["Runtime"] = ctx.runtime
     networking_config = dict(body.get("NetworkingConfig") or {})
