@@ -215,3 +215,10 @@ def drive_pty(argv: list[str], lines: list[bytes], rows_cols: tuple[int, int] = 
     read_for(0.2)
     os.close(fd)
     return out, os.waitstatus_to_exitcode(status)
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The lines of a `minidocker` error, without the hint Docker adds to a usage error
+    ("See 'minidocker run --help'.")."""
+    return [line for line in stderr.strip().splitlines()
+            if not (line.startswith("See 'minidocker") and line.endswith("--help'."))]

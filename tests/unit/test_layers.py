@@ -19,14 +19,13 @@ SRC = REPO / "src" / "minidocker"
 # interpreter (-S -I) has at start. A module added here costs every call: import it
 # lazily in the command that needs it instead, unless it is worth it (DESIGN.md Budgets).
 PS_MODULES = frozenset(str.split("""
-__future__ _bz2 _collections _collections_abc _compression _functools _json _locale _lzma
-_operator _sre _stat argparse bz2 collections collections.abc copyreg enum errno fcntl
-fnmatch functools genericpath gettext importlib importlib._bootstrap
-importlib._bootstrap_external itertools keyword locale lzma operator os os.path posixpath
-re re._casefix re._compiler re._constants re._parser reprlib shutil stat types warnings zlib
+__future__ _collections _collections_abc _json _operator _stat collections
+collections.abc copyreg errno fcntl genericpath importlib importlib._bootstrap
+importlib._bootstrap_external itertools keyword operator os os.path posixpath reprlib stat
+types warnings
 minidocker minidocker.cli minidocker.cli.commands minidocker.cli.commands._common
-minidocker.cli.commands.ps minidocker.cli.formats minidocker.cli.main minidocker.cli.output
-minidocker.cli.views minidocker.engine minidocker.engine.liveness
+minidocker.cli.commands.ps minidocker.cli.flags minidocker.cli.formats minidocker.cli.main
+minidocker.cli.output minidocker.cli.views minidocker.engine minidocker.engine.liveness
 minidocker.engine.networking minidocker.engine.records
 minidocker.engine.runtimes
 minidocker.engine.service minidocker.engine.service.containers
@@ -41,13 +40,13 @@ gc genericpath importlib importlib._bootstrap importlib._bootstrap_external os o
 posixpath select stat struct types warnings
 minidocker minidocker.cli minidocker.cli.attach minidocker.cli.commands
 minidocker.cli.commands._common minidocker.cli.commands._container_flags
-minidocker.cli.commands.run minidocker.cli.main minidocker.engine
+minidocker.cli.commands.run minidocker.cli.flags minidocker.cli.main minidocker.engine
 minidocker.engine.bundle minidocker.engine.events minidocker.engine.health
 minidocker.engine.create minidocker.engine.liveness minidocker.engine.logs
 minidocker.engine.monitor
 minidocker.engine.names minidocker.engine.networking minidocker.engine.records
 minidocker.engine.runtimes minidocker.engine.service minidocker.engine.service.containers
-minidocker.engine.start
+minidocker.engine.service.validate minidocker.engine.start
 minidocker.engine.volumes minidocker.errors
 minidocker.jsonfast minidocker.linux minidocker.linux.affinity minidocker.linux.capnames
 minidocker.linux.libc minidocker.linux.rlimitnames minidocker.runtime

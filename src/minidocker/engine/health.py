@@ -22,32 +22,20 @@ LOG_MAX = 5
 
 
 def parse_duration(text: str, what: str) -> int:
-    """Go's time.ParseDuration subset Docker's flags take: 30s, 1m30s, 500ms, 2h; in ns."""
+    """A duration flag or option (Go's: 30s, 1m30s, 500ms) in ns; UsageError naming it."""
     from minidocker.errors import UsageError
-    units = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": SECOND, "m": 60 * SECOND,
-             "h": 3600 * SECOND}
-    rest, total = text.strip(), 0.0
-    if not rest:
-        raise UsageError(f"invalid {what} {text!r}: a duration like 30s or 1m30s")
-    while rest:
-        i = 0
-        while i < len(rest) and (rest[i].isdigit() or rest[i] == "."):
-            i += 1
-        j = i
-        while j < len(rest) and rest[j].isalpha():
-            j += 1
-        number, unit = rest[:i], rest[i:j]
-        if not number or unit not in units or number.count(".") > 1:
-            raise UsageError(f"invalid {what} {text!r}: a duration like 30s or 1m30s")
-        total += float(number) * units[unit]
-        rest = rest[j:]
-    return int(total)
+    from minidocker.units import parse_duration as go_duration
+    try:
+        return go_duration(text.strip())
+    except ValueError as e:
+        raise UsageError(f"invalid argument \"{text}\" for \"{what}\" flag: {e}") from None
 
 
-def config_from_flags(cmd: str | None, interval: str | None, timeout: str | None,
-                      start_period: str | None, retries: int | None,
+def config_from_flags(cmd: str | None, interval: int | None, timeout: int | None,
+                      start_period: int | None, retries: int | None,
                       none: bool) -> dict[str, Any] | None:
-    """Config.Healthcheck from the run/create flags (None: the image's stays)."""
+    """Config.Healthcheck from the run/create flags (durations in ns; None: the image's
+    stays). The service layer checks the values (validate.config)."""
     from minidocker.errors import UsageError
     if none:
         if cmd:
@@ -56,17 +44,11 @@ def config_from_flags(cmd: str | None, interval: str | None, timeout: str | None
     out: dict[str, Any] = {}
     if cmd:
         out["Test"] = ["CMD-SHELL", cmd]
-    for key, text, flag in (("Interval", interval, "--health-interval"),
-                            ("Timeout", timeout, "--health-timeout"),
-                            ("StartPeriod", start_period, "--health-start-period")):
-        if text:
-            value = parse_duration(text, flag)
-            if value < 1_000_000 and not (key == "StartPeriod" and value == 0):
-                raise UsageError(f"{flag} cannot be less than 1ms")
+    for key, value in (("Interval", interval), ("Timeout", timeout),
+                       ("StartPeriod", start_period)):
+        if value:
             out[key] = value
     if retries is not None:
-        if retries < 0:
-            raise UsageError("--health-retries cannot be negative")
         out["Retries"] = retries
     return out or None
 

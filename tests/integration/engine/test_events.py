@@ -6,6 +6,7 @@ import json
 import subprocess
 import time
 
+from tests.conftest import error_lines
 from tests.integration.engine.conftest import Engine
 
 
@@ -51,4 +52,4 @@ def test_events_follow_new_ones_only(engine: Engine) -> None:
 def test_bad_filter_is_one_line(engine: Engine) -> None:
     result = engine.run("events", "--filter", "colour=red")
     assert result.returncode == 125 and "invalid filter" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert len(error_lines(result.stderr)) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from tests.conftest import error_lines
 from tests.integration.engine.conftest import Engine
 
 FAST = ["--health-interval", "0.2s"]
@@ -66,4 +67,4 @@ def test_no_healthcheck_and_bad_flags(engine: Engine) -> None:
                      (["--health-cmd", "true", "--no-healthcheck"], "conflicts")):
         result = engine.run("run", "--rm", *bad, engine.image, "true")
         assert result.returncode == 125 and why in result.stderr, result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1
+        assert len(error_lines(result.stderr)) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.conftest import drive_pty
+from tests.conftest import drive_pty, error_lines
 from tests.integration.engine.conftest import Engine
 
 
@@ -81,7 +81,7 @@ def test_log_driver_none_and_bad_log_options(engine: Engine) -> None:
                      (["--log-driver", "syslog"], "unknown log driver")):
         result = engine.run("run", "--rm", *bad, engine.image, "true")
         assert result.returncode == 125 and why in result.stderr, result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1
+        assert len(error_lines(result.stderr)) == 1
 
 
 def test_exec_output_exit_code_and_flags(engine: Engine) -> None:

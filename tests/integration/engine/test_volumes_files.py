@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.conftest import error_lines
 from tests.integration.engine.conftest import Engine, mounts_under
 
 
@@ -162,7 +163,7 @@ def test_cp_out_never_reads_the_host_through_planted_symlinks(engine: Engine,
         result = engine.run("cp", f"{cid}:{src}", str(out / "x"))
         assert result.returncode != 0 and "Traceback" not in result.stderr
         assert result.stderr.startswith("minidocker: error: ")
-        assert len(result.stderr.splitlines()) == 1
+        assert len(error_lines(result.stderr)) == 1
         assert src.split("/")[-1] in result.stderr
     for src in ("/data/abs", "/etc/rel", "/data/up/"):
         result = engine.run("cp", "-L", f"{cid}:{src}", str(out / "y"))
@@ -280,7 +281,7 @@ def test_cp_in_a_tar_archive_from_stdin(engine: Engine, tmp_path: Path) -> None:
     evil = engine.run("cp", "-", f"{cid}:/tmp", input=archive(("ok", b"1"),
                                                                ("../../up", b"2")))
     assert evil.returncode == 125 and "outside" in evil.stderr
-    assert len(evil.stderr.strip().splitlines()) == 1
+    assert len(error_lines(evil.stderr)) == 1
     assert engine.run("exec", cid, "test", "-e", "/up").returncode != 0
 
 
@@ -317,5 +318,5 @@ def test_cp_out_follows_docker_cp_rules(engine: Engine, tmp_path: Path) -> None:
         result = engine.run("cp", *args)
         assert result.returncode == 125, args
         assert result.stderr.startswith("minidocker: error: ") and words in result.stderr
-        assert len(result.stderr.splitlines()) == 1
+        assert len(error_lines(result.stderr)) == 1
     assert not (tmp_path / "x").exists() and not (tmp_path / "nodir").exists()

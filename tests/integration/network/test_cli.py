@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 
-from tests.conftest import tool
+from tests.conftest import error_lines, tool
 from tests.integration.network.conftest import NetEnv
 
 
@@ -53,7 +53,7 @@ def test_errors_are_one_line(netenv: NetEnv) -> None:
                  ["create", "--subnet", "192.0.2.0/26", "x"]):
         proc = md(netenv, *args)
         assert proc.returncode != 0
-        assert len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert len(error_lines(proc.stderr)) == 1, proc.stderr
         assert proc.stderr.startswith("minidocker: error: ")
 
 

@@ -7,14 +7,13 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
     from typing import Any
 
     from minidocker.engine.service import Context
 
 
-def context(args: argparse.Namespace, sink: Any = None) -> Context:
+def context(args: Any, sink: Any = None) -> Context:
     """The engine's context for this command: the root given by --root (or
     $MINIDOCKER_ROOT), and the sink that renders progress and warnings (by default a
     Terminal on stdout)."""
@@ -93,47 +92,8 @@ def each(refs: list[str], action: Callable[[str], object], echo: bool = True) ->
     return 1 if failed else 0
 
 
-# ---- sub-commands (container, image, network, volume, system, builder, trace) -----------
-# One way for every command that has sub-commands: argparse sub-parsers whose defaults name
-# the handler (run_subcommand calls it), and, for a sub-command that is also a top-level
-# command (container ls = ps, image rm = rmi), parse_fast hands the rest of the line to
-# that command (delegate), with its own help, flags and errors.
-
-
-def add_subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
-    return parser.add_subparsers(dest="sub", metavar="COMMAND", required=True)
-
-
-def subcommand(sub: argparse._SubParsersAction, name: str, handler: Callable[..., int],
-               summary: str, aliases: tuple[str, ...] = ()) -> argparse.ArgumentParser:
-    """A sub-command with its own flags (added to the parser returned) and its handler."""
-    parser: argparse.ArgumentParser = sub.add_parser(name, aliases=list(aliases),
-                                                     help=summary, description=summary)
-    parser.set_defaults(handler=handler)
-    return parser
-
-
-def delegated(sub: argparse._SubParsersAction, table: dict[str, tuple[str, str]]) -> None:
-    """List the sub-commands that are top-level commands ({name: (command, summary)}) in
-    --help; parse_fast (delegate) runs them."""
-    for name, (_, summary) in table.items():
-        sub.add_parser(name, help=summary, add_help=False)
-
-
-def delegate(table: dict[str, tuple[str, str]], argv: list[str]) -> argparse.Namespace | None:
-    """parse_fast of a command with sub-commands: `NAME ARGS...` for a NAME of `table` runs
-    that top-level command with ARGS; None leaves the rest to argparse."""
-    if not argv or argv[0] not in table:
-        return None
-    import argparse
-    command = table[argv[0]][0]
-
-    def run(args: argparse.Namespace) -> int:
-        from minidocker.cli.main import run_command
-        return run_command(command, args.rest, args.debug, args.root)
-
-    return argparse.Namespace(sub=argv[0], rest=argv[1:], handler=run)
-
-
-def run_subcommand(args: argparse.Namespace) -> int:
-    return int(args.handler(args) or 0)
+def confirm(warning: str) -> bool:
+    """Docker's prompt before a prune: the warning, then "[y/N]" read from stdin."""
+    sys.stdout.write(f"{warning}\nAre you sure you want to continue? [y/N] ")
+    sys.stdout.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")

@@ -1,5 +1,7 @@
 """The flags shared by `run` and `create`, and their translation to the engine's options
-(Docker's create body: Image, Cmd, Env, ..., HostConfig)."""
+(Docker's create body: Image, Cmd, Env, ..., HostConfig). The values are checked by the
+service layer (engine/service/validate.py), before anything is created; here only what
+needs the caller: files named by flags, the caller's environment."""
 
 from __future__ import annotations
 
@@ -9,206 +11,219 @@ from minidocker.errors import UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from types import SimpleNamespace
     from typing import Any
 
-# (option strings, kind, help[, default]): kind "bool" is store_true, "list" append,
-# "str" a value, "int" a value through int(). argparse gets them from here (the order is
-# the help's) and so does parse_fast.
-RUN_FLAGS: tuple[tuple[Any, ...], ...] = (
-    (("-d", "--detach"), "bool", "run in the background and print the container ID"),
-    (("-a", "--attach"), "list", "attach to STDIN, STDOUT or STDERR"),
+    from minidocker.cli.flags import Flag, Spec
+
+# Docker's run/create flags (cli/flags.py's tuples; Docker's help texts), those this
+# engine has: tests/unit/cli/test_docker_flags.py lists the others and why.
+RUN_FLAGS: tuple[Flag, ...] = (
+    ("d", "detach", "bool", "Run container in background and print container ID"),
+    ("", "sig-proxy", "bool", "Proxy received signals to the process", {"default": True}),
 )
-CREATE_FLAGS: tuple[tuple[Any, ...], ...] = (
-    (("-i", "--interactive"), "bool", "keep STDIN open"),
-    (("-t", "--tty"), "bool", "allocate a pseudo-TTY"),
-    (("--name",), "str", "assign a name to the container"),
-    (("-e", "--env"), "list", "set environment variables"),
-    (("--env-file",), "list", "read in a file of environment variables"),
-    (("-w", "--workdir"), "str", "working directory inside the container"),
-    (("-u", "--user"), "str", "username or UID (format: <name|uid>[:<group|gid>])"),
-    (("-v", "--volume"), "list", "bind mount a volume"),
-    (("--mount",), "list", "attach a filesystem mount"),
-    (("--tmpfs",), "list", "mount a tmpfs directory"),
-    (("-h", "--hostname"), "str", "container host name"),
-    (("--entrypoint",), "str", "overwrite the default ENTRYPOINT of the image"),
-    (("--read-only",), "bool", "mount the container's root filesystem read-only"),
-    (("--init",), "bool", "run an init inside the container"),
-    (("-m", "--memory"), "str", "memory limit"),
-    (("--memory-swap",), "str", "memory + swap limit (-1: unlimited swap)"),
-    (("--cpus",), "str", "number of CPUs"),
-    (("--cpu-shares", "-c"), "int", "CPU shares (relative weight)"),
-    (("--cpuset-cpus",), "str", "CPUs in which to allow execution (0-3, 0,1)"),
-    (("--pids-limit",), "int", "tune container pids limit (-1 for unlimited)"),
-    (("--ulimit",), "list", "ulimit options"),
-    (("--cap-add",), "list", "add Linux capabilities"),
-    (("--cap-drop",), "list", "drop Linux capabilities"),
-    (("--privileged",), "bool", "give extended privileges"),
-    (("--security-opt",), "list", "security options"),
-    (("--network", "--net"), "str", "connect a container to a network"),
-    (("-p", "--publish"), "list", "publish a container's port"),
-    (("--add-host",), "list", "add a custom host-to-IP mapping"),
-    (("-P", "--publish-all"), "bool", "publish all exposed ports to random ports"),
-    (("--network-alias",), "list", "add network-scoped alias"),
-    (("--ip",), "str", "IPv4 address (e.g., 172.30.100.104)"),
-    (("--mac-address",), "str", "container MAC address (e.g., 92:d0:c6:0a:29:33)"),
-    (("--dns",), "list", "set custom DNS servers"),
-    (("--dns-search",), "list", "set custom DNS search domains"),
-    (("--dns-option",), "list", "set DNS options"),
-    (("--restart",), "str", "restart policy (no, on-failure[:N], always, unless-stopped)",
-     "no"),
-    (("--trace",), "str", "append each step the start takes to FILE as trace-event JSON "
-     "(minidocker trace show FILE)"),
-    (("--rm",), "bool", "remove the container when it exits"),
-    (("--stop-signal",), "str", "signal to stop the container"),
-    (("--stop-timeout",), "int", "timeout (in seconds) to stop a container"),
-    (("-l", "--label"), "list", "set meta data on a container"),
-    (("--runtime",), "str", "runtime to use for this container (name or path)"),
-    (("--sysctl",), "list", "sysctl options"),
-    (("--oom-score-adj",), "int", "tune host's OOM preferences (-1000 to 1000)"),
-    (("--health-cmd",), "str", "command to run to check health"),
-    (("--health-interval",), "str", "time between running the check (ms|s|m|h) (default 30s)"),
-    (("--health-timeout",), "str", "maximum time to allow one check to run (default 30s)"),
-    (("--health-start-period",), "str", "start period for the container to initialize "
-     "before starting health-retries countdown (default 0s)"),
-    (("--health-retries",), "int", "consecutive failures needed to report unhealthy"),
-    (("--no-healthcheck",), "bool", "disable any container-specified HEALTHCHECK"),
-    (("--log-driver",), "str", "logging driver for the container (json-file, none)"),
-    (("--log-opt",), "list", "log driver options (json-file: max-size=10m, max-file=3)"),
+CREATE_FLAGS: tuple[Flag, ...] = (
+    ("", "add-host", "list", "Add a custom host-to-IP mapping (host:ip)"),
+    ("a", "attach", "list", "Attach to STDIN, STDOUT or STDERR",
+     {"complete": ("STDIN", "STDOUT", "STDERR")}),
+    ("", "cap-add", "list", "Add Linux capabilities", {"complete": "capability"}),
+    ("", "cap-drop", "list", "Drop Linux capabilities", {"complete": "capability"}),
+    ("", "cidfile", "string", "Write the container ID to the file", {"complete": "file"}),
+    ("c", "cpu-shares", "int", "CPU shares (relative weight)"),
+    ("", "cpus", "decimal", "Number of CPUs"),
+    ("", "cpuset-cpus", "string", "CPUs in which to allow execution (0-3, 0,1)"),
+    ("", "disable-content-trust", "bool", "Skip image verification (minidocker verifies "
+     "no signatures)", {"default": True}),
+    ("", "dns", "list", "Set custom DNS servers"),
+    ("", "dns-option", "list", "Set DNS options"),
+    ("", "dns-search", "list", "Set custom DNS search domains"),
+    ("", "entrypoint", "string", "Overwrite the default ENTRYPOINT of the image"),
+    ("e", "env", "list", "Set environment variables", {"check": "env_item"}),
+    ("", "env-file", "list", "Read in a file of environment variables", {"complete": "file"}),
+    ("", "health-cmd", "string", "Command to run to check health"),
+    ("", "health-interval", "duration", "Time between running the check (ms|s|m|h) "
+     "(default 0s)"),
+    ("", "health-retries", "int", "Consecutive failures needed to report unhealthy"),
+    ("", "health-start-period", "duration", "Start period for the container to initialize "
+     "before starting health-retries countdown (ms|s|m|h) (default 0s)"),
+    ("", "health-timeout", "duration", "Maximum time to allow one check to run (ms|s|m|h) "
+     "(default 0s)"),
+    ("h", "hostname", "string", "Container host name"),
+    ("", "init", "bool", "Run an init inside the container that forwards signals and reaps "
+     "processes"),
+    ("i", "interactive", "bool", "Keep STDIN open even if not attached"),
+    ("", "ip", "string", "IPv4 address (e.g., 172.30.100.104)"),
+    ("l", "label", "list", "Set meta data on a container", {"check": "env_item"}),
+    ("", "label-file", "list", "Read in a line delimited file of labels",
+     {"complete": "file"}),
+    ("", "log-driver", "string", "Logging driver for the container",
+     {"complete": ("json-file", "none")}),
+    ("", "log-opt", "list", "Log driver options"),
+    ("", "mac-address", "string", "Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
+    ("m", "memory", "bytes", "Memory limit"),
+    ("", "memory-swap", "bytes", "Swap limit equal to memory plus swap: '-1' to enable "
+     "unlimited swap", {"unlimited": True}),
+    ("", "mount", "mount", "Attach a filesystem mount to the container"),
+    ("", "name", "string", "Assign a name to the container"),
+    ("", "net", "network", "Connect a container to a network",
+     {"dest": "network", "hidden": True, "complete": "network"}),
+    ("", "net-alias", "list", "Add network-scoped alias for the container",
+     {"dest": "network_alias", "hidden": True}),
+    ("", "network", "network", "Connect a container to a network", {"complete": "network"}),
+    ("", "network-alias", "list", "Add network-scoped alias for the container"),
+    ("", "no-healthcheck", "bool", "Disable any container-specified HEALTHCHECK"),
+    ("", "oom-score-adj", "int", "Tune host's OOM preferences (-1000 to 1000)"),
+    ("", "pids-limit", "int", "Tune container pids limit (set -1 for unlimited)"),
+    ("", "privileged", "bool", "Give extended privileges to this container"),
+    ("p", "publish", "list", "Publish a container's port(s) to the host"),
+    ("P", "publish-all", "bool", "Publish all exposed ports to random ports"),
+    ("", "read-only", "bool", "Mount the container's root filesystem as read only"),
+    ("", "restart", "string", "Restart policy to apply when a container exits",
+     {"default": "no", "complete": ("no", "on-failure", "always", "unless-stopped")}),
+    ("", "rm", "bool", "Automatically remove the container when it exits"),
+    ("", "runtime", "string", "Runtime to use for this container (a name, or the path of a "
+     "runc-compatible program)", {"complete": ("minidocker", "runc", "crun")}),
+    ("", "security-opt", "list", "Security Options"),
+    ("", "stop-signal", "string", "Signal to stop a container",
+     {"help_default": "SIGTERM", "complete": "signal"}),
+    ("", "stop-timeout", "int", "Timeout (in seconds) to stop a container"),
+    ("", "sysctl", "map", "Sysctl options", {"check": "sysctl_item"}),
+    ("", "tmpfs", "list", "Mount a tmpfs directory"),
+    ("", "trace", "string", "Append each step the start takes to FILE as trace-event JSON "
+     "(minidocker trace show FILE)", {"complete": "file"}),
+    ("t", "tty", "bool", "Allocate a pseudo-TTY"),
+    ("", "ulimit", "ulimit", "Ulimit options"),
+    ("u", "user", "string", "Username or UID (format: <name|uid>[:<group|gid>])"),
+    ("v", "volume", "list", "Bind mount a volume"),
+    ("w", "workdir", "string", "Working directory inside the container"),
 )
+CREATE_USAGE = "[OPTIONS] IMAGE [COMMAND] [ARG...]"
 
 
-def add_flags(p: argparse.ArgumentParser, flags: tuple[tuple[Any, ...], ...]) -> None:
-    for names, kind, help_text, *default in flags:
-        kw: dict[str, Any] = {"help": help_text}
-        if kind == "bool":
-            kw["action"] = "store_true"
-        elif kind == "list":
-            kw.update(action="append", default=[])
-        elif kind == "int":
-            kw["type"] = int
-        if default:
-            kw["default"] = default[0]
-        p.add_argument(*names, **kw)
+def spec(flags: tuple[Flag, ...]) -> Spec:
+    """run's and create's Spec: the flags end at IMAGE (the rest is the command's)."""
+    from minidocker.cli.flags import Spec
+    return Spec(CREATE_USAGE, _checked(flags), (("image", 1), ("command", "...")),
+                interspersed=False)
 
 
-def add_create_arguments(p: argparse.ArgumentParser) -> None:
-    import argparse
-    p.conflict_handler = "resolve"  # Docker's -h is --hostname; --help stays
-    p._optionals.conflict_handler = "resolve"
-    add_flags(p, CREATE_FLAGS)
-    p.add_argument("image", metavar="IMAGE")
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
-
-
-def parse_fast(argv: list[str], flags: tuple[tuple[Any, ...], ...]) -> SimpleNamespace | None:
-    """What argparse would make of `argv` (options, IMAGE, COMMAND...), for the plain
-    cases only: exact option names, `--opt=value`, `-opt value` whose value does not
-    start with '-', clusters of short switches (-it). Anything else (--help, abbreviations,
-    `--`, values like -1, a missing IMAGE, a bad number) is None: argparse decides, and
-    words any error. argparse's import and set-up cost ~5 ms on every `run`."""
-    values: dict[str, Any] = {}
-    kinds: dict[str, tuple[str, str]] = {}
-    for names, kind, _help, *default in flags:
-        dest = next(n for n in names if n.startswith("--"))[2:].replace("-", "_")
-        values[dest] = False if kind == "bool" else [] if kind == "list" else \
-            (default[0] if default else None)
-        for name in names:
-            kinds[name] = (dest, kind)
-    i, n = 0, len(argv)
-    while i < n:
-        arg = argv[i]
-        if not arg.startswith("-"):
-            break  # IMAGE: the rest is COMMAND
-        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        spec = kinds.get(name)
-        if spec is None:  # a cluster of short switches (-it), or not for us
-            if eq or len(arg) < 3 or arg[1] == "-":
-                return None
-            for c in arg[1:]:
-                switch = kinds.get("-" + c)
-                if switch is None or switch[1] != "bool":
-                    return None
-                values[switch[0]] = True
-            i += 1
-            continue
-        dest, kind = spec
-        i += 1
-        if kind == "bool":
-            if eq:
-                return None
-            values[dest] = True
-            continue
-        if not eq:
-            if i >= n or argv[i].startswith("-"):
-                return None
-            value = argv[i]
-            i += 1
-        if kind == "list":
-            values[dest].append(value)
-        elif kind == "int":
-            try:
-                values[dest] = int(value)
-            except ValueError:
-                return None
-        else:
-            values[dest] = value
-    if i >= n:
-        return None
-    values["image"] = argv[i]
-    values["command"] = argv[i + 1:]
-    from types import SimpleNamespace
-    return SimpleNamespace(**values)
-
-
-def _pairs(items: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not key:
-            raise UsageError(f"invalid {what}: {item!r}")
-        out[key] = value
-    return out
-
-
-def _env_file(path: str) -> list[str]:
-    try:
-        with open(path) as f:
-            lines = f.read().splitlines()
-    except OSError as e:
-        raise UsageError(f"open {path}: {e.strerror}")
+def _checked(flags: tuple[Flag, ...]) -> tuple[Flag, ...]:
+    """The flags, their "check" made the service layer's check of the same value (so that
+    a flag's error and the API's agree)."""
     out = []
-    for line in lines:
-        line = line.strip()
+    for flag in flags:
+        check = flag[4].get("check") if len(flag) > 4 else None
+        if isinstance(check, str):
+            flag = (*flag[:4], {**flag[4], "check": _check(check)})
+        out.append(flag)
+    return tuple(out)
+
+
+def _check(name: str) -> Any:
+    def check(value: str) -> None:
+        from minidocker.engine.service import validate
+        getattr(validate, name)(value)
+    return check
+
+
+def _kv_file(path: str, what: str) -> list[str]:
+    """Docker's env and label files: KEY=VALUE lines, # comments, blank lines; a KEY
+    alone takes our environment's value (dropped when unset)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise UsageError(f"open {path}: {e.strerror.lower() if e.strerror else e}")
+    out = []
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{what} file {path} contains invalid utf8 bytes at line "
+                             f"{number}: {raw!r}") from None
+        if "\0" in text:
+            raise UsageError(f"{what} file {path} contains a NUL byte at line {number}")
+        line = text.lstrip().rstrip("\r")
         if not line or line.startswith("#"):
             continue
-        key, sep, _ = line.partition("=")
-        out.append(line if sep else f"{key}={os.environ.get(key, '')}")
+        key, sep, value = line.partition("=")
+        key = key.lstrip()
+        if not key:
+            raise UsageError(f"invalid {what} file {path}: no variable name on line "
+                             f"'{line}'")
+        if any(c.isspace() for c in key):
+            raise UsageError(f"invalid {what} file {path}: variable '{key}' contains "
+                             "whitespaces")
+        if sep:
+            out.append(f"{key}={value}")
+        elif key in os.environ:
+            out.append(f"{key}={os.environ[key]}")
     return out
+
+
+def _env(items: list[str]) -> list[str]:
+    """-e NAME takes our value of NAME (Docker's CLI does; unset: NAME stays alone)."""
+    return [item if "=" in item or item not in os.environ else f"{item}={os.environ[item]}"
+            for item in items]
 
 
 def _restart(text: str) -> dict[str, Any]:
     name, _, count = text.partition(":")
-    if name not in ("no", "always", "unless-stopped", "on-failure"):
-        raise UsageError(f"invalid restart policy {text!r}")
-    if count and (name != "on-failure" or not count.isdigit()):
-        raise UsageError(f"invalid restart policy {text!r}: only on-failure takes a "
-                         "maximum retry count")
-    return {"Name": name, "MaximumRetryCount": int(count or 0)}
+    try:
+        retries = int(count) if count else 0
+    except ValueError:
+        raise UsageError(f"invalid restart policy format: maximum retry count must be an "
+                         f"integer: {text}") from None
+    return {"Name": name, "MaximumRetryCount": retries}
 
 
-def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
+class CidFile:
+    """--cidfile: the file is created before the container (Docker refuses one that
+    exists: another container may be running), the id written once it is created, the
+    file removed if that fails."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.fd = -1
+        if not path:
+            return
+        try:
+            self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                              0o644)
+        except FileExistsError:
+            raise UsageError("container ID file found, make sure the other container "
+                             f"isn't running or delete {path}") from None
+        except OSError as e:
+            raise UsageError(f"failed to create the container ID file: {e.strerror}") \
+                from None
+
+    def write(self, cid: str) -> None:
+        if self.fd >= 0:
+            os.write(self.fd, cid.encode())
+            os.close(self.fd)
+            self.fd = -1
+
+    def discard(self) -> None:
+        if self.fd >= 0 and self.path:
+            os.close(self.fd)
+            self.fd = -1
+            os.unlink(self.path)
+
+
+def options_from(args: SimpleNamespace, detach: bool) -> dict[str, Any]:
     """The flags as Docker's create body (what the Docker CLI sends to the daemon): the
     service layer validates and completes it. Here only what needs the caller: the
     environment of -e NAME and --env-file, files named by flags."""
-    from minidocker.engine import bundle, health, logs, volumes
+    from minidocker.engine import health, logs, volumes
     env: list[str] = []
     for path in args.env_file:
-        env += _env_file(path)
-    for item in args.env:
-        env.append(item if "=" in item else f"{item}={os.environ.get(item, '')}"
-                   if item in os.environ else item)
+        env += _kv_file(path, "env")
+    env += _env(args.env)
+    labels: dict[str, str] = {}
+    for item in [line for path in args.label_file for line in _kv_file(path, "label")] + \
+            _env(args.label):
+        key, _, value = item.partition("=")
+        labels[key] = value
     host: dict[str, Any] = {
         "AutoRemove": bool(args.rm),
         "Privileged": bool(args.privileged),
@@ -227,32 +242,21 @@ def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
         "Binds": list(args.volume),
         "Mounts": [volumes.parse_mount(m) for m in args.mount],
         "Tmpfs": {t.partition(":")[0]: t.partition(":")[2] for t in args.tmpfs},
-        "Ulimits": [bundle.parse_ulimit(u) for u in args.ulimit],
+        "Ulimits": list(args.ulimit),
         "ExtraHosts": list(args.add_host),
         "PortBindings": list(args.publish),
-        "Sysctls": _pairs(args.sysctl, "sysctl"),
-        "Memory": bundle.parse_bytes(args.memory) if args.memory else 0,
-        "MemorySwap": (-1 if args.memory_swap == "-1" else bundle.parse_bytes(args.memory_swap))
-        if args.memory_swap else 0,
-        "NanoCpus": int(float(args.cpus) * 1e9) if args.cpus else 0,
+        "Sysctls": dict(args.sysctl),
+        "Memory": args.memory or 0,
+        "MemorySwap": args.memory_swap or 0,
+        "NanoCpus": args.cpus or 0,
         "CpuShares": args.cpu_shares or 0,
         "CpusetCpus": args.cpuset_cpus or "",
         "PidsLimit": args.pids_limit if args.pids_limit and args.pids_limit > 0 else None,
         "OomScoreAdj": args.oom_score_adj or 0,
         "LogConfig": logs.parse_config(args.log_driver, args.log_opt),
     }
-    if host["AutoRemove"] and host["RestartPolicy"]["Name"] != "no":
-        raise UsageError("conflicting options: cannot specify both --restart and --rm")
-    if host["MemorySwap"] and host["MemorySwap"] > 0 and host["Memory"] and \
-            host["MemorySwap"] < host["Memory"]:
-        raise UsageError("minimum memoryswap limit should be larger than memory limit")
-    if args.cpus:
-        try:
-            float(args.cpus)
-        except ValueError:
-            raise UsageError(f"invalid --cpus {args.cpus!r}")
     command = list(args.command)
-    if command and command[0] == "--":
+    if command[:1] == ["--"]:
         command = command[1:]
     options: dict[str, Any] = {
         "Image": args.image,
@@ -269,7 +273,7 @@ def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
         "AttachStdin": bool(args.interactive) and not detach,
         "AttachStdout": not detach,
         "AttachStderr": not detach,
-        "Labels": _pairs(args.label, "label"),
+        "Labels": labels,
         "StopSignal": args.stop_signal,
         "Healthcheck": health.config_from_flags(
             args.health_cmd, args.health_interval, args.health_timeout,
@@ -277,16 +281,13 @@ def options_from(args: argparse.Namespace, detach: bool) -> dict[str, Any]:
         "StopTimeout": args.stop_timeout,
         "HostConfig": host,
     }
-    if args.stop_signal:
-        from minidocker.runtime.operations import parse_signal
-        parse_signal(args.stop_signal)
     endpoint = _endpoint(args)
     if endpoint:
         options["NetworkingConfig"] = {"EndpointsConfig": {host["NetworkMode"]: endpoint}}
     return options
 
 
-def _endpoint(args: argparse.Namespace) -> dict[str, Any]:
+def _endpoint(args: SimpleNamespace) -> dict[str, Any]:
     """--ip, --mac-address, --network-alias: the network's EndpointsConfig entry."""
     endpoint: dict[str, Any] = {}
     if args.network_alias:
@@ -294,9 +295,5 @@ def _endpoint(args: argparse.Namespace) -> dict[str, Any]:
     if args.ip:
         endpoint["IPAMConfig"] = {"IPv4Address": args.ip}
     if args.mac_address:
-        mac = args.mac_address.lower()
-        if len(mac) != 17 or any(len(b) != 2 or not all(c in "0123456789abcdef" for c in b)
-                                 for b in mac.split(":")):
-            raise UsageError(f"invalid --mac-address {args.mac_address!r}")
-        endpoint["MacAddress"] = mac
+        endpoint["MacAddress"] = args.mac_address
     return endpoint

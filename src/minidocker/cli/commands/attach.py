@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-stdin", action="store_true", help="do not attach STDIN")
-    parser.add_argument("--sig-proxy", default="true", help="proxy received signals")
-    parser.add_argument("container", metavar="CONTAINER")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def run(args: argparse.Namespace) -> int:
+SPEC = Spec("[OPTIONS] CONTAINER", (
+    ("", "no-stdin", "bool", "Do not attach STDIN"),
+    ("", "sig-proxy", "bool", "Proxy all received signals to the process", {"default": True}),
+), (("container", 1),))
+
+
+def run(args: Any) -> int:
     from minidocker.cli.attach import stream as serve
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import containers
     stream = containers.attach(context(args), args.container, stdin=not args.no_stdin)
     code = serve(stream, stdin=stream.stdin, tty=stream.tty,
-                 forward_signals=args.sig_proxy != "false")
+                 forward_signals=args.sig_proxy)
     stream.close()
     if code is None:
         sys.stderr.write("minidocker: error: lost the container's monitor\n")

@@ -9,44 +9,46 @@ stdout gets only the image ID with -q.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from typing import Any, TextIO
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-t", "--tag", action="append", default=[],
-                        help="name and optionally a tag (name:tag), repeatable")
-    parser.add_argument("-f", "--file", help="the Dockerfile (default: CONTEXT/Dockerfile; "
-                                             "'-' reads it from stdin)")
-    parser.add_argument("--build-arg", action="append", default=[], metavar="KEY[=VALUE]",
-                        help="set a build-time variable (KEY alone: from the environment)")
-    parser.add_argument("--target", default="", help="the build stage to build")
-    parser.add_argument("--no-cache", action="store_true", help="do not use the cache")
-    parser.add_argument("--pull", action="store_true",
-                        help="always pull the base images again")
-    parser.add_argument("--iidfile", help="write the image ID to this file")
-    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
-                        help="set a label on the image")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="show no progress; print the image ID")
-    parser.add_argument("--network", default="default", choices=["default", "none", "host"],
-                        help="network mode of the RUN instructions")
-    parser.add_argument("--progress", default="auto", choices=["auto", "plain", "tty"],
-                        help="progress output")
-    parser.add_argument("context", metavar="CONTEXT",
-                        help="a directory, or '-' (a Dockerfile or a tar archive on stdin)")
+SPEC = Spec("[OPTIONS] PATH | -", (
+    ("", "build-arg", "list", "Set build-time variables"),
+    ("", "disable-content-trust", "bool", "Skip image verification (minidocker verifies "
+     "no signatures)", {"default": True}),
+    ("f", "file", "string", "Name of the Dockerfile (Default is 'PATH/Dockerfile'; '-' "
+     "reads it from stdin)", {"complete": "file"}),
+    ("", "iidfile", "string", "Write the image ID to the file", {"complete": "file"}),
+    ("", "label", "list", "Set metadata for an image"),
+    ("", "network", "string", "Set the networking mode for the RUN instructions during "
+     "build (default, none, host)", {"default": "default",
+                                     "complete": ("default", "none", "host")}),
+    ("", "no-cache", "bool", "Do not use cache when building the image"),
+    ("", "progress", "string", "Set type of progress output (auto, plain, tty)",
+     {"default": "auto", "complete": ("auto", "plain", "tty")}),
+    ("", "pull", "bool", "Always attempt to pull a newer version of the image"),
+    ("q", "quiet", "bool", "Suppress the build output and print image ID on success"),
+    ("t", "tag", "list", "Name and optionally a tag in the 'name:tag' format"),
+    ("", "target", "string", "Set the target build stage to build.", {"default": ""}),
+), (("context", 1),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.build import builder
     from minidocker.build import context as contexts
     from minidocker.cli.commands._common import context
     from minidocker.errors import UsageError
     from minidocker.image import reference
 
+    if args.network not in ("default", "none", "host"):
+        raise UsageError(f"network mode {args.network!r} not supported by the builder: "
+                         "default, none or host")
+    if args.progress not in ("auto", "plain", "tty"):
+        raise UsageError(f"invalid progress mode {args.progress!r}: auto, plain or tty")
     for tag in args.tag:
         reference.parse(tag)  # a bad name fails before any work
     options = builder.BuildOptions(

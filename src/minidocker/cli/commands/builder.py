@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
+from minidocker.cli.flags import Spec, delegated
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from minidocker.cli.commands._common import add_subcommands, subcommand
-    sub = add_subcommands(parser)
-    prune = subcommand(sub, "prune", _prune, "Remove build cache: the records whose layers "
-                       "no image has, or every record with -a")
-    prune.add_argument("-a", "--all", action="store_true", help="remove all build cache")
-    prune.add_argument("-f", "--force", action="store_true", help="do not prompt")
-
-
-def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import run_subcommand
-    return run_subcommand(args)
-
-
-def _prune(args: argparse.Namespace) -> int:
+def _prune(args: Any) -> int:
     from minidocker.build import builder
-    from minidocker.cli.commands._common import context
+    from minidocker.cli.commands._common import confirm, context
     from minidocker.cli.output import human_size
-
-    if not args.force:
-        what = "all build cache" if args.all else "all dangling build cache"
-        sys.stdout.write(f"WARNING! This will remove {what}.\n"
-                         "Are you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        answer = sys.stdin.readline().strip().lower()
-        if answer not in ("y", "yes"):
-            return 0
+    if not args.force and not confirm("WARNING! This will remove all dangling build cache."
+                                      if not args.all else
+                                      "WARNING! This will remove all build cache."):
+        return 0
     report = builder.prune(context(args), all=args.all)
     if report["CachesDeleted"]:
         print("Deleted build cache objects:")
@@ -40,3 +24,12 @@ def _prune(args: argparse.Namespace) -> int:
         print()
     print(f"Total reclaimed space: {human_size(report['SpaceReclaimed'])}")
     return 0
+
+
+SPEC = Spec("COMMAND", subcommands={
+    "build": delegated("build"),
+    "prune": Spec("", (
+        ("a", "all", "bool", "Remove all unused build cache, not just dangling ones"),
+        ("f", "force", "bool", "Do not prompt for confirmation"),
+    ), handler=_prune, summary="Remove build cache"),
+})

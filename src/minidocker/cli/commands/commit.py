@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-a", "--author", default="", help="author")
-    parser.add_argument("-c", "--change", action="append", default=[],
-                        help="apply Dockerfile instruction to the created image")
-    parser.add_argument("-m", "--message", default="", help="commit message")
-    parser.add_argument("-p", "--pause", default="true", help="pause during commit")
-    parser.add_argument("container", metavar="CONTAINER")
-    parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
+SPEC = Spec("[OPTIONS] CONTAINER [REPOSITORY[:TAG]]", (
+    ("a", "author", "string", 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")',
+     {"default": ""}),
+    ("c", "change", "list", "Apply Dockerfile instruction to the created image"),
+    ("m", "message", "string", "Commit message", {"default": ""}),
+    ("p", "pause", "bool", "Pause container during commit", {"default": True}),
+), (("container", 1), ("repository", "?")))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import containers
     result = containers.commit(context(args), args.container, repo=args.repository,
                                comment=args.message, author=args.author,
-                               changes=list(args.change), pause=args.pause != "false")
+                               changes=list(args.change), pause=args.pause)
     print(result["Id"])
     return 0

@@ -1,50 +1,22 @@
-"""minidocker container: container subcommands (`container prune`, and `container ls`,
-`container run` ... as aliases of the top-level commands)."""
+"""minidocker container: the container commands under one name (`container ls` is `ps`,
+`container run` is `run` ...), and `container prune` and `container inspect`."""
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec, delegated
 
-# `container NAME ...` runs the top-level command (container ls = ps): name -> command
-_TOP_LEVEL = {"ls": "ps", "list": "ps", "ps": "ps", "run": "run", "create": "create",
-              "start": "start", "stop": "stop", "restart": "restart", "kill": "kill",
-              "rm": "rm", "remove": "rm", "logs": "logs", "exec": "exec",
-              "inspect": "inspect", "wait": "wait", "pause": "pause", "unpause": "unpause",
-              "attach": "attach", "top": "top", "stats": "stats", "rename": "rename",
-              "cp": "cp", "diff": "diff", "export": "export", "commit": "commit",
-              "explain": "explain"}
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def _delegated() -> dict[str, tuple[str, str]]:
-    from minidocker.cli.main import COMMANDS  # their summaries, said once
-    return {name: (command, COMMANDS[command][1]) for name, command in _TOP_LEVEL.items()}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from minidocker.cli.commands._common import add_subcommands, delegated, subcommand
-    sub = add_subcommands(parser)
-    delegated(sub, _delegated())
-    p = subcommand(sub, "prune", _prune, "Remove all stopped containers")
-    p.add_argument("-f", "--force", action="store_true", help="do not prompt")
-    p.add_argument("--filter", action="append", default=[],
-                   help="label=KEY[=VALUE], label!=KEY[=VALUE]")
-
-
-def parse_fast(argv: list[str]) -> argparse.Namespace | None:
-    from minidocker.cli.commands._common import delegate
-    return delegate(_delegated(), argv)
-
-
-def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import run_subcommand
-    return run_subcommand(args)
-
-
-def _prune(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import context
+def _prune(args: Any) -> int:
+    from minidocker.cli.commands._common import confirm, context
     from minidocker.cli.output import human_size
     from minidocker.engine.service import containers
     from minidocker.engine.service.filters import from_args
+    if not args.force and not confirm("WARNING! This will remove all stopped containers."):
+        return 0
     report = containers.prune(context(args), filters=from_args(args.filter))
     ids = report["ContainersDeleted"]
     if ids:
@@ -54,3 +26,33 @@ def _prune(args: argparse.Namespace) -> int:
         print()
     print(f"Total reclaimed space: {human_size(report['SpaceReclaimed'])}")
     return 0
+
+
+def _inspect(args: Any) -> int:
+    from minidocker.cli.commands import inspect
+    args.type = "container"
+    return inspect.run(args)
+
+
+SPEC = Spec("COMMAND", subcommands={
+    "attach": delegated("attach"), "commit": delegated("commit"), "cp": delegated("cp"),
+    "create": delegated("create"), "diff": delegated("diff"), "exec": delegated("exec"),
+    "explain": delegated("explain"), "export": delegated("export"),
+    "inspect": Spec("[OPTIONS] CONTAINER [CONTAINER...]", (
+        ("f", "format", "string", "Format the output using the given Go template"),
+        ("s", "size", "bool", "Display total file sizes"),
+    ), (("names", "+"),), handler=_inspect,
+        summary="Display detailed information on one or more containers"),
+    "kill": delegated("kill"), "logs": delegated("logs"),
+    "ls": delegated("ps", "ls", "ps", "list"), "pause": delegated("pause"),
+    "port": delegated("port"),
+    "prune": Spec("[OPTIONS]", (
+        ("", "filter", "filter", "Provide filter values (e.g. 'until=<timestamp>')"),
+        ("f", "force", "bool", "Do not prompt for confirmation"),
+    ), handler=_prune, summary="Remove all stopped containers"),
+    "rename": delegated("rename"), "restart": delegated("restart"),
+    "rm": delegated("rm", "rm", "remove"), "run": delegated("run"),
+    "start": delegated("start"), "stats": delegated("stats"), "stop": delegated("stop"),
+    "top": delegated("top"), "unpause": delegated("unpause"),
+    "wait": delegated("wait"),
+})

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-a", "--archive", action="store_true", help="archive mode (keep ids)")
-    parser.add_argument("-L", "--follow-link", action="store_true",
-                        help="always follow symbol link in SRC_PATH")
-    parser.add_argument("src", metavar="SRC",
-                        help="CONTAINER:PATH, a local path, or - (a tar archive on stdin, "
-                        "unpacked into the directory DEST)")
-    parser.add_argument("dest", metavar="DEST",
-                        help="CONTAINER:PATH, a local path, or - (a tar archive of SRC on "
-                        "stdout)")
+SPEC = Spec("[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tminidocker cp [OPTIONS] SRC_PATH|- "
+            "CONTAINER:DEST_PATH", (
+    ("a", "archive", "bool", "Archive mode (copy all uid/gid information)"),
+    ("L", "follow-link", "bool", "Always follow symbol link in SRC_PATH"),
+), (("src", 1), ("dest", 1)))
 
 
 def _split(arg: str) -> tuple[str | None, str]:
@@ -24,7 +23,7 @@ def _split(arg: str) -> tuple[str | None, str]:
     return None, arg
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     import sys
 
     from minidocker.cli.commands._common import context

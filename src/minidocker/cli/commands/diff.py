@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("container", metavar="CONTAINER")
+SPEC = Spec("CONTAINER", (), (("container", 1),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     import sys
 
     from minidocker.cli.commands._common import context

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+from minidocker.cli.flags import Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -11,17 +12,15 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", help="show all events created since timestamp")
-    parser.add_argument("--until", help="stream events until this timestamp")
-    parser.add_argument("-f", "--filter", action="append", default=[],
-                        help="filter output based on conditions provided (container=, "
-                             "event=, image=, label=, type=)")
-    parser.add_argument("--format", help="format output using a Go template (json: one "
-                                         "JSON object per line)")
+SPEC = Spec("[OPTIONS]", (
+    ("f", "filter", "filter", "Filter output based on conditions provided"),
+    ("", "format", "string", "Format the output using the given Go template"),
+    ("", "since", "string", "Show all events created since timestamp"),
+    ("", "until", "string", "Stream events until this timestamp"),
+))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine import events
     from minidocker.engine.logs import parse_since

@@ -3,8 +3,9 @@ fact with a plain-language explanation and the docs section that explains it."""
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+from minidocker.cli.flags import Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,15 +16,18 @@ TOPICS = {"namespaces": "Namespaces", "user": "User and group ids", "cgroups": "
           "security": "Other security settings", "network": "Network"}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("container", metavar="CONTAINER")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="json: every fact with its values, explanation and docs")
+SPEC = Spec("[OPTIONS] CONTAINER", (
+    ("", "format", "string", "json: every fact with its values, explanation and docs",
+     {"default": "text", "complete": ("text", "json")}),
+), (("container", 1),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import containers
+    if args.format not in ("text", "json"):
+        from minidocker.errors import UsageError
+        raise UsageError(f"invalid format {args.format!r}: text or json")
     doc = containers.explain(context(args), args.container)
     if args.format == "json":
         import json

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", help="write to a file, instead of STDOUT")
-    parser.add_argument("container", metavar="CONTAINER")
+SPEC = Spec("[OPTIONS] CONTAINER", (
+    ("o", "output", "string", "Write to a file, instead of STDOUT", {"complete": "file"}),
+), (("container", 1),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     import os
     import sys
 

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_TABLE = ("table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t"
                  "{{.Comment}}")
 TITLES = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedBy": "CREATED BY"}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("image", metavar="IMAGE")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
-    parser.add_argument("--no-trunc", action="store_true", help="do not truncate output")
-    parser.add_argument("-H", "--human", default="true", choices=("true", "false"),
-                        help="human-readable sizes and dates (default true)")
-    parser.add_argument("--format", help="Go template, 'table ...' or 'json'")
+SPEC = Spec("[OPTIONS] IMAGE", (
+    ("", "format", "string", "Pretty-print images using a Go template"),
+    ("H", "human", "bool", "Print sizes and dates in human readable format",
+     {"default": True}),
+    ("", "no-trunc", "bool", "Don't truncate output"),
+    ("q", "quiet", "bool", "Only show image IDs"),
+), (("image", 1),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     import sys
 
     from minidocker.cli.commands._common import context
@@ -26,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from minidocker.cli.output import ago, ellipsis, go_time, human_size, truncate_id
     from minidocker.engine.service import images
 
-    human = args.human == "true"
+    human = args.human
     rows = []
     for step in images.history(context(args), args.image):
         created = step["Created"] or None

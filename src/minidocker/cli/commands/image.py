@@ -1,76 +1,33 @@
-"""minidocker image: manage images (ls, inspect, rm, tag, prune, history, pull, push, ...)."""
+"""minidocker image: the image commands under one name (`image ls` is `images`, `image rm`
+is `rmi` ...), and `image inspect` and `image prune`."""
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec, delegated
 
-# `image NAME ...` runs the top-level command (image ls = images): name -> command
-_TOP_LEVEL = {"ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "tag": "tag",
-              "history": "history", "pull": "pull", "push": "push", "load": "load",
-              "save": "save", "import": "import", "build": "build"}
-
-
-def _delegated() -> dict[str, tuple[str, str]]:
-    from minidocker.cli.main import COMMANDS  # their summaries, said once
-    return {name: (command, COMMANDS[command][1]) for name, command in _TOP_LEVEL.items()}
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from minidocker.cli.commands._common import add_subcommands, delegated, subcommand
-    sub = add_subcommands(parser)
-    delegated(sub, _delegated())
-    p = subcommand(sub, "inspect", inspect, "Show details of images as JSON")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("-f", "--format", help="Go template, e.g. '{{.Id}}'")
-    p = subcommand(sub, "prune", prune, "Remove unused images")
-    p.add_argument("-a", "--all", action="store_true",
-                   help="remove every unused image, not only untagged ones")
-    p.add_argument("-f", "--force", action="store_true", help="do not prompt")
+def _inspect(args: Any) -> int:
+    from minidocker.cli.commands import inspect
+    args.type, args.size = "image", False
+    return inspect.run(args)
 
 
-def parse_fast(argv: list[str]) -> argparse.Namespace | None:
-    from minidocker.cli.commands._common import delegate
-    return delegate(_delegated(), argv)
-
-
-def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import run_subcommand
-    return run_subcommand(args)
-
-
-def inspect(args: argparse.Namespace) -> int:
-    import json
-    import sys
-
-    from minidocker.cli.commands._common import context
-    from minidocker.cli.views import go_maps
-    from minidocker.engine.service import images
-    from minidocker.errors import NotFound
-    from minidocker.gotemplate import parse
-
-    ctx = context(args)
-    docs, status = [], 0
-    for name in args.images:  # as Docker: show what exists, report the rest, exit 1
-        try:
-            docs.append(images.inspect(ctx, name))
-        except NotFound as e:
-            sys.stderr.write(f"Error: {e.message}\n")
-            status = 1
-    if args.format:
-        template = parse(args.format, strict_fields=True)
-        for doc in docs:
-            print(template.execute(go_maps(doc)))
-    else:
-        print(json.dumps(docs, indent=4))
-    return status
-
-
-def prune(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import context
+def _prune(args: Any) -> int:
+    from minidocker.cli.commands._common import confirm, context
     from minidocker.cli.output import human_size
     from minidocker.engine.service import images
+    from minidocker.engine.service.filters import from_args
 
-    report = images.prune(context(args), all=args.all)
+    warning = ("WARNING! This will remove all images without at least one container "
+               "associated to them." if args.all else
+               "WARNING! This will remove all dangling images.")
+    if not args.force and not confirm(warning):
+        return 0
+    report = images.prune(context(args), all=args.all, filters=from_args(args.filter))
     if report["ImagesDeleted"]:
         print("Deleted Images:")
         print("\n".join(f"{k.lower()}: {v}" for item in report["ImagesDeleted"]
@@ -78,3 +35,22 @@ def prune(args: argparse.Namespace) -> int:
         print()
     print(f"Total reclaimed space: {human_size(report['SpaceReclaimed'])}")
     return 0
+
+
+SPEC = Spec("COMMAND", subcommands={
+    "build": delegated("build"), "history": delegated("history"),
+    "import": delegated("import"),
+    "inspect": Spec("[OPTIONS] IMAGE [IMAGE...]", (
+        ("f", "format", "string", "Format the output using the given Go template"),
+    ), (("names", "+"),), handler=_inspect,
+        summary="Display detailed information on one or more images"),
+    "load": delegated("load"), "ls": delegated("images", "ls", "images", "list"),
+    "prune": Spec("[OPTIONS]", (
+        ("a", "all", "bool", "Remove all unused images, not just dangling ones"),
+        ("", "filter", "filter", "Provide filter values (e.g. 'until=<timestamp>')"),
+        ("f", "force", "bool", "Do not prompt for confirmation"),
+    ), handler=_prune, summary="Remove unused images"),
+    "pull": delegated("pull"), "push": delegated("push"),
+    "rm": delegated("rmi", "rm", "rmi", "remove"), "save": delegated("save"),
+    "tag": delegated("tag"),
+})

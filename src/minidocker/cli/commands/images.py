@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,19 +14,17 @@ DIGESTS_TABLE = ("table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.Crea
 TITLES = {"ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
-    parser.add_argument("-a", "--all", action="store_true", help="accepted for compatibility")
-    parser.add_argument("--digests", action="store_true", help="show digests")
-    parser.add_argument("--no-trunc", action="store_true", help="do not truncate IDs")
-    parser.add_argument("--format", help="Go template, 'table ...' or 'json'")
-    parser.add_argument("-f", "--filter", action="append", default=[],
-                        help="dangling=true|false, reference=PATTERN, label=KEY[=VALUE], "
-                             "before=IMAGE, since=IMAGE (repeatable)")
+SPEC = Spec("[OPTIONS] [REPOSITORY[:TAG]]", (
+    ("a", "all", "bool", "Show all images (default hides intermediate images)"),
+    ("", "digests", "bool", "Show digests"),
+    ("f", "filter", "filter", "Filter output based on conditions provided"),
+    ("", "format", "string", "Pretty-print images using a Go template"),
+    ("", "no-trunc", "bool", "Don't truncate output"),
+    ("q", "quiet", "bool", "Only show image IDs"),
+), (("repository", "?"),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     import sys
 
     from minidocker.cli.commands._common import context

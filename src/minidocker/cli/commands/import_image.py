@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="FILE|DIR|-")
-    parser.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
-    parser.add_argument("-c", "--change", action="append", default=[],
-                        help="apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, WORKDIR, ...)")
-    parser.add_argument("-m", "--message", default="", help="commit message for the layer")
+SPEC = Spec("[OPTIONS] file|URL|- [REPOSITORY[:TAG]]", (
+    ("c", "change", "list", "Apply Dockerfile instruction to the created image"),
+    ("m", "message", "string", "Set commit message for imported image", {"default": ""}),
+), (("source", 1), ("reference", "?")))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     import sys
 
     from minidocker.cli.commands._common import context

@@ -2,33 +2,38 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-f", "--format", help="format output using a Go template")
-    parser.add_argument("-s", "--size", action="store_true", help="display total file sizes")
-    parser.add_argument("--type", choices=("container", "image", "network", "volume"),
-                        help="only objects of this type")
-    parser.add_argument("names", nargs="+", metavar="NAME|ID")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def run(args: argparse.Namespace) -> int:
+SPEC = Spec("[OPTIONS] NAME|ID [NAME|ID...]", (
+    ("f", "format", "string", "Format the output using the given Go template"),
+    ("s", "size", "bool", "Display total file sizes if the type is container"),
+    ("", "type", "string", "Return JSON for specified type",
+     {"complete": ("container", "image", "network", "volume")}),
+), (("names", "+"),))
+
+
+def run(args: Any) -> int:
     import json
 
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import system
-    from minidocker.errors import MinidockerError
+    from minidocker.errors import NotFound
 
     ctx = context(args)
     docs = []
     failed = False
-    for name in args.names:
+    for name in args.names:  # as Docker: show what exists, report the rest, exit 1
         try:
             _, doc = system.inspect(ctx, name, kind=args.type, size=args.size)
             docs.append(doc)
-        except MinidockerError as e:
+        except NotFound as e:
             sys.stderr.write(f"minidocker: error: {e.message}\n")
             failed = True
     if args.format:

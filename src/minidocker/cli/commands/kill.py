@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-s", "--signal", default="KILL", help="signal to send")
-    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+SPEC = Spec("[OPTIONS] CONTAINER [CONTAINER...]", (
+    ("s", "signal", "string", "Signal to send to the container",
+     {"default": "KILL", "complete": "signal"}),
+), (("containers", "+"),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context, each
     from minidocker.engine.service import containers
     from minidocker.runtime.operations import parse_signal

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import IO
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--input", help="read from this file instead of stdin")
-    parser.add_argument("-q", "--quiet", action="store_true", help="suppress output")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def run(args: argparse.Namespace) -> int:
+SPEC = Spec("[OPTIONS]", (
+    ("i", "input", "string", "Read from tar archive file, instead of STDIN",
+     {"complete": "file"}),
+    ("q", "quiet", "bool", "Suppress the load output"),
+))
+
+
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import images
     from minidocker.errors import UsageError

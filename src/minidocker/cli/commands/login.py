@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("server", nargs="?", default="docker.io")
-    parser.add_argument("-u", "--username")
-    parser.add_argument("-p", "--password")
-    parser.add_argument("--password-stdin", action="store_true", help="read the password "
-                        "from stdin")
-    parser.add_argument("--insecure", action="store_true", help="allow plain HTTP")
+SPEC = Spec("[OPTIONS] [SERVER]", (
+    ("", "insecure", "bool", "Allow plain HTTP to this registry"),
+    ("p", "password", "string", "Password"),
+    ("", "password-stdin", "bool", "Take the password from stdin"),
+    ("u", "username", "string", "Username"),
+), (("server", "?"),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     import getpass
     import sys
 
@@ -34,6 +37,6 @@ def run(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             raise UsageError("login: give --password-stdin or -p (no terminal to ask on)")
         password = getpass.getpass("Password: ")
-    print(images.login(context(args), args.server, user, password,
+    print(images.login(context(args), args.server or "docker.io", user, password,
                        insecure=args.insecure)["Status"])
     return 0

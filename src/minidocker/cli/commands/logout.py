@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("server", nargs="?", default="docker.io")
+SPEC = Spec("[SERVER]", (), (("server", "?"),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import images
 
-    if images.logout(context(args), args.server):
-        print(f"Removing login credentials for {args.server}")
+    server = args.server or "docker.io"
+    if images.logout(context(args), server):
+        print(f"Removing login credentials for {server}")
     else:
-        print(f"Not logged in to {args.server}")
+        print(f"Not logged in to {server}")
     return 0

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-f", "--follow", action="store_true", help="follow log output")
-    parser.add_argument("-n", "--tail", default="all",
-                        help="number of lines to show from the end of the logs")
-    parser.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
-    parser.add_argument("--since", help="show logs since timestamp or relative (e.g. 42m)")
-    parser.add_argument("--until", help="show logs before a timestamp or relative")
-    parser.add_argument("--details", action="store_true", help="(accepted, no extra details)")
-    parser.add_argument("container", metavar="CONTAINER")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def run(args: argparse.Namespace) -> int:
+SPEC = Spec("[OPTIONS] CONTAINER", (
+    ("", "details", "bool", "Show extra details provided to logs"),
+    ("f", "follow", "bool", "Follow log output"),
+    ("", "since", "string", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or "
+     "relative (e.g. 42m for 42 minutes)"),
+    ("n", "tail", "string", "Number of lines to show from the end of the logs",
+     {"default": "all"}),
+    ("t", "timestamps", "bool", "Show timestamps"),
+    ("", "until", "string", "Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or "
+     "relative (e.g. 42m for 42 minutes)"),
+), (("container", 1),))
+
+
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine import logs
     from minidocker.engine.service import containers

@@ -5,58 +5,14 @@ minidocker.engine.networking, which keeps the container's record in step).
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from minidocker.cli.flags import Spec
 from minidocker.errors import MinidockerError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from minidocker.cli.commands._common import add_subcommands, subcommand
-    sub = add_subcommands(parser)
-    create = subcommand(sub, "create", _create, "Create a network")
-    create.add_argument("--subnet", help="subnet in CIDR form (default: a free one)")
-    create.add_argument("--gateway", help="gateway address of the subnet (default: first)")
-    create.add_argument("--internal", action="store_true",
-                        help="no outbound access (no NAT, no forwarding out)")
-    create.add_argument("-d", "--driver", default="bridge", help="driver (only bridge)")
-    create.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
-                        help="set metadata on the network")
-    create.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
-                        help="driver option (com.docker.network.bridge.name)")
-    create.add_argument("name", metavar="NAME")
-    ls = subcommand(sub, "ls", _ls, "List networks", aliases=("list",))
-    ls.add_argument("-q", "--quiet", action="store_true", help="only display network IDs")
-    ls.add_argument("--no-trunc", action="store_true", help="do not truncate the output")
-    ls.add_argument("--format", help="format output using a Go template (fields: ID, Name, "
-                    "Driver, Scope, Internal, Labels)")
-    inspect = subcommand(sub, "inspect", _inspect, "Display detailed information on networks")
-    inspect.add_argument("names", nargs="+", metavar="NETWORK")
-    rm = subcommand(sub, "rm", _rm, "Remove one or more networks", aliases=("remove",))
-    rm.add_argument("names", nargs="+", metavar="NETWORK")
-    prune = subcommand(sub, "prune", _prune, "Remove all unused networks")
-    prune.add_argument("-f", "--force", action="store_true", help="do not prompt")
-    connect = subcommand(sub, "connect", _connect, "Connect a container to a network")
-    connect.add_argument("--ip", help="IPv4 address (e.g., 172.30.100.104)")
-    connect.add_argument("--alias", action="append", default=[],
-                         help="add network-scoped alias for the container")
-    connect.add_argument("network", metavar="NETWORK")
-    connect.add_argument("container", metavar="CONTAINER")
-    disconnect = subcommand(sub, "disconnect", _disconnect,
-                            "Disconnect a container from a network")
-    disconnect.add_argument("-f", "--force", action="store_true",
-                            help="force the container to disconnect from a network")
-    disconnect.add_argument("network", metavar="NETWORK")
-    disconnect.add_argument("container", metavar="CONTAINER")
-
-
-def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import run_subcommand
-    return run_subcommand(args)
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -69,22 +25,24 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
     return result
 
 
-def _create(args: argparse.Namespace) -> int:
+def _create(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import networks
-    result = networks.create(context(args), args.name, driver=args.driver, subnet=args.subnet,
-                             gateway=args.gateway, internal=args.internal,
-                             labels=_pairs(args.label, "--label"),
-                             options=_pairs(args.opt, "--opt"))
+    if len(args.subnet) > 1 or len(args.gateway) > 1:
+        raise UsageError("one --subnet and one --gateway: networks have one IPv4 subnet")
+    result = networks.create(context(args), args.name, driver=args.driver,
+                             subnet=(args.subnet or [None])[0],
+                             gateway=(args.gateway or [None])[0], internal=args.internal,
+                             labels=_pairs(args.label, "--label"), options=args.opt)
     print(result["Id"])
     return 0
 
 
-def _ls(args: argparse.Namespace) -> int:
+def _ls(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import networks
-
-    docs = networks.ls(context(args))
+    from minidocker.engine.service.filters import from_args
+    docs = networks.ls(context(args), filters=from_args(args.filter))
     if args.format and not args.quiet:
         from minidocker.cli.formats import Format
         fmt = Format(args.format, default_table="table {{.ID}}\t{{.Name}}\t{{.Driver}}"
@@ -118,7 +76,7 @@ class _NetworkRow:
         self.Labels = ",".join(f"{k}={v}" for k, v in sorted((doc["Labels"] or {}).items()))
 
 
-def _inspect(args: argparse.Namespace) -> int:
+def _inspect(args: Any) -> int:
     import json
 
     from minidocker.cli.commands._common import context
@@ -131,13 +89,20 @@ def _inspect(args: argparse.Namespace) -> int:
             docs.append(networks.inspect(ctx, name))
         except MinidockerError as e:
             failed.append(e.message)
-    print(json.dumps(docs, indent=4))
+    if args.format:
+        from minidocker.cli.views import go_maps
+        from minidocker.gotemplate import parse
+        template = parse(args.format, strict_fields=True)
+        for doc in docs:
+            print(template.execute(go_maps(doc)))
+    else:
+        print(json.dumps(docs, indent=4))
     for message in failed:
         sys.stderr.write(f"minidocker: error: {message}\n")
     return 1 if failed else 0
 
 
-def _rm(args: argparse.Namespace) -> int:
+def _rm(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import networks
 
@@ -154,24 +119,21 @@ def _rm(args: argparse.Namespace) -> int:
     return status
 
 
-def _prune(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import context
+def _prune(args: Any) -> int:
+    from minidocker.cli.commands._common import confirm, context
     from minidocker.engine.service import networks
-
-    if not args.force:
-        sys.stdout.write("WARNING! This will remove all custom networks not used by at least "
-                         "one container.\nAre you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
-    removed = networks.prune(context(args))["NetworksDeleted"]
+    from minidocker.engine.service.filters import from_args
+    if not args.force and not confirm("WARNING! This will remove all custom networks not "
+                                      "used by at least one container."):
+        return 0
+    removed = networks.prune(context(args), filters=from_args(args.filter))["NetworksDeleted"]
     if removed:
         print("Deleted Networks:")
         print("\n".join(removed))
     return 0
 
 
-def _connect(args: argparse.Namespace) -> int:
+def _connect(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import networks
     networks.connect(context(args), args.network, args.container, ip=args.ip,
@@ -179,8 +141,46 @@ def _connect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _disconnect(args: argparse.Namespace) -> int:
+def _disconnect(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import networks
     networks.disconnect(context(args), args.network, args.container, force=args.force)
     return 0
+
+
+SPEC = Spec("COMMAND", subcommands={
+    "connect": Spec("[OPTIONS] NETWORK CONTAINER", (
+        ("", "alias", "strings", "Add network-scoped alias for the container"),
+        ("", "ip", "string", "IPv4 address (e.g., 172.30.100.104)"),
+    ), (("network", 1), ("container", 1)), handler=_connect,
+        summary="Connect a container to a network"),
+    "create": Spec("[OPTIONS] NETWORK", (
+        ("d", "driver", "string", "Driver to manage the Network", {"default": "bridge",
+                                                                   "complete": ("bridge",)}),
+        ("", "gateway", "strings", "IPv4 Gateway for the master subnet"),
+        ("", "internal", "bool", "Restrict external access to the network"),
+        ("", "label", "list", "Set metadata on a network"),
+        ("o", "opt", "map", "Set driver specific options"),
+        ("", "subnet", "strings", "Subnet in CIDR format that represents a network segment"),
+    ), (("name", 1),), handler=_create, summary="Create a network"),
+    "disconnect": Spec("[OPTIONS] NETWORK CONTAINER", (
+        ("f", "force", "bool", "Force the container to disconnect from a network"),
+    ), (("network", 1), ("container", 1)), handler=_disconnect,
+        summary="Disconnect a container from a network"),
+    "inspect": Spec("[OPTIONS] NETWORK [NETWORK...]", (
+        ("f", "format", "string", "Format the output using the given Go template"),
+    ), (("names", "+"),), handler=_inspect,
+        summary="Display detailed information on one or more networks"),
+    "ls": Spec("[OPTIONS]", (
+        ("f", "filter", "filter", "Provide filter values (e.g. 'driver=bridge')"),
+        ("", "format", "string", "Pretty-print networks using a Go template"),
+        ("", "no-trunc", "bool", "Do not truncate the output"),
+        ("q", "quiet", "bool", "Only display network IDs"),
+    ), handler=_ls, summary="List networks", aliases=("ls", "list")),
+    "prune": Spec("[OPTIONS]", (
+        ("", "filter", "filter", "Provide filter values (e.g. 'until=<timestamp>')"),
+        ("f", "force", "bool", "Do not prompt for confirmation"),
+    ), handler=_prune, summary="Remove all unused networks"),
+    "rm": Spec("NETWORK [NETWORK...]", (), (("names", "+"),), handler=_rm,
+               summary="Remove one or more networks", aliases=("rm", "remove")),
+})

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("container", metavar="CONTAINER")
-    parser.add_argument("port", nargs="?", metavar="PRIVATE_PORT[/PROTO]")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def run(args: argparse.Namespace) -> int:
+SPEC = Spec("CONTAINER [PRIVATE_PORT[/PROTO]]", (), (("container", 1), ("port", "?")))
+
+
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import containers
     from minidocker.errors import NotFound, UsageError

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+from minidocker.cli.flags import Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,22 +16,20 @@ TITLES = {"ID": "CONTAINER ID", "RunningFor": "CREATED", "Names": "NAMES",
           "CreatedAt": "CREATED AT"}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-a", "--all", action="store_true",
-                        help="show all containers (default shows just running)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only display container IDs")
-    parser.add_argument("-n", "--last", type=int, default=-1,
-                        help="show n last created containers (includes all states)")
-    parser.add_argument("-l", "--latest", action="store_true",
-                        help="show the latest created container (includes all states)")
-    parser.add_argument("-f", "--filter", action="append", default=[],
-                        help="filter output based on conditions provided")
-    parser.add_argument("--format", help="format output using a Go template")
-    parser.add_argument("--no-trunc", action="store_true", help="don't truncate output")
-    parser.add_argument("-s", "--size", action="store_true", help="display total file sizes")
+SPEC = Spec("[OPTIONS]", (
+    ("a", "all", "bool", "Show all containers (default shows just running)"),
+    ("f", "filter", "filter", "Filter output based on conditions provided"),
+    ("", "format", "string", "Pretty-print containers using a Go template"),
+    ("n", "last", "int", "Show n last created containers (includes all states)",
+     {"default": -1}),
+    ("l", "latest", "bool", "Show the latest created container (includes all states)"),
+    ("", "no-trunc", "bool", "Don't truncate output"),
+    ("q", "quiet", "bool", "Only display container IDs"),
+    ("s", "size", "bool", "Display total file sizes"),
+))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     import time
 
     from minidocker.cli.commands._common import context

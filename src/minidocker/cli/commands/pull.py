@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", metavar="NAME[:TAG|@DIGEST]")
-    parser.add_argument("--platform", help="os/arch[/variant] to pick from a manifest list")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only the image name")
-    parser.add_argument("--insecure", action="store_true",
-                        help="allow plain HTTP to this registry")
+SPEC = Spec("[OPTIONS] NAME[:TAG|@DIGEST]", (
+    ("", "disable-content-trust", "bool", "Skip image verification (minidocker verifies "
+     "no signatures)", {"default": True}),
+    ("", "insecure", "bool", "Allow plain HTTP to this registry"),
+    ("", "platform", "string", "Set platform if server is multi-platform capable"),
+    ("q", "quiet", "bool", "Suppress verbose output"),
+), (("name", 1),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.cli.progress import Progress
     from minidocker.engine.service import images

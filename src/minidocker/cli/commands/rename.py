@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("container", metavar="CONTAINER")
-    parser.add_argument("new_name", metavar="NEW_NAME")
+SPEC = Spec("CONTAINER NEW_NAME", (), (("container", 1), ("new_name", 1)))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import containers
     containers.rename(context(args), args.container, args.new_name)

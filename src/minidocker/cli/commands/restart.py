@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-t", "--time", "--timeout", type=int, default=None, dest="time",
-                        help="seconds to wait before killing the container")
-    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+SPEC = Spec("[OPTIONS] CONTAINER [CONTAINER...]", (
+    ("t", "time", "int", "Seconds to wait for stop before killing the container",
+     {"help_default": 10}),
+    ("", "timeout", "int", "Seconds to wait for stop before killing the container",
+     {"dest": "time", "hidden": True}),
+), (("containers", "+"),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context, each
     from minidocker.engine.service import containers
     ctx = context(args)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-f", "--force", action="store_true",
-                        help="force the removal of a running container (uses SIGKILL)")
-    parser.add_argument("-v", "--volumes", action="store_true",
-                        help="remove anonymous volumes associated with the container")
-    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+SPEC = Spec("[OPTIONS] CONTAINER [CONTAINER...]", (
+    ("f", "force", "bool", "Force the removal of a running container (uses SIGKILL)"),
+    ("v", "volumes", "bool", "Remove anonymous volumes associated with the container"),
+), (("containers", "+"),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context, each
     from minidocker.engine.service import containers
     ctx = context(args)

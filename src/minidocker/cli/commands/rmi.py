@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", metavar="IMAGE")
-    parser.add_argument("-f", "--force", action="store_true",
-                        help="remove an image with several tags; untag one in use")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def run(args: argparse.Namespace) -> int:
+SPEC = Spec("[OPTIONS] IMAGE [IMAGE...]", (
+    ("f", "force", "bool", "Force removal of the image"),
+), (("images", "+"),))
+
+
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import images
     from minidocker.errors import MinidockerError

@@ -4,33 +4,25 @@ from __future__ import annotations
 
 import sys
 
+from minidocker.cli.commands import _container_flags as flags
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from types import SimpleNamespace
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from minidocker.cli.commands._container_flags import RUN_FLAGS, add_create_arguments, add_flags
-    add_flags(parser, RUN_FLAGS)
-    add_create_arguments(parser)
+SPEC = flags.spec(flags.RUN_FLAGS + flags.CREATE_FLAGS)
 
 
-def parse_fast(argv: list[str]) -> SimpleNamespace | None:
-    from minidocker.cli.commands import _container_flags as flags
-    return flags.parse_fast(argv, flags.RUN_FLAGS + flags.CREATE_FLAGS)
-
-
-def run(args: argparse.Namespace) -> int:
+def run(args: SimpleNamespace) -> int:
     from minidocker.cli.commands._common import Terminal, context
-    from minidocker.cli.commands._container_flags import options_from
     from minidocker.engine.service import containers
 
     ctx = context(args, Terminal(sys.stderr))  # a pull's progress: stdout is the container's
     monitor = containers.prefork(ctx)  # it imports the runtime while we read the flags
     try:
         streams = _attached(args)
-        body = options_from(args, detach=args.detach)
+        body = flags.options_from(args, detach=args.detach)
+        cidfile = flags.CidFile(args.cidfile)
     except BaseException:
         if monitor is not None:
             monitor.close()
@@ -39,14 +31,19 @@ def run(args: argparse.Namespace) -> int:
         body.update(AttachStdin=args.interactive and "stdin" in streams,
                     AttachStdout="stdout" in streams, AttachStderr="stderr" in streams)
     interactive = args.interactive and "stdin" in streams
-    created, stream = containers.run(ctx, body, attach=not args.detach,
-                                     interactive=interactive, monitor=monitor)
+    try:
+        created, stream = containers.run(ctx, body, attach=not args.detach,
+                                         interactive=interactive, monitor=monitor)
+    except BaseException:
+        cidfile.discard()
+        raise
+    cidfile.write(created["Id"])
     if args.detach:
         print(created["Id"])
         return 0
     assert stream is not None
     from minidocker.cli.attach import stream as serve
-    code = serve(stream, stdin=interactive, tty=args.tty,
+    code = serve(stream, stdin=interactive, tty=args.tty, forward_signals=args.sig_proxy,
                  outputs=tuple(n for n, name in ((1, "stdout"), (2, "stderr"))
                                if name in streams))
     stream.close()
@@ -56,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _attached(args: argparse.Namespace) -> set[str]:
+def _attached(args: SimpleNamespace) -> set[str]:
     """-a STDIN|STDOUT|STDERR (repeatable): the streams attached; all three without it."""
     from minidocker.errors import UsageError
     if not args.attach:

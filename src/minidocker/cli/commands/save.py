@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("images", nargs="+", metavar="IMAGE")
-    parser.add_argument("-o", "--output", help="write to this file instead of stdout")
-    parser.add_argument("--format", default="docker", choices=("docker", "oci", "docker-archive",
-                                                               "oci-archive"),
-                        help="archive format (default docker)")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def run(args: argparse.Namespace) -> int:
+SPEC = Spec("[OPTIONS] IMAGE [IMAGE...]", (
+    ("", "format", "string", "Archive format: docker (Docker's, the default) or oci",
+     {"default": "docker", "complete": ("docker", "oci")}),
+    ("o", "output", "string", "Write to a file, instead of STDOUT", {"complete": "file"}),
+), (("images", "+"),))
+
+
+def run(args: Any) -> int:
     import os
 
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import images
     from minidocker.errors import UsageError
 
+    if args.format not in ("docker", "oci", "docker-archive", "oci-archive"):
+        raise UsageError(f"invalid archive format {args.format!r}: docker or oci")
     ctx = context(args)
     if not args.output:
         if sys.stdout.isatty():

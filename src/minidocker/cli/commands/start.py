@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-a", "--attach", action="store_true",
-                        help="attach STDOUT/STDERR and forward signals")
-    parser.add_argument("-i", "--interactive", action="store_true",
-                        help="attach the container's STDIN")
-    parser.add_argument("--trace", metavar="FILE", help="append each step the start takes to "
-                        "FILE as trace-event JSON (minidocker trace show FILE)")
-    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def run(args: argparse.Namespace) -> int:
+SPEC = Spec("[OPTIONS] CONTAINER [CONTAINER...]", (
+    ("a", "attach", "bool", "Attach STDOUT/STDERR and forward signals"),
+    ("i", "interactive", "bool", "Attach container's STDIN"),
+    ("", "trace", "string", "Append each step the start takes to FILE as trace-event JSON "
+     "(minidocker trace show FILE)", {"complete": "file"}),
+), (("containers", "+"),))
+
+
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context, each
     from minidocker.engine.service import containers
     ctx = context(args)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
+
+from minidocker.cli.flags import Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -17,13 +18,12 @@ TITLES = {"ID": "CONTAINER ID", "CPUPerc": "CPU %", "MemUsage": "MEM USAGE / LIM
           "Name": "NAME"}
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-a", "--all", action="store_true", help="show all containers")
-    parser.add_argument("--no-stream", action="store_true",
-                        help="disable streaming stats and only pull the first result")
-    parser.add_argument("--no-trunc", action="store_true", help="do not truncate output")
-    parser.add_argument("--format", help="format output using a Go template")
-    parser.add_argument("containers", nargs="*", metavar="CONTAINER")
+SPEC = Spec("[OPTIONS] [CONTAINER...]", (
+    ("a", "all", "bool", "Show all containers (default shows just running)"),
+    ("", "format", "string", "Pretty-print images using a Go template"),
+    ("", "no-stream", "bool", "Disable streaming stats and only pull the first result"),
+    ("", "no-trunc", "bool", "Do not truncate output"),
+), (("containers", "*"),))
 
 
 class StatRow:
@@ -58,7 +58,7 @@ class StatRow:
         self.PIDs = str((sample.get("pids_stats") or {}).get("current", 0))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.cli.formats import Format
     from minidocker.engine.service import containers

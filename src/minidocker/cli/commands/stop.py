@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-t", "--time", "--timeout", type=int, default=None, dest="time",
-                        help="seconds to wait before killing the container")
-    parser.add_argument("-s", "--signal", help="signal to send to the container")
-    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+SPEC = Spec("[OPTIONS] CONTAINER [CONTAINER...]", (
+    ("s", "signal", "string", "Signal to send to the container (default: its stop signal)",
+     {"complete": "signal"}),
+    ("t", "time", "int", "Seconds to wait for stop before killing it", {"help_default": 10}),
+    ("", "timeout", "int", "Seconds to wait for stop before killing it",
+     {"dest": "time", "hidden": True}),
+), (("containers", "+"),))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context, each
     from minidocker.engine.service import containers
     if args.signal:

@@ -2,69 +2,36 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec, delegated
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from minidocker.cli.commands._common import add_subcommands, subcommand
-    sub = add_subcommands(parser)
-    p = subcommand(sub, "df", _df, "show disk usage")
-    p.add_argument("-v", "--verbose", action="store_true")
-    p.add_argument("--format")
-    p = subcommand(sub, "prune", _prune, "remove unused data")
-    p.add_argument("-f", "--force", action="store_true")
-    p.add_argument("-a", "--all", action="store_true", help="remove all unused images")
-    p.add_argument("--volumes", action="store_true", help="prune anonymous volumes")
-    subcommand(sub, "info", _info, "display system-wide information")
-    subcommand(sub, "boot", _boot, "start the containers that a reboot stopped and whose "
-               "restart policy says so (always; unless-stopped if not stopped by hand): what "
-               "dockerd does when it starts; run it once at boot")
-    subcommand(sub, "service", _service, "serve the Docker Engine API (docs/api.md; "
-               "'minidocker system service --help' for its options)")
-
-
-def parse_fast(argv: list[str]) -> argparse.Namespace | None:
-    """`system service ARGS`: the API server parses its own arguments (it runs as a
-    program of its own: see _service)."""
-    if argv[:1] == ["service"]:
-        return argparse.Namespace(sub="service", service_args=argv[1:], handler=_service)
-    return None
-
-
-def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import run_subcommand
-    return run_subcommand(args)
-
-
-def _info(args: argparse.Namespace) -> int:
+def _info(args: Any) -> int:
     from minidocker.cli.commands import info
-    args.format = None
     return info.run(args)
 
 
-def _prune(args: argparse.Namespace) -> int:
-    import sys
+def _prune(args: Any) -> int:
 
-    from minidocker.cli.commands._common import context
+    from minidocker.cli.commands._common import confirm, context
     from minidocker.cli.output import human_size
     from minidocker.engine.service import system
-    if not args.force:
-        sys.stdout.write("WARNING! This will remove:\n  - all stopped containers\n"
-                         "  - all networks not used by at least one container\n" +
-                         ("  - all anonymous volumes not used by at least one container\n"
-                          if args.volumes else "") +
-                         ("  - all images without at least one container associated to them\n"
-                          if args.all else "  - all dangling images\n") +
-                         "\nAre you sure you want to continue? [y/N] ")
-        sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
+    from minidocker.engine.service.filters import from_args
+    warning = ("WARNING! This will remove:\n  - all stopped containers\n"
+               "  - all networks not used by at least one container\n" +
+               ("  - all volumes not used by at least one container\n"
+                if args.volumes else "") +
+               ("  - all images without at least one container associated to them\n"
+                if args.all else "  - all dangling images\n") +
+               "  - all build cache\n")
+    if not args.force and not confirm(warning):
+        return 0
     report: dict[str, Any] = dict(system.prune(context(args), all=args.all,
-                                               volumes=args.volumes))
+                                               volumes=args.volumes,
+                                               filters=from_args(args.filter)))
     for title, key in (("Deleted Containers:", "ContainersDeleted"),
                        ("Deleted Networks:", "NetworksDeleted"),
                        ("Deleted Volumes:", "VolumesDeleted")):
@@ -79,7 +46,7 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _service(args: argparse.Namespace) -> int:
+def _service(args: Any) -> int:
     """Exec the API server (minidocker.api.main) in this process: the CLI imports none of
     it, and the server starts without the CLI's state."""
     import os
@@ -91,11 +58,10 @@ def _service(args: argparse.Namespace) -> int:
             "from minidocker.api.main import main; sys.exit(main(sys.argv[1:]))")
     sys.stdout.flush()
     os.execv(sys.executable, [sys.executable, "-S", "-c", boot, "--root", args.root,
-                              *(["--debug"] if args.debug else []),
-                              *getattr(args, "service_args", [])])
+                              *(["--debug"] if args.debug else []), *args.argv])
 
 
-def _boot(args: argparse.Namespace) -> int:
+def _boot(args: Any) -> int:
     import sys
 
     from minidocker.cli.commands._common import context
@@ -111,31 +77,89 @@ def _boot(args: argparse.Namespace) -> int:
     return code
 
 
-def _df(args: argparse.Namespace) -> int:
+def _df(args: Any) -> int:
+    """docker system df: the summary table (or --format of its rows: Type, TotalCount,
+    Active, Size, Reclaimable), or with -v the space of each image, container and volume."""
     import sys
+    import time
 
     from minidocker.cli.commands._common import context
-    from minidocker.cli.output import format_table, human_size
+    from minidocker.cli.commands.images import rows_of
+    from minidocker.cli.formats import Format
+    from minidocker.cli.output import ago, human_size
     from minidocker.engine.service import system
     usage = system.df(context(args))
-    images = usage["Images"]
-    containers = usage["Containers"]
-    volumes = usage["Volumes"]
+    images, containers, volumes = usage["Images"], usage["Containers"], usage["Volumes"]
+    running = ("running", "paused", "restarting")
+    if args.verbose:
+        now = time.time()
+        out = ["Images space usage:", ""]
+        rows = [{**row, "CreatedSince": ago(i["Created"], now) if i["Created"] else "N/A",
+                 "Size": human_size(i["Size"], 3), "SharedSize": human_size(0, 3),
+                 "UniqueSize": human_size(i["Size"], 3), "Containers": str(i["Containers"])}
+                for i in images for row in rows_of(i)]
+        out.append(Format("table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t"
+                          "{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}"
+                          ).render(rows, {"ID": "IMAGE ID", "CreatedSince": "CREATED"}))
+        out += ["Containers space usage:", ""]
+        rows = [{"ID": c["Id"][:12], "Image": c["Image"], "Command": f'"{c["Command"]}"',
+                 "LocalVolumes": str(sum(1 for m in c["Mounts"] if m["Type"] == "volume")),
+                 "Size": human_size(c["SizeRw"], 3), "RunningFor": ago(c["Created"], now),
+                 "Status": c["Status"], "Names": c["Names"][0].lstrip("/")}
+                for c in containers]
+        out.append(Format("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t"
+                          "{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}").render(
+            rows, {"ID": "CONTAINER ID", "RunningFor": "CREATED"}))
+        out += ["Local Volumes space usage:", ""]
+        rows = [{"Name": v["Name"], "Links": str(v["UsageData"]["RefCount"]),
+                 "Size": human_size(v["UsageData"]["Size"], 3)} for v in volumes]
+        out.append(Format("table {{.Name}}\t{{.Links}}\t{{.Size}}").render(
+            rows, {"Name": "VOLUME NAME"}))
+        out += ["Build cache usage: 0B", ""]
+        sys.stdout.write("\n".join(out) + "\n")
+        return 0
     image_size = sum(i["Size"] for i in images)
     image_unused = sum(i["Size"] for i in images if not i["Containers"])
     container_size = sum(c["SizeRw"] for c in containers)
-    stopped_size = sum(c["SizeRw"] for c in containers
-                       if c["State"] not in ("running", "paused", "restarting"))
+    stopped_size = sum(c["SizeRw"] for c in containers if c["State"] not in running)
     volume_size = sum(v["UsageData"]["Size"] for v in volumes)
     volume_unused = sum(v["UsageData"]["Size"] for v in volumes if not v["UsageData"]["RefCount"])
-    rows = [("Images", len(images), sum(1 for i in images if i["Containers"]), image_size,
-             image_unused),
-            ("Containers", len(containers), sum(1 for c in containers if c["State"] in (
-                "running", "paused", "restarting")), container_size, stopped_size),
-            ("Local Volumes", len(volumes), sum(1 for v in volumes if v["UsageData"]["RefCount"]),
-             volume_size, volume_unused)]
-    table = [(kind, str(total), str(active), human_size(size),
-              f"{human_size(rec)} ({100 * rec // size if size else 0}%)")
-             for kind, total, active, size, rec in rows]
-    sys.stdout.write(format_table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], table))
+    table = [("Images", len(images), sum(1 for i in images if i["Containers"]), image_size,
+              image_unused),
+             ("Containers", len(containers), sum(1 for c in containers if c["State"] in running),
+              container_size, stopped_size),
+             ("Local Volumes", len(volumes), sum(1 for v in volumes
+                                                 if v["UsageData"]["RefCount"]),
+              volume_size, volume_unused),
+             ("Build Cache", 0, 0, 0, 0)]
+    rows = [{"Type": kind, "TotalCount": str(total), "Active": str(active),
+             "Size": human_size(size), "Reclaimable":
+             f"{human_size(rec)} ({100 * rec // size if size else 0}%)"}
+            for kind, total, active, size, rec in table]
+    fmt = Format(args.format or "table", default_table="table {{.Type}}\t{{.TotalCount}}\t"
+                 "{{.Active}}\t{{.Size}}\t{{.Reclaimable}}")
+    sys.stdout.write(fmt.render(rows, {"TotalCount": "TOTAL"}))
     return 0
+
+SPEC = Spec("COMMAND", subcommands={
+    "boot": Spec("", (), handler=_boot, summary="Start the containers a reboot stopped whose "
+                 "restart policy says so (always; unless-stopped if not stopped by hand), as "
+                 "dockerd does when it starts: run it once at boot"),
+    "df": Spec("[OPTIONS]", (
+        ("", "format", "string", "Pretty-print images using a Go template"),
+        ("v", "verbose", "bool", "Show detailed information on space usage"),
+    ), handler=_df, summary="Show minidocker disk usage"),
+    "events": delegated("events"),
+    "info": Spec("[OPTIONS]", (
+        ("f", "format", "string", "Format the output using the given Go template"),
+    ), handler=_info, summary="Display system-wide information"),
+    "prune": Spec("[OPTIONS]", (
+        ("a", "all", "bool", "Remove all unused images not just dangling ones"),
+        ("", "filter", "filter", "Provide filter values (e.g. 'label=<key>=<value>')"),
+        ("f", "force", "bool", "Do not prompt for confirmation"),
+        ("", "volumes", "bool", "Prune volumes"),
+    ), handler=_prune, summary="Remove unused data"),
+    "service": Spec("[OPTIONS]", (), handler=_service, raw=True,
+                    summary="Serve the Docker Engine API (docs/api.md; 'minidocker system "
+                    "service --help' for its options)"),
+})

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
-    parser.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
+SPEC = Spec("SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", (), (("source", 1), ("target", 1)))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import images
     images.tag(context(args), args.source, args.target)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("container", metavar="CONTAINER")
-    parser.add_argument("ps_args", nargs=argparse.REMAINDER, metavar="[ps OPTIONS]")
+SPEC = Spec("CONTAINER [ps OPTIONS]", (), (("container", 1), ("ps_args", "...")),
+            interspersed=False)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     import sys
 
     from minidocker.cli.commands._common import context

@@ -3,29 +3,20 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from minidocker.cli.commands._common import add_subcommands, subcommand
-    sub = add_subcommands(parser)
-    p = subcommand(sub, "show", _show, "print the steps of a trace file, in time order")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--code", action="store_true",
-                   help="say where in minidocker's source each step was recorded")
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="json: the events as one JSON array (the file's own array may "
-                        "lack its closing bracket, which the trace format allows)")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import run_subcommand
-    return run_subcommand(args)
-
-
-def _show(args: argparse.Namespace) -> int:
+def _show(args: Any) -> int:
     from minidocker.engine import traceview
+    if args.format not in ("text", "json"):
+        from minidocker.errors import UsageError
+        raise UsageError(f"invalid format {args.format!r}: text or json")
     events = traceview.read(args.file)
     if args.format == "json":
         import json
@@ -38,3 +29,14 @@ def _show(args: argparse.Namespace) -> int:
         out += row.lines()
     sys.stdout.write("\n".join(out) + "\n")
     return 0
+
+
+SPEC = Spec("COMMAND", subcommands={
+    "show": Spec("[OPTIONS] FILE", (
+        ("", "code", "bool", "Say where in minidocker's source each step was recorded"),
+        ("", "format", "string", "json: the events as one JSON array (the file's own array "
+         "may lack its closing bracket, which the trace format allows)",
+         {"default": "text", "complete": ("text", "json")}),
+    ), (("file", 1),), handler=_show, summary="Print the steps of a trace file, in time "
+        "order"),
+})

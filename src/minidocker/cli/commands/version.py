@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
+from minidocker.cli.flags import Spec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-f", "--format", help="format output using a Go template")
+SPEC = Spec("[OPTIONS]", (
+    ("f", "format", "string", "Format the output using the given Go template"),
+))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Any) -> int:
     import platform
 
     from minidocker import OCI_VERSION, __version__

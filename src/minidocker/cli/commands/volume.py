@@ -2,46 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from minidocker.cli.flags import Spec
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from minidocker.cli.commands._common import add_subcommands, subcommand
-    sub = add_subcommands(parser)
-    p = subcommand(sub, "create", _create, "create a volume")
-    p.add_argument("name", nargs="?")
-    p.add_argument("--label", action="append", default=[])
-    p.add_argument("-d", "--driver", default="local")
-    p = subcommand(sub, "ls", _ls, "list volumes", aliases=("list",))
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.add_argument("--format")
-    p.add_argument("-f", "--filter", action="append", default=[])
-    p = subcommand(sub, "inspect", _inspect, "display detailed information on volumes")
-    p.add_argument("names", nargs="+")
-    p.add_argument("-f", "--format")
-    p = subcommand(sub, "rm", _rm, "remove volumes", aliases=("remove",))
-    p.add_argument("names", nargs="+")
-    p.add_argument("-f", "--force", action="store_true")
-    p = subcommand(sub, "prune", _prune, "remove unused volumes")
-    p.add_argument("-f", "--force", action="store_true")
-    p.add_argument("-a", "--all", action="store_true", help="also named volumes")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
-def run(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import run_subcommand
-    return run_subcommand(args)
-
-
-def _create(args: argparse.Namespace) -> int:
+def _create(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import volumes
     labels = dict(item.partition("=")[::2] for item in args.label)
-    print(volumes.create(context(args), args.name, driver=args.driver, labels=labels)["Name"])
+    print(volumes.create(context(args), args.name, driver=args.driver, labels=labels,
+                         options=args.opt)["Name"])
     return 0
 
 
-def _ls(args: argparse.Namespace) -> int:
+def _ls(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import volumes
     from minidocker.engine.service.filters import from_args
@@ -55,7 +34,7 @@ def _ls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inspect(args: argparse.Namespace) -> int:
+def _inspect(args: Any) -> int:
     import json
 
     from minidocker.cli.commands._common import context
@@ -80,7 +59,7 @@ def _inspect(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _rm(args: argparse.Namespace) -> int:
+def _rm(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import volumes
     from minidocker.errors import MinidockerError
@@ -96,11 +75,15 @@ def _rm(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _prune(args: argparse.Namespace) -> int:
-    from minidocker.cli.commands._common import context
+def _prune(args: Any) -> int:
+    from minidocker.cli.commands._common import confirm, context
     from minidocker.cli.output import human_size
     from minidocker.engine.service import volumes
-    report = volumes.prune(context(args), all=args.all)
+    from minidocker.engine.service.filters import from_args
+    if not args.force and not confirm("WARNING! This will remove all local volumes not used "
+                                      "by at least one container."):
+        return 0
+    report = volumes.prune(context(args), all=args.all, filters=from_args(args.filter))
     if report["VolumesDeleted"]:
         print("Deleted Volumes:")
         for n in report["VolumesDeleted"]:
@@ -108,3 +91,31 @@ def _prune(args: argparse.Namespace) -> int:
         print()
     print(f"Total reclaimed space: {human_size(report['SpaceReclaimed'])}")
     return 0
+
+
+SPEC = Spec("COMMAND", subcommands={
+    "create": Spec("[OPTIONS] [VOLUME]", (
+        ("d", "driver", "string", "Specify volume driver name",
+         {"default": "local", "complete": ("local",)}),
+        ("", "label", "list", "Set metadata for a volume"),
+        ("o", "opt", "map", "Set driver specific options"),
+    ), (("name", "?"),), handler=_create, summary="Create a volume"),
+    "inspect": Spec("[OPTIONS] VOLUME [VOLUME...]", (
+        ("f", "format", "string", "Format the output using the given Go template"),
+    ), (("names", "+"),), handler=_inspect,
+        summary="Display detailed information on one or more volumes"),
+    "ls": Spec("[OPTIONS]", (
+        ("f", "filter", "filter", "Provide filter values (e.g. 'dangling=true')"),
+        ("", "format", "string", "Pretty-print volumes using a Go template"),
+        ("q", "quiet", "bool", "Only display volume names"),
+    ), handler=_ls, summary="List volumes", aliases=("ls", "list")),
+    "prune": Spec("[OPTIONS]", (
+        ("a", "all", "bool", "Remove all unused volumes, not just anonymous ones"),
+        ("", "filter", "filter", "Provide filter values (e.g. 'label=<label>')"),
+        ("f", "force", "bool", "Do not prompt for confirmation"),
+    ), handler=_prune, summary="Remove all unused local volumes"),
+    "rm": Spec("[OPTIONS] VOLUME [VOLUME...]", (
+        ("f", "force", "bool", "Force the removal of one or more volumes"),
+    ), (("names", "+"),), handler=_rm, summary="Remove one or more volumes. You cannot "
+        "remove a volume that is in use by a container.", aliases=("rm", "remove")),
+})

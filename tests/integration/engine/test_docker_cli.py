@@ -1,0 +1,124 @@
+"""The command line behaves as Docker's: each test says what Docker does, and checks that
+we do the same (docs/cli.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import error_lines
+from tests.integration.engine.conftest import Engine
+
+
+def refused(engine: Engine, *argv: str) -> str:
+    """A run refused before anything is made: exit 125, one error line (and Docker's
+    "See ... --help" hint), no traceback, no container left."""
+    result = engine.run(*argv)
+    assert result.returncode == 125, result
+    assert "Traceback" not in result.stderr
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert engine.container_dirs() == []
+    return lines[0]
+
+
+def test_flags_are_taken_by_their_whole_name_only(engine: Engine) -> None:
+    """Docker: `--priv` is an unknown flag (argparse took it for --privileged)."""
+    assert refused(engine, "run", "--priv", engine.image, "true") == \
+        "minidocker: error: unknown flag: --priv"
+    result = engine.run("run", "--priv", engine.image, "true")
+    assert result.stderr.splitlines()[1] == "See 'minidocker run --help'."
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--cpus", "abc"], 'invalid argument "abc" for "--cpus" flag: failed to parse abc as '
+                        "a rational number"),
+    (["--cpus", "1e308"], "Range of CPUs is from 0.01 to"),
+    (["-e", "=novar"], 'invalid argument "=novar" for "-e, --env" flag: invalid environment '
+                       "variable: =novar"),
+    (["-m", "100"], "Minimum memory limit allowed is 6MB"),
+    (["--oom-score-adj", "5000"], "Invalid value 5000, range for oom score adj is "
+                                  "[-1000, 1000]"),
+    (["--tmpfs", ":bad"], "invalid mount path: '' mount path must be absolute"),
+    (["--cpuset-cpus", "4096"], "Requested CPUs are not available - requested 4096"),
+    (["--memory-swap", "10m", "-m", "20m"], "Minimum memoryswap limit should be larger than "
+                                            "memory limit"),
+    (["--restart", "always", "--rm"], "cannot specify both --restart and --rm"),
+    (["--restart", "sometimes"], "invalid restart policy 'sometimes'"),
+    (["-w", "relative"], "the working directory 'relative' is invalid, it needs to be an "
+                         "absolute path"),
+    (["-u", "-5"], "invalid user '-5'"),
+    (["--stop-signal", "SIGNOPE"], "Invalid signal: SIGNOPE"),
+    (["--health-interval", "5"], 'time: missing unit in duration "5"'),
+])
+def test_bad_values_are_refused_before_anything_is_made(engine: Engine, argv: list[str],
+                                                        message: str) -> None:
+    """Docker checks every value first and says what is wrong with it, naming the flag
+    or the limit; so do we (it used to be tracebacks, runtime errors or containers that
+    exit 127)."""
+    assert message in refused(engine, "run", "--rm", *argv, engine.image, "true")
+
+
+def test_env_file_with_a_nul_byte_is_refused(engine: Engine, tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    env.write_bytes(b"A=1\nB=x\x00y\n")
+    assert "contains a NUL byte at line 2" in refused(
+        engine, "run", "--rm", "--env-file", str(env), engine.image, "true")
+
+
+def test_env_and_label_files(engine: Engine, tmp_path: Path) -> None:
+    """Docker: KEY=VALUE lines, comments and blank lines skipped, KEY alone takes the
+    caller's value; --label-file likewise, -l over it."""
+    env = tmp_path / "env"
+    env.write_text("# a comment\n\nA=1\nFROM_CALLER\nUNSET_HERE\n")
+    labels = tmp_path / "labels"
+    labels.write_text("a=1\nb=2\n")
+    out = engine.ok("run", "--rm", "--network", "none", "--env-file", str(env), engine.image,
+                    "sh", "-c", "echo $A-$FROM_CALLER-${UNSET_HERE-unset}",
+                    env={**os.environ, "FROM_CALLER": "yes"})
+    assert out == "1-yes-unset\n"
+    cid = engine.ok("create", "--label-file", str(labels), "-l", "b=3", engine.image,
+                    "true").strip()
+    assert engine.inspect(cid)["Config"]["Labels"] == {"a": "1", "b": "3"}
+
+
+def test_cidfile(engine: Engine, tmp_path: Path) -> None:
+    """Docker writes the id to --cidfile, and refuses a file that exists."""
+    path = tmp_path / "cid"
+    cid = engine.ok("run", "-d", "--cidfile", str(path), engine.image, "sleep", "30").strip()
+    assert path.read_text() == cid
+    assert "container ID file found" in refused_keep(engine, "run", "--cidfile", str(path),
+                                                     engine.image, "true")
+    bad = tmp_path / "bad"
+    result = engine.run("run", "--rm", "--cidfile", str(bad), "-m", "1", engine.image, "true")
+    assert result.returncode == 125 and not bad.exists()  # removed when the run fails
+
+
+def refused_keep(engine: Engine, *argv: str) -> str:
+    before = engine.container_dirs()
+    result = engine.run(*argv)
+    assert result.returncode == 125 and "Traceback" not in result.stderr
+    assert engine.container_dirs() == before
+    return result.stderr
+
+
+def test_usage_errors_exit_as_dockers(engine: Engine) -> None:
+    """Docker: a wrong number of arguments exits 1 with the usage; an unknown command 1."""
+    result = engine.run("stop")
+    assert result.returncode == 1
+    assert '"minidocker stop" requires at least 1 argument.' in result.stderr
+    assert "Usage:  minidocker stop [OPTIONS] CONTAINER [CONTAINER...]" in result.stderr
+    result = engine.run("nosuch")
+    assert result.returncode == 1 and "'nosuch' is not a minidocker command" in result.stderr
+
+
+def test_system_df_format_and_verbose(engine: Engine) -> None:
+    """Docker's df -v lists each image, container and volume; --format its rows."""
+    cid = engine.ok("create", "-v", "data:/data", engine.image, "true").strip()
+    types = engine.ok("system", "df", "--format", "{{.Type}}").split("\n")
+    assert types[:4] == ["Images", "Containers", "Local Volumes", "Build Cache"]
+    verbose = engine.ok("system", "df", "-v")
+    assert "Containers space usage:" in verbose and cid[:12] in verbose
+    assert "Local Volumes space usage:" in verbose and "\ndata " in verbose
