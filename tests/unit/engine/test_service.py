@@ -181,6 +181,7 @@ def test_ls_sorts_newest_first_and_filters(ctx: Context, rootfs: Path) -> None:
     assert listed[0]["Status"].startswith("Exited (3)") and listed[1]["Status"] == "Created"
     assert listed[0]["Image"] == str(rootfs) and isinstance(listed[0]["Created"], int)
     assert [c["Id"] for c in containers.ls(ctx, limit=1)] == [second]
+    assert containers.ls(ctx, all=True, ids_only=True) == [{"Id": second}, {"Id": first}]
     assert [c["Id"] for c in containers.ls(ctx, filters={"label": ["tier=web"]},
                                            all=True)] == [first]
     # a status filter shows stopped ones without `all`; values of a key OR

@@ -39,7 +39,8 @@ def run(args: Any) -> int:
 
     limit = 1 if args.latest else args.last if args.last > 0 else 0
     summaries = containers.ls(context(args), all=args.all, limit=limit,
-                                filters=from_args(args.filter), size=args.size)
+                                filters=from_args(args.filter),
+                                size=args.size and not args.quiet, ids_only=args.quiet)
     now = time.time()
     items = [ContainerRow(s, args.no_trunc, now) for s in summaries]
     if args.quiet:

@@ -490,12 +490,13 @@ def inspect(ctx: Context, ref: str, *, size: bool = False) -> dict[str, Any]:
 
 
 def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
-         filters: dict[str, list[str]] | None = None, size: bool = False
-         ) -> list[ContainerSummary]:
+         filters: dict[str, list[str]] | None = None, size: bool = False,
+         ids_only: bool = False) -> list[ContainerSummary]:
     """GET /containers/json: summaries of the running containers (every one with `all`,
     with `limit` > 0, or with a status/exited filter), newest first, at most `limit`.
     `filters` as Docker's: {"status": ["exited"], "label": ["a=b"], ...}; values of one
-    key are ORed, keys ANDed. Stale network state of crashed containers is cleaned first."""
+    key are ORed, keys ANDed. Stale network state of crashed containers is cleaned first.
+    `ids_only`: each summary holds only Id (`ps -q`: no status lines, ports, mounts)."""
     import time
 
     from minidocker.engine import views
@@ -521,6 +522,8 @@ def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
     rows.sort(key=lambda r: r[0], reverse=True)
     if limit > 0:
         rows = rows[:limit]
+    if ids_only:
+        return [{"Id": record.id} for _, record, _ in rows]
     now = time.time()
     out: list[Any] = []
     for _, record, state in rows:
