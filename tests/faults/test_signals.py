@@ -23,8 +23,11 @@ CALLERS = {
              "signal.pthread_sigmask(signal.SIG_SETMASK, ())",
     "background script": "signal.signal(signal.SIGINT, signal.SIG_IGN); "
                          "signal.signal(signal.SIGQUIT, signal.SIG_IGN)",
+    # the C library's own 32 and 33 too, which signal() refuses: GNU make ignores them
     "ignores everything": "[signal.signal(s, signal.SIG_IGN) for s in signal.valid_signals() "
-                          "if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD)]",
+                          "if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD)]; "
+                          "from minidocker.linux import libc; "
+                          "[libc.rt_sigaction(s, libc.SIG_IGN) for s in (32, 33)]",
     "blocks signals": "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, "
                       "signal.SIGTERM, signal.SIGUSR1, signal.SIGPIPE, signal.SIGHUP})",
 }

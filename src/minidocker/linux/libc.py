@@ -20,11 +20,11 @@ _NR = {
     "x86_64": {"pivot_root": 155, "setns": 308, "openat2": 437, "seccomp": 317,
                "pidfd_open": 434, "pidfd_send_signal": 424, "close_range": 436,
                "capget": 125, "capset": 126, "move_mount": 429, "open_tree": 428,
-               "mount_setattr": 442, "keyctl": 250},
+               "mount_setattr": 442, "keyctl": 250, "rt_sigaction": 13},
     "aarch64": {"pivot_root": 41, "setns": 268, "openat2": 437, "seccomp": 277,
                 "pidfd_open": 434, "pidfd_send_signal": 424, "close_range": 436,
                 "capget": 90, "capset": 91, "move_mount": 429, "open_tree": 428,
-                "mount_setattr": 442, "keyctl": 219},
+                "mount_setattr": 442, "keyctl": 219, "rt_sigaction": 134},
 }[_MACHINE]
 
 
@@ -255,6 +255,22 @@ def pidfd_send_signal(pidfd: int, sig: int) -> None:
 
 
 CLOSE_RANGE_CLOEXEC = 4
+
+
+SIG_DFL = 0
+SIG_IGN = 1
+
+
+def rt_sigaction(sig: int, handler: int = SIG_DFL) -> None:
+    """Set a signal's disposition to SIG_DFL or SIG_IGN by the raw system call, which also
+    reaches the C library's own signals (32 and 33: glibc's sigaction(), and so Python's
+    signal.signal(), refuse them). An ignored disposition survives execve, so a caller
+    that ignores one (GNU make does) would hand it to the container."""
+    # the kernel's struct sigaction: handler, flags, restorer (x86_64), mask; all zero
+    # but the handler, so the layout difference between architectures does not matter
+    act = (ctypes.c_ulong * 4)(handler, 0, 0, 0)
+    _check(_syscall(_NR["rt_sigaction"], ctypes.c_int(sig), act, None, ctypes.c_size_t(8)),
+           "rt_sigaction", str(sig))
 
 
 def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:

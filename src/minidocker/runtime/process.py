@@ -219,10 +219,9 @@ def reset_signals() -> None:
     filter is loaded, which might deny rt_sigaction."""
     for sig in signal.valid_signals():
         if sig not in (signal.SIGKILL, signal.SIGSTOP):
-            try:
-                signal.signal(sig, signal.SIG_DFL)
-            except (OSError, ValueError):
-                pass  # the C library's own (32, 33)
+            signal.signal(sig, signal.SIG_DFL)
+    for sig in range(signal.SIGSYS + 1, signal.SIGRTMIN):
+        libc.rt_sigaction(sig)  # the C library's own (32, 33), which signal() refuses
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
