@@ -97,12 +97,15 @@ def _peer_gone(sock: socket.socket) -> None:
 def recv_fds(sock: socket.socket, *expected: str,
              max_fds: int = 32) -> tuple[dict[str, Any], list[int]]:
     """recv() of a message that may carry file descriptors: (message, fds)."""
+    resets = 0
     while True:
         try:
             data, ancillary, _, _ = sock.recvmsg(65536, _socket.CMSG_SPACE(4 * max_fds))
             break
         except InterruptedError:
             continue
+        except ConnectionResetError:
+            resets = _reset_seen(resets)
     fds: list[int] = []
     for level, kind, raw in ancillary:
         if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
@@ -118,13 +121,26 @@ def recv_fds(sock: socket.socket, *expected: str,
 
 def recv(sock: socket.socket, *expected: str) -> dict[str, Any]:
     """The next message; ChildFailed on ERROR, on EOF, or on an unexpected type."""
+    resets = 0
     while True:
         try:
             data = sock.recv(65536)
             break
         except InterruptedError:
             continue
+        except ConnectionResetError:
+            resets = _reset_seen(resets)
     return _decode(data, expected)
+
+
+def _reset_seen(resets: int) -> int:
+    """A peer that closed with one of our messages unread (a child failing before it
+    read CGROUPS_DONE) makes the next recv on a SEQPACKET socket fail with ECONNRESET
+    even when the peer's ERROR is queued behind it; the kernel reports that once and
+    clears it, so the next recv returns the ERROR (or EOF)."""
+    if resets:
+        raise ChildFailed("container init exited during setup")
+    return resets + 1
 
 
 def _decode(data: bytes, expected: tuple[str, ...]) -> dict[str, Any]:
