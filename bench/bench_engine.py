@@ -252,6 +252,15 @@ def remove_podman_leftovers(before: HostState) -> None:
             break
 
 
+def reset_podman(t: Tools, before: HostState) -> None:
+    """Every container of the bench's podman removed, its storage reset, and what its
+    bridge network left on the host removed."""
+    for args in (["rm", "-a", "-f", "-t", "0"], ["system", "reset", "-f"]):
+        subprocess.run([*t.podman_cmd, *args], env=t.podman_env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    remove_podman_leftovers(before)
+
+
 def _cni_only(obj: dict[str, Any]) -> bool:
     """An object of `nft -j list table` that CNI's plugins leave: a CNI-* chain or a base
     chain (FORWARD, POSTROUTING...), a rule in a CNI-* chain or one that jumps to one."""
@@ -358,13 +367,7 @@ def main() -> int:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             remove_networks(tools.ours[2])
             if podman:
-                subprocess.run([*tools.podman_cmd, "rm", "-a", "-f", "-t", "0"],
-                               env=tools.podman_env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-                subprocess.run([*tools.podman_cmd, "system", "reset", "-f"],
-                               env=tools.podman_env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-                remove_podman_leftovers(before)
+                reset_podman(tools, before)
     return 0
 
 
