@@ -25,7 +25,8 @@ importlib._bootstrap_external itertools keyword operator os os.path posixpath re
 types warnings
 minidocker minidocker.cli minidocker.cli.commands minidocker.cli.commands._common
 minidocker.cli.commands.ps minidocker.cli.flags minidocker.cli.formats minidocker.cli.main
-minidocker.cli.output minidocker.cli.views minidocker.engine minidocker.engine.liveness
+minidocker.cli.output minidocker.cli.views minidocker.engine minidocker.engine.index
+minidocker.engine.liveness
 minidocker.engine.networking minidocker.engine.records
 minidocker.engine.runtimes
 minidocker.engine.service minidocker.engine.service.containers
@@ -42,7 +43,7 @@ minidocker minidocker.cli minidocker.cli.attach minidocker.cli.commands
 minidocker.cli.commands._common minidocker.cli.commands._container_flags
 minidocker.cli.commands.run minidocker.cli.flags minidocker.cli.main minidocker.engine
 minidocker.engine.bundle minidocker.engine.events minidocker.engine.health
-minidocker.engine.create minidocker.engine.liveness minidocker.engine.logs
+minidocker.engine.create minidocker.engine.index minidocker.engine.liveness minidocker.engine.logs
 minidocker.engine.monitor
 minidocker.engine.names minidocker.engine.networking minidocker.engine.records
 minidocker.engine.runtimes minidocker.engine.service minidocker.engine.service.containers
@@ -50,7 +51,7 @@ minidocker.engine.service.validate minidocker.engine.start
 minidocker.engine.volumes minidocker.errors
 minidocker.jsonfast minidocker.linux minidocker.linux.affinity minidocker.linux.capnames
 minidocker.linux.libc minidocker.linux.rlimitnames minidocker.runtime
-minidocker.runtime.defaults
+minidocker.runtime.defaults minidocker.units
 """))
 
 # runs a command of the CLI as its entry point does, then writes the modules it imported

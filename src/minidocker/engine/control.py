@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from minidocker.engine import events
+from minidocker.engine import events, index
 from minidocker.engine.liveness import (
     RUNNING_STATES,
     alive,
@@ -163,6 +163,7 @@ def remove_files(record: Record, volumes: bool) -> None:
         _remove_anonymous(record.root, mounts)
     name = record.name
     events.emit(record, "destroy")
+    index.removed(record.root, record.id)  # first: a removal killed half-way is read anew
     _remove_tree(record.dir)
     Records(record.root).release_name(name, record.id)
 

@@ -453,17 +453,19 @@ def _start_in_progress(record: Record) -> bool:
     return False
 
 
-def cleanup_stale(root: str, full: bool = False) -> None:
+def cleanup_stale(root: str, full: bool = False, alive: set[str] | frozenset[str] = frozenset()
+                  ) -> None:
     """Remove what crashed containers left (veths, port rules, leases, hosts entries).
     Cheap unless there is something to do: the full sweep runs only when an endpoint's
-    container is gone or stopped (or with `full`)."""
+    container is gone or stopped (or with `full`). `alive`: ids the caller has just seen
+    running (ps), whose records need not be read again."""
     if not os.path.isdir(os.path.join(root, "network")):
         return
     from minidocker import network
     from minidocker.network.store import Store
     if not full:
         owners = {cid for eps in Store(root).endpoints().values() for cid in eps}
-        if all(container_alive(root, cid) for cid in owners):
+        if all(cid in alive or container_alive(root, cid) for cid in owners):
             return
     network.cleanup_stale(root, lambda cid: container_alive(root, cid))
 
@@ -548,9 +550,19 @@ def ports_text(config: dict[str, Any], state: dict[str, Any]) -> str:
 
 def network_names(config: dict[str, Any], state: dict[str, Any]) -> str:
     """The NETWORKS field of ps."""
-    if config.get("NetworkFallback"):
-        return "host"
-    mode = (config.get("HostConfig") or {}).get("NetworkMode") or "bridge"
-    extra = (config.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
-    names = ([mode] if mode != "default" else ["bridge"]) + [n for n in extra if n != mode]
-    return ",".join(names)
+    return ",".join(network_list((config.get("HostConfig") or {}).get("NetworkMode"),
+                                 config.get("NetworkFallback"),
+                                 config.get("NetworkingConfig")))
+
+
+def network_list(mode: str | None, fallback: bool | None,
+                 networking: dict[str, Any] | None) -> list[str]:
+    """network_names() from config.json's HostConfig.NetworkMode, NetworkFallback and
+    NetworkingConfig (what the container index keeps of them)."""
+    if fallback:
+        return ["host"]
+    mode = mode or "bridge"
+    names = [mode if mode != "default" else "bridge"]
+    if networking:
+        names += [n for n in networking.get("EndpointsConfig") or {} if n != mode]
+    return names

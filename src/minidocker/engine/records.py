@@ -14,6 +14,7 @@ import os
 import time
 
 from minidocker import jsonfast  # not json: it imports re and enum (4 ms on every run)
+from minidocker.engine import index
 from minidocker.errors import Conflict, NotFound, UsageError
 
 TYPE_CHECKING = False
@@ -129,12 +130,18 @@ class Record:
         return self
 
     def save_config(self, config: dict[str, Any]) -> None:
+        """Replace config.json (atomically), and tell the index (engine/index.py)."""
+        index.pending(self.root, self.id)
         write_atomic(self.path("config.json"), jsonfast.dumps_spaced(config).encode())
         self._config = config
+        index.append(self.root, [index.config_line(self.id, config)])
 
     def save_state(self, state: dict[str, Any]) -> None:
+        """Replace state.json (atomically; callers hold the lock), and tell the index."""
+        index.pending(self.root, self.id)
         write_atomic(self.path("state.json"), jsonfast.dumps_spaced(state).encode())
         self._state = state
+        index.append(self.root, [index.state_line(self.id, state)])
 
     def lock(self) -> Lock:
         return Lock(self.path("lock"))

@@ -3,10 +3,29 @@ the summary of GET /containers/json (what `ps` renders), and ps's filters."""
 
 from __future__ import annotations
 
+from minidocker.engine.index import (
+    C_COMMAND,
+    C_CREATED,
+    C_EXTRAS,
+    C_IMAGE,
+    C_IMAGE_ID,
+    C_NAME,
+    C_NETWORK,
+    S_EXIT,
+    S_EXTRAS,
+    S_FINISHED,
+    S_HEALTH,
+    S_STARTED,
+    S_STATUS,
+)
+from minidocker.engine.networking import network_list
+from minidocker.units import status_text
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from minidocker.engine.index import Entry
     from minidocker.engine.records import Record
 
 
@@ -81,45 +100,65 @@ def mount_points(config: dict[str, Any]) -> list[dict[str, Any]]:
 def summary(record: Record, state: dict[str, Any], now: float) -> dict[str, Any]:
     """One entry of GET /containers/json (what `ps` shows): Docker's keys, the Status
     line as the daemon words it at `now`."""
-    from minidocker.units import parse_time, status_text
-    config = record.config
-    cfg = config.get("Config") or {}
-    status = str(state.get("Status", "created"))
-    started = parse_time(state.get("StartedAt", ""))
-    finished = parse_time(state.get("FinishedAt", ""))
-    health = (state.get("Health") or {}).get("Status") if cfg.get("Healthcheck") else None
+    from minidocker.engine.index import Entry, config_line, state_line
+    return summary_of(Entry(record.id, config_line(record.id, record.config),
+                            state_line(record.id, state)), now)
+
+
+_EMPTY: dict[str, Any] = {}
+SUMMARY_KEYS = frozenset(("Id", "Names", "Image", "ImageID", "Command", "Created", "Ports",
+                          "Labels", "State", "Status", "HostConfig", "NetworkSettings",
+                          "Mounts"))
+_ID_KEYS = frozenset(("Id", "State"))
+_REST_KEYS = frozenset(("ImageID", "Labels", "HostConfig", "NetworkSettings", "Mounts"))
+
+
+def summary_of(entry: Entry, now: float, keys: frozenset[str] = SUMMARY_KEYS
+               ) -> dict[str, Any]:
+    """summary() from a record's index entry (engine/index.py): what `ps` lists without
+    opening the records; only `keys` of it (`ps -q` needs the id alone: its config line
+    is then never decoded)."""
+    s = entry.s
+    status = s[S_STATUS] or "created"
+    item: dict[str, Any] = {"Id": entry.id, "State": status}
+    if keys <= _ID_KEYS:
+        return item
+    c = entry.c
+    c_extras = c[C_EXTRAS] or _EMPTY
     running = status in ("running", "paused", "restarting")
-    from minidocker.engine.networking import network_names, published
-    ports: list[dict[str, Any]] = [
-        {"IP": hip, "PrivatePort": cport, "PublicPort": hport, "Type": proto}
-        for hip, hport, cport, proto in published(state)]
+    live = (s[S_EXTRAS] or _EMPTY).get("Networks") or _EMPTY if running else _EMPTY
+    item["Names"] = ["/" + c[C_NAME]]
+    item["Image"] = c[C_IMAGE]
+    item["Command"] = c[C_COMMAND]
+    item["Created"] = int(float(c[C_CREATED]))
+    item["Status"] = status_text(status, exit_code=int(s[S_EXIT]),
+                                 started_at=float(s[S_STARTED]) or None,
+                                 finished_at=float(s[S_FINISHED]) or None,
+                                 health=(s[S_HEALTH] or None) if c_extras.get("Healthcheck")
+                                 else None, now=now)
+    ports: list[dict[str, Any]] = []
     if running:
+        ports = [{"IP": p["HostIp"], "PrivatePort": int(p["ContainerPort"]),
+                  "PublicPort": int(p["HostPort"]), "Type": p["Proto"]}
+                 for doc in live.values() for p in doc.get("Ports") or []]
         done = {(p["PrivatePort"], p["Type"]) for p in ports}
-        for key in cfg.get("ExposedPorts") or {}:
+        for key in c_extras.get("ExposedPorts") or _EMPTY:
             port, _, proto = key.partition("/")
             if port.isdigit() and (int(port), proto or "tcp") not in done:
                 ports.append({"PrivatePort": int(port), "Type": proto or "tcp"})
-    live = state.get("Networks") or {} if running else {}
-    networks = {name: {k: v for k, v in (live.get(name) or {}).items() if k != "Ports"}
-                for name in network_names(config, state).split(",") if name}
-    return {
-        "Id": record.id,
-        "Names": ["/" + record.name],
-        "Image": str(cfg.get("Image", "")),
-        "ImageID": str(config.get("Image", "")),
-        "Command": " ".join([config.get("Path") or ""] + list(config.get("Args") or [])),
-        "Created": int(parse_time(config.get("Created", ""))),
-        "Ports": ports,
-        "Labels": dict(cfg.get("Labels") or {}),
-        "State": status,
-        "Status": status_text(status, exit_code=int(state.get("ExitCode") or 0),
-                              started_at=started or None, finished_at=finished or None,
-                              health=health, now=now),
-        "HostConfig": {"NetworkMode": str((config.get("HostConfig") or {}).get(
-            "NetworkMode") or "bridge")},
-        "NetworkSettings": {"Networks": networks},
-        "Mounts": mount_points(config),
-    }
+    item["Ports"] = ports
+    if not keys & _REST_KEYS:
+        return item  # what ps's default table shows
+    item["ImageID"] = c[C_IMAGE_ID]
+    item["Labels"] = dict(c_extras.get("Labels") or _EMPTY)
+    item["HostConfig"] = {"NetworkMode": c[C_NETWORK] or "bridge"}
+    names = network_list(c[C_NETWORK], c_extras.get("NetworkFallback"),
+                         c_extras.get("NetworkingConfig"))
+    item["NetworkSettings"] = {"Networks": {
+        name: {k: v for k, v in live[name].items() if k != "Ports"} if name in live else {}
+        for name in names}}
+    item["Mounts"] = mount_points(c_extras) if c_extras.get("Mounts") else []
+    return item
 
 
 def matches(record: Record, state: dict[str, Any], filters: list[tuple[str, str]]) -> bool:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 PS_TABLE = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t" \
     "{{.Ports}}\t{{.Names}}"
+TABLE_KEYS = ("Id", "Image", "Command", "Created", "Status", "Ports", "Names")  # of PS_TABLE
 TITLES = {"ID": "CONTAINER ID", "RunningFor": "CREATED", "Names": "NAMES",
           "CreatedAt": "CREATED AT"}
 
@@ -38,9 +39,12 @@ def run(args: Any) -> int:
     from minidocker.engine.service.filters import from_args
 
     limit = 1 if args.latest else args.last if args.last > 0 else 0
+    # the keys the default table shows; a --format may read any
+    keys = TABLE_KEYS if args.format in (None, "table") and not args.size else None
     summaries = containers.ls(context(args), all=args.all, limit=limit,
-                                filters=from_args(args.filter),
-                                size=args.size and not args.quiet, ids_only=args.quiet)
+                              filters=from_args(args.filter),
+                              size=args.size and not args.quiet, ids_only=args.quiet,
+                              keys=keys)
     now = time.time()
     items = [ContainerRow(s, args.no_trunc, now) for s in summaries]
     if args.quiet:

@@ -16,7 +16,7 @@ from minidocker.errors import Conflict, NotFound, NotModified, UsageError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import _socket
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterator
     from typing import IO, Any
 
     from minidocker.engine.records import Record
@@ -491,51 +491,104 @@ def inspect(ctx: Context, ref: str, *, size: bool = False) -> dict[str, Any]:
 
 def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
          filters: dict[str, list[str]] | None = None, size: bool = False,
-         ids_only: bool = False) -> list[ContainerSummary]:
+         ids_only: bool = False, keys: Collection[str] | None = None
+         ) -> list[ContainerSummary]:
     """GET /containers/json: summaries of the running containers (every one with `all`,
     with `limit` > 0, or with a status/exited filter), newest first, at most `limit`.
     `filters` as Docker's: {"status": ["exited"], "label": ["a=b"], ...}; values of one
-    key are ORed, keys ANDed. Stale network state of crashed containers is cleaned first.
-    `ids_only`: each summary holds only Id (`ps -q`: no status lines, ports, mounts)."""
+    key are ORed, keys ANDed. Stale network state of crashed containers is cleaned as it
+    goes. `keys`: the summary's keys the caller reads (the others may be left out);
+    `ids_only`: each summary holds only Id (`ps -q`: its config line is not even read).
+    Read from the container index (engine/index.py), with the running ones checked
+    against the kernel's facts."""
     import time
 
     from minidocker.engine import views
+    from minidocker.engine.index import S_STATUS, Entry, Index, config_line, state_line
     from minidocker.engine.liveness import live_state
-    from minidocker.engine.records import Records
+    from minidocker.engine.records import Record
     from minidocker.errors import MinidockerError
     pairs = check_filters(filters or {})
     show_all = all or limit > 0 or any(k in ("status", "exited") for k, _ in pairs)
-    from minidocker.engine.networking import cleanup_stale
-    cleanup_stale(ctx.root)  # what a crash left: veths, port rules, leases
-    rows = []
-    for record in Records(ctx.root).all():
+    index = Index(ctx.root)
+    entries, unknown = index.load()  # one journal, not 20,000 files (engine/index.py)
+    rows: list[Entry] = []
+    alive: set[str] = set()  # running by the kernel's facts
+    recheck: list[str] = []
+    monitors: dict[tuple[int, int], bool] = {}
+    for entry in entries.values():
         try:
-            state = live_state(record)
-            created = record.config.get("Created", "")
-            if not show_all and state.get("Status") not in RUNNING:
+            s = entry.s
+        except ValueError:  # a line that is not ours: the journal is rebuilt next time
+            index.discard()
+            unknown.append(entry.id)
+            continue
+        status = s[S_STATUS]
+        if status in RUNNING or status == "removing":
+            if not _running_by_facts(s, monitors):
+                recheck.append(entry.id)  # exited meanwhile, or its monitor died
+                continue
+            alive.add(entry.id)
+        elif not show_all:
+            continue
+        try:
+            if pairs and not views.matches(entry, entry.state, pairs):  # type: ignore[arg-type]
+                continue
+            rows.append(entry)
+        except ValueError:
+            index.discard()
+            unknown.append(entry.id)
+    for cid in unknown + recheck:
+        record = Record(ctx.root, cid)
+        try:
+            state = live_state(record)  # reconciles (and the index hears of it)
+            if cid in unknown:
+                index.repair(record)
+            if state.get("Status") in RUNNING:
+                alive.add(cid)
+            elif not show_all:
                 continue
             if pairs and not views.matches(record, state, pairs):
                 continue
+            rows.append(Entry(cid, config_line(cid, record.config), state_line(cid, state)))
         except MinidockerError:
             continue  # a record being created or removed right now
-        rows.append((created, record, state))
-    rows.sort(key=lambda r: r[0], reverse=True)
-    if limit > 0:
-        rows = rows[:limit]
-    if ids_only:
-        return [{"Id": record.id} for _, record, _ in rows]
+    from minidocker.engine.networking import cleanup_stale
+    cleanup_stale(ctx.root, alive=alive)  # what a crash left: veths, port rules, leases
     now = time.time()
-    out: list[Any] = []
-    for _, record, state in rows:
-        try:
-            item = views.summary(record, state, now)
-        except MinidockerError:
-            continue
-        if size:
-            from minidocker.fs import du
-            item["SizeRw"] = du(record.path("upper"))
-        out.append(item)
+    wanted = views.SUMMARY_KEYS if keys is None else frozenset(keys) | {"Id"}
+    try:
+        rows.sort(key=lambda e: e.created, reverse=True)
+        if limit > 0:
+            rows = rows[:limit]
+        if ids_only:
+            return [{"Id": entry.id} for entry in rows]
+        out: list[Any] = [views.summary_of(entry, now, wanted) for entry in rows]
+    except ValueError:  # a config line that is not ours: all again, from the records
+        index.discard()
+        return ls(ctx, all=all, limit=limit, filters=filters, size=size, ids_only=ids_only,
+                  keys=keys)
+    if size:
+        from minidocker.fs import du
+        for item in out:
+            item["SizeRw"] = du(os.path.join(ctx.root, "containers", item["Id"], "upper"))
     return out
+
+
+def _running_by_facts(s: list[Any], monitors: dict[tuple[int, int], bool]) -> bool:
+    """Whether a record whose index S line `s` says running is so by the kernel's facts,
+    as liveness.live_state decides it (else the record is read and reconciled): its init
+    alive (pid and start time), and its monitor (one check per monitor: a supervisor
+    serves many)."""
+    from minidocker.engine import index as ix
+    from minidocker.engine.liveness import alive
+    monitor = (int(s[ix.S_MONITOR] or 0), int(s[ix.S_MONITOR_START] or 0))
+    if monitor not in monitors:
+        monitors[monitor] = alive(*monitor)
+    if not monitors[monitor] or s[ix.S_STATUS] == "removing":
+        return False
+    return s[ix.S_STATUS] == "restarting" or alive(int(s[ix.S_PID] or 0),
+                                                    int(s[ix.S_PID_START] or 0))
 
 
 def check_filters(filters: dict[str, list[str]]) -> list[tuple[str, str]]:
