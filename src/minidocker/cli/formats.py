@@ -89,6 +89,11 @@ class Format:
 
     def render(self, rows: Iterable[Any], titles: Mapping[str, str] | None = None) -> str:
         """All rows, one per line; tables get a header and aligned columns."""
+        rows = list(rows)
+        table = self._plain_table(rows)
+        if table is not None:
+            from minidocker.cli.output import tabwrite_rows
+            return tabwrite_rows([self.header(titles).split("\t"), *table])
         execute = self.template.execute
         lines = [execute(row) + "\n" for row in rows]
         if not self.is_table:
@@ -96,3 +101,27 @@ class Format:
         from minidocker.cli.output import tabwrite
 
         return tabwrite(self.header(titles) + "\n" + "".join(lines))
+
+    def _plain_table(self, rows: list[Any]) -> list[list[str]] | None:
+        """The cells of a table whose template is `{{.Field}}`s between tabs (ps's, with
+        10,000 rows), read directly off rows whose fields are properties giving plain
+        ASCII strings (ContainerRow, ...): what the template and tabwrite would make of
+        them, at a fraction of the cost. None for anything else."""
+        plain = self.template.plain
+        if not self.is_table or plain is None or not rows:
+            return None
+        texts = [text for text, _ in plain]
+        if texts[0] or texts[-1] or any(text != "\t" for text in texts[1:-1]):
+            return None
+        props = [getattr(kind, name, None) for kind in {type(row) for row in rows}
+                 for _, name in plain[:-1]]
+        if not all(isinstance(p, property) for p in props):
+            return None
+        getters = [getattr(type(rows[0]), name).fget for _, name in plain[:-1]]
+        cells = [[get(row) for get in getters] for row in rows]
+        if not all(type(value) is str for row in cells for value in row):
+            return None
+        text = "".join("".join(row) for row in cells)
+        if not text.isascii() or "\t" in text or "\n" in text:
+            return None
+        return cells

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from minidocker.gotemplate.values import go_quote
 from minidocker.units import (  # noqa: F401 - the CLI's helpers, in one place
     _epoch,
     ago,
@@ -50,6 +51,10 @@ def tabwrite(text: str, *, minwidth: int = TABLE_MIN_WIDTH, padding: int = TABLE
     lines = [line.split("\t") for line in text.split("\n")]
     if lines[-1] == [""]:
         lines[-1] = []  # text ended with a newline: no trailing partial line
+    if text.isascii() and len({len(cells) for cells in lines if cells}) == 1:
+        table = tabwrite_rows([cells for cells in lines if cells], minwidth=minwidth,
+                              padding=padding)
+        return table if not lines[-1] else table[:-1]  # no newline after a partial line
     cell_widths = [[display_width(c) for c in cells] for cells in lines]
     out: list[str] = []
     last = len(lines) - 1
@@ -86,6 +91,20 @@ def tabwrite(text: str, *, minwidth: int = TABLE_MIN_WIDTH, padding: int = TABLE
 
     format_block(0, len(lines), [])
     return "".join(out)
+
+
+def tabwrite_rows(rows: list[list[str]], *, minwidth: int = TABLE_MIN_WIDTH,
+                  padding: int = TABLE_PADDING) -> str:
+    """tabwrite() of rows of ASCII cells, every row with as many (a table as ps prints,
+    10,000 rows): one block, each column as wide as its widest cell; the lines end with
+    a newline, the last too."""
+    if not rows:
+        return ""
+    ncols = len(rows[0]) - 1  # the last cell of a line belongs to no column
+    widths = [max(minwidth, max(len(cells[j]) for cells in rows) + padding)
+              for j in range(ncols)]
+    return "".join("".join([*(cells[j].ljust(widths[j]) for j in range(ncols)),
+                            cells[ncols], "\n"]) for cells in rows)
 
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -141,6 +160,4 @@ def ellipsis(s: str, max_width: int) -> str:
 
 def quote_command(command: str, *, trunc: bool = True) -> str:
     """The COMMAND column of `docker ps`: cut to 20 columns, then Go-quoted."""
-    from minidocker.gotemplate import go_quote
-
     return go_quote(ellipsis(command, 20) if trunc else command)

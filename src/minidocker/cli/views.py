@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from minidocker.cli.output import ago, quote_command
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -41,7 +43,10 @@ class ContainerRow:
 
     @property
     def Names(self) -> str:
-        return ",".join(n.lstrip("/") for n in self.summary.get("Names") or [])
+        names = self.summary.get("Names") or []
+        if len(names) == 1:
+            return str(names[0]).lstrip("/")
+        return ",".join(n.lstrip("/") for n in names)
 
     @property
     def Image(self) -> str:
@@ -49,12 +54,7 @@ class ContainerRow:
 
     @property
     def Command(self) -> str:
-        cmd = str(self.summary.get("Command", ""))
-        if self.no_trunc:
-            from minidocker.gotemplate import go_quote
-            return go_quote(cmd)
-        from minidocker.cli.output import quote_command
-        return quote_command(cmd)
+        return quote_command(str(self.summary.get("Command", "")), trunc=not self.no_trunc)
 
     @property
     def CreatedAt(self) -> str:
@@ -63,7 +63,6 @@ class ContainerRow:
 
     @property
     def RunningFor(self) -> str:
-        from minidocker.cli.output import ago
         return ago(self.summary.get("Created") or 0, self.now)
 
     @property
@@ -77,6 +76,8 @@ class ContainerRow:
     @property
     def Ports(self) -> str:
         """`0.0.0.0:8080->80/tcp, 53/udp` (exposed, unpublished)."""
+        if not self.summary.get("Ports"):
+            return ""
         items = []
         for p in self.summary.get("Ports") or []:
             port, proto = int(p["PrivatePort"]), str(p["Type"])

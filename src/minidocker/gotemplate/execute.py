@@ -539,6 +539,7 @@ class Template:
         except _ParseError as e:
             raise TemplateError(str(e)) from None
         compiler = _Compiler(source, funcs)
+        self.plain = _plain_fields(root) if not parser.defines else None
         self._run = compiler.compile_list(root) if root else (lambda st, dot, out: None)
         self._defines = {name: compiler.compile_list(body) if body else
                          (lambda st, dot, out: None) for name, body in parser.defines.items()}
@@ -560,6 +561,27 @@ class Template:
         except TemplateError:
             pass
         return "".join(out)
+
+
+def _plain_fields(root: list[Any]) -> list[tuple[str, str]] | None:
+    """[(text, field name)] when the template is text and `{{.Field}}` actions alone (the
+    tables of ps and images): a caller may then read the fields itself, thousands of rows
+    a second faster. None for anything else."""
+    from minidocker.gotemplate.parser import _Action, _Field, _Text
+    out: list[tuple[str, str]] = []
+    text = ""
+    for node in root:
+        if isinstance(node, _Text):
+            text += node.text
+            continue
+        if not isinstance(node, _Action) or node.pipe.decl or len(node.pipe.cmds) != 1:
+            return None
+        args = node.pipe.cmds[0].args
+        if len(args) != 1 or not isinstance(args[0], _Field) or len(args[0].names) != 1:
+            return None
+        out.append((text, args[0].names[0]))
+        text = ""
+    return out + [(text, "")]
 
 
 _cache: dict[tuple[str, bool], Template] = {}

@@ -199,6 +199,8 @@ _QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r
 
 def go_quote(s: str) -> str:
     """strconv.Quote: a double-quoted Go string literal, printable runes kept as they are."""
+    if s.isprintable() and '"' not in s and "\\" not in s:
+        return f'"{s}"'  # nothing to escape (ps quotes 10,000 commands)
     out = ['"']
     for ch in s:
         if ch == '"' or ch == "\\":
