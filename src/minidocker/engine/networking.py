@@ -121,7 +121,6 @@ def prepare(record: Record, sink: Sink | None = None) -> None:
         if _dns_flags(record):
             _write_resolv_conf(record)
         return
-    cleanup_stale(record.root)
     from minidocker import network
     try:
         network.ensure_network(record.root, mode)
@@ -246,14 +245,23 @@ def _connect_one(record: Record, name: str, netns: str, primary: bool) -> dict[s
     cfg = record.config
     endpoint = ((cfg.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).get(name) \
         or {}
-    ep = network.connect(
-        record.root, name, record.id, netns, name=record.name,
-        aliases=endpoint.get("Aliases") or (),
-        ip=(endpoint.get("IPAMConfig") or {}).get("IPv4Address") or None,
-        mac=endpoint.get("MacAddress") or None,
-        ports=_port_specs(record) if primary else (),
-        hostname=cfg["Config"].get("Hostname", ""), extra_hosts=_extra_hosts(record),
-        hosts_path=record.path("hosts"))
+
+    def connect() -> Any:
+        return network.connect(
+            record.root, name, record.id, netns, name=record.name,
+            aliases=endpoint.get("Aliases") or (),
+            ip=(endpoint.get("IPAMConfig") or {}).get("IPv4Address") or None,
+            mac=endpoint.get("MacAddress") or None,
+            ports=_port_specs(record) if primary else (),
+            hostname=cfg["Config"].get("Hostname", ""), extra_hosts=_extra_hosts(record),
+            hosts_path=record.path("hosts"))
+    try:
+        ep = connect()
+    except Conflict:
+        # a port or address may still be held by a container that died without its
+        # monitor (what `ps` would clean): clean, and try once more
+        cleanup_stale(record.root)
+        ep = connect()
     return endpoint_doc(record.root, ep, endpoint)
 
 
