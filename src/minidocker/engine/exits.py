@@ -129,6 +129,10 @@ def _cleanup_after_exit(record: Record, code: int, restarting: bool) -> None:
     except MinidockerError:
         pass
     network_detach(record)
+    # the events first: a `stop` waiting for the state says `stop` after our `die`
+    if oom:
+        events.emit(record, "oom")
+    events.emit(record, "die", exitCode=code)
     with record.lock():
         state = record.reload().state
         changes: dict[str, Any] = dict(Running=False, Paused=False, Pid=0, ExitCode=code,
@@ -138,8 +142,5 @@ def _cleanup_after_exit(record: Record, code: int, restarting: bool) -> None:
             changes["Restarting"] = restarting
         state.update(changes)
         record.save_state(state)
-    if oom:
-        events.emit(record, "oom")
-    events.emit(record, "die", exitCode=code)
     if minidocker.TRACE:
         minidocker.TRACE.step("engine", "state: exited", exit_code=code, oom_killed=oom)
