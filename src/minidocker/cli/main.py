@@ -67,6 +67,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "top": ("top", "Display the running processes of a container"),
     "trace": ("trace", "Show a trace of the steps a container start took (--trace FILE)"),
     "unpause": ("unpause", "Unpause all processes within one or more containers"),
+    "update": ("update", "Update configuration of one or more containers"),
     "version": ("version", "Show the minidocker version information"),
     "volume": ("volume", "Manage volumes"),
     "wait": ("wait", "Block until one or more containers stop, then print their exit "

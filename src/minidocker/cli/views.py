@@ -91,7 +91,10 @@ class ContainerRow:
         if "SizeRw" not in self.summary:
             return ""
         from minidocker.units import human_size
-        return human_size(self.summary["SizeRw"], 3)
+        text = human_size(self.summary["SizeRw"], 3)
+        if "SizeRootFs" in self.summary:  # as Docker's: "2B (virtual 1.24MB)"
+            text += f" (virtual {human_size(self.summary['SizeRootFs'], 3)})"
+        return text
 
     @property
     def Networks(self) -> str:

@@ -193,12 +193,27 @@ def resources(host: dict[str, Any]) -> dict[str, Any]:
             memory["swap"] = int(swap)  # -1 = unlimited, as runc reads it
         else:
             memory["swap"] = int(host["Memory"]) * 2  # Docker: swap as much as memory
+    if host.get("MemoryReservation"):
+        memory["reservation"] = int(host["MemoryReservation"])
+    if host.get("MemorySwappiness") is not None and host["MemorySwappiness"] >= 0:
+        memory["swappiness"] = int(host["MemorySwappiness"])
+    if host.get("OomKillDisable"):
+        memory["disableOOMKiller"] = True
     if memory:
         res["memory"] = memory
     cpu: dict[str, Any] = {}
     if host.get("NanoCpus"):
         cpu["period"] = 100000
         cpu["quota"] = int(host["NanoCpus"]) * 100000 // 10**9
+    else:
+        if host.get("CpuPeriod"):
+            cpu["period"] = int(host["CpuPeriod"])
+        if host.get("CpuQuota"):
+            cpu["quota"] = int(host["CpuQuota"])
+    if host.get("CpuRealtimePeriod"):
+        cpu["realtimePeriod"] = int(host["CpuRealtimePeriod"])
+    if host.get("CpuRealtimeRuntime"):
+        cpu["realtimeRuntime"] = int(host["CpuRealtimeRuntime"])
     if host.get("CpuShares"):
         cpu["shares"] = int(host["CpuShares"])
     if host.get("CpusetCpus"):
@@ -209,6 +224,8 @@ def resources(host: dict[str, Any]) -> dict[str, Any]:
         res["cpu"] = cpu
     if host.get("PidsLimit"):
         res["pids"] = {"limit": int(host["PidsLimit"])}
+    if host.get("BlkioWeight"):
+        res["blockIO"] = {"weight": int(host["BlkioWeight"])}
     return res
 
 

@@ -85,6 +85,11 @@ class InProcess:
         except NotFound:
             return []
 
+    def update(self, cid: str, resources: dict[str, Any]) -> None:
+        """Change the container's resources (OCI linux.resources) while it runs."""
+        from minidocker.runtime.update import apply
+        apply(self._load(cid), resources)
+
     def cgroup(self, cid: str) -> Any:
         """The container's cgroup manager (stats, OOM count), or None."""
         try:
@@ -224,6 +229,11 @@ class Binary:
 
     def resume(self, cid: str) -> None:
         self._run("resume", cid)
+
+    def update(self, cid: str, resources: dict[str, Any]) -> None:
+        from minidocker import jsonfast
+        self._run("update", "--resources", "-", cid, stdin=None,
+                  input=jsonfast.dumps(resources).encode())
 
     def pids(self, cid: str) -> list[int]:
         proc = self._run("ps", "--format", "json", cid, check=False)

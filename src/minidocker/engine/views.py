@@ -29,12 +29,53 @@ if TYPE_CHECKING:
     from minidocker.engine.records import Record
 
 
+# Docker's HostConfig keys with the values dockerd shows when a flag was not given: the
+# record keeps what was asked, inspect shows every key as Docker does
+HOST_DEFAULTS: dict[str, Any] = {
+    "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+    "NetworkMode": "bridge", "PortBindings": {}, "RestartPolicy": {"Name": "no",
+                                                                  "MaximumRetryCount": 0},
+    "AutoRemove": False, "VolumeDriver": "", "VolumesFrom": None, "CapAdd": None,
+    "CapDrop": None, "CgroupnsMode": "private", "Dns": [], "DnsOptions": [],
+    "DnsSearch": [], "ExtraHosts": None, "GroupAdd": None, "IpcMode": "private",
+    "Cgroup": "", "Links": None, "OomScoreAdj": 0, "PidMode": "", "Privileged": False,
+    "PublishAllPorts": False, "ReadonlyRootfs": False, "SecurityOpt": None, "UTSMode": "",
+    "UsernsMode": "", "ShmSize": 67108864, "Runtime": "minidocker", "ConsoleSize": [0, 0],
+    "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0, "CgroupParent": "",
+    "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": None,
+    "BlkioDeviceWriteBps": None, "BlkioDeviceReadIOps": None, "BlkioDeviceWriteIOps": None,
+    "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
+    "CpusetCpus": "", "CpusetMems": "", "Devices": [], "DeviceCgroupRules": None,
+    "DeviceRequests": None, "KernelMemory": 0, "KernelMemoryTCP": 0,
+    "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": None,
+    "OomKillDisable": False, "PidsLimit": None, "Ulimits": None, "CpuCount": 0,
+    "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
+}
+
+
+def host_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The record's HostConfig with every key Docker shows (MaskedPaths and
+    ReadonlyPaths as the container has them)."""
+    asked = {k: v for k, v in (config.get("HostConfig") or {}).items() if v is not None}
+    host = {**HOST_DEFAULTS, **asked}
+    if not host.get("Runtime"):
+        host["Runtime"] = "minidocker"
+    if host["Privileged"]:
+        host.setdefault("MaskedPaths", None)
+        host.setdefault("ReadonlyPaths", None)
+    else:
+        from minidocker.runtime.defaults import DOCKER_READONLY_PATHS, docker_masked_paths
+        host.setdefault("MaskedPaths", docker_masked_paths())
+        host.setdefault("ReadonlyPaths", list(DOCKER_READONLY_PATHS))
+    return host
+
+
 def inspect_doc(record: Record, state: dict[str, Any]) -> dict[str, Any]:
     config = record.config
     status = state.get("Status", "created")
     cfg = dict(config.get("Config") or {})
     cfg["Labels"] = dict(cfg.get("Labels") or {})
-    host = dict(config.get("HostConfig") or {})
+    host = host_config(config)
     mounts = mount_points(config)
     network_mode = host.get("NetworkMode", "none")
     return {

@@ -35,6 +35,14 @@ def update_command(root: str, argv: list[str]) -> int:
         resources = cg_update.merge(resources, cg_update.resources_from_flags(values))
     if not resources:
         raise UsageError("update: nothing to change (give --resources or a flag)")
+    apply(container, resources)
+    return 0
+
+
+def apply(container: Any, resources: dict[str, Any]) -> None:
+    """Change a created, running or paused container's cgroup to `resources` (OCI
+    linux.resources, merged into what it has) and keep them in its state."""
+    from minidocker.linux.cgroups import update as cg_update
     lock = container.lock()
     try:
         status = container.status()
@@ -50,7 +58,6 @@ def update_command(root: str, argv: list[str]) -> int:
         container.save(state)
     finally:
         os.close(lock)
-    return 0
 
 
 def _read_resources(source: str) -> dict[str, Any]:

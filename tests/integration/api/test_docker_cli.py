@@ -263,3 +263,19 @@ def test_build_with_the_classic_builders_api(service: Service, tmp_path: Path) -
     (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN exit 3\n")
     result = service.docker("build", str(tmp_path), env={**service.env, **env})
     assert result.returncode != 0 and "exit code: 3" in result.stderr
+
+
+def test_update_resources_and_restart_policy(service: Service) -> None:
+    """docker update changes a running container's cgroup at once and its restart policy
+    (the API answered 501 before)."""
+    service.ok("run", "-d", "--name", "box", "-m", "64m", "busybox", "sleep", "60")
+    assert service.ok("update", "-m", "96m", "--pids-limit", "40", "--restart",
+                      "on-failure:3", "box").strip() == "box"
+    limits = service.ok("exec", "box", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                        "/sys/fs/cgroup/pids/pids.max").split()
+    assert limits == [str(96 << 20), "40"]
+    fmt = "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}"
+    assert service.ok("inspect", "-f", fmt, "box").split() == [str(96 << 20), "40",
+                                                               "on-failure"]
+    bad = service.docker("update", "-m", "1", "box")
+    assert bad.returncode != 0 and "Minimum memory limit allowed is 6MB" in bad.stderr

@@ -4,6 +4,7 @@ we do the same (docs/cli.md)."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,42 @@ def test_system_df_format_and_verbose(engine: Engine) -> None:
     verbose = engine.ok("system", "df", "-v")
     assert "Containers space usage:" in verbose and cid[:12] in verbose
     assert "Local Volumes space usage:" in verbose and "\ndata " in verbose
+
+
+def test_update_a_running_container(engine: Engine) -> None:
+    """Docker: `update` changes memory, CPUs and pids of a running container at once,
+    and its restart policy: exiting after `update --restart always`, it starts again."""
+    cid = engine.ok("run", "-d", "--network", "none", "-m", "64m", engine.image, "sh", "-c",
+                    "sleep 2; exit 3").strip()
+    assert engine.ok("update", "-m", "128m", "--cpus", "0.5", "--pids-limit", "50",
+                     "--restart", "always", cid).strip() == cid
+    cgroup = engine.ok("exec", cid, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                       "/sys/fs/cgroup/pids/pids.max", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+    assert cgroup.split() == [str(128 << 20), "50", "50000"]
+    host = engine.inspect(cid)["HostConfig"]
+    assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (128 << 20, 5 * 10**8, 50)
+    engine.wait_for(lambda: engine.inspect(cid)["RestartCount"] >= 1, timeout=30)
+    result = engine.run("update", cid)
+    assert result.returncode == 125 and "one or more flags" in result.stderr
+    assert "Minimum memory limit allowed is 6MB" in engine.run("update", "-m", "1", cid).stderr
+    engine.ok("update", "--restart", "no", cid)
+    assert engine.inspect(cid)["HostConfig"]["RestartPolicy"]["Name"] == "no"
+
+
+def test_outputs_scripts_parse_are_dockers(engine: Engine) -> None:
+    """Docker: exec -t sets TERM=xterm; inspect shows every HostConfig key (ShmSize ...)
+    and ExecIDs; ps -s shows "SIZE (virtual SIZE)"; events' --format has .Time; stats
+    prints I/O in decimal units (kB, MB) and memory in binary ones (MiB)."""
+    cid = engine.ok("run", "-d", "--network", "none", engine.image, "sleep", "60").strip()
+    assert "TERM=xterm" in engine.ok("exec", "-t", cid, "env")
+    assert "TERM=" not in engine.ok("exec", cid, "env")
+    doc = engine.inspect(cid)
+    assert doc["HostConfig"]["ShmSize"] == 64 << 20 and doc["HostConfig"]["IpcMode"]
+    assert "ExecIDs" in doc and "MaskedPaths" in doc["HostConfig"]
+    size = engine.ok("ps", "-s", "--format", "{{.Size}}").strip()
+    assert size.startswith("0B (virtual ") and size.endswith("B)")
+    times = engine.ok("events", "--since", "0", "--until", str(time.time()), "--filter",
+                      f"container={cid}", "--format", "{{.Time}} {{.Action}}").split("\n")
+    assert times[0].split()[0].isdigit() and times[0].split()[1] == "create"
+    io = engine.ok("stats", "--no-stream", "--format", "{{.BlockIO}}", cid)
+    assert "iB" not in io

@@ -22,7 +22,6 @@ LEGACY_BUILDER = "an option of Docker's legacy builder; the builder is BuildKit-
 NOT_YET = "not built yet"
 
 MISSING_COMMANDS = {
-    "update": NOT_YET, "container update": NOT_YET,
     "search": "searches Docker Hub's index (v1 search API), which registries (and the "
               "local test registry) do not serve",
 }
@@ -123,7 +122,7 @@ for _cmd in ("container", "image"):
     for (_c, _f), _why in list(MISSING.items()):
         if (_cmd, _c) in (("container", "run"), ("container", "create"), ("container", "rm"),
                           ("container", "attach"), ("container", "start"),
-                          ("container", "exec"), ("image", "rm"),
+                          ("container", "exec"), ("container", "update"), ("image", "rm"),
                           ("image", "pull"), ("image", "push"), ("image", "import")):
             MISSING[(f"{_cmd} {_c}", _f)] = _why
 MISSING[("image rm", "no-prune")] = MISSING[("rmi", "no-prune")]

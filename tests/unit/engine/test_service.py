@@ -389,3 +389,42 @@ def test_wait_ends_when_told(ctx: Context, rootfs: Path) -> None:
     stop = threading.Event()
     threading.Timer(0.2, stop.set).start()
     assert containers.wait(ctx, cid, stop=stop)["StatusCode"] == -1
+
+
+def test_update_of_a_stopped_container_keeps_it_for_the_next_start(ctx: Context,
+                                                                   rootfs: Path) -> None:
+    cid = make(ctx, rootfs, HostConfig={"Memory": 64 << 20, "NetworkMode": "none"})
+    # Docker's client sends every key, zero where not asked: those keep the container's
+    body = {"Memory": 128 << 20, "CpuShares": 0, "NanoCpus": 5 * 10**8, "PidsLimit": 30,
+            "BlkioWeight": 0, "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2},
+            "OomKillDisable": None, "Devices": None}
+    assert containers.update(ctx, cid, body) == {"Warnings": []}
+    host = containers.inspect(ctx, cid)["HostConfig"]
+    assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (128 << 20, 5 * 10**8, 30)
+    assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+    spec = json.loads((Path(ctx.root) / "containers" / cid / "bundle" /
+                       "config.json").read_text())
+    assert spec["linux"]["resources"]["memory"]["limit"] == 128 << 20
+    assert spec["linux"]["resources"]["pids"] == {"limit": 30}
+    assert spec["linux"]["resources"]["cpu"]["quota"] == 50000
+    containers.update(ctx, cid, {"PidsLimit": -1})  # unlimited again
+    assert containers.inspect(ctx, cid)["HostConfig"]["PidsLimit"] is None
+
+
+def test_update_refuses_what_docker_refuses(ctx: Context, rootfs: Path) -> None:
+    cid = make(ctx, rootfs, HostConfig={"Memory": 64 << 20, "MemorySwap": 96 << 20,
+                                        "NetworkMode": "none"})
+    with pytest.raises(UsageError, match="Minimum memory limit allowed is 6MB"):
+        containers.update(ctx, cid, {"Memory": 100})
+    with pytest.raises(UsageError, match="smaller than already set memoryswap"):
+        containers.update(ctx, cid, {"Memory": 128 << 20})
+    with pytest.raises(UsageError, match="not supported"):
+        containers.update(ctx, cid, {"Privileged": True})
+    with pytest.raises(UsageError, match="invalid restart policy 'sometimes'"):
+        containers.update(ctx, cid, {"RestartPolicy": {"Name": "sometimes"}})
+    auto = make(ctx, rootfs, HostConfig={"AutoRemove": True, "NetworkMode": "none"})
+    with pytest.raises(Conflict, match="AutoRemove"):
+        containers.update(ctx, auto, {"RestartPolicy": {"Name": "always"}})
+    with pytest.raises(NotFound):
+        containers.update(ctx, "nosuch", {"Memory": 128 << 20})
+    assert containers.inspect(ctx, cid)["HostConfig"]["Memory"] == 64 << 20

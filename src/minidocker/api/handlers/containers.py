@@ -121,10 +121,9 @@ async def rename(api: API, request: Request) -> Reply:
 
 
 async def update(api: API, request: Request) -> Reply:
-    schema.body(await request.json(), schema.UPDATE, "update body")
-    await api.call(_service().inspect, api.context, request.params["id"])  # 404 first
-    raise HTTPError(501, "docker update is not supported by minidocker: recreate the "
-                         "container with the new resources")
+    body = schema.body(await request.json(), schema.UPDATE, "update body")
+    result = await api.call(_service().update, api.context, request.params["id"], body)
+    return Reply(200, {"Warnings": list(result["Warnings"]) or None})
 
 
 async def wait(api: API, request: Request) -> None:

@@ -53,6 +53,6 @@ SPEC = Spec("COMMAND", subcommands={
     "rename": delegated("rename"), "restart": delegated("restart"),
     "rm": delegated("rm", "rm", "remove"), "run": delegated("run"),
     "start": delegated("start"), "stats": delegated("stats"), "stop": delegated("stop"),
-    "top": delegated("top"), "unpause": delegated("unpause"),
+    "top": delegated("top"), "unpause": delegated("unpause"), "update": delegated("update"),
     "wait": delegated("wait"),
 })

@@ -20,6 +20,15 @@ SPEC = Spec("[OPTIONS]", (
 ))
 
 
+def go_fields(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An event with the names of the Go struct Docker's --format templates use (.Time,
+    .TimeNano, .ID, .Status, .From, .Scope, .Type, .Action, .Actor): the API's JSON
+    spells some in lower case."""
+    return {**event, "Time": event.get("time", 0), "TimeNano": event.get("timeNano", 0),
+            "ID": event.get("id", ""), "Status": event.get("status", ""),
+            "From": event.get("from", ""), "Scope": event.get("scope", "local")}
+
+
 def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine import events
@@ -36,7 +45,9 @@ def run(args: Any) -> int:
         fmt = Format(args.format)
 
         def line(event: Mapping[str, Any]) -> str:
-            return fmt.render([event])
+            if args.format.strip() == "json":  # the event as the API sends it
+                return fmt.render([event])
+            return fmt.render([go_fields(event)])
     else:
         def line(event: Mapping[str, Any]) -> str:
             return events.text(event) + "\n"

@@ -31,7 +31,7 @@ class StatRow:
     computes it: CPU % from the container's and the host's CPU time between them."""
 
     def __init__(self, sample: dict[str, Any], no_trunc: bool):
-        from minidocker.units import bytes_size
+        from minidocker.units import bytes_size, human_size
         cid = str(sample["id"])
         self.ID = cid if no_trunc else cid[:12]
         self.Container = self.ID
@@ -50,11 +50,12 @@ class StatRow:
         blkio = (sample.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []
         read = sum(e["value"] for e in blkio if e["op"].lower() == "read")
         write = sum(e["value"] for e in blkio if e["op"].lower() == "write")
-        self.BlockIO = f"{bytes_size(read)} / {bytes_size(write)}"
+        # Docker: memory in binary units (MiB), I/O in decimal ones with 3 digits (kB, MB)
+        self.BlockIO = f"{human_size(read, 3)} / {human_size(write, 3)}"
         networks = (sample.get("networks") or {}).values()
         rx = sum(n.get("rx_bytes", 0) for n in networks)
         tx = sum(n.get("tx_bytes", 0) for n in networks)
-        self.NetIO = f"{bytes_size(rx)} / {bytes_size(tx)}"
+        self.NetIO = f"{human_size(rx, 3)} / {human_size(tx, 3)}"
         self.PIDs = str((sample.get("pids_stats") or {}).get("current", 0))
 
 

@@ -309,6 +309,85 @@ def rename(ctx: Context, ref: str, new_name: str) -> None:
     events.emit(record, "rename", oldName="/" + old)
 
 
+# what POST /containers/{id}/update (docker update) may change
+UPDATE_KEYS = ("BlkioWeight", "CpuShares", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod",
+               "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "Memory", "MemorySwap",
+               "MemoryReservation", "KernelMemory", "NanoCpus", "PidsLimit", "RestartPolicy")
+
+
+def update(ctx: Context, ref: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /containers/{id}/update (docker update): the resources of a container (a
+    running one's cgroup changes at once) and its restart policy; {"Warnings": [...]}.
+    A value left out, or 0, keeps the one the container has, as Docker's."""
+    from minidocker.engine import bundle, events
+    from minidocker.engine.service import validate
+    changes = {k: v for k, v in body.items() if k in UPDATE_KEYS and v not in (None, "")
+               and (v != 0 or k == "PidsLimit")}
+    unknown = sorted(k for k in body if k not in UPDATE_KEYS and k not in (
+        "OomKillDisable", "Devices", "Ulimits", "DeviceCgroupRules", "BlkioWeightDevice",
+        "KernelMemoryTCP", "MemorySwappiness", "CpuCount", "CpuPercent", "IOMaximumIOps",
+        "IOMaximumBandwidth", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
+        "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "DeviceRequests")
+        and body[k] not in (None, 0, "", [], {}, False))
+    if unknown:
+        raise UsageError(f"update of {', '.join(unknown)} is not supported")
+    validate.host_config(changes, update=True)
+    record = find(ctx, ref)
+    warnings: list[str] = []
+    with record.lock():
+        config = dict(record.reload().config)
+        host = dict(config.get("HostConfig") or {})
+        if "Memory" in changes and "MemorySwap" not in changes:
+            swap = int(host.get("MemorySwap") or 0)
+            if swap > 0 and changes["Memory"] > swap:
+                raise UsageError("Memory limit should be smaller than already set memoryswap "
+                                 "limit, update the memoryswap at the same time")
+        if changes.get("PidsLimit") is not None and changes["PidsLimit"] <= 0:
+            changes["PidsLimit"] = None  # 0 or -1: unlimited
+        policy = changes.get("RestartPolicy")
+        if policy is not None and not policy.get("Name"):
+            del changes["RestartPolicy"]
+        if (changes.get("RestartPolicy") or {}).get("Name", "no") != "no" and \
+                host.get("AutoRemove"):
+            raise Conflict("Restart policy cannot be updated because AutoRemove is enabled "
+                           "for the container")
+        host.update(changes)
+        validate.host_config({k: host.get(k) for k in UPDATE_KEYS}, update=True)
+        resources = bundle.resources(host)
+        resources.pop("devices", None)
+        if "PidsLimit" in changes and changes["PidsLimit"] is None:
+            resources["pids"] = {"limit": -1}
+        if _live(record).get("Status") in RUNNING and any(
+                k != "RestartPolicy" for k in changes):
+            from minidocker.engine.runtimes import get as runtime
+            from minidocker.errors import MinidockerError
+            try:
+                runtime(host.get("Runtime") or "", ctx.root).update(record.id, resources)
+            except MinidockerError as e:
+                raise UsageError(f"Cannot update container {record.id}: {e.message}") from None
+        config["HostConfig"] = host
+        record.save_config(config)
+        _update_bundle(record, resources)
+    events.emit(record, "update")
+    return {"Warnings": warnings}
+
+
+def _update_bundle(record: Record, resources: dict[str, Any]) -> None:
+    """The next start of the container gets the new resources too."""
+    from minidocker import jsonfast
+    from minidocker.engine.records import write_atomic
+    path = record.path("bundle", "config.json")
+    with open(path, "rb") as f:
+        spec = jsonfast.loads(f.read())
+    linux = spec.setdefault("linux", {})
+    current = dict(linux.get("resources") or {})
+    current.update(resources)
+    if (current.get("pids") or {}).get("limit") == -1:
+        current.pop("pids")
+    linux["resources"] = current
+    write_atomic(path, jsonfast.dumps_spaced(spec).encode())
+
+
 def wait(ctx: Context, ref: str, *, condition: str = "not-running",
          stop: Any = None) -> WaitResponse:
     """POST /containers/{id}/wait: block until the container is not running
@@ -476,9 +555,11 @@ def explain(ctx: Context, ref: str) -> dict[str, Any]:
 def inspect(ctx: Context, ref: str, *, size: bool = False) -> dict[str, Any]:
     """GET /containers/{id}/json: Docker's inspect document (with `size`: SizeRw and
     SizeRootFs)."""
+    from minidocker.engine.service.execs import running_ids
     from minidocker.engine.views import inspect_doc
     record = find(ctx, ref)
     doc = inspect_doc(record, _live(record))
+    doc["ExecIDs"] = running_ids(record) or None
     host = doc["HostConfig"] = dict(doc.get("HostConfig") or {})
     if isinstance(host.get("PortBindings"), list):  # -p specs, as the record keeps them
         host["PortBindings"] = port_bindings(host["PortBindings"])
@@ -568,10 +649,20 @@ def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
         index.discard()
         return ls(ctx, all=all, limit=limit, filters=filters, size=size, ids_only=ids_only,
                   keys=keys)
-    if size:
+    if size:  # Docker's SizeRw, and SizeRootFs with the image's layers (each measured once)
+        from minidocker.engine.records import Record
         from minidocker.fs import du
+        image_sizes: dict[tuple[str, ...], int] = {}
         for item in out:
-            item["SizeRw"] = du(os.path.join(ctx.root, "containers", item["Id"], "upper"))
+            record = Record(ctx.root, item["Id"])
+            item["SizeRw"] = du(record.path("upper"))
+            try:
+                lowers = tuple(record.config.get("Lowers") or ())
+            except MinidockerError:
+                lowers = ()
+            if lowers not in image_sizes:
+                image_sizes[lowers] = sum(du(p) for p in lowers)
+            item["SizeRootFs"] = item["SizeRw"] + image_sizes[lowers]
     return out
 
 

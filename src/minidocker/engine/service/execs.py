@@ -114,6 +114,25 @@ def _load(ctx: Context, exec_id: str) -> tuple[Record, dict[str, Any]]:
     raise NotFound(f"no such exec instance: {exec_id}")
 
 
+def running_ids(record: Record) -> list[str]:
+    """The ids of the container's execs that run (inspect's ExecIDs, as Docker's)."""
+    from minidocker import jsonfast
+    out: list[str] = []
+    try:
+        names = sorted(os.listdir(_dir(record)))
+    except OSError:
+        return out
+    for name in names:
+        try:
+            with open(os.path.join(_dir(record), name), "rb") as f:
+                doc = jsonfast.loads(f.read())
+        except (OSError, ValueError):
+            continue
+        if doc.get("Running") and _pid_alive(doc):
+            out.append(str(doc["ID"]))
+    return out
+
+
 def _pid_alive(doc: dict[str, Any]) -> bool:
     from minidocker.engine.liveness import alive
     return alive(int(doc.get("Pid") or 0), int(doc.get("PidStart") or 0))
@@ -132,6 +151,8 @@ def process(record: Record, config: ExecConfig | dict[str, Any]) -> dict[str, An
     for item in config.get("Env") or []:
         key, sep, _ = item.partition("=")
         env[key] = item if sep else f"{key}="
+    if config.get("Tty") and "TERM" not in env:  # as Docker's exec -t
+        env["TERM"] = "TERM=xterm"
     proc["env"] = list(env.values())
     proc["args"] = list(config.get("Cmd") or [])
     proc["terminal"] = bool(config.get("Tty"))
