@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup setup-dev demo test test-unit test-integration lint bench clean
+.PHONY: setup setup-dev demo test test-unit test-integration lint bench man clean
 
 setup:
 	scripts/setup
@@ -29,6 +29,10 @@ lint: setup-dev
 
 bench: setup-dev
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# man pages of every command (build/man/man1), made from the flag tables: man -l FILE
+man: setup
+	$(PY) -m minidocker.cli.manpages build/man/man1
 
 clean:
 	rm -rf .venv images build .pytest_cache .mypy_cache .ruff_cache

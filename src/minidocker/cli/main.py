@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "Build an image from a Dockerfile"),
     "builder": ("builder", "Manage builds"),
     "commit": ("commit", "Create a new image from a container's changes"),
+    "completion": ("completion", "Generate the autocompletion script for the specified "
+                   "shell"),
     "container": ("container", "Manage containers"),
     "cp": ("cp", "Copy files/folders between a container and the local filesystem"),
     "create": ("create", "Create a new container"),
@@ -76,7 +78,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # other names of a command (the seed's `remove`), not listed in --help
 ALIASES: dict[str, str] = {"remove": "rm"}
 # the commands with sub-commands ("Management Commands" in --help)
-MANAGEMENT = frozenset({"builder", "container", "image", "network", "system",
+MANAGEMENT = frozenset({"builder", "completion", "container", "image", "network", "system",
                         "trace", "volume"})
 # commands that hold temporary state (ingest dirs, partial files, half-written archives):
 # SIGTERM interrupts them like Ctrl-C, so that they clean up before they exit
