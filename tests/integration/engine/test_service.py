@@ -162,3 +162,26 @@ def test_run_imports_stay_lean(engine: Engine, tmp_path: Path) -> None:
                            engine.image, "true"], tmp_path / "mods")
     assert "minidocker.cli.commands.run" in modules
     assert sorted(modules - RUN_MODULES) == []
+
+
+def test_wait_for_removal_gives_the_exit_code_of_a_removed_container(engine: Engine) -> None:
+    """wait(condition="removed") of an AutoRemove container gives the code it exited with,
+    also when it was removed between two of wait's looks (through the API, `docker run
+    -it --rm` of a shell that ran `exit 5` once ended with 0)."""
+    from minidocker.engine.service.containers import _last_exit_code
+    ctx = Context(str(engine.root), spawn="exec")
+    for code in (3, 5, 7):
+        cid = containers.create(ctx, {"Image": engine.image, "Cmd": ["sh", "-c", f"exit {code}"],
+                                      "HostConfig": {"NetworkMode": "none",
+                                                     "AutoRemove": True}})["Id"]
+        got: list[Any] = []
+        waiter = threading.Thread(target=lambda cid=cid, got=got: got.append(
+            containers.wait(ctx, cid, condition="removed")))
+        waiter.start()
+        time.sleep(0.2)  # wait has found the record and polls it
+        containers.start(ctx, cid)
+        waiter.join(30)
+        assert got == [{"StatusCode": code, "Error": None}]
+        assert _last_exit_code(ctx, cid, -1) == code
+        with pytest.raises(NotFound):
+            containers.inspect(ctx, cid)

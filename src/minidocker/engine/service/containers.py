@@ -408,8 +408,8 @@ def wait(ctx: Context, ref: str, *, condition: str = "not-running",
             return {"StatusCode": -1, "Error": {"Message": "the wait was stopped"}}
         try:
             state = liveness.live_state(record.reload())
-        except NotFound:
-            return {"StatusCode": code, "Error": None}
+        except NotFound:  # removed (--rm), perhaps between two looks: its die event
+            return {"StatusCode": _last_exit_code(ctx, record.id, code), "Error": None}
         code = int(state.get("ExitCode") or 0)
         stopped = state.get("Status") not in RUNNING
         if condition == "not-running" and stopped:
@@ -417,6 +417,18 @@ def wait(ctx: Context, ref: str, *, condition: str = "not-running",
         if condition == "next-exit" and stopped and state.get("FinishedAt") != finished:
             return {"StatusCode": code, "Error": None}
         time.sleep(0.01 if condition == "not-running" else 0.05)
+
+
+def _last_exit_code(ctx: Context, cid: str, seen: int) -> int:
+    """The exit code of the container's last `die` event (`seen` without one): a
+    container removed by --rm took its record, and the code in it, along."""
+    import time
+
+    from minidocker.engine import events
+    for event in events.stream(ctx.root, since=0.0, until=time.time(),
+                               filters={"container": [cid], "event": ["die"]}):
+        seen = int((event.get("Actor") or {}).get("Attributes", {}).get("exitCode", seen))
+    return seen
 
 
 # ---- attach, logs ----------------------------------------------------------------------------
