@@ -13,7 +13,7 @@ import time
 import minidocker
 from minidocker import jsonfast as json
 from minidocker.errors import Conflict, MinidockerError
-from minidocker.linux import affinity, libc
+from minidocker.linux import affinity, libc, userns
 from minidocker.runtime import namespaces, sync
 from minidocker.runtime.spec import check_sysctls, is_runtime_namespace, load_bundle
 from minidocker.runtime.spec import namespaces as spec_namespaces
@@ -143,8 +143,10 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
     # init itself: we make its new pid namespace ours for children for the fork. (A user
     # namespace must own the pid namespace, so it comes first, in stage 1; time offsets
     # must be written before the first process enters: both need the second fork.)
+    # In a user namespace (rootless) we could not setns() back into our pid namespace,
+    # which belongs to the host: stage 1 forks the init there too.
     single = "user" not in wanted and "time" not in wanted and \
-        wanted.get("pid", "") in (None, "")
+        wanted.get("pid", "") in (None, "") and userns.in_initial()
     parent_sock, child_sock = sync.pair()
     try:
         mask = os.sched_getaffinity(0)

@@ -87,7 +87,11 @@ def _setup(cfg: InitConfig) -> None:
     seccomp = cfg.prepared.seccomp or {}
     if seccomp.get("listenerPath") and getattr(cfg.prepared.seccomp_filter, "notify", False):
         cfg.listener_sock = _connect_listener(seccomp["listenerPath"])
-    userns = "user" in cfg.new_namespaces or bool(linux.get("uidMappings"))
+    # in a user namespace, a new one or the runtime's own (rootless): no device nodes,
+    # locked mount flags, sysfs only with a network namespace of that user namespace
+    from minidocker.linux import userns as userns_mod
+    userns = "user" in cfg.new_namespaces or bool(linux.get("uidMappings")) or \
+        not userns_mod.in_initial()
     rootfs = Rootfs(cfg.rootfs, userns=userns, cgroup_mount=cfg.cgroup_mount)
 
     if cfg.new_keyring:

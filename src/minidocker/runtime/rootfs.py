@@ -315,7 +315,11 @@ class Rootfs:
                         if mtype == "sysfs" and e.errno == 1 and self.userns:
                             self.sys.mount("/sys", fd_path(fd), None,
                                        libc.MS_BIND | libc.MS_REC, what=what)
-                            self._remount(fd, dest, flags | libc.MS_BIND)
+                            mounted = self.open(dest)  # fd is what lies under the bind
+                            try:
+                                self._remount(mounted, dest, flags | libc.MS_BIND)
+                            finally:
+                                os.close(mounted)
                         else:
                             raise
                 finally:
