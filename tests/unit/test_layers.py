@@ -50,7 +50,7 @@ minidocker.engine.runtimes minidocker.engine.service minidocker.engine.service.c
 minidocker.engine.service.validate minidocker.engine.start
 minidocker.engine.volumes minidocker.errors
 minidocker.jsonfast minidocker.linux minidocker.linux.affinity minidocker.linux.capnames
-minidocker.linux.libc minidocker.linux.rlimitnames minidocker.runtime
+minidocker.linux.libc minidocker.linux.rlimitnames minidocker.linux.userns minidocker.runtime
 minidocker.runtime.defaults minidocker.units
 """))
 

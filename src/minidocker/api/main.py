@@ -51,8 +51,13 @@ def main(argv: list[str]) -> int:
             raise MinidockerError(f"invalid --time {args.time:g}: 0 (never) or more")
         if args.stall_timeout <= 0:
             raise MinidockerError(f"invalid --stall-timeout {args.stall_timeout:g}")
+        from minidocker.engine import rootless
         root = os.path.abspath(args.root or os.environ.get("MINIDOCKER_ROOT")
-                               or "/var/lib/minidocker")
+                               or rootless.default_root())
+        if rootless.is_rootless():  # before any thread: an unprivileged user's server
+            from minidocker.engine import session  # works in the user's session
+            for warning in session.enter(rootless.run_dir()):
+                sys.stderr.write(f"minidocker: warning: {warning}\n")
         from minidocker.api import http, server
         http.STALL_TIMEOUT = args.stall_timeout
         tls = (args.tlscert, args.tlskey, args.tlscacert) if all(tls_parts) else None

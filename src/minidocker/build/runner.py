@@ -160,10 +160,13 @@ def _in_lowers(rel: str, lowers: list[str]) -> bool:
 
 
 def _opaque(path: str) -> bool:
-    try:
-        return os.getxattr(path, "trusted.overlay.opaque", follow_symlinks=False) == b"y"
-    except OSError:
-        return False
+    for name in ("trusted.overlay.opaque", "user.overlay.opaque"):  # (rootless: user.*)
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def is_empty(upper: str) -> bool:

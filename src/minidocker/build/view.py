@@ -44,6 +44,9 @@ class View:
                 os.makedirs(self.workdir, exist_ok=True)
                 self.root = tempfile.mkdtemp(prefix="view-", dir=self.workdir)
                 options = "lowerdir=" + ":".join(lowers)
+                from minidocker.linux import userns
+                if userns.rootless():  # its metadata in user.overlay.* (image/overlay.py)
+                    options += ",userxattr"
                 if len(options) > snapshot.LOWERDIR_BUDGET:
                     raise OSError(errno.E2BIG, "too many layers for a read-only view")
                 libc.mount("overlay", self.root, "overlay", libc.MS_RDONLY, options,

@@ -69,6 +69,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "top": ("top", "Display the running processes of a container"),
     "trace": ("trace", "Show a trace of the steps a container start took (--trace FILE)"),
     "unpause": ("unpause", "Unpause all processes within one or more containers"),
+    "unshare": ("unshare", "Run a command in the rootless session's user namespace"),
     "update": ("update", "Update configuration of one or more containers"),
     "version": ("version", "Show the minidocker version information"),
     "volume": ("volume", "Manage volumes"),
@@ -77,6 +78,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 # other names of a command (the seed's `remove`), not listed in --help
 ALIASES: dict[str, str] = {"remove": "rm"}
+# commands that touch no state: they never enter the rootless session
+OUTSIDE_SESSION = frozenset({"version", "trace"})
 # the commands with sub-commands ("Management Commands" in --help)
 MANAGEMENT = frozenset({"builder", "completion", "container", "image", "network", "system",
                         "trace", "volume"})
@@ -96,7 +99,8 @@ GLOBAL_FLAGS: tuple[tuple[Any, ...], ...] = (
      "\"error\"|\"fatal\")", {"default": "info",
                                  "complete": ("debug", "info", "warn", "error", "fatal")}),
     ("", "root", "string", "State directory (default \"/var/lib/minidocker\", or "
-     "$MINIDOCKER_ROOT)", {"complete": "directory"}),
+     "$MINIDOCKER_ROOT; other users: $XDG_DATA_HOME/minidocker, docs/rootless.md)",
+     {"complete": "directory"}),
     ("v", "version", "bool", "Print version information and quit"),
 )
 
@@ -136,7 +140,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"minidocker version {__version__}")
         return 0
     debug = options.debug or options.log_level == "debug"
-    root = options.root or os.environ.get("MINIDOCKER_ROOT") or "/var/lib/minidocker"
+    root = options.root or os.environ.get("MINIDOCKER_ROOT") or ""
+    if not root:
+        if _as_host_root():
+            root = "/var/lib/minidocker"
+        else:
+            from minidocker.engine.rootless import default_root
+            root = default_root()
     if options.config:
         os.environ["DOCKER_CONFIG"] = options.config  # read by the credential store
     argv = options.command
@@ -225,6 +235,8 @@ def run_command(name: str, argv: list[str], debug: bool, root: str,
         args.debug = debug
         args.root = root
         args.prog = prog
+        if name not in OUTSIDE_SESSION and prog != "minidocker system migrate":
+            enter_session()
         if getattr(args, "trace", None):  # run, create, start, exec --trace FILE
             return _traced(handler, args, prog, argv)
         return int(handler(args) or 0)
@@ -242,6 +254,29 @@ def run_command(name: str, argv: list[str], debug: bool, root: str,
         if debug:
             raise
         return _error(describe(e), 125)
+
+
+def _as_host_root() -> bool:
+    """Root of the host (not only of a user namespace): linux.userns.rootless() without
+    its import, on every command's path."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        with open("/proc/self/uid_map", "rb") as f:
+            return f.read().split() == [b"0", b"0", b"4294967295"]
+    except OSError:
+        return True
+
+
+def enter_session() -> None:
+    """An unprivileged user's commands run in the user's rootless session (a user
+    namespace where the user is root: engine/session.py), entered here, once, while the
+    process has one thread. Root's commands run as they are."""
+    if _as_host_root():
+        return
+    from minidocker.engine import rootless, session
+    for warning in session.enter(rootless.run_dir()):
+        sys.stderr.write(f"minidocker: warning: {warning}\n")
 
 
 def _summaries(spec: Spec) -> Any:

@@ -182,6 +182,19 @@ def base_mounts(privileged: bool) -> list[dict[str, Any]]:
     ]
 
 
+def _keep_id_user(host: dict[str, Any], user: str) -> str:
+    if host.get("UsernsMode") != "keep-id":
+        return user
+    from minidocker.engine import keepid
+    return keepid.default_user(user)
+
+
+def _limit_flags(limits: dict[str, Any]) -> str:
+    names = {"memory": "--memory", "cpu": "--cpus/--cpu-shares/--cpuset-cpus",
+             "pids": "--pids-limit", "blockIO": "--blkio-weight"}
+    return ", ".join(names.get(k, k) for k in limits if k != "devices")
+
+
 def resources(host: dict[str, Any]) -> dict[str, Any]:
     res: dict[str, Any] = {"devices": [{"allow": bool(host.get("Privileged")),
                                         "access": "rwm"}]}
@@ -249,7 +262,7 @@ def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
         env.append("TERM=xterm")
     proc: dict[str, Any] = {
         "terminal": bool(cfg.get("Tty")),
-        "user": resolve_user(cfg.get("User") or "", lowers),
+        "user": resolve_user(_keep_id_user(host, cfg.get("User") or ""), lowers),
         "args": args,
         "env": env,
         "cwd": cfg.get("WorkingDir") or "/",
@@ -267,6 +280,13 @@ def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
         proc["oomScoreAdj"] = int(host["OomScoreAdj"])
 
     spec_mounts = base_mounts(privileged)
+    from minidocker.linux import userns
+    if not userns.in_initial() and userns.outside(5, "gid") is None:
+        # a session that maps one id (no /etc/subgid range): devpts refuses an unmapped
+        # gid=5, as runc's rootless spec leaves it out
+        for m in spec_mounts:
+            if m["type"] == "devpts":
+                m["options"] = [o for o in m["options"] if o != "gid=5"]
     for name in ("hosts", "hostname", "resolv.conf"):
         spec_mounts.append({"destination": f"/etc/{name}", "type": "bind",
                             "source": os.path.join(record_dir, name),
@@ -282,11 +302,24 @@ def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
     if host.get("NetworkMode", "none") != "host":
         namespaces.append({"type": "network"})
     namespaces.append({"type": "cgroup"})
+    limits = resources(host)
     linux: dict[str, Any] = {
         "namespaces": namespaces,
-        "resources": resources(host),
+        "resources": limits,
         "cgroupsPath": f"/minidocker/{config['Id']}",
     }
+    if userns.rootless():
+        from minidocker.engine import rootless
+        parent = rootless.cgroup_parent()
+        if parent is not None:  # a delegated cgroup v2 subtree: the containers go there
+            linux["cgroupsPath"] = f"{parent.rstrip('/')}/minidocker/{config['Id']}"
+        elif set(limits) - {"devices"}:
+            raise UsageError(
+                f"cannot apply {_limit_flags(limits)}: limits of a rootless container need "
+                f"a cgroup v2 subtree delegated to this user, and there is none"
+                f"{' (this host runs cgroup v1)' if not rootless.cgroup_v2() else ''}",
+                hint="run without limits, or as root, or on a cgroup v2 host with the "
+                "user's cgroup delegated (systemd's user@.service does: docs/rootless.md)")
     if not privileged:
         from minidocker.runtime.defaults import DOCKER_READONLY_PATHS, docker_masked_paths
         linux["maskedPaths"] = docker_masked_paths()
@@ -298,6 +331,9 @@ def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
     if sysctls:
         _check_sysctls(sysctls, {ns["type"] for ns in namespaces})
         linux["sysctl"] = dict(sysctls)
+    if host.get("UsernsMode") == "keep-id":
+        from minidocker.engine import keepid
+        keepid.apply_to_spec(linux)
     spec: dict[str, Any] = {
         "ociVersion": OCI_VERSION,
         "process": proc,

@@ -61,6 +61,10 @@ def create(root: str, options: dict[str, Any],
         config = build_config(cid, name, ref, image_id, lowers, image_cfg, options)
         for sub in ("upper", "work", "rootfs", "bundle"):
             os.mkdir(record.path(sub), 0o755 if sub != "work" else 0o700)
+        if config["HostConfig"].get("UsernsMode"):
+            from minidocker.engine import keepid
+            if keepid.check(config["HostConfig"]["UsernsMode"]) == keepid.KEEP_ID:
+                config["Lowers"] = keepid.prepare(record.dir, lowers)
         if image is not None:
             from minidocker.image import snapshot
             from minidocker.image.store import Store
@@ -179,6 +183,9 @@ def write_bundle(record: Record, config: dict[str, Any]) -> None:
     if config["HostConfig"].get("Init"):
         _add_init(spec, record)
     bundle.etc_files(config, record.dir)
+    if config["HostConfig"].get("UsernsMode") == "keep-id":
+        from minidocker.engine import keepid
+        keepid.own_files(record.dir, ("hosts", "hostname", "resolv.conf"))
     with open(record.path("bundle", "config.json"), "w") as f:
         f.write(jsonfast.dumps_spaced(spec))  # json.dumps's bytes, without json's imports
 

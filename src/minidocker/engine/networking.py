@@ -25,6 +25,46 @@ if TYPE_CHECKING:
 FALLBACK_ENV = "MINIDOCKER_NETWORK_FALLBACK"
 
 
+def rootless_mode() -> bool:
+    from minidocker.linux import userns
+    return userns.rootless()
+
+
+# ---- rootless: the networks live in the session's network namespace ----------------------------
+
+
+def rootless_netns() -> str:
+    """The rootless network namespace (the session holder's: engine/session.py)."""
+    from minidocker.engine import rootless, session
+    pid = session.holder(rootless.run_dir())
+    if pid is None:
+        raise MinidockerError("the rootless session has ended: its networks are gone",
+                              hint="run any minidocker command to start a new one")
+    return f"/proc/{pid}/ns/net"
+
+
+def net_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """fn(*args, **kwargs) where the networks are: here as root, in the rootless network
+    namespace otherwise (network/rootless.py). Every call of minidocker.network that
+    touches links, addresses or rules goes through it."""
+    if not rootless_mode():
+        return fn(*args, **kwargs)
+    from minidocker.network import rootless as rootless_net
+    return rootless_net.call(rootless_netns(), fn, *args, **kwargs)
+
+
+def _uplink(sink: Sink | None) -> None:
+    """Rootless: start the session's slirp4netns unless it runs (warn once if it cannot)."""
+    from minidocker.engine import rootless
+    from minidocker.network import rootless as rootless_net
+    run_dir = rootless.run_dir()
+    problem = rootless_net.start_uplink(run_dir, rootless_netns())
+    if problem is not None and sink is not None:
+        warning = rootless_net.uplink_warning(run_dir, problem)
+        if warning:
+            sink.warning(warning)
+
+
 # ---- modes -----------------------------------------------------------------------------------
 
 
@@ -92,7 +132,12 @@ def check_options(root: str, host: dict[str, Any], endpoint: dict[str, Any],
         if ports:
             from minidocker.network import parse_port_spec
             for p in ports:
-                parse_port_spec(p)
+                specs = parse_port_spec(p)
+                if rootless_mode():
+                    from minidocker.network import rootless as rootless_net
+                    for spec in specs:
+                        if spec.host_ports is not None:
+                            rootless_net.check_host_port(spec.host_ports[0], p)
         if mode != "bridge":
             from minidocker.network.store import Store
             host["NetworkMode"] = Store(root).find(mode).name  # NotFound if none
@@ -122,8 +167,10 @@ def prepare(record: Record, sink: Sink | None = None) -> None:
             _write_resolv_conf(record)
         return
     from minidocker import network
+    if rootless_mode():
+        _uplink(sink)
     try:
-        network.ensure_network(record.root, mode)
+        net_call(network.ensure_network, record.root, mode)
     except network.BridgeUnavailable as e:
         if not fallback_allowed(record.root):
             raise MinidockerError(e.message, hint=f"run with --network host, or allow the "
@@ -240,19 +287,24 @@ def _extra_hosts(record: Record) -> list[tuple[str, str]]:
     return out
 
 
-def _connect_one(record: Record, name: str, netns: str, primary: bool) -> dict[str, Any]:
+def _connect_one(record: Record, name: str, netns: str, primary: bool,
+                 pid: int = 0) -> dict[str, Any]:
+    """Connect to network `name`. Rootless, the published ports of the primary network
+    are bound on the host by a forwarder (started when `pid`, the init, is given)."""
     from minidocker import network
     cfg = record.config
     endpoint = ((cfg.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}).get(name) \
         or {}
+    ports = _port_specs(record) if primary else []
+    rootless = rootless_mode()
 
     def connect() -> Any:
-        return network.connect(
-            record.root, name, record.id, netns, name=record.name,
+        return net_call(
+            network.connect, record.root, name, record.id, netns, name=record.name,
             aliases=endpoint.get("Aliases") or (),
             ip=(endpoint.get("IPAMConfig") or {}).get("IPv4Address") or None,
             mac=endpoint.get("MacAddress") or None,
-            ports=_port_specs(record) if primary else (),
+            ports=() if rootless else ports,
             hostname=cfg["Config"].get("Hostname", ""), extra_hosts=_extra_hosts(record),
             hosts_path=record.path("hosts"))
     try:
@@ -262,6 +314,14 @@ def _connect_one(record: Record, name: str, netns: str, primary: bool) -> dict[s
         # monitor (what `ps` would clean): clean, and try once more
         cleanup_stale(record.root)
         ep = connect()
+    if rootless and ports and pid:
+        from minidocker.network import rootless as rootless_net
+        try:
+            fwd, ep.ports = rootless_net.start_forwarder(rootless_netns(), pid, ep.ip, ports)
+        except BaseException:
+            net_call(network.disconnect, record.root, name, record.id)
+            raise
+        record.update(Forwarder=[fwd, rootless_net.forwarder_start_time(fwd)])
     return endpoint_doc(record.root, ep, endpoint)
 
 
@@ -289,7 +349,9 @@ def attach(record: Record, pid: int) -> None:
         return
     names = networks_of(record)
     if not names:
-        if mode_of(record) == "none":
+        if mode_of(record) == "none" and not rootless_mode():
+            # (the runtime brings it up too; rootless, the init's namespace files are out
+            # of our reach until it execs: it is not dumpable till then)
             from minidocker.network import link
             link.loopback_up(f"/proc/{pid}/ns/net")
         return
@@ -297,14 +359,31 @@ def attach(record: Record, pid: int) -> None:
     settings: dict[str, Any] = {}
     try:
         for i, name in enumerate(names):
-            doc = _connect_one(record, name, netns, primary=i == 0)
+            doc = _connect_one(record, name, netns, primary=i == 0, pid=pid)
             settings[_canonical(name)] = doc
         _write_resolv_conf(record)
     except BaseException:
         from minidocker import network
-        network.disconnect_all(record.root, record.id)
+        _stop_forwarder(record)
+        net_call(network.disconnect_all, record.root, record.id)
         raise
     record.update(Networks=settings)
+
+
+def _stop_forwarder(record: Record) -> None:
+    """Rootless: end the container's port forwarder (it also ends with the init)."""
+    try:
+        fwd = record.reload().state.get("Forwarder")
+    except (MinidockerError, OSError):
+        return
+    if not fwd:
+        return
+    from minidocker.network import rootless as rootless_net
+    rootless_net.stop_forwarder(int(fwd[0]), int(fwd[1]))
+    try:
+        record.update(Forwarder=None)
+    except (MinidockerError, OSError):
+        pass
 
 
 def _canonical(name: str) -> str:
@@ -327,7 +406,8 @@ def detach(record: Record) -> None:
     exited = st is None or st[0] in ("Z", "X")
     # a container whose init is gone: its namespace dies with it, and the kernel's 10-30 ms
     # of veth unregistering need not delay `run --rm`
-    network.disconnect_all(record.root, record.id, wait=not exited)
+    _stop_forwarder(record)
+    net_call(network.disconnect_all, record.root, record.id, wait=not exited)
     if state_networks:
         try:
             record.update(Networks={})
@@ -411,8 +491,8 @@ def disconnect_container(record: Record, network_name: str) -> None:
     pid = _running_pid(record)
     if pid:
         try:
-            network.disconnect(record.root, name, record.id,
-                               netns_path=f"/proc/{pid}/ns/net")
+            net_call(network.disconnect, record.root, name, record.id,
+                     netns_path=f"/proc/{pid}/ns/net")
         except NotFound:
             pass
     _forget(record, name)
@@ -475,7 +555,7 @@ def cleanup_stale(root: str, full: bool = False, alive: set[str] | frozenset[str
         owners = {cid for eps in Store(root).endpoints().values() for cid in eps}
         if all(cid in alive or container_alive(root, cid) for cid in owners):
             return
-    network.cleanup_stale(root, lambda cid: container_alive(root, cid))
+    net_call(network.cleanup_stale, root, lambda cid: container_alive(root, cid))
 
 
 # ---- what inspect, ps and port show ------------------------------------------------------------

@@ -65,6 +65,8 @@ def prefork_monitor() -> Preforked | None:
     import gc
 
     from minidocker.linux import affinity
+    if not forks_keep_access():
+        return spawn_spare()  # rootless: a fresh interpreter, started as early
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     gc.freeze()  # the collector no longer walks (writes) these objects: fewer COW faults
     mask = os.sched_getaffinity(0)
@@ -200,6 +202,7 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
         child = 0
         if fork is None:
             fork = fork_is_safe()
+        fork = fork and forks_keep_access()
         if monitor is not None:
             monitor.hand_over(record, report_w, theirs, interactive, foreground)
         elif not fork:
@@ -253,6 +256,16 @@ def fork_is_safe() -> bool:
         return False
     threading = sys.modules.get("threading")
     return threading is None or threading.active_count() <= 1
+
+
+def forks_keep_access() -> bool:
+    """Whether a monitor forked from this process could reach its container's namespace
+    files before the container execs. Not in a user namespace (rootless: a command enters
+    the session's with setns, engine/session.py): a fork keeps its memory's owning
+    namespace, the host's, and the runtime's init, not dumpable until it execs, is then
+    out of the monitor's reach (ptrace's rules). A fresh interpreter is owned by ours."""
+    from minidocker.linux import userns
+    return userns.in_initial()
 
 
 def _spawn_monitor(record: Record, report_w: int, client: _socket.socket | None,
@@ -503,7 +516,14 @@ def mount_rootfs(record: Record) -> None:
     if any(c in p for p in (*lowers, record.dir) for c in ",:\\"):
         from minidocker.image.snapshot import overlay_options  # its error explains
         overlay_options(lowers, record.path("upper"), record.path("work"))
-    from minidocker.linux import libc  # not image.snapshot: keeps `run` imports light
+    from minidocker.linux import libc, userns  # not image.snapshot: keeps `run` light
+    if userns.rootless():
+        from minidocker.image import overlay
+        driver = overlay.mount(options, target)
+        if minidocker.TRACE:
+            minidocker.TRACE.step("mount", f"rootfs: overlay ({driver}, rootless)",
+                                  target=target, lowerdir=lowers, data=options)
+        return
     try:
         libc.mount("overlay", target, "overlay", 0, options, what=target)
     except OSError:

@@ -1,7 +1,8 @@
 """Layer tars: decompression (gzip, zstd, none) and safe extraction with whiteouts.
 
 Two ways to apply whiteouts: OVERLAY (a fresh snapshot directory for overlayfs: `.wh.x`
-becomes a 0:0 character device, `.wh..wh..opq` the `trusted.overlay.opaque` xattr) and
+becomes a 0:0 character device, `.wh..wh..opq` the `trusted.overlay.opaque` xattr, or in
+a user namespace `user.overlay.opaque` and `user.fuseoverlayfs.opaque`: image/overlay.py) and
 APPLY (flatten onto a rootfs: whiteouts delete what lower layers left there). The same
 extractor unpacks image archives for `load` (ARCHIVE: regular files and directories only,
 no whiteouts; a symlink, as Docker's archives hold a layer seen twice, becomes a hard
@@ -35,6 +36,11 @@ from minidocker.linux import libc
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
+# In a user namespace (rootless) trusted.* cannot be written: overlayfs mounted there with
+# `userxattr` reads user.overlay.*, and fuse-overlayfs its own name (or that one)
+ROOTLESS_OPAQUE_XATTRS = ("user.overlay.opaque", "user.fuseoverlayfs.opaque")
+# metadata of the overlay filesystems, which a layer must never bring in
+OVERLAY_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.", "user.fuseoverlayfs.")
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 CHUNK = 1 << 20
@@ -226,7 +232,9 @@ class Extractor:
     def __init__(self, dest: str, mode: Mode = Mode.OVERLAY):
         self.dest = dest
         self.mode = mode
-        self.is_root = os.geteuid() == 0
+        from minidocker.linux import userns
+        self.is_root = os.geteuid() == 0  # may set owners (root of a user namespace too)
+        self.rootless = userns.rootless()  # no devices; opaque dirs by user.* xattrs
         self.root_fd = os.open(dest, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         self.resolve = libc.RESOLVE_NO_MAGICLINKS | (
             libc.RESOLVE_IN_ROOT if mode == Mode.APPLY
@@ -353,7 +361,7 @@ class Extractor:
                 os.mknod(base, kind | (m.mode & 0o7777), os.makedev(m.devmajor, m.devminor),
                          dir_fd=pfd)
             except PermissionError:
-                if self.is_root:
+                if not self.rootless:
                     raise
                 return  # unprivileged unpack (tests, rootless): devices are skipped
             self._meta(m, pfd, base)
@@ -377,7 +385,7 @@ class Extractor:
                 while view:
                     view = view[os.write(fd, view):]
             if self.is_root:
-                os.fchown(fd, m.uid, m.gid)
+                self._chown(m, lambda: os.fchown(fd, m.uid, m.gid))
             os.fchmod(fd, m.mode & 0o7777)
             self._xattrs(m, fd)
             os.utime(fd, ns=(_ns(m.mtime), _ns(m.mtime)))
@@ -386,19 +394,34 @@ class Extractor:
 
     def _meta(self, m: tarfile.TarInfo, pfd: int, base: str, chmod: bool = True) -> None:
         if self.is_root:
-            os.chown(base, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
+            self._chown(m, lambda: os.chown(base, m.uid, m.gid, dir_fd=pfd,
+                                            follow_symlinks=False))
         if chmod:
             os.chmod(base, m.mode & 0o7777, dir_fd=pfd)
         self._xattrs(m, f"/proc/self/fd/{pfd}/{base}")
         if not m.isdir():
             os.utime(base, ns=(_ns(m.mtime), _ns(m.mtime)), dir_fd=pfd, follow_symlinks=False)
 
+    def _chown(self, m: tarfile.TarInfo, change: Any) -> None:
+        try:
+            change()
+        except OSError as e:
+            if e.errno != errno.EINVAL or not self.rootless:
+                raise
+            # an id this user namespace does not map (podman says the same)
+            raise LayerError(
+                f"{m.name!r} is owned by {m.uid}:{m.gid}, which your user namespace does "
+                "not map: too few subordinate ids for this image",
+                hint="give your user ranges in /etc/subuid and /etc/subgid (usermod "
+                "--add-subuids 100000-165535 --add-subgids 100000-165535 USER), then run "
+                "`minidocker system migrate`") from None
+
     def _xattrs(self, m: tarfile.TarInfo, target: int | str) -> None:
         for key, value in m.pax_headers.items():
             if not key.startswith("SCHILY.xattr."):
                 continue
             name = key[len("SCHILY.xattr."):]
-            if name.startswith("trusted.overlay."):
+            if name.startswith(OVERLAY_XATTR_PREFIXES):
                 continue  # a layer must not forge overlayfs metadata
             data = value.encode("utf-8", "surrogateescape")
             try:
@@ -427,7 +450,8 @@ class Extractor:
         if base == OPAQUE_MARKER:
             self._mark_written(parts[:-1])
             if self.mode == Mode.OVERLAY:
-                os.setxattr(f"/proc/self/fd/{pfd}", OPAQUE_XATTR, b"y")
+                for name in ROOTLESS_OPAQUE_XATTRS if self.rootless else (OPAQUE_XATTR,):
+                    os.setxattr(f"/proc/self/fd/{pfd}", name, b"y")
             else:
                 self.opaque.append(parts[:-1])
             return

@@ -207,11 +207,9 @@ def mount_rootfs(rootfs: Rootfs) -> None:
     """Mount the overlay at rootfs.target. When the lower dirs do not fit in one page of
     mount options (images of many layers), they are passed as /proc/self/fd/N of O_PATH
     fds held just for the mount call (overlayfs resolves them at mount time)."""
-    from minidocker.linux import libc
-
     options = rootfs.options
     if len(options) <= LOWERDIR_BUDGET:
-        libc.mount("overlay", rootfs.target, "overlay", 0, options, what=rootfs.target)
+        _mount(options, rootfs.target)
         return
     fds = []
     try:
@@ -222,10 +220,19 @@ def mount_rootfs(rootfs: Rootfs) -> None:
         if len(options) > 4000:
             raise MinidockerError(f"too many layers for one overlay mount ({len(fds)})",
                                   hint="squash the image")
-        libc.mount("overlay", rootfs.target, "overlay", 0, options, what=rootfs.target)
+        _mount(options, rootfs.target)
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def _mount(options: str, target: str) -> None:
+    from minidocker.linux import libc, userns
+    if userns.rootless():
+        from minidocker.image import overlay
+        overlay.mount(options, target)
+    else:
+        libc.mount("overlay", target, "overlay", 0, options, what=target)
 
 
 def unmount_rootfs(target: str) -> None:

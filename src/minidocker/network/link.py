@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import minidocker
 from minidocker.errors import Conflict
+from minidocker.linux import userns
 from minidocker.network.model import BridgeUnavailable
 from minidocker.network.netlink import IFF_UP, IFLA_MTU, RTM_NEWLINK, Netlink, attr_u32, ifinfo
 
@@ -123,8 +124,10 @@ def attach(netns: str, bridge: str, veth: str, ifname: str, ip: str, prefixlen: 
                                       mtu=mtu or br.mtu)
             try:
                 # hairpin: with br_netfilter, a container's packet to its own published
-                # port is DNATed back out of the port it came in by; allow that
-                _sysctl(f"/sys/class/net/{veth}/brport/hairpin_mode", "1")
+                # port is DNATed back out of the port it came in by; allow that. (Not in
+                # the rootless network namespace: no DNAT there, and /sys shows the host's)
+                if userns.in_initial():
+                    _sysctl(f"/sys/class/net/{veth}/brport/hairpin_mode", "1")
                 with Netlink(netns) as inner:
                     lo = inner.get_link("lo")
                     if lo is not None and not lo.flags & IFF_UP:

@@ -75,7 +75,7 @@ for _flag in ("blkio-weight", "blkio-weight-device", "cgroup-parent", "cgroupns"
               "device-read-iops", "device-write-bps", "device-write-iops", "domainname",
               "expose", "group-add", "ipc", "kernel-memory", "link", "memory-reservation",
               "memory-swappiness", "oom-kill-disable", "pid", "platform", "pull",
-              "shm-size", "storage-opt", "userns", "uts", "volume-driver", "volumes-from",
+              "shm-size", "storage-opt", "uts", "volume-driver", "volumes-from",
               "isolation"):
     MISSING[("create", _flag)] = NOT_YET
 MISSING[("create", "gpus")] = "no GPU support (no device plugin; no GPU on these hosts)"

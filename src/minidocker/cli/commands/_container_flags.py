@@ -94,6 +94,9 @@ CREATE_FLAGS: tuple[Flag, ...] = (
     ("t", "tty", "bool", "Allocate a pseudo-TTY"),
     ("", "ulimit", "ulimit", "Ulimit options"),
     ("u", "user", "string", "Username or UID (format: <name|uid>[:<group|gid>])"),
+    ("", "userns", "string", "User namespace to use: host, or keep-id (rootless: your own "
+     "uid and gid inside, files of volumes keep their owner)",
+     {"complete": ("host", "keep-id")}),
     ("v", "volume", "list", "Bind mount a volume"),
     ("w", "workdir", "string", "Working directory inside the container"),
 )
@@ -255,6 +258,8 @@ def options_from(args: SimpleNamespace, detach: bool) -> dict[str, Any]:
         "OomScoreAdj": args.oom_score_adj or 0,
         "LogConfig": logs.parse_config(args.log_driver, args.log_opt),
     }
+    if args.userns:
+        host["UsernsMode"] = args.userns
     command = list(args.command)
     if command[:1] == ["--"]:
         command = command[1:]

@@ -1,4 +1,4 @@
-"""minidocker system: df, prune, info, boot, service."""
+"""minidocker system: df, prune, info, boot, migrate, service."""
 
 from __future__ import annotations
 
@@ -59,6 +59,13 @@ def _service(args: Any) -> int:
     sys.stdout.flush()
     os.execv(sys.executable, [sys.executable, "-S", "-c", boot, "--root", args.root,
                               *(["--debug"] if args.debug else []), *args.argv])
+
+
+def _migrate(args: Any) -> int:
+    from minidocker.engine.service import system
+    if system.migrate():
+        print("the rootless session ended: the next command starts a new one")
+    return 0
 
 
 def _boot(args: Any) -> int:
@@ -153,6 +160,9 @@ SPEC = Spec("COMMAND", subcommands={
     "info": Spec("[OPTIONS]", (
         ("f", "format", "string", "Format the output using the given Go template"),
     ), handler=_info, summary="Display system-wide information"),
+    "migrate": Spec("", (), handler=_migrate, summary="Rootless: end this user's session "
+                    "(its user namespace and network), so that the next command makes a new "
+                    "one with the ranges /etc/subuid and /etc/subgid give now"),
     "prune": Spec("[OPTIONS]", (
         ("a", "all", "bool", "Remove all unused images not just dangling ones"),
         ("", "filter", "filter", "Provide filter values (e.g. 'label=<key>=<value>')"),

@@ -65,8 +65,9 @@ def create(ctx: Context, name: str, *, driver: str = "bridge", subnet: str | Non
     bridge = opts.pop("com.docker.network.bridge.name", None)
     if opts:
         raise UsageError(f"unsupported option {', '.join(sorted(opts))}")
-    net = network.create_network(ctx.root, name, subnet=subnet, gateway=gateway,
-                                 internal=internal, labels=dict(labels or {}), bridge=bridge)
+    from minidocker.engine.networking import net_call
+    net = net_call(network.create_network, ctx.root, name, subnet=subnet, gateway=gateway,
+                   internal=internal, labels=dict(labels or {}), bridge=bridge)
     return {"Id": net.id, "Warning": ""}
 
 
@@ -87,19 +88,19 @@ def remove(ctx: Context, name: str) -> None:
     """DELETE /networks/{id}. Conflict while containers use it; the pre-defined bridge
     is never removed."""
     from minidocker import network
-    from minidocker.engine.networking import cleanup_stale
+    from minidocker.engine.networking import cleanup_stale, net_call
     cleanup_stale(ctx.root)  # endpoints of crashed containers must not keep a network
-    network.remove_network(ctx.root, name)
+    net_call(network.remove_network, ctx.root, name)
 
 
 def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> PruneReport:
     """POST /networks/prune: every user network no container uses."""
     from minidocker import network
-    from minidocker.engine.networking import cleanup_stale
+    from minidocker.engine.networking import cleanup_stale, net_call
     for key in filters or {}:
         raise UsageError(f"invalid filter '{key}'")
     cleanup_stale(ctx.root, full=True)
-    return {"NetworksDeleted": network.prune_networks(ctx.root)}
+    return {"NetworksDeleted": net_call(network.prune_networks, ctx.root)}
 
 
 def connect(ctx: Context, name: str, container: str, *, ip: str | None = None,

@@ -84,7 +84,8 @@ def info(ctx: Context) -> dict[str, Any]:
             "DefaultRuntime": ctx.runtime or "minidocker",
             "Runtimes": {"minidocker": {"path": "minidocker-runtime"}, "runc": {"path": "runc"},
                          "crun": {"path": "crun"}},
-            "SecurityOptions": ["name=seccomp,profile=default"], "Swarm":
+            "SecurityOptions": ["name=seccomp,profile=default"] + (
+                ["name=rootless"] if _rootless() else []), "Swarm":
             {"LocalNodeState": "inactive"}, "Plugins": {"Volume": ["local"],
                                                         "Network": ["bridge", "host", "none"],
                                                         "Log": ["json-file", "none"]}}
@@ -192,6 +193,25 @@ def inspect(ctx: Context, name: str, *, kind: str | None = None, size: bool = Fa
             if kind is not None:
                 raise
     raise NotFound(f"no such object: {name}")
+
+
+def _rootless() -> bool:
+    from minidocker.linux import userns
+    return userns.rootless()
+
+
+def migrate() -> bool:
+    """Rootless: end the user's session (the holder of its user namespace, and the
+    network's slirp4netns), so that the next command makes a new one with the id ranges
+    of /etc/subuid and /etc/subgid as they are now. Containers still running keep the
+    namespaces they were started in. False when there was none; a UsageError for root."""
+    from minidocker.engine import rootless, session
+    from minidocker.network import rootless as rootless_net
+    if not rootless.is_rootless():
+        raise UsageError("system migrate is for rootless users: root has no session")
+    run_dir = rootless.run_dir()
+    rootless_net.stop(run_dir)
+    return session.stop(run_dir)
 
 
 def boot(ctx: Context) -> list[tuple[str, Exception | None]]:
