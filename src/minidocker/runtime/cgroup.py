@@ -20,6 +20,11 @@ def open_manager(spec: dict[str, Any], cid: str, systemd: bool) -> Any:
     linux = spec.get("linux") or {}
     asked = linux.get("resources") or {}
     resources = with_default_devices(asked, linux.get("devices") or [])
+    if userns.rootless():
+        # no device cgroup: an unprivileged user cannot attach the v2 eBPF program (nor
+        # write v1's devices.deny), and its container gets no device node it could not
+        # open anyway (they are bind-mounted from the host): runc skips it too
+        resources = {k: v for k, v in resources.items() if k != "devices"}
     if userns.rootless() and not _writable_cgroup():
         if _asks_for_limits(asked):  # Docker's deny-all device rule alone is no limit
             raise MinidockerError("cannot apply linux.resources: cgroups are not delegated "
