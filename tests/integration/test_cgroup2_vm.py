@@ -18,7 +18,9 @@ from tests.conftest import REPO
 from tests.vm import harness
 
 # test paths run inside the VM (v1-only tests skip themselves there)
-VM_TESTS = ["tests/integration/cgroups"]
+VM_TESTS = ["tests/integration/cgroups",
+            # a rootless user's limits in a delegated subtree (docs/rootless.md)
+            "tests/integration/rootless/test_cgroup2_delegated.py"]
 
 
 @pytest.mark.skipif(cgroups.detect() == "unified",

@@ -120,6 +120,10 @@ class User:
         raise AssertionError(f"processes of {self.name} survive: {self.processes()}")
 
 
+def _sbin(tool: str) -> str:
+    return shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin") or tool
+
+
 def _zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
@@ -160,7 +164,7 @@ class Users:
         for path in ("/etc/subuid", "/etc/subgid"):
             Path(path).touch()
         home = Path(tempfile.mkdtemp(prefix=f"{name}-", dir="/tmp"))
-        args = ["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/sh"]
+        args = [_sbin("useradd"), "--no-create-home", "--home-dir", str(home), "--shell", "/bin/sh"]
         if not ranges:
             args += ["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0"]
         subprocess.run([*args, name], check=True, capture_output=True)
@@ -183,7 +187,7 @@ class Users:
                 user.kill_all()
             except AssertionError as e:
                 errors.append(str(e))
-            subprocess.run(["userdel", user.name], capture_output=True)
+            subprocess.run([_sbin("userdel"), user.name], capture_output=True)
             for path in ("/etc/subuid", "/etc/subgid"):  # userdel may leave the range
                 lines = Path(path).read_text().splitlines(keepends=True)
                 Path(path).write_text("".join(x for x in lines

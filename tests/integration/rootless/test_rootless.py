@@ -333,3 +333,30 @@ def test_userns_host_is_accepted_and_keep_id_refused_for_root(tmp_path: Path,
     assert proc.returncode == 0, proc.stderr
     proc = run_captured([*cmd, "--userns=keep-id", str(busybox_rootfs), "true"])
     assert proc.returncode == 125 and "rootless" in one_line_error(proc)
+
+
+def test_push_pull_and_build(alice: User, tmp_path: Path) -> None:
+    import shutil
+    if not shutil.which("docker-registry"):
+        pytest.fail("docker-registry is not installed (scripts/setup --dev)")
+    from tests.integration.image.conftest import Registry
+    reg = Registry(tmp_path / "registry")
+    try:
+        ref = f"{reg.addr}/rootless/bb:1"
+        alice.ok("tag", "bb:1", ref)
+        alice.ok("push", ref)
+        alice.ok("rmi", ref)
+        alice.ok("pull", ref)
+        assert alice.ok("run", "--rm", "--network", "none", ref, "echo", "pulled") == \
+            "pulled\n"
+        context = alice.home / "ctx"
+        context.mkdir()
+        os.chown(context, alice.uid, alice.gid)
+        alice.give("ctx/Dockerfile", b"FROM bb:1\nRUN mkdir /built && chown 33:33 /built\n"
+                                     b"COPY Dockerfile /built/\n")
+        alice.ok("build", "-t", "built:1", str(context))
+        out = alice.ok("run", "--rm", "--network", "none", "built:1", "stat", "-c", "%u:%g",
+                       "/built", "/built/Dockerfile")
+        assert out.split() == ["33:33", "0:0"]
+    finally:
+        reg.stop()
