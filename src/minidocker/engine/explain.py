@@ -513,10 +513,17 @@ def _network(proc: str, record: Record) -> list[Fact]:
                      "network")]
     from minidocker.network.netlink import IFF_UP, Netlink
     out = []
-    with Netlink(f"{proc}/ns/net") as nl:
-        links = nl.links()
-        addresses = nl.addresses()
-        routes = nl.route_table()
+
+    def read(netns: str | None) -> tuple[Any, Any, Any]:
+        with Netlink(netns) as nl:
+            return nl.links(), nl.addresses(), nl.route_table()
+
+    from minidocker.linux import userns
+    if userns.in_initial():
+        links, addresses, routes = read(f"{proc}/ns/net")
+    else:  # rootless: no way back into the host's namespace, so a thread goes there
+        from minidocker.network import rootless as rootless_net
+        links, addresses, routes = rootless_net.call(f"{proc}/ns/net", read, None)
     names = {link.index: link.name for link in links}
     for link in links:
         addrs = [f"{ip}/{plen}" for index, ip, plen in addresses if index == link.index]

@@ -80,6 +80,11 @@ def test_run_exec_logs_stop_rm_across_commands(alice: User) -> None:
     assert alice.run("exec", "loop", "nonexistent").returncode == 127
     stats = alice.run("stats", "--no-stream", "loop")
     assert stats.returncode == 0 and "Traceback" not in stats.stderr, stats.stderr
+    assert "sleep 1" in alice.ok("top", "loop") or "sh -c" in alice.ok("top", "loop")
+    explained = alice.ok("explain", "loop")  # it reads the container's namespaces
+    assert "user namespace" in explained and "network" in explained
+    proc = alice.run("pause", "loop")  # the freezer is a cgroup's: none here
+    assert proc.returncode != 0 and "no cgroup" in one_line_error(proc)
     assert alice.ok("stop", "-t", "1", "loop") == "loop\n"
     doc = json.loads(alice.ok("inspect", "loop"))[0]
     assert doc["State"]["Status"] == "exited"
