@@ -270,14 +270,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class TunOpen:
-    """/dev/net/tun usable by every user (0666, as on most distributions) for as long as
-    the `with` block lasts; its mode is put back after."""
+class DevOpen:
+    """A device usable by every user (0666, as most distributions ship /dev/net/tun and
+    /dev/fuse) for as long as the `with` block lasts; its mode is put back after."""
 
-    def __enter__(self) -> TunOpen:
-        self.mode = os.stat("/dev/net/tun").st_mode & 0o7777
-        os.chmod("/dev/net/tun", 0o666)
+    def __init__(self, path: str):
+        self.path = path
+
+    def __enter__(self) -> DevOpen:
+        self.mode = os.stat(self.path).st_mode & 0o7777
+        os.chmod(self.path, 0o666)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        os.chmod("/dev/net/tun", self.mode)
+        os.chmod(self.path, self.mode)
+
+
+def TunOpen() -> DevOpen:  # noqa: N802 - reads as the class it makes
+    return DevOpen("/dev/net/tun")
