@@ -171,14 +171,7 @@ def body(value: Any, kind: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 # HostConfig fields that minidocker does not apply, and what a zero value looks like
-UNUSED_HOST = ("VolumeDriver", "VolumesFrom", "CgroupnsMode", "GroupAdd", "IpcMode",
-               "Cgroup", "Links", "PidMode", "StorageOpt", "UTSMode", "UsernsMode",
-               "ShmSize", "Isolation", "CgroupParent", "BlkioWeight",
-               "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
-               "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "CpuPeriod", "CpuQuota",
-               "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetMems", "Devices",
-               "DeviceCgroupRules", "DeviceRequests", "KernelMemory", "KernelMemoryTCP",
-               "MemoryReservation", "MemorySwappiness", "OomKillDisable", "CpuCount",
+UNUSED_HOST = ("Cgroup", "Links", "DeviceRequests", "KernelMemoryTCP", "CpuCount",
                "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth", "MaskedPaths",
                "ReadonlyPaths")
 _DEFAULTS = {"IpcMode": ("", "private", "shareable"), "PidMode": ("",),

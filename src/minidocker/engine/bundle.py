@@ -237,9 +237,92 @@ def resources(host: dict[str, Any]) -> dict[str, Any]:
         res["cpu"] = cpu
     if host.get("PidsLimit"):
         res["pids"] = {"limit": int(host["PidsLimit"])}
+    block: dict[str, Any] = {}
     if host.get("BlkioWeight"):
-        res["blockIO"] = {"weight": int(host["BlkioWeight"])}
+        block["weight"] = int(host["BlkioWeight"])
+    if host.get("BlkioWeightDevice"):
+        block["weightDevice"] = [{**device_numbers(d["Path"]), "weight": int(d["Weight"])}
+                                 for d in host["BlkioWeightDevice"]]
+    for key, field in (("BlkioDeviceReadBps", "throttleReadBpsDevice"),
+                       ("BlkioDeviceWriteBps", "throttleWriteBpsDevice"),
+                       ("BlkioDeviceReadIOps", "throttleReadIOPSDevice"),
+                       ("BlkioDeviceWriteIOps", "throttleWriteIOPSDevice")):
+        if host.get(key):
+            block[field] = [{**device_numbers(d["Path"]), "rate": int(d["Rate"])}
+                            for d in host[key]]
+    if block:
+        res["blockIO"] = block
     return res
+
+
+# ---- devices -------------------------------------------------------------------------------
+
+
+def device_numbers(path: str) -> dict[str, int]:
+    """{"major", "minor"} of a host device node; UsageError naming it if it is none."""
+    import stat
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise UsageError(f"error gathering device information while adding custom device "
+                         f"\"{path}\": {(e.strerror or str(e)).lower()}") from None
+    if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+        raise UsageError(f"error gathering device information while adding custom device "
+                         f"\"{path}\": not a device node")
+    return {"major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev)}
+
+
+def host_devices(devices: list[dict[str, Any]], res: dict[str, Any]) -> list[dict[str, Any]]:
+    """--device (HostConfig.Devices): the nodes to make in the container (OCI
+    linux.devices), each allowed in the device cgroup with its permissions."""
+    import stat
+    out = []
+    for device in devices:
+        host_path = device.get("PathOnHost") or ""
+        numbers = device_numbers(host_path)
+        st = os.stat(host_path)
+        kind = "c" if stat.S_ISCHR(st.st_mode) else "b"
+        access = device.get("CgroupPermissions") or "rwm"
+        out.append({"path": device.get("PathInContainer") or host_path, "type": kind,
+                    **numbers, "fileMode": stat.S_IMODE(st.st_mode), "uid": st.st_uid,
+                    "gid": st.st_gid})
+        res["devices"].append({"allow": True, "type": kind, **numbers, "access": access})
+    return out
+
+
+def parse_device_rule(rule: str) -> dict[str, Any]:
+    """--device-cgroup-rule "c 1:3 rwm" (a or b or c, numbers or *): a device cgroup rule."""
+    parts = rule.split()
+    numbers = parts[1].split(":") if len(parts) == 3 else []
+    if len(parts) != 3 or parts[0] not in ("a", "b", "c") or len(numbers) != 2 or not all(
+            n == "*" or n.isdigit() for n in numbers) or not parts[2] or \
+            not set(parts[2]) <= set("rwm") or len(parts[2]) > 3:
+        raise UsageError(f"invalid device cgroup format '{rule}'")
+    entry: dict[str, Any] = {"allow": True, "type": parts[0], "access": parts[2]}
+    for key, value in zip(("major", "minor"), numbers, strict=True):
+        if value != "*":
+            entry[key] = int(value)
+    return entry
+
+
+def add_groups(user: dict[str, Any], groups: list[str], lowers: list[str]) -> dict[str, Any]:
+    """--group-add: more supplementary groups, by name (the image's /etc/group) or id."""
+    if not groups:
+        return user
+    known = {e[0]: int(e[2]) for e in _read_db(lowers, "group") if len(e) >= 3
+             and e[2].isdigit()}
+    extra = list(user.get("additionalGids") or [])
+    for group in groups:
+        if group.isdigit():
+            gid = int(group)
+        elif group in known:
+            gid = known[group]
+        else:
+            raise MinidockerError(f"Unable to find group {group}: no matching entries in "
+                                  "group file", exit_code=126)
+        if gid not in extra:
+            extra.append(gid)
+    return {**user, "additionalGids": extra}
 
 
 def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
@@ -262,7 +345,8 @@ def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
         env.append("TERM=xterm")
     proc: dict[str, Any] = {
         "terminal": bool(cfg.get("Tty")),
-        "user": resolve_user(_keep_id_user(host, cfg.get("User") or ""), lowers),
+        "user": add_groups(resolve_user(_keep_id_user(host, cfg.get("User") or ""), lowers),
+                           host.get("GroupAdd") or [], lowers),
         "args": args,
         "env": env,
         "cwd": cfg.get("WorkingDir") or "/",
@@ -298,21 +382,45 @@ def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
     user_dests = {m["destination"] for m in mounts}
     spec_mounts = [m for m in spec_mounts if m["destination"] not in user_dests] + mounts
 
-    namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
+    namespaces = [{"type": "mount"}]
+    for kind, mode in (("pid", host.get("PidMode")), ("ipc", host.get("IpcMode")),
+                       ("uts", host.get("UTSMode")), ("cgroup", host.get("CgroupnsMode"))):
+        if mode != "host":  # container:ID: its path is set at start (join_namespaces)
+            namespaces.append({"type": kind})
     if host.get("NetworkMode", "none") != "host":
         namespaces.append({"type": "network"})
-    namespaces.append({"type": "cgroup"})
+    ipc = host.get("IpcMode") or "private"
+    shm = next((m for m in spec_mounts if m["destination"] == "/dev/shm"
+                and m["source"] == "shm"), None)
+    if shm is None:
+        pass  # a mount of the user's own at /dev/shm
+    elif ipc == "none" or ipc.startswith("container:"):  # none: no /dev/shm; container:
+        spec_mounts.remove(shm)  # the other's (join_namespaces)
+    elif ipc == "host":
+        shm.update(type="bind", source="/dev/shm", options=["rbind", "rprivate"])
+    elif ipc == "shareable":  # a tmpfs on the host that others can bind (start.mount_shm)
+        shm.update(type="bind", source=os.path.join(record_dir, "shm"),
+                   options=["rbind", "rprivate"])
+    elif host.get("ShmSize"):
+        shm["options"] = [o for o in shm["options"] if not o.startswith("size=")] + \
+            [f"size={int(host['ShmSize'])}"]
+    parent = (host.get("CgroupParent") or "/minidocker").rstrip("/")
     limits = resources(host)
+    devices = host_devices(host.get("Devices") or [], limits)
+    for rule in host.get("DeviceCgroupRules") or []:
+        limits["devices"].append(parse_device_rule(rule))
     linux: dict[str, Any] = {
         "namespaces": namespaces,
         "resources": limits,
-        "cgroupsPath": f"/minidocker/{config['Id']}",
+        "cgroupsPath": f"{parent if parent.startswith('/') else '/' + parent}/{config['Id']}",
     }
+    if devices:
+        linux["devices"] = devices
     if userns.rootless():
         from minidocker.engine import rootless
-        parent = rootless.cgroup_parent()
-        if parent is not None:  # a delegated cgroup v2 subtree: the containers go there
-            linux["cgroupsPath"] = f"{parent.rstrip('/')}/minidocker/{config['Id']}"
+        delegated = rootless.cgroup_parent()
+        if delegated is not None:  # a delegated cgroup v2 subtree: the containers go there
+            linux["cgroupsPath"] = f"{delegated.rstrip('/')}/minidocker/{config['Id']}"
         elif set(limits) - {"devices"}:
             raise UsageError(
                 f"cannot apply {_limit_flags(limits)}: limits of a rootless container need "
@@ -335,11 +443,14 @@ def make_spec(config: dict[str, Any], record_dir: str, lowers: list[str],
         from minidocker.engine import keepid
         keepid.apply_to_spec(linux)
     spec: dict[str, Any] = {
+        **({"domainname": cfg["Domainname"]} if cfg.get("Domainname") and
+           host.get("UTSMode") != "host" else {}),
         "ociVersion": OCI_VERSION,
         "process": proc,
         "root": {"path": os.path.join(record_dir, "rootfs"),
                  "readonly": bool(host.get("ReadonlyRootfs"))},
-        "hostname": cfg.get("Hostname") or config["Id"][:12],
+        **({"hostname": cfg.get("Hostname") or config["Id"][:12]}
+           if host.get("UTSMode") != "host" else {}),
         "mounts": spec_mounts,
         "linux": linux,
         "annotations": {"io.minidocker.name": config.get("Name", "").lstrip("/")},
@@ -409,6 +520,49 @@ def _docker_profile_to_oci(profile: dict[str, Any]) -> dict[str, Any]:
         syscalls.append(item)
     out["syscalls"] = syscalls
     return out
+
+
+def join_namespaces(record: Any) -> None:
+    """--pid and --ipc container:ID, at each start: the bundle joins the namespaces of the
+    other container's init (which must be running), and for ipc its /dev/shm too."""
+    host = record.config["HostConfig"]
+    joins = [(kind, mode[len("container:"):]) for kind, mode in
+             (("pid", host.get("PidMode") or ""), ("ipc", host.get("IpcMode") or ""))
+             if mode.startswith("container:")]
+    if not joins:
+        return
+    from minidocker import jsonfast
+    from minidocker.engine.liveness import alive
+    from minidocker.engine.records import Record, write_atomic
+    from minidocker.errors import Conflict, NotFound
+    path = os.path.join(record.dir, "bundle", "config.json")
+    with open(path, "rb") as f:
+        spec = jsonfast.loads(f.read())
+    for kind, other_id in joins:
+        try:
+            state = Record(record.root, other_id).state
+        except NotFound:
+            raise NotFound(f"no such container: {other_id[:12]} (its {kind.upper()} "
+                           f"namespace is joined by {record.name})") from None
+        other = Record(record.root, other_id)
+        pid = int(state.get("Pid") or 0)
+        if state.get("Status") not in ("running", "paused") or \
+                not alive(pid, int(state.get("PidStart") or 0)):
+            raise Conflict(f"cannot join {kind.upper()} of a non running container: "
+                           f"{other_id[:12]}")
+        other_ipc = other.config["HostConfig"].get("IpcMode") or "private"
+        if kind == "ipc" and other_ipc not in ("shareable", "host"):
+            raise Conflict("non-shareable IPC (hint: use IpcMode:shareable for the donor "
+                           "container)")
+        spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"]
+                                       if ns["type"] != kind] + [
+            {"type": kind, "path": f"/proc/{pid}/ns/{kind}"}]
+        if kind == "ipc":
+            source = "/dev/shm" if other_ipc == "host" else other.path("shm")
+            spec["mounts"] = [m for m in spec["mounts"] if m["destination"] != "/dev/shm"] + [
+                {"destination": "/dev/shm", "type": "bind", "source": source,
+                 "options": ["rbind", "rprivate"]}]
+    write_atomic(path, jsonfast.dumps_spaced(spec).encode())
 
 
 def etc_files(config: dict[str, Any], record_dir: str) -> None:

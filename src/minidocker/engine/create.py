@@ -125,8 +125,9 @@ def build_config(cid: str, name: str, ref: str, image_id: str, lowers: list[str]
     host.setdefault("NetworkMode", "bridge")
     host.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
     host.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
-    hostname = options.get("Hostname") or ("" if host["NetworkMode"] == "host" else cid[:12])
-    if host["NetworkMode"] == "host" and not hostname:
+    on_host = host["NetworkMode"] == "host" or host.get("UTSMode") == "host"
+    hostname = options.get("Hostname") or ("" if on_host else cid[:12])
+    if on_host and not hostname:
         hostname = os.uname().nodename
     config: dict[str, Any] = {
         "Id": cid,
@@ -138,13 +139,14 @@ def build_config(cid: str, name: str, ref: str, image_id: str, lowers: list[str]
         "Lowers": lowers,
         "Config": {
             "Hostname": hostname,
-            "Domainname": "",
+            "Domainname": options.get("Domainname") or "",
             "User": options.get("User") if options.get("User") is not None
             else image_cfg.get("User", ""),
             "AttachStdin": bool(options.get("OpenStdin")) and not options.get("Detach"),
             "AttachStdout": not options.get("Detach"),
             "AttachStderr": not options.get("Detach"),
-            "ExposedPorts": image_cfg.get("ExposedPorts") or {},
+            "ExposedPorts": {**(image_cfg.get("ExposedPorts") or {}),
+                             **(options.get("ExposedPorts") or {})},
             "Tty": bool(options.get("Tty")),
             "OpenStdin": bool(options.get("OpenStdin")),
             "StdinOnce": bool(options.get("OpenStdin")) and not options.get("Detach"),

@@ -192,6 +192,13 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
             record.update(ManualStop=False)  # by the policy: a stop meanwhile must hold)
         from minidocker.engine import networking
         networking.prepare(record, sink)  # bridge checked (or host fallback) before fork
+        modes = (record.config["HostConfig"].get("PidMode") or "",
+                 record.config["HostConfig"].get("IpcMode") or "")
+        if any(mode.startswith("container:") for mode in modes):
+            from minidocker.engine.bundle import join_namespaces
+            join_namespaces(record)
+        if modes[1] == "shareable":
+            mount_shm(record)
         if minidocker.TRACE:
             minidocker.TRACE.step("network", "prepared", mode=networking.mode_of(record))
         mount_rootfs(record)
@@ -538,18 +545,32 @@ def mount_rootfs(record: Record) -> None:
 
 
 def unmount_rootfs(record: Record) -> None:
+    """Unmount the container's rootfs on the host (and its shareable /dev/shm)."""
     import errno
 
     from minidocker.linux import libc
-    target = record.path("rootfs")
-    for _ in range(3):
-        if not os.path.ismount(target):
-            return
-        try:
-            libc.umount2(target, libc.MNT_DETACH)
-        except OSError as e:
-            if e.errno not in (errno.EINVAL, errno.ENOENT):
-                raise
+    for target in (record.path("rootfs"), record.path("shm")):
+        for _ in range(3):
+            if not os.path.ismount(target):
+                break
+            try:
+                libc.umount2(target, libc.MNT_DETACH)
+            except OSError as e:
+                if e.errno not in (errno.EINVAL, errno.ENOENT):
+                    raise
+
+
+def mount_shm(record: Record) -> None:
+    """--ipc shareable: the container's /dev/shm is a tmpfs on the host (in its record),
+    which containers started with --ipc container:ID bind too, as Docker's."""
+    from minidocker.linux import libc
+    target = record.path("shm")
+    os.makedirs(target, mode=0o700, exist_ok=True)
+    if os.path.ismount(target):
+        return
+    size = int(record.config["HostConfig"].get("ShmSize") or 64 << 20)
+    libc.mount("shm", target, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
+               f"mode=1777,size={size}")
 
 
 def rootfs_view(record: Record) -> tuple[str, bool]:

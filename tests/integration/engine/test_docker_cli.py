@@ -162,3 +162,88 @@ def test_outputs_scripts_parse_are_dockers(engine: Engine) -> None:
     assert times[0].split()[0].isdigit() and times[0].split()[1] == "create"
     io = engine.ok("stats", "--no-stream", "--format", "{{.BlockIO}}", cid)
     assert "iB" not in io
+
+
+def ns(engine: Engine, *args: str, kind: str = "pid") -> str:
+    return engine.ok("run", "--rm", "--network", "none", *args, engine.image, "readlink",
+                     f"/proc/self/ns/{kind}").strip()
+
+
+def test_namespace_modes(engine: Engine) -> None:
+    """Docker: --pid/--ipc/--uts host share the host's namespace, --pid and --ipc
+    container:NAME the other container's (and its /dev/shm), --cgroupns host the host's."""
+    host = {k: os.readlink(f"/proc/self/ns/{k}") for k in ("pid", "ipc", "uts", "cgroup")}
+    assert ns(engine, "--pid", "host") == host["pid"] != ns(engine)
+    assert ns(engine, "--ipc", "host", kind="ipc") == host["ipc"]
+    assert ns(engine, "--uts", "host", kind="uts") == host["uts"]
+    assert ns(engine, "--cgroupns", "host", kind="cgroup") == host["cgroup"]
+    engine.ok("run", "-d", "--name", "first", "--network", "none", "--ipc", "shareable",
+              engine.image, "sh", "-c", "echo shared > /dev/shm/note; sleep 60")
+    engine.ok("run", "-d", "--name", "private", "--network", "none", engine.image, "sleep",
+              "60")
+    assert "non-shareable IPC" in refused_keep(engine, "run", "--rm", "--ipc",
+                                               "container:private", engine.image, "true")
+    first = {k: engine.ok("exec", "first", "readlink", f"/proc/self/ns/{k}").strip()
+             for k in ("pid", "ipc")}
+    assert ns(engine, "--pid", "container:first") == first["pid"]
+    assert ns(engine, "--ipc", "container:first", kind="ipc") == first["ipc"]
+    engine.wait_for(lambda: "shared" in engine.ok("exec", "first", "cat", "/dev/shm/note"))
+    assert engine.ok("run", "--rm", "--network", "none", "--ipc", "container:first",
+                     engine.image, "cat", "/dev/shm/note") == "shared\n"
+    engine.ok("stop", "-t", "0", "first")
+    assert "cannot join PID of a non running container" in refused_keep(
+        engine, "run", "--rm", "--pid", "container:first", engine.image, "true")
+    for argv, message in ((["--pid", "nope"], "--pid: invalid PID mode: nope"),
+                          (["--uts", "host", "-h", "x"], "Conflicting options: hostname and "
+                                                         "the UTS mode"),
+                          (["--userns", "remap"], "--userns: invalid USER mode: remap"),
+                          (["--storage-opt", "size=1G"], "--storage-opt is supported only"),
+                          (["--platform", "linux/arm64"], "no emulation"),
+                          (["--platform", "bogus"], 'error parsing specified platform: "bogus"'),
+                          (["--pull", "sometimes"], "invalid pull option"),
+                          (["--expose", "abc"], "invalid range format for --expose: abc"),
+                          (["--device", "/no/such"], "error gathering device information"),
+                          (["--device-cgroup-rule", "x 1:3 rwm"], "invalid device cgroup "
+                                                                  "format")):
+        assert message in refused_keep(engine, "run", "--rm", *argv, engine.image, "true")
+
+
+def test_resource_and_device_flags(engine: Engine) -> None:
+    """Docker's cgroup flags land in the container's cgroup; --device makes the node;
+    --shm-size sizes /dev/shm; --group-add, --domainname, --expose as Docker's."""
+    out = engine.ok(
+        "run", "--rm", "--network", "none", "--memory-reservation", "32m", "--cpu-period",
+        "50000", "--cpu-quota", "25000", "--oom-kill-disable", "-m", "64m", "--shm-size",
+        "16m", "--device", "/dev/null:/dev/mynull:rw", "--group-add", "10", "--domainname",
+        "example.org", "--platform", "linux/amd64", engine.image, "sh", "-c",
+        "cat /sys/fs/cgroup/memory/memory.soft_limit_in_bytes "
+        "/sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us; "
+        "grep -c 'oom_kill_disable 1' /sys/fs/cgroup/memory/memory.oom_control; "
+        "grep ' /dev/shm ' /proc/mounts | grep -o 'size=[0-9]*k'; "
+        "echo x > /dev/mynull && stat -c '%t:%T' /dev/mynull; id -G; "
+        "cat /proc/sys/kernel/domainname")
+    lines = out.split("\n")
+    assert lines[:4] == [str(32 << 20), "50000", "25000", "1"]
+    assert lines[4] == "size=16384k" and lines[5] == "1:3"
+    assert "10" in lines[6].split() and lines[7] == "example.org"
+    cid = engine.ok("create", "--expose", "8080", "--expose", "9000-9001/udp", engine.image,
+                    "true").strip()
+    assert set(engine.inspect(cid)["Config"]["ExposedPorts"]) >= {"8080/tcp", "9000/udp",
+                                                                  "9001/udp"}
+
+
+def test_volumes_from(engine: Engine) -> None:
+    """Docker: --volumes-from mounts the other container's volumes at the same places."""
+    engine.ok("run", "--name", "data", "--network", "none", "-v", "store:/store",
+              engine.image, "sh", "-c", "echo kept > /store/file")
+    assert engine.ok("run", "--rm", "--network", "none", "--volumes-from", "data",
+                     engine.image, "cat", "/store/file") == "kept\n"
+    result = engine.run("run", "--rm", "--network", "none", "--volumes-from", "data:ro",
+                        engine.image, "sh", "-c", "echo x > /store/other")
+    assert result.returncode != 0 and "Read-only file system" in result.stderr
+
+
+def test_pull_never_and_missing(engine: Engine) -> None:
+    """Docker: --pull never refuses an image it does not have, without pulling."""
+    message = refused_keep(engine, "run", "--rm", "--pull", "never", "nosuchimage:1", "true")
+    assert "nosuchimage" in message and "Pulling" not in message

@@ -69,14 +69,7 @@ for _flag in ("add-host", "cache-from", "cgroup-parent", "compress", "cpu-period
               "isolation", "memory", "memory-swap", "rm", "security-opt", "shm-size",
               "squash", "ulimit"):
     MISSING[("build", _flag)] = LEGACY_BUILDER
-for _flag in ("blkio-weight", "blkio-weight-device", "cgroup-parent", "cgroupns",
-              "cpu-period", "cpu-quota", "cpu-rt-period", "cpu-rt-runtime", "cpuset-mems",
-              "detach-keys", "device", "device-cgroup-rule", "device-read-bps",
-              "device-read-iops", "device-write-bps", "device-write-iops", "domainname",
-              "expose", "group-add", "ipc", "kernel-memory", "link", "memory-reservation",
-              "memory-swappiness", "oom-kill-disable", "pid", "platform", "pull",
-              "shm-size", "storage-opt", "uts", "volume-driver", "volumes-from",
-              "isolation"):
+for _flag in ("detach-keys",):
     MISSING[("create", _flag)] = NOT_YET
 MISSING[("create", "gpus")] = "no GPU support (no device plugin; no GPU on these hosts)"
 MISSING[("create", "ip6")] = NO_IPV6

@@ -168,3 +168,61 @@ def test_sysctls_only_of_the_containers_own_namespaces(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--sysctl: not allowed with --network host"):
         _spec(tmp_path, image, HostConfig={"Sysctls": {"net.ipv4.ip_forward": "1"},
                                            "NetworkMode": "host"})
+
+
+def test_namespace_modes_shm_and_cgroup_parent(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, {"Cmd": ["true"]}, HostConfig={"PidMode": "host", "UTSMode": "host",
+                                           "CgroupnsMode": "host", "ShmSize": 16 << 20,
+                                           "CgroupParent": "/mine"})
+    kinds = {ns["type"] for ns in spec["linux"]["namespaces"]}
+    assert kinds == {"mount", "ipc", "network"} and "hostname" not in spec
+    shm = next(m for m in spec["mounts"] if m["destination"] == "/dev/shm")
+    assert f"size={16 << 20}" in shm["options"]
+    assert spec["linux"]["cgroupsPath"].startswith("/mine/")
+    spec = _spec(tmp_path, {"Cmd": ["true"]}, HostConfig={"IpcMode": "none"},
+                 Domainname="example.org")
+    assert not any(m["destination"] == "/dev/shm" for m in spec["mounts"])
+    assert spec["domainname"] == "example.org"
+
+
+def test_devices_rules_and_groups(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, {"Cmd": ["true"]}, HostConfig={
+        "Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mynull",
+                     "CgroupPermissions": "rw"}],
+        "DeviceCgroupRules": ["c 10:* rwm"], "GroupAdd": ["10", "staff"]})
+    assert spec["linux"]["devices"][0] | {"fileMode": 0} == {
+        "path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0,
+        "uid": 0, "gid": 0}
+    rules = spec["linux"]["resources"]["devices"]
+    assert {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"} in rules
+    assert {"allow": True, "type": "c", "major": 10, "access": "rwm"} in rules
+    assert spec["process"]["user"]["additionalGids"] == [10, 50]
+    with pytest.raises(UsageError, match="invalid device cgroup format"):
+        bundle.parse_device_rule("c 1 rwm")
+    with pytest.raises(UsageError, match="not a device node"):
+        _spec(tmp_path, {"Cmd": ["true"]},
+              HostConfig={"Devices": [{"PathOnHost": "/etc/passwd"}]})
+    with pytest.raises(MinidockerError, match="Unable to find group nope"):
+        _spec(tmp_path, {"Cmd": ["true"]}, HostConfig={"GroupAdd": ["nope"]})
+
+
+def test_platforms_and_modes_as_docker_reads_them() -> None:
+    from minidocker.engine.service import validate
+    assert validate.platform("linux/x86_64") == "linux/amd64"
+    assert validate.platform("arm64") == "linux/arm64"
+    assert validate.platform("linux/arm/v7") == "linux/arm/v7"
+    with pytest.raises(UsageError, match='error parsing specified platform: "foo"'):
+        validate.platform("foo")
+    with pytest.raises(UsageError, match="no emulation"):
+        validate.runnable_platform("linux/s390x" if validate.platform("linux") !=
+                                   "linux/s390x" else "linux/amd64")
+    for host, message in (({"PidMode": "bad"}, "--pid: invalid PID mode: bad"),
+                          ({"IpcMode": "container:"}, "--ipc: invalid IPC mode"),
+                          ({"UsernsMode": "remap"}, "--userns: invalid USER mode"),
+                          ({"StorageOpt": {"size": "1G"}}, "overlay over xfs"),
+                          ({"Devices": [{"PathOnHost": "/dev/null",
+                                         "CgroupPermissions": "x"}]}, "invalid device mode"),
+                          ({"BlkioWeightDevice": [{"Path": "/dev/sda", "Weight": 5}]},
+                           "invalid weight")):
+        with pytest.raises(UsageError, match=message):
+            validate.host_config(host)

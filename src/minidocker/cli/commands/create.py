@@ -20,7 +20,7 @@ def run(args: SimpleNamespace) -> int:
     body = flags.options_from(args, detach=True)
     cidfile = flags.CidFile(args.cidfile)
     try:
-        cid = containers.create(ctx, body, pull="missing")["Id"]
+        cid = containers.create(ctx, body, pull=args.pull, platform=args.platform)["Id"]
     except BaseException:
         cidfile.discard()
         raise

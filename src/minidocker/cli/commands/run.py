@@ -33,7 +33,8 @@ def run(args: SimpleNamespace) -> int:
     interactive = args.interactive and "stdin" in streams
     try:
         created, stream = containers.run(ctx, body, attach=not args.detach,
-                                         interactive=interactive, monitor=monitor)
+                                         interactive=interactive, monitor=monitor,
+                                         pull=args.pull, platform=args.platform)
     except BaseException:
         cidfile.discard()
         raise

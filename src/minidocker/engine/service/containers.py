@@ -58,28 +58,41 @@ def _live(record: Record) -> dict[str, Any]:
 
 
 def create(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = None,
-           pull: str = "never") -> CreateResponse:
+           pull: str = "never", platform: str | None = None) -> CreateResponse:
     """POST /containers/create: a new container from Docker's create body (the
     container's Config with HostConfig and NetworkingConfig). `pull` is "never"
-    (Docker's API: a missing image is NotFound) or "missing" (the CLI's run and create:
-    the image is pulled first, its progress told to the sink)."""
+    (Docker's API: a missing image is NotFound), "missing" (the CLI's run and create:
+    the image is pulled first, its progress told to the sink) or "always" (pulled even
+    if present). `platform`: os/arch[/variant], which must be the host's (no emulation)."""
     from minidocker.engine import create as creating
+    from minidocker.engine.service import validate
     warnings: list[str] = []
+    if platform:
+        platform = validate.runnable_platform(platform)
+    puller = _puller(ctx, pull, platform)
     options = _options(ctx, dict(body), name, warnings)
-    record = creating.create(ctx.root, options, pull=_puller(ctx, pull))
+    if pull == "always" and not _is_directory(options["Image"]):
+        from minidocker.engine.service import images
+        images.pull(ctx, options["Image"], platform=platform)
+    record = creating.create(ctx.root, options, pull=puller)
     return {"Id": record.id, "Warnings": warnings}
 
 
-def _puller(ctx: Context, policy: str) -> Any:
-    if policy not in ("never", "missing"):
-        raise UsageError(f"invalid pull policy {policy!r}: never or missing")
+def _is_directory(ref: str) -> bool:
+    return (ref.startswith((".", "/")) or os.sep in ref) and os.path.isdir(ref)
+
+
+def _puller(ctx: Context, policy: str, platform: str | None = None) -> Any:
+    if policy not in ("never", "missing", "always"):
+        raise UsageError(f'invalid pull option: \'{policy}\': must be one of "always", '
+                         '"missing" or "never"')
     if policy == "never":
         return None
 
     def pull(store: Any, ref: str) -> Any:
         from minidocker.engine.service import images
         ctx.sink.status(f"Unable to find image '{ref}' locally")
-        return images.pull_into(ctx, store, ref)
+        return images.pull_into(ctx, store, ref, platform)
 
     return pull
 
@@ -101,7 +114,15 @@ def _options(ctx: Context, body: dict[str, Any], name: str | None,
     options["Name"] = name if name is not None else body.get("Name")
     mounts = [volumes.parse_volume(b) for b in host.get("Binds") or []]
     mounts += [volumes.from_api_mount(m) for m in host.get("Mounts") or []]
+    mounts += _volumes_from(ctx, host.get("VolumesFrom") or [],
+                            {m["Destination"] for m in mounts})
     options["Mounts"] = mounts
+    if host.get("KernelMemory"):  # as dockerd on a kernel without kmem accounting
+        message = ("Your kernel does not support kernel memory limit capabilities or the "
+                   "cgroup is not mounted. Limitation discarded.")
+        warnings.append(message)
+        ctx.sink.warning(message)
+        host["KernelMemory"] = 0
     ports = host.get("PortBindings") or []
     if isinstance(ports, dict):
         ports = port_specs(ports)
@@ -128,12 +149,38 @@ def _options(ctx: Context, body: dict[str, Any], name: str | None,
         ctx.sink.warning(message)
 
     host = networking.check_options(ctx.root, host, endpoint, warn)
+    for key in ("PidMode", "IpcMode"):  # container:NAME -> container:ID, as Docker keeps it
+        mode = host.get(key) or ""
+        if mode.startswith("container:"):
+            host[key] = f"container:{find(ctx, mode[len('container:'):]).id}"
+    if host.get("UTSMode") == "host" and body.get("Hostname"):
+        raise UsageError("Conflicting options: hostname and the UTS mode")
     if endpoint:
         endpoints = {k: v for k, v in endpoints.items() if k not in (mode, "default")}
         options["NetworkingConfig"] = {"EndpointsConfig": {host["NetworkMode"]: endpoint,
                                                            **endpoints}}
     options["HostConfig"] = host
     return options
+
+
+def _volumes_from(ctx: Context, sources: list[str], taken: set[str]) -> list[dict[str, Any]]:
+    """--volumes-from NAME[:ro|rw]: the other container's volumes and bind mounts, at the
+    same places (read-only with :ro, else as they are); a place the container mounts
+    something of its own at keeps its own, as Docker's."""
+    out = []
+    for source in sources:
+        ref, _, mode = source.partition(":")
+        if mode not in ("", "ro", "rw"):
+            raise UsageError(f"invalid mode for volumes-from: {mode}")
+        for mount in find(ctx, ref).config.get("Mounts") or []:
+            if mount.get("Type") not in ("volume", "bind") or mount["Destination"] in taken:
+                continue
+            mount = {k: v for k, v in mount.items() if k != "Anonymous"}
+            if mode:
+                mount["RW"] = mode == "rw"
+            taken.add(mount["Destination"])
+            out.append(mount)
+    return out
 
 
 def port_bindings(specs: list[str]) -> dict[str, list[dict[str, str]]]:
@@ -204,7 +251,8 @@ def prefork(ctx: Context) -> Any:
 
 def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = None,
         attach: bool = False, interactive: bool = False, pull: str = "missing",
-        monitor: Any = None) -> tuple[CreateResponse, AttachStream | None]:
+        platform: str | None = None, monitor: Any = None
+        ) -> tuple[CreateResponse, AttachStream | None]:
     """create, then start (`docker run`): the create response and, with `attach`, the
     stream. A container that fails to start is removed (nothing is left behind).
     In a process that may fork, its monitor is forked first (or was, by prefork()), to
@@ -214,7 +262,7 @@ def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = N
     if monitor is None:
         monitor = prefork(ctx)
     try:
-        created = create(ctx, body, name=name, pull=pull)
+        created = create(ctx, body, name=name, pull=pull, platform=platform)
         record = find(ctx, created["Id"])
         try:
             sock = starting.start(record, attach=attach, interactive=interactive,

@@ -105,10 +105,10 @@ def pull(ctx: Context, name: str, *, platform: str | None = None, insecure: bool
     return manage.inspect(store, [image.id])[0]
 
 
-def pull_into(ctx: Context, store: Store, name: str) -> Image:
+def pull_into(ctx: Context, store: Store, name: str, platform: str | None = None) -> Image:
     """Pull for a create that found no image (its Store already open): the store Image."""
     from minidocker.image import distribution
-    return distribution.pull(store, name, progress=ctx.sink)
+    return distribution.pull(store, name, platform=platform, progress=ctx.sink)
 
 
 def push(ctx: Context, name: str, *, insecure: bool = False,

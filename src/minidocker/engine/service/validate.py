@@ -170,6 +170,8 @@ def host_config(host: dict[str, Any], warn: Callable[[str], None] | None = None,
         raise UsageError(f'Invalid isolation: "{isolation}" - linux only supports '
                          "'default'")
     if not update:
+        namespaces(host)
+        devices(host)
         _restart_policy(host)
         for dest in (host.get("Tmpfs") or {}):
             tmpfs_destination(dest)
@@ -182,6 +184,62 @@ def host_config(host: dict[str, Any], warn: Callable[[str], None] | None = None,
             _ulimit(ulimit)
     else:
         _restart_policy(host, update=True)
+
+
+def namespaces(host: dict[str, Any]) -> None:
+    """--pid, --ipc, --uts, --userns, --cgroupns, --cgroup-parent and what this engine has
+    not (--storage-opt, volume drivers, legacy links), with Docker's words."""
+    for key, flag, allowed in (("PidMode", "pid", ("", "host")),
+                               ("IpcMode", "ipc", ("", "private", "shareable", "none",
+                                                   "host")),
+                               ("UTSMode", "uts", ("", "host")),
+                               ("UsernsMode", "userns", ("", "host", "keep-id")),
+                               ("CgroupnsMode", "cgroupns", ("", "private", "host"))):
+        mode = host.get(key) or ""
+        if mode in allowed or (mode.startswith("container:") and len(mode) > 10
+                               and key in ("PidMode", "IpcMode")):
+            continue
+        kind = {"userns": "USER", "cgroupns": "CGROUP"}.get(flag, flag.upper())
+        raise UsageError(f"--{flag}: invalid {kind} mode: {mode}")
+    parent = host.get("CgroupParent") or ""
+    if ".." in parent.split("/"):
+        raise UsageError(f"invalid --cgroup-parent {parent!r}: no '..' allowed")
+    if host.get("StorageOpt"):
+        raise UsageError("--storage-opt is supported only for overlay over xfs with 'pquota' "
+                         "mount option")
+    if (host.get("VolumeDriver") or "local") != "local":
+        raise UsageError(f"volume driver {host['VolumeDriver']!r} is not supported (only "
+                         "local)")
+
+
+def devices(host: dict[str, Any]) -> None:
+    """--device, --device-cgroup-rule and the block I/O device limits."""
+    for device in host.get("Devices") or []:
+        source = str(device.get("PathOnHost") or "")
+        target = str(device.get("PathInContainer") or source)
+        access = str(device.get("CgroupPermissions") or "rwm")
+        if not source.startswith("/") or not target.startswith("/"):
+            raise UsageError(f"invalid device mapping {source}:{target}: paths must be "
+                             "absolute")
+        if not set(access) <= set("rwm") or len(access) > 3:
+            raise UsageError(f"invalid device mode: {access}")
+    for rule in host.get("DeviceCgroupRules") or []:
+        from minidocker.engine.bundle import parse_device_rule
+        parse_device_rule(str(rule))
+    for item in host.get("BlkioWeightDevice") or []:
+        if not str(item.get("Path", "")).startswith("/"):
+            raise UsageError(f"{item.get('Path')} is not an absolute path")
+        if not 10 <= int(item.get("Weight") or 0) <= 1000:
+            raise UsageError(f"invalid weight for device: {item.get('Weight')}: from 10 to "
+                             "1000")
+    for key in ("BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+                "BlkioDeviceWriteIOps"):
+        for item in host.get(key) or []:
+            if not str(item.get("Path", "")).startswith("/"):
+                raise UsageError(f"{item.get('Path')} is not an absolute path")
+            if not isinstance(item.get("Rate"), int) or item["Rate"] < 0:
+                raise UsageError(f"invalid rate for device {item.get('Path')}: "
+                                 f"{item.get('Rate')!r}")
 
 
 def _int(host: dict[str, Any], key: str) -> int:
@@ -248,3 +306,45 @@ def _online(kind: str) -> tuple[set[int], str] | None:
         return cpu_list(text), text
     except (OSError, ValueError):
         return None
+
+
+# ---- platforms ---------------------------------------------------------------------------
+
+OSES = ("linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "aix",
+        "illumos", "js", "plan9", "android", "ios")
+ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386",
+                "armhf": "arm", "armel": "arm"}
+ARCHES = ("amd64", "386", "arm", "arm64", "ppc64le", "ppc64", "s390x", "riscv64",
+          "mips64le", "mips64", "mipsle", "mips", "loong64", "wasm")
+
+
+def platform(text: str) -> str:
+    """--platform as containerd's platforms.Parse reads it ("linux", "amd64", "linux/arm64",
+    "linux/arm/v7"): normalized os/arch[/variant], or Docker's error."""
+    from minidocker.image.hostplatform import host_platform
+    parts = text.lower().split("/")
+    bad = UsageError(f'error parsing specified platform: "{text}": unknown operating system '
+                     "or architecture: invalid argument")
+    if not text or len(parts) > 3 or not all(parts):
+        raise bad
+    if len(parts) == 1:
+        if parts[0] in OSES:
+            return f"{parts[0]}/{host_platform().split('/', 1)[1]}"
+        arch = ARCH_ALIASES.get(parts[0], parts[0])
+        if arch not in ARCHES:
+            raise bad
+        return f"linux/{arch}"
+    os_name, arch = parts[0], ARCH_ALIASES.get(parts[1], parts[1])
+    if os_name not in OSES or arch not in ARCHES:
+        raise bad
+    return "/".join([os_name, arch, *parts[2:]])
+
+
+def runnable_platform(text: str) -> str:
+    """A --platform for run/create: this host's own (no emulation of another)."""
+    from minidocker.image.hostplatform import host_platform
+    wanted, host = platform(text), host_platform()
+    if wanted.split("/")[:2] != host.split("/")[:2]:
+        raise UsageError(f"--platform {text}: this host runs {host} containers only (no "
+                         "emulation of other platforms)")
+    return wanted
