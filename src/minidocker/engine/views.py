@@ -58,8 +58,10 @@ def host_config(config: dict[str, Any]) -> dict[str, Any]:
     ReadonlyPaths as the container has them)."""
     asked = {k: v for k, v in (config.get("HostConfig") or {}).items() if v is not None}
     host = {**HOST_DEFAULTS, **asked}
-    if not host.get("Runtime"):
-        host["Runtime"] = "minidocker"
+    for key in ("ShmSize", "IpcMode", "CgroupnsMode", "Runtime", "LogConfig",
+                "RestartPolicy"):  # empty in a create body: the default, as dockerd fills it
+        if not host.get(key):
+            host[key] = HOST_DEFAULTS[key]
     if host["Privileged"]:
         host.setdefault("MaskedPaths", None)
         host.setdefault("ReadonlyPaths", None)
