@@ -4,6 +4,7 @@ container whose monitor died.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
 import time
@@ -17,7 +18,15 @@ from minidocker.engine.liveness import (
     proc_stat,
     runtime_of,
 )
-from minidocker.engine.records import Record, Records
+from minidocker.engine.records import (
+    TOMBSTONE,
+    CorruptRecord,
+    IncompleteRecord,
+    Lock,
+    Record,
+    Records,
+    remove_tree,
+)
 from minidocker.engine.start import (
     _listen,
     fork_is_safe,
@@ -103,12 +112,36 @@ def kill(record: Record, sig: int) -> None:
 
 
 def remove(record: Record, force: bool = False, volumes: bool = False) -> None:
-    live_state(record)  # reconciles a dead monitor's container first (takes the lock)
+    try:
+        record.config  # noqa: B018 - read (and checked) before anything is done
+        live_state(record)  # reconciles a dead monitor's container first (takes the lock)
+    except (CorruptRecord, IncompleteRecord):
+        if not force:
+            raise
+        remove_broken(record)
+        return
+    # held for the whole removal: a "removing" record whose remover died (kill -9) is
+    # removed again by the next rm, one whose remover runs is left to it
+    remover = Lock(record.path("remove.lock"))
+    remover.fd = os.open(remover.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(remover.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        remover.__exit__()
+        raise Conflict(f"removal of container {record.name} is already in progress")
+    try:
+        _remove(record, force, volumes)
+    finally:
+        remover.__exit__()
+
+
+def _remove(record: Record, force: bool, volumes: bool) -> None:
     with record.lock():
         state = record.reload().state
         status = state.get("Status")
-        if status == "removing" and monitor_alive(state):
-            raise Conflict(f"removal of container {record.name} is already in progress")
+        if status == "removing":  # its remover died: what it left is removed now
+            status = "running" if alive(int(state.get("Pid") or 0),
+                                        int(state.get("PidStart") or 0)) else "exited"
         if status in RUNNING_STATES and not alive(int(state.get("Pid") or 0),
                                                   int(state.get("PidStart") or 0)):
             status = "exited"
@@ -117,7 +150,10 @@ def remove(record: Record, force: bool = False, volumes: bool = False) -> None:
                                f"{status}: stop the container before removing or force "
                                "remove")
         state["Status"] = "removing"
-        record.save_state(state)
+        try:
+            record.save_state(state)
+        except OSError:
+            pass  # a full disk: the removal goes on without its mark (it needs no space)
     if status in RUNNING_STATES:
         runtime = runtime_of(record)
         try:
@@ -161,57 +197,142 @@ def remove_files(record: Record, volumes: bool) -> None:
     mounts = record.config.get("Mounts") or []
     if volumes:
         _remove_anonymous(record.root, mounts)
-    name = record.name
+    names = [record.name, *(str(record.config.get(k) or "").lstrip("/")
+                           for k in ("NewName", "OldName"))]  # a rename cut short
     events.emit(record, "destroy")
     index.removed(record.root, record.id)  # first: a removal killed half-way is read anew
-    _remove_tree(record.dir)
-    Records(record.root).release_name(name, record.id)
+    _remove_record_dir(record)
+    records = Records(record.root)
+    for name in names:
+        if name:
+            records.release_name(name, record.id)
 
 
-def _remove_tree(path: str) -> None:
-    """shutil.rmtree(path, ignore_errors=True) without importing shutil (with bz2 and lzma:
-    1.5 ms on every `run --rm`). By directory fds, never following a symlink, like it."""
+def _remove_record_dir(record: Record) -> None:
+    """The record disappears at once (renamed to a tombstone that Records.ids() does not
+    list), then its files go: a removal killed half-way never leaves half a record;
+    Records.sweep() removes the tombstones of removals that died."""
+    tomb = os.path.join(os.path.dirname(record.dir), TOMBSTONE + record.id)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        os.rename(record.dir, tomb)
     except OSError:
-        return  # gone, or a symlink or file: rmtree leaves those too
-    try:
-        _remove_contents(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
+        tomb = record.dir
+    remove_tree(tomb)
 
 
-def _remove_contents(fd: int) -> None:
+def remove_broken(record: Record) -> None:
+    """`rm -f` of a record that cannot be read (corrupt, or left half-made by a create or
+    remove that died): whatever runs in its cgroup is killed, its monitor too, its runtime
+    state and cgroups deleted, its mounts undone, its network endpoints, image lease and
+    names released, its files removed. Only the id is trusted."""
     try:
-        entries = list(os.scandir(fd))
-    except OSError:
-        return
-    for entry in entries:
+        state = record.state
+        monitor = (int(state.get("MonitorPid") or 0), int(state.get("MonitorStart") or 0))
+    except MinidockerError:
+        monitor = (0, 0)
+    for pid in _processes_naming(record) + ([monitor[0]] if alive(*monitor) else []):
         try:
-            is_dir = entry.is_dir(follow_symlinks=False)
+            os.kill(pid, 9)
         except OSError:
-            is_dir = False
-        if is_dir:
+            pass
+    for runtime in _runtimes_of(record.root):
+        try:
+            runtime.delete(record.id)
+        except (MinidockerError, OSError):
+            pass
+    _kill_cgroups(record.id)
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f if line.split()[4].startswith(record.dir + "/")]
+    from minidocker.linux import libc
+    for target in sorted(mounts, key=len, reverse=True):
+        try:
+            libc.umount2(target, libc.MNT_DETACH)
+        except OSError:
+            pass
+    if os.path.isdir(os.path.join(record.root, "network")):
+        from minidocker import network
+        try:
+            network.disconnect_all(record.root, record.id)
+        except Exception:  # noqa: BLE001 - best effort, as for any removal
+            pass
+    try:
+        from minidocker.image import snapshot
+        from minidocker.image.store import Store
+        snapshot.release(Store(record.root), record.id)
+    except Exception:  # noqa: BLE001
+        pass
+    records = Records(record.root)
+    for name in records.names_of(record.id):
+        records.release_name(name, record.id)
+    events.emit(record, "destroy")
+    _remove_record_dir(record)
+
+
+def _processes_naming(record: Record) -> list[int]:
+    """Processes whose command line names the record (its monitor, an adopter)."""
+    found = []
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if record.id.encode() in argv and record.root.encode() in argv:
+            found.append(int(entry))
+    return found
+
+
+def _runtimes_of(root: str) -> list[Any]:
+    """Every runtime that may hold state of a container of `root`: ours, and each
+    runtime binary that has a state directory there (runtime-<name>)."""
+    from minidocker.engine import runtimes
+    found: list[Any] = [runtimes.get("", root)]
+    for entry in os.listdir(root) if os.path.isdir(root) else []:
+        if entry.startswith("runtime-"):
             try:
-                sub = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW |
-                              os.O_CLOEXEC, dir_fd=fd)
-            except OSError:
-                continue
+                found.append(runtimes.get(entry.removeprefix("runtime-"), root))
+            except MinidockerError:
+                pass
+    return found
+
+
+def _kill_cgroups(cid: str) -> None:
+    """What is left in the container's cgroups (the engine's cgroupsPath, /minidocker/ID,
+    in every hierarchy) is killed, thawed first, and the cgroups removed."""
+    base = "/sys/fs/cgroup"
+    paths = [os.path.join(base, "minidocker", cid)] + [
+        os.path.join(base, c, "minidocker", cid) for c in os.listdir(base)]
+    paths = [p for p in paths if os.path.isdir(p)]
+    for path in paths:
+        for name, value in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
             try:
-                _remove_contents(sub)
-            finally:
-                os.close(sub)
-            try:
-                os.rmdir(entry.name, dir_fd=fd)
+                with open(os.path.join(path, name), "w") as f:
+                    f.write(value)
             except OSError:
                 pass
-        else:
+    for _ in range(50):
+        pids: set[int] = set()
+        for path in paths:
             try:
-                os.unlink(entry.name, dir_fd=fd)
+                with open(os.path.join(path, "cgroup.procs")) as f:
+                    pids.update(int(p) for p in f.read().split())
+            except (OSError, ValueError):
+                pass
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        time.sleep(0.02)
+    for path in paths:
+        for sub, _, _ in sorted(os.walk(path), key=lambda w: len(w[0]), reverse=True):
+            try:
+                os.rmdir(sub)
             except OSError:
                 pass
 

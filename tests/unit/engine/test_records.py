@@ -159,3 +159,102 @@ def test_the_read_cache_sees_every_rewrite(tmp_path: Path, monkeypatch: pytest.M
     os.unlink(rec.path("config.json"))
     with pytest.raises(NotFound):
         _ = records.Record(str(tmp_path), rec.id).config
+
+
+def _record(tmp_path: Path) -> Record:
+    from minidocker.engine.create import new_state
+    records = Records(str(tmp_path))
+    cid, name = records.allocate("web")
+    record = Record(str(tmp_path), cid)
+    record.save_state(new_state())
+    record.save_config({"Id": cid, "Name": "/web", "Created": "2026-01-01T00:00:00Z",
+                        "Path": "sh", "Args": [], "Image": "x", "Lowers": [], "Mounts": [],
+                        "Config": {"Labels": {}, "Tty": False}, "HostConfig": {}})
+    return record
+
+
+@pytest.mark.parametrize("name, change, why", [
+    ("state.json", {"Pid": "abc"}, "Pid is 'abc', not a number"),
+    ("state.json", {"ExitCode": True}, "ExitCode is True, not a number"),
+    ("state.json", {"Status": "zombie"}, "Status is 'zombie'"),
+    ("state.json", {"StartedAt": "yesterday"}, "StartedAt is 'yesterday', not a time"),
+    ("state.json", {"Networks": []}, "Networks is [], not an object or null"),
+    ("config.json", {"Config": "x"}, "Config is 'x', not an object"),
+    ("config.json", {"Id": "f" * 64}, "not the record's"),
+    ("config.json", {"Mounts": ["/data"]}, "Mounts holds something other than objects"),
+    ("config.json", {"HostConfig": {"RestartPolicy": "always"}},
+     "HostConfig.RestartPolicy is 'always'"),
+])
+def test_a_field_of_the_wrong_type_makes_the_record_corrupt(
+        tmp_path: Path, name: str, change: dict[str, object], why: str) -> None:
+    import json
+
+    from minidocker.engine.records import CorruptRecord
+    record = _record(tmp_path)
+    path = Path(record.path(name))
+    doc = json.loads(path.read_text())
+    doc.update(change)
+    path.write_text(json.dumps(doc))
+    import re
+    with pytest.raises(CorruptRecord, match=re.escape(why)) as info:
+        _ = record.reload().state if name == "state.json" else record.reload().config
+    assert f"container {record.id[:12]}: {name} is corrupt" in str(info.value)
+    assert info.value.hint == f"remove it: minidocker rm -f {record.id[:12]}"
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"[]", b"\xff\xfe"])
+def test_an_unreadable_record_is_corrupt(tmp_path: Path, content: bytes) -> None:
+    from minidocker.engine.records import CorruptRecord
+    record = _record(tmp_path)
+    Path(record.path("state.json")).write_bytes(content)
+    with pytest.raises(CorruptRecord):
+        _ = record.reload().state
+
+
+def test_a_missing_file_is_an_incomplete_record_and_a_missing_dir_not_found(
+        tmp_path: Path) -> None:
+    from minidocker.engine.records import IncompleteRecord
+    record = _record(tmp_path)
+    os.unlink(record.path("config.json"))
+    with pytest.raises(IncompleteRecord, match="incomplete: no config.json"):
+        _ = record.reload().config
+    import shutil
+    shutil.rmtree(record.dir)
+    with pytest.raises(NotFound) as info:
+        _ = record.reload().config
+    assert not isinstance(info.value, IncompleteRecord)
+
+
+def test_a_failed_state_write_keeps_the_old_file_and_leaves_no_temp_file(
+        tmp_path: Path) -> None:
+    from tests.unit.common.failing_writes import fails_for_lack_of_space
+    record = _record(tmp_path)
+    before = Path(record.path("state.json")).read_bytes()
+    big = "x" * 8192  # more than the file's blocks hold: no rewrite in place either
+    assert fails_for_lack_of_space(lambda: record.update(Error=big), limit=len(before))
+    assert Path(record.path("state.json")).read_bytes() == before
+    assert sorted(os.listdir(record.dir)) == ["config.json", "lock", "state.json"]
+
+
+def test_on_a_full_disk_a_state_that_fits_its_blocks_is_rewritten_in_place(
+        tmp_path: Path) -> None:
+    """stop, kill and rm on a full disk: the state file's own blocks hold the new state
+    (RLIMIT_FSIZE stands for the full disk: a new file cannot grow, the old one keeps
+    its size)."""
+    from tests.unit.common.failing_writes import fails_for_lack_of_space
+    record = _record(tmp_path)
+    size = len(Path(record.path("state.json")).read_bytes())
+    assert not fails_for_lack_of_space(lambda: record.update(ManualStop=True), limit=size)
+    assert record.reload().state["ManualStop"] is True
+    assert sorted(os.listdir(record.dir)) == ["config.json", "lock", "state.json"]
+
+
+def test_tombstones_of_dead_removals_and_dangling_names_are_swept(tmp_path: Path) -> None:
+    from minidocker.engine.records import TOMBSTONE
+    record = _record(tmp_path)
+    records = Records(str(tmp_path))
+    os.rename(record.dir, tmp_path / "containers" / (TOMBSTONE + record.id))  # died here
+    assert records.ids() == []
+    assert not (tmp_path / "containers" / (TOMBSTONE + record.id)).exists()
+    assert records.sweep_names() == ["web"]
+    assert os.listdir(tmp_path / "containers" / ".names") == []

@@ -84,6 +84,8 @@ def each(refs: list[str], action: Callable[[str], object], echo: bool = True) ->
                 print(ref, flush=True)
         except MinidockerError as e:
             sys.stderr.write(f"minidocker: error: {e.message}\n")
+            if e.hint:
+                sys.stderr.write(f"hint: {e.hint}\n")
             failed = True
         except OSError as e:
             from minidocker.errors import describe

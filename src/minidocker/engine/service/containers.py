@@ -10,6 +10,7 @@ UsageError 400, NotModified 304). Nothing here writes to a terminal.
 from __future__ import annotations
 
 import os
+import time
 
 from minidocker.errors import Conflict, NotFound, NotModified, UsageError
 
@@ -347,10 +348,24 @@ def rename(ctx: Context, ref: str, new_name: str) -> None:
     if new == old:
         raise UsageError("renaming a container with the same name as its current name")
     records = Records(ctx.root)
-    records.take_name(new, record.id)
+    # each step leaves a record whose removal releases every name it may hold: the new
+    # name is noted before it is taken, the old one kept until it is released
     with record.lock():
         config = dict(record.reload().config)
-        config["Name"] = "/" + new
+        config["NewName"] = "/" + new
+        record.save_config(config)
+    try:
+        records.take_name(new, record.id)
+    except BaseException:
+        with record.lock():
+            config = dict(record.reload().config)
+            config.pop("NewName", None)
+            record.save_config(config)
+        raise
+    with record.lock():
+        config = dict(record.reload().config)
+        config.pop("NewName", None)
+        config.update(Name="/" + new, OldName="/" + old)
         record.save_config(config)
     records.release_name(old, record.id)
     from minidocker.engine import events
@@ -443,7 +458,6 @@ def wait(ctx: Context, ref: str, *, condition: str = "not-running",
     exit code. A container removed meanwhile (--rm) gives the code it exited with.
     As soon as `stop` (a threading.Event: the API's client left) is set: StatusCode -1
     and an Error."""
-    import time
 
     from minidocker.engine import liveness
     if condition not in ("not-running", "next-exit", "removed"):
@@ -569,7 +583,6 @@ def stats_stream(ctx: Context, ref: str, *, interval: float = 1.0, stop: Any = N
     """GET /containers/{id}/stats: a sample every `interval` seconds, each with the one
     before as precpu_stats (the first after one interval, as Docker's). Ends when the
     container is gone; close it to stop."""
-    import time
 
     from minidocker.engine import stats as sampling
     record = find(ctx, ref)
@@ -615,10 +628,17 @@ def explain(ctx: Context, ref: str) -> dict[str, Any]:
 def inspect(ctx: Context, ref: str, *, size: bool = False) -> dict[str, Any]:
     """GET /containers/{id}/json: Docker's inspect document (with `size`: SizeRw and
     SizeRootFs)."""
+    from minidocker.engine.records import CorruptRecord
     from minidocker.engine.service.execs import running_ids
     from minidocker.engine.views import inspect_doc
     record = find(ctx, ref)
-    doc = inspect_doc(record, _live(record))
+    state = _live(record)
+    try:
+        doc = inspect_doc(record, state)
+    except (ValueError, TypeError, AttributeError, KeyError) as e:  # unforeseen fields
+        raise CorruptRecord(f"container {record.id[:12]}: its record is corrupt: "
+                            f"{type(e).__name__}: {e}",
+                            hint=f"remove it: minidocker rm -f {record.id[:12]}") from None
     doc["ExecIDs"] = running_ids(record) or None
     host = doc["HostConfig"] = dict(doc.get("HostConfig") or {})
     if isinstance(host.get("PortBindings"), list):  # -p specs, as the record keeps them
@@ -647,7 +667,7 @@ def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
     from minidocker.engine import views
     from minidocker.engine.index import S_STATUS, Entry, Index, config_line, state_line
     from minidocker.engine.liveness import live_state
-    from minidocker.engine.records import Record
+    from minidocker.engine.records import CorruptRecord, IncompleteRecord, Record
     from minidocker.errors import MinidockerError
     pairs = check_filters(filters or {})
     show_all = all or limit > 0 or any(k in ("status", "exited") for k, _ in pairs)
@@ -692,6 +712,9 @@ def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
             if pairs and not views.matches(record, state, pairs):
                 continue
             rows.append(Entry(cid, config_line(cid, record.config), state_line(cid, state)))
+        except (CorruptRecord, IncompleteRecord) as e:
+            _report_broken(ctx, record, e)
+            continue
         except MinidockerError:
             continue  # a record being created or removed right now
     from minidocker.engine.networking import cleanup_stale
@@ -742,6 +765,25 @@ def _running_by_facts(s: list[Any], monitors: dict[tuple[int, int], bool]) -> bo
                                                     int(s[ix.S_PID_START] or 0))
 
 
+def _report_broken(ctx: Context, record: Record, error: Exception) -> None:
+    """A record that cannot be listed: a warning with its id (rm -f removes it); none for
+    one missing its files for less than a minute (a create or removal running now)."""
+    from minidocker.engine.records import IncompleteRecord
+    from minidocker.errors import MinidockerError
+    if isinstance(error, IncompleteRecord):
+        try:
+            if time.time() - os.stat(record.dir).st_mtime < 60:
+                return
+        except OSError:
+            return  # removed meanwhile
+    elif not isinstance(error, MinidockerError):  # a field the checks did not foresee
+        error = MinidockerError(f"container {record.id[:12]}: its record is corrupt: "
+                                f"{type(error).__name__}: {error}",
+                                hint=f"remove it: minidocker rm -f {record.id[:12]}")
+    hint = getattr(error, "hint", None)
+    ctx.sink.warning(f"{error}" + (f" ({hint})" if hint else ""))
+
+
 def check_filters(filters: dict[str, list[str]]) -> list[tuple[str, str]]:
     """Docker's filters map as (key, value) pairs; a key or status it has not: UsageError."""
     pairs = []
@@ -758,8 +800,6 @@ def check_filters(filters: dict[str, list[str]]) -> list[tuple[str, str]]:
 def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> PruneReport:
     """POST /containers/prune: every stopped container (and records a crashed create
     left); filters label= and label!= as Docker's."""
-    import shutil
-
     from minidocker.engine import control, liveness
     from minidocker.engine.records import Records
     from minidocker.engine.service.filters import labels_match
@@ -767,10 +807,14 @@ def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> Prune
     from minidocker.fs import du
     wanted = _prune_filters(filters or {})
     removed, reclaimed = [], 0
-    for record in Records(ctx.root).all():
+    records = Records(ctx.root)
+    for record in records.all():
         if not record.exists():
-            if not os.path.exists(record.path("state.json")):
-                shutil.rmtree(record.dir, ignore_errors=True)  # a create that crashed
+            try:
+                if time.time() - os.stat(record.dir).st_mtime > 60:
+                    control.remove_broken(record)  # what a create that died left
+            except OSError:
+                pass
             continue
         try:
             state = liveness.live_state(record)
@@ -784,6 +828,7 @@ def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> Prune
             continue
         reclaimed += size
         removed.append(record.id)
+    records.sweep_names()  # names that removals or renames cut short left behind
     return {"ContainersDeleted": removed, "SpaceReclaimed": reclaimed}
 
 
@@ -905,7 +950,6 @@ def stat_path(ctx: Context, ref: str, path: str) -> PathStat:
     Go's FileMode bits, mtime, a link's target), resolved inside its filesystem (every
     symlink stays in it, RESOLVE_IN_ROOT). NotFound."""
     import stat as st
-    import time
 
     from minidocker.linux import libc
     with _RootfsView(find(ctx, ref)) as root:
