@@ -55,7 +55,7 @@ def wait_stopped(record: Record, timeout: float | None) -> bool:
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         try:
-            state = live_state(record.reload(), reconcile_dead=True)
+            state = live_state(record.reload(), reconcile_dead=True, carry_on=False)
         except NotFound:
             return True
         if state.get("Status") not in RUNNING_STATES:
@@ -65,10 +65,15 @@ def wait_stopped(record: Record, timeout: float | None) -> bool:
         time.sleep(0.01)
 
 
-def stop(record: Record, timeout: int | None = None, sig: int | None = None) -> None:
-    state = live_state(record)
+def stop(record: Record, timeout: int | None = None, sig: int | None = None) -> bool:
+    """Stop the container; False if it was not running (then nothing is done but that
+    one found dead with its monitor is not restarted by its policy afterwards)."""
+    recorded = record.state.get("Status")
+    state = live_state(record, carry_on=False)
     if state.get("Status") not in RUNNING_STATES:
-        return
+        if recorded in RUNNING_STATES:
+            record.update(ManualStop=True)
+        return False
     record.update(ManualStop=True)
     if timeout is None:
         timeout = int(record.config["Config"].get("StopTimeout", 10))
@@ -89,7 +94,7 @@ def stop(record: Record, timeout: int | None = None, sig: int | None = None) -> 
             timeout = 10**9
         if wait_stopped(record, timeout):
             events.emit(record, "stop")
-            return
+            return True
     try:
         events.emit(record, "kill", signal=9)
         runtime.kill(record.id, 9, all_processes=True)
@@ -98,10 +103,11 @@ def stop(record: Record, timeout: int | None = None, sig: int | None = None) -> 
     if not wait_stopped(record, 30):
         raise MinidockerError(f"container {record.id[:12]} did not stop after SIGKILL")
     events.emit(record, "stop")
+    return True
 
 
 def kill(record: Record, sig: int) -> None:
-    state = live_state(record)
+    state = live_state(record, carry_on=False)
     if state.get("Status") not in ("running", "paused"):
         raise Conflict(f"cannot kill container: {record.id[:12]}: container "
                        f"{record.id} is not running")
@@ -114,7 +120,7 @@ def kill(record: Record, sig: int) -> None:
 def remove(record: Record, force: bool = False, volumes: bool = False) -> None:
     try:
         record.config  # noqa: B018 - read (and checked) before anything is done
-        live_state(record)  # reconciles a dead monitor's container first (takes the lock)
+        live_state(record, carry_on=False)  # reconciles a dead monitor's container first
     except (CorruptRecord, IncompleteRecord):
         if not force:
             raise

@@ -60,10 +60,12 @@ def exit_code_of(status: int) -> int:
 RUNNING_STATES = ("running", "paused", "restarting")
 
 
-def live_state(record: Record, reconcile_dead: bool = True, adopt_orphans: bool = True
-               ) -> dict[str, Any]:
+def live_state(record: Record, reconcile_dead: bool = True, adopt_orphans: bool = True,
+               carry_on: bool = True) -> dict[str, Any]:
     """The record's state with Status made true to the facts: a container whose init is
-    gone is never reported running (after a reboot, or a killed monitor)."""
+    gone is never reported running (after a reboot, or a killed monitor). With
+    `carry_on` (any command but those about to start, stop or remove it), a dead
+    monitor's restart policy is applied: the container is started again."""
     state = record.state
     status = state.get("Status")
     if status not in RUNNING_STATES and status != "removing":
@@ -84,29 +86,80 @@ def live_state(record: Record, reconcile_dead: bool = True, adopt_orphans: bool 
             return state
     if not reconcile_dead or state.get("Status") == "removing" or monitor_alive(state):
         return state  # a live monitor is the one to record the exit, however slow it is
-    return finish_without_monitor(record)
+    return finish_without_monitor(record, carry_on)
 
 
-def finish_without_monitor(record: Record) -> dict[str, Any]:
-    """What the monitor would have done at exit, for a container whose monitor died."""
+def finish_without_monitor(record: Record, carry_on: bool = True) -> dict[str, Any]:
+    """What the monitor would have done at exit, for a container whose monitor died:
+    record how it ended — unless the monitor had (it died while `restarting`: the exit
+    code it recorded stays) — then --rm, or with `carry_on` the restart policy."""
+    from minidocker.engine.exits import _cleanup_after_exit, _wants_restart
     with record.lock():
         state = record.reload().state
         if state.get("Status") not in RUNNING_STATES:
             return state
-        pid = int(state.get("Pid") or 0)
-        st = proc_stat(pid)
-        if st is not None and st[1] == int(state.get("PidStart") or 0) and st[0] == "Z":
-            status = st[2]  # still a zombie of whoever adopted it: its wait status
+        recorded = state.get("Status") == "restarting"
+        if recorded:
+            code = int(state.get("ExitCode") or 0)
         else:
-            status = 255 << 8
-        code = exit_code_of(status)
-    from minidocker.engine.control import remove_files
-    from minidocker.engine.exits import _cleanup_after_exit
-    _cleanup_after_exit(record, code, restarting=False)
+            pid = int(state.get("Pid") or 0)
+            st = proc_stat(pid)
+            if st is not None and st[1] == int(state.get("PidStart") or 0) and st[0] == "Z":
+                status = st[2]  # still a zombie of whoever adopted it: its wait status
+            else:
+                status = 255 << 8
+            code = exit_code_of(status)
+    if recorded:  # the monitor died in its back-off, or while it started the init again
+        _undo_restart(record)
+    else:
+        _cleanup_after_exit(record, code, restarting=False)
     state = record.reload().state
     if record.config.get("HostConfig", {}).get("AutoRemove"):
+        from minidocker.engine.control import remove_files
         remove_files(record, volumes=True)
+        return state
+    if carry_on and _wants_restart(record, code):
+        _restart(record)
+        state = record.reload().state
     return state
+
+
+def _undo_restart(record: Record) -> None:
+    """What a restart cut short may have made (the runtime's container, endpoints) goes;
+    the record says exited, its exit code, time and OOM flag as the monitor wrote them."""
+    from minidocker.engine.start import network_detach
+    from minidocker.errors import MinidockerError
+    try:
+        runtime_of(record).delete(record.id)
+    except MinidockerError:
+        pass
+    network_detach(record)
+    with record.lock():
+        state = record.reload().state
+        if state.get("Status") == "restarting":
+            state.update(Status="exited", Restarting=False, Running=False, Pid=0)
+            record.save_state(state)
+
+
+def _restart(record: Record) -> None:
+    """The restart policy, carried on by the command that found the monitor dead."""
+    from minidocker.engine.start import start
+    from minidocker.errors import MinidockerError, NotModified
+    with record.lock():
+        state = record.reload().state
+        if state.get("Status") != "exited" or state.get("ManualStop"):
+            return
+        state["RestartCount"] = int(state.get("RestartCount") or 0) + 1
+        record.save_state(state)
+    try:
+        start(record, attach=False)
+    except NotModified:
+        pass  # another command restarted it first
+    except MinidockerError as e:
+        try:
+            record.update(Error=str(e))
+        except (MinidockerError, OSError):
+            pass
 
 
 def runtime_of(record: Record) -> runtimes.InProcess | runtimes.Binary:

@@ -176,9 +176,9 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
     import _socket  # not the socket module: its enums cost 2 ms of import
 
     from minidocker.engine.records import Lock
-    live_state(record)
+    live_state(record, carry_on=False)
     with Lock(record.path("start.lock")) as start_lock:
-        state = live_state(record.reload(), adopt_orphans=False)
+        state = live_state(record.reload(), adopt_orphans=False, carry_on=False)
         if state.get("Status") in RUNNING_STATES:
             if state.get("Status") == "paused":
                 raise Conflict(f"cannot start a paused container {record.id[:12]}, "

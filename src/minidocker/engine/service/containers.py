@@ -292,9 +292,8 @@ def stop(ctx: Context, ref: str, *, timeout: int | None = None,
     from minidocker.engine import control
     record = find(ctx, ref)
     sig = _signal(signal) if signal is not None else None
-    if _live(record).get("Status") not in RUNNING:
+    if not control.stop(record, timeout, sig):
         raise NotModified(f"container {record.id[:12]} is not running")
-    control.stop(record, timeout, sig)
 
 
 def _signal(value: str | int) -> int:

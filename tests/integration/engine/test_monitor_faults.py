@@ -1,0 +1,87 @@
+"""A monitor killed at a bad moment: the exit code it recorded survives, and the restart
+policy it was applying is carried on by the next command that notices (ps, inspect...)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from tests.integration.engine.conftest import Engine
+
+
+def raw_state(engine: Engine, cid: str) -> dict[str, object]:
+    """state.json as written, without a command that would reconcile it."""
+    doc: dict[str, object] = json.loads(
+        (engine.root / "containers" / cid / "state.json").read_text())
+    return doc
+
+
+def gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def wait_raw(engine: Engine, cid: str, predicate: object, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = raw_state(engine, cid)
+        if predicate(state):  # type: ignore[operator]
+            return state
+        assert time.monotonic() < deadline, state
+        time.sleep(0.002)
+
+
+def test_a_monitor_killed_while_restarting_keeps_the_exit_code_and_the_policy(
+        engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "--network", "none", "--restart", "always", engine.image,
+                    "sh", "-c", "sleep 0.1; exit 3").strip()
+    # a few restarts: its back-off is long enough now to be caught in it
+    wait_raw(engine, cid, lambda s: int(s["RestartCount"]) >= 3)
+    state = wait_raw(engine, cid, lambda s: s["Status"] == "restarting")
+    os.kill(int(state["MonitorPid"]), 9)
+    count = int(state["RestartCount"])
+    doc = engine.inspect(cid)["State"]  # notices the dead monitor, starts it again
+    # the code recorded stays until the container runs again (then 0, as Docker shows)
+    assert (doc["Status"], doc["ExitCode"]) in (("running", 0), ("restarting", 3),
+                                                 ("exited", 3)), doc
+    engine.wait_for(lambda: engine.inspect(cid)["RestartCount"] > count, timeout=30)
+    die = engine.ok("events", "--since", "0", "--until", "0s", "--filter", "event=die",
+                    "--format", "{{.Actor.Attributes.exitCode}}").split()
+    assert die and set(die) == {"3"}, die  # never 255
+    engine.ok("rm", "-f", cid)
+
+
+def test_a_container_whose_monitor_and_init_were_killed_is_restarted_by_the_next_command(
+        engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "--network", "none", "--restart", "always", engine.image,
+                    "sleep", "600").strip()
+    state = raw_state(engine, cid)
+    os.kill(int(state["MonitorPid"]), 9)
+    os.kill(int(state["Pid"]), 9)
+    engine.wait_for(lambda: gone(int(state["Pid"])) and gone(int(state["MonitorPid"])))
+    ps = engine.ok("ps", "--no-trunc", "--format", "{{.ID}} {{.State}}")
+    assert ps.split() == [cid, "running"], ps
+    doc = engine.inspect(cid)
+    assert doc["RestartCount"] == 1 and doc["State"]["Pid"] != state["Pid"]
+    new = raw_state(engine, cid)
+    assert not gone(int(new["MonitorPid"])) and not gone(int(new["Pid"]))
+    engine.ok("rm", "-f", cid)
+
+
+def test_stop_ends_the_policy_of_a_container_found_dead_with_its_monitor(
+        engine: Engine) -> None:
+    cid = engine.ok("run", "-d", "--network", "none", "--restart", "always", engine.image,
+                    "sleep", "600").strip()
+    state = raw_state(engine, cid)
+    os.kill(int(state["MonitorPid"]), 9)
+    os.kill(int(state["Pid"]), 9)
+    engine.wait_for(lambda: gone(int(state["Pid"])))
+    engine.ok("stop", cid)
+    assert engine.status(cid) == "exited"
+    assert engine.ok("ps", "-aq", "--no-trunc").split() == [cid]
+    assert engine.status(cid) == "exited" and engine.inspect(cid)["RestartCount"] == 0
+    engine.ok("rm", cid)
