@@ -4,15 +4,17 @@ rm, prune) works all the same."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import FIGURES, FaultRoot, fault_root
+from tests.faults.harness import FIGURES, IMAGE, FaultRoot, fault_root
 from tests.integration.image.conftest import Registry, registry  # noqa: F401 - a fixture
 
 SIZE_MB = 48
@@ -123,3 +125,86 @@ def test_pull_on_a_full_disk(disk: FullDisk, registry: Registry, tmp_path: Path)
         disk.fill(leave)
         problems += trial(disk, f"pull, {leave} free", one_line_error(env.run("pull", name)))
     assert not problems, problems
+def test_commit_on_a_full_disk(disk: FullDisk) -> None:
+    env = disk.env
+    problems: list[str] = []
+    env.ok("run", "-d", "--name", "c", "--network", "none", IMAGE, "sh", "-c",
+           "head -c 8000000 /dev/urandom > /big; sleep 600")
+    env.wait_for(lambda: env.run("exec", "c", "test", "-s", "/big").returncode == 0)
+    disk.fill()
+    problems += trial(disk, "commit", one_line_error(env.run("commit", "c", "big:3")))
+    assert not problems, problems
+
+
+def test_create_and_run_on_a_full_disk(disk: FullDisk) -> None:
+    env = disk.env
+    problems: list[str] = []
+    for args in (["create", "--name", "c", IMAGE, "true"],
+                 ["run", "--rm", "--network", "none", IMAGE, "true"],
+                 ["run", "-d", "--name", "c", IMAGE, "sleep", "600"],
+                 ["network", "create", "full"],
+                 ["volume", "create", "full"]):
+        disk.fill(0)
+        proc = env.run(*args)
+        # a command that needs almost no space may still succeed: then it must be whole
+        problems += trial(disk, " ".join(args[:2]),
+                          one_line_error(proc) if proc.returncode else [])
+    assert not problems, problems
+
+
+CHATTY = "i=0; while :; do i=$((i+1)); echo line $i; done"
+
+
+def test_a_chatty_container_fills_the_disk_and_keeps_running(disk: FullDisk) -> None:
+    """As Docker's json-file logger: output that does not fit is dropped, the container
+    keeps running (its output drained), no log line is cut in half, logging resumes when
+    space comes back; stop, kill and rm need no free space."""
+    env = disk.env
+    problems: list[str] = []
+    for action in (["stop", "-t", "1"], ["kill"], ["rm", "-f"]):
+        disk.fill(1 << 20)
+        cid = env.ok("run", "-d", "--network", "none", IMAGE, "sh", "-c", CHATTY).strip()
+        log = env.root / "containers" / cid / f"{cid}-json.log"
+        env.wait_for(lambda: disk.free() < 64 << 10, timeout=60)  # the log filled it up
+        state = json.loads((env.root / "containers" / cid / "state.json").read_text())
+        time.sleep(1)  # writing on while the disk is full
+        found = []
+        if env.status(cid) != "running" or not os.path.exists(f"/proc/{state['MonitorPid']}"):
+            found.append(f"{action[0]}: container or monitor gone on a full disk")
+        counter = _counter(state["Pid"])
+        time.sleep(0.5)
+        if _counter(state["Pid"]) <= counter:  # its pipe is drained: it goes on
+            found.append(f"{action[0]}: the container is blocked on its output")
+        lines = log.read_bytes().splitlines()
+        if not all(line.startswith(b"{") and line.endswith(b"}") for line in lines):
+            found.append(f"{action[0]}: half a line in the log")
+        last = _last_line(log)
+        disk.release()
+        env.wait_for(lambda log=log, last=last: _last_line(log) > last + 1000, timeout=30)
+        disk.fill(0)
+        proc = env.run(*action, cid)
+        if proc.returncode != 0:
+            found.append(f"{action[0]} on a full disk: {proc.stderr.strip()}")
+        elif action[0] != "rm":
+            env.wait_for(lambda cid=cid: env.status(cid) == "exited", timeout=30)
+        leftovers = [p.name for p in (env.root / "containers" / cid).glob("*.tmp*")] \
+            if (env.root / "containers" / cid).exists() else []
+        if leftovers:
+            found.append(f"{action[0]}: temp files {leftovers}")
+        problems += trial(disk, f"chatty container, then {action[0]}", found)
+    assert not problems, problems
+
+
+def _counter(pid: int) -> int:
+    """CPU ticks the container's process has used (it runs: they grow)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1
+    return int(fields[11]) + int(fields[12])
+
+
+def _last_line(log: Path) -> int:
+    """The number the container wrote in the last line of its log."""
+    return int(json.loads(log.read_bytes().splitlines()[-1])["log"].split()[1])

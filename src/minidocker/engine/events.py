@@ -51,7 +51,11 @@ def emit(record: Record, action: str, **attributes: Any) -> None:
     try:
         fd = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, line.encode())
+            data = line.encode()
+            written = os.write(fd, data)
+            if written < len(data):  # a full disk: no half event stays in the file
+                os.ftruncate(fd, os.fstat(fd).st_size - written)
+                return
             if os.fstat(fd).st_size > ROTATE_AT:
                 os.replace(file, file + ".1")
         finally:

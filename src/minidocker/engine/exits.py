@@ -115,7 +115,10 @@ def _wants_restart(record: Record, code: int) -> bool:
     return False
 
 
-def _cleanup_after_exit(record: Record, code: int, restarting: bool) -> None:
+def _cleanup_after_exit(record: Record, code: int, restarting: bool) -> dict[str, Any]:
+    """The container ended: runtime state, network and cgroup go, and the record says
+    how it ended. Returns that state (kept in memory if a full disk refuses it: the
+    next command that looks works it out again)."""
     runtime = runtime_of(record)
     oom = False
     try:
@@ -141,6 +144,10 @@ def _cleanup_after_exit(record: Record, code: int, restarting: bool) -> None:
             changes["Status"] = "restarting" if restarting else "exited"
             changes["Restarting"] = restarting
         state.update(changes)
-        record.save_state(state)
+        try:
+            record.save_state(state)
+        except OSError:
+            pass  # a full disk (and no room in place): the facts tell it again
     if minidocker.TRACE:
         minidocker.TRACE.step("engine", "state: exited", exit_code=code, oom_killed=oom)
+    return state

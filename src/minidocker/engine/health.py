@@ -237,5 +237,5 @@ class Checker:
         from minidocker.errors import MinidockerError
         try:
             Record(self.root, self.cid).update(Health=health)
-        except MinidockerError:
-            pass
+        except (MinidockerError, OSError):
+            pass  # removed meanwhile, or a full disk: the next check records again

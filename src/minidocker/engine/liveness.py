@@ -111,9 +111,9 @@ def finish_without_monitor(record: Record, carry_on: bool = True) -> dict[str, A
             code = exit_code_of(status)
     if recorded:  # the monitor died in its back-off, or while it started the init again
         _undo_restart(record)
+        state = record.reload().state
     else:
-        _cleanup_after_exit(record, code, restarting=False)
-    state = record.reload().state
+        state = _cleanup_after_exit(record, code, restarting=False)
     if record.config.get("HostConfig", {}).get("AutoRemove"):
         from minidocker.engine.control import remove_files
         remove_files(record, volumes=True)

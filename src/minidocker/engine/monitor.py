@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 STDOUT, STDERR, EXIT, STDIN, STDIN_EOF, RESIZE, SIGNAL = 1, 2, 3, 0, 4, 5, 6
 MAX_CLIENT_BACKLOG = 4 << 20
+DISK_FULL = (28, 122, 27)  # ENOSPC, EDQUOT, EFBIG: output that does not fit is dropped
 LOG_LINE_MAX = 16 * 1024
 
 
@@ -57,9 +58,8 @@ class LogWriter:
         self.enabled = enabled
         self.fd = -1
         self.size = 0
-        if enabled:
-            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
-                              0o640)
+        self.dropped = 0  # writes lost to a full disk
+        if enabled and self._open(truncate=False):
             self.size = os.fstat(self.fd).st_size
         self.partial = {STDOUT: b"", STDERR: b""}
 
@@ -68,31 +68,66 @@ class LogWriter:
         if not self.enabled:
             return
         if not self.max_size:
-            os.write(self.fd, b"".join(entries))
+            self._write(b"".join(entries))
             return
         batch: list[bytes] = []
         pending = 0
         for entry in entries:
             if self.size + pending and self.size + pending + len(entry) > self.max_size:
                 if batch:
-                    os.write(self.fd, b"".join(batch))
+                    self.size += self._write(b"".join(batch))
                 self._rotate()
                 batch, pending = [], 0
             batch.append(entry)
             pending += len(entry)
         if batch:
-            os.write(self.fd, b"".join(batch))
-        self.size += pending
+            self.size += self._write(b"".join(batch))
+
+    def _write(self, data: bytes) -> int:
+        """Append whole entries; returns the bytes kept. On a full disk what does not fit
+        is dropped — the container keeps running, its output drained — and an entry cut
+        off in the middle is removed again: never half a line in the log."""
+        if self.fd < 0 and not self._open(truncate=False):
+            self.dropped += 1
+            return 0
+        try:
+            n = os.write(self.fd, data)
+        except OSError as e:
+            if e.errno not in DISK_FULL:
+                raise
+            self.dropped += 1
+            return 0
+        if n < len(data):
+            keep = data.rfind(b"\n", 0, n) + 1  # the entries that fit whole
+            try:
+                os.ftruncate(self.fd, os.fstat(self.fd).st_size - n + keep)
+            except OSError:
+                pass
+            self.dropped += 1
+            return keep
+        return n
+
+    def _open(self, truncate: bool) -> bool:
+        try:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                              | (os.O_TRUNC if truncate else 0), 0o640)
+        except OSError as e:
+            if e.errno not in DISK_FULL:
+                raise
+            self.fd = -1  # tried again at the next write
+            return False
+        return True
 
     def _rotate(self) -> None:
-        os.close(self.fd)
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
         for i in range(self.max_files - 1, 0, -1):
             try:
                 os.rename(f"{self.path}.{i - 1}" if i > 1 else self.path, f"{self.path}.{i}")
             except FileNotFoundError:
                 pass
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC |
-                          os.O_CLOEXEC, 0o640)
+        self._open(truncate=True)
         self.size = 0
 
     def write(self, kind: int, data: bytes) -> None:

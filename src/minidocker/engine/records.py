@@ -40,52 +40,11 @@ def now() -> str:
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-_NO_SPACE = (28, 122)  # ENOSPC, EDQUOT
-
-
 def write_atomic(path: str, data: bytes, sync: bool = True) -> None:
-    """Replace `path` by temp file + rename. A write that fails removes its temp file; on
-    a full disk, a file whose blocks already hold the new content is rewritten in place
-    (no new block needed: stop, kill and rm must work on a full disk)."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        try:
-            if os.write(fd, data) != len(data):
-                raise OSError(28, os.strerror(28), path)  # short write: the disk is full
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if e.errno not in _NO_SPACE or not _rewrite_in_place(path, data):
-            raise
-
-
-def _rewrite_in_place(path: str, data: bytes) -> bool:
-    """Overwrite `path` with `data` if its allocated blocks hold it (False otherwise).
-    Not atomic, but a state file is far below a page: one write of one block."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        if os.fstat(fd).st_blocks * 512 < len(data):
-            return False
-        if os.pwrite(fd, data, 0) != len(data):
-            return False
-        os.ftruncate(fd, len(data))
-        os.fsync(fd)
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+    """Replace a record's file (fs.replace: temp file and rename; on a full disk, in place
+    when it fits: stop, kill and rm must work on a full disk)."""
+    from minidocker.fs import replace  # not at the top: ps writes nothing
+    replace(path, data, sync=sync)
 
 
 class CorruptRecord(Conflict):

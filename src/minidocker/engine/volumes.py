@@ -39,14 +39,22 @@ def create(root: str, name: str | None = None, labels: dict[str, str] | None = N
     try:
         os.mkdir(path, 0o701)
     except FileExistsError:
-        return inspect(root, name)
-    os.mkdir(os.path.join(path, "_data"), 0o755)
+        try:
+            return inspect(root, name)
+        except NotFound:
+            pass  # a create that died before it wrote the metadata: this one finishes it
     doc: dict[str, Any] = {"CreatedAt": now()[:19] + "Z", "Driver": "local", "Labels": labels or {},
            "Mountpoint": os.path.join(path, "_data"), "Name": name, "Options": {},
            "Scope": "local"}
     if anonymous:
         doc["Labels"] = {**doc["Labels"], "com.docker.volume.anonymous": ""}
-    write_atomic(os.path.join(path, "volume.json"), jsonfast.dumps_spaced(doc).encode())
+    try:
+        os.makedirs(os.path.join(path, "_data"), 0o755, exist_ok=True)
+        write_atomic(os.path.join(path, "volume.json"), jsonfast.dumps_spaced(doc).encode())
+    except BaseException:  # a full disk: no volume without its metadata stays
+        import shutil
+        shutil.rmtree(path, ignore_errors=True)
+        raise
     return doc
 
 
@@ -84,7 +92,11 @@ def users(root: str, name: str) -> list[str]:
 
 
 def remove(root: str, name: str, force: bool = False) -> None:
-    inspect(root, name)
+    try:
+        inspect(root, name)
+    except NotFound:
+        if not _valid(name) or not os.path.isdir(os.path.join(volumes_dir(root), name)):
+            raise  # (a directory without metadata: a create that died, removed below)
     in_use = users(root, name)
     if in_use and not force:
         raise Conflict(f"remove {name}: volume is in use - [{', '.join(in_use)}]")

@@ -728,19 +728,8 @@ def _entry(digest: str, size: int, media_type: str, ref_name: str | None,
 
 
 def write_atomic(path: str, data: bytes, tmp: str | None = None, sync: bool = True) -> None:
-    """Replace `path` by temp file + rename; a failed write (a full disk) removes its temp
-    file and leaves `path` as it was."""
-    tmp = tmp or f"{path}.tmp.{os.getpid()}.{id(data)}"
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            if sync:
-                os.fsync(f.fileno())
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Replace `path` (fs.replace: temp file + rename; a failed write removes its temp
+    file and leaves `path` as it was)."""
+    from minidocker.fs import replace
+    replace(path, data, tmp=tmp or f"{path}.tmp.{os.getpid()}.{id(data)}", sync=sync,
+            mode=0o644, in_place=False)

@@ -39,26 +39,12 @@ def read_json(path: str, default: Any) -> Any:
 
 
 def write_json(path: str, data: Any) -> None:
-    """Atomically replace `path` with `data` as JSON (temp file, fsync, rename)."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        try:
-            data_bytes = json.dumps(data, indent=1, sort_keys=True).encode() + b"\n"
-            if os.write(fd, data_bytes) != len(data_bytes):
-                raise OSError(28, os.strerror(28), path)  # a short write: the disk is full
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-    except BaseException:  # a full disk: the old file stays, the temp file goes
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Atomically replace `path` with `data` as JSON (temp file, fsync, rename; on a full
+    disk, in place when it fits: a disconnect needs no space)."""
+    from minidocker.fs import replace
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    replace(path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n",
+            tmp=f"{path}.{os.getpid()}.tmp", mode=0o644)
 
 
 def dead_temp_files(directory: str) -> list[str]:

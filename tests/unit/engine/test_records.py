@@ -236,19 +236,6 @@ def test_a_failed_state_write_keeps_the_old_file_and_leaves_no_temp_file(
     assert sorted(os.listdir(record.dir)) == ["config.json", "lock", "state.json"]
 
 
-def test_on_a_full_disk_a_state_that_fits_its_blocks_is_rewritten_in_place(
-        tmp_path: Path) -> None:
-    """stop, kill and rm on a full disk: the state file's own blocks hold the new state
-    (RLIMIT_FSIZE stands for the full disk: a new file cannot grow, the old one keeps
-    its size)."""
-    from tests.unit.common.failing_writes import fails_for_lack_of_space
-    record = _record(tmp_path)
-    size = len(Path(record.path("state.json")).read_bytes())
-    assert not fails_for_lack_of_space(lambda: record.update(ManualStop=True), limit=size)
-    assert record.reload().state["ManualStop"] is True
-    assert sorted(os.listdir(record.dir)) == ["config.json", "lock", "state.json"]
-
-
 def test_tombstones_of_dead_removals_and_dangling_names_are_swept(tmp_path: Path) -> None:
     from minidocker.engine.records import TOMBSTONE
     record = _record(tmp_path)
