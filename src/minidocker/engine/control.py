@@ -241,7 +241,7 @@ def remove_broken(record: Record) -> None:
             os.kill(pid, 9)
         except OSError:
             pass
-    for runtime in _runtimes_of(record.root):
+    for runtime in runtimes_of(record.root):
         try:
             runtime.delete(record.id)
         except (MinidockerError, OSError):
@@ -291,7 +291,7 @@ def _processes_naming(record: Record) -> list[int]:
     return found
 
 
-def _runtimes_of(root: str) -> list[Any]:
+def runtimes_of(root: str) -> list[Any]:
     """Every runtime that may hold state of a container of `root`: ours, and each
     runtime binary that has a state directory there (runtime-<name>)."""
     from minidocker.engine import runtimes

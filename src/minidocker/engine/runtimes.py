@@ -32,11 +32,22 @@ def get(name: str, root: str) -> InProcess | Binary:
     return Binary(path, os.path.join(root, "runtime-" + os.path.basename(path)))
 
 
+def _state_ids(root: str) -> list[str]:
+    """The containers a runtime keeps state of (one directory each under its root)."""
+    try:
+        return [n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n))]
+    except FileNotFoundError:
+        return []
+
+
 class InProcess:
     name = DEFAULT
 
     def __init__(self, root: str):
         self.root = root
+
+    def ids(self) -> list[str]:
+        return _state_ids(self.root)
 
     def create(self, cid: str, bundle: str, console: socket.socket | None) -> int:
         from minidocker.runtime.create import CreateOptions, create
@@ -148,6 +159,9 @@ class Binary:
         self.path = path
         self.name = os.path.basename(path)
         self.root = root
+
+    def ids(self) -> list[str]:
+        return _state_ids(self.root)
 
     def _run(self, *args: str, check: bool = True, **kw: Any) -> Any:
         import subprocess

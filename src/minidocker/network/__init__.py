@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         prune_networks,
         published_ports,
         remove_network,
+        reset,
     )
     from minidocker.network.model import (
         DEFAULT_NETWORK,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 _MODULES = {
     "api": ("cleanup_stale", "connect", "create_network", "disconnect", "disconnect_all",
             "endpoints_of", "ensure_network", "host_gateway", "inspect_network", "list_networks",
-            "prune_networks", "published_ports", "remove_network"),
+            "prune_networks", "published_ports", "remove_network", "reset"),
     "model": ("DEFAULT_NETWORK", "AddressExhausted", "BridgeUnavailable", "Endpoint",
               "Network", "PortConflict", "PortMapping"),
     "ports": ("PortSpec", "parse_port_spec"),
@@ -57,4 +58,4 @@ __all__ = ["DEFAULT_NETWORK", "AddressExhausted", "BridgeUnavailable", "Endpoint
            "PortConflict", "PortMapping", "PortSpec", "cleanup_stale", "connect",
            "create_network", "disconnect", "disconnect_all", "endpoints_of", "ensure_network",
            "host_gateway", "inspect_network", "list_networks", "parse_port_spec", "prune_networks",
-           "published_ports", "remove_network"]
+           "published_ports", "remove_network", "reset"]

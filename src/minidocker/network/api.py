@@ -280,6 +280,41 @@ def prune_networks(root: str) -> list[str]:
     return removed
 
 
+def reset(root: str) -> list[str]:
+    """Every network of the root, the default included, with its bridge, rules and
+    leases, whatever uses it (`system reset`: its containers are gone or going); then the
+    root's default bridge and nft table by name — they are the root's own (named after
+    its path or in its config.json) — also when the root's records were deleted by hand.
+    Returns the names of the networks removed."""
+    from minidocker.network.nat import disallow_forward
+
+    store = Store(root)
+    removed = []
+    cleanup_stale(root, lambda cid: False)
+    for net in store.networks().values():
+        try:
+            remove_network(root, net.name, predefined_ok=True)
+        except NotFound:
+            continue
+        removed.append(net.name)
+    bridge = store.default_bridge()
+    if link.is_bridge(bridge):
+        disallow_forward(bridge)
+        link.delete_bridge(bridge)
+    fw = _firewall(store)
+    if fw.exists():
+        fw.apply([f"delete table ip {store.nft_table()}"])
+    with store.lock():
+        for name in ("networks.json", "endpoints.json", "ipam.json", "ipam.lock",
+                     "store.lock"):
+            try:
+                os.unlink(os.path.join(store.dir, name))
+            except FileNotFoundError:
+                pass
+    _remove_dead_temp_files(store)
+    return removed
+
+
 def list_networks(root: str) -> list[Network]:
     store = Store(root)
     _default_record(store)

@@ -190,6 +190,12 @@ def ports_of(bridges: set[str]) -> dict[str, str]:
     return {lk.name: index_to_name[lk.master] for lk in links if lk.master in index_to_name}
 
 
+def is_bridge(name: str) -> bool:
+    with Netlink() as nl:
+        found = nl.get_link(name)
+    return found is not None and found.kind == "bridge"
+
+
 def existing(names: set[str]) -> set[str]:
     """Which of `names` are links of this namespace."""
     with Netlink() as nl:

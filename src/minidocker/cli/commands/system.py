@@ -1,4 +1,4 @@
-"""minidocker system: df, prune, info, boot, migrate, service."""
+"""minidocker system: df, prune, reset, info, boot, migrate, service."""
 
 from __future__ import annotations
 
@@ -42,6 +42,31 @@ def _prune(args: Any) -> int:
         print("Deleted Images:")
         print("\n".join(f"{k.lower()}: {v}" for item in report["ImagesDeleted"]
                         for k, v in item.items()) + "\n")
+    print(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")
+    return 0
+
+
+def _reset(args: Any) -> int:
+    """podman's system reset: after a confirmation (or -f), everything of the root."""
+    from minidocker.cli.commands._common import confirm, context
+    from minidocker.cli.output import human_size
+    from minidocker.engine.service import system
+    warning = ("WARNING! This will remove:\n  - all containers\n  - all images\n"
+               "  - all networks, the default one with its bridge and nft table\n"
+               "  - all build cache\n  - all volumes\n")
+    if not args.force and not confirm(warning):
+        return 0
+    report: dict[str, Any] = dict(system.reset(context(args)))
+    for title, key in (("Deleted Containers:", "ContainersDeleted"),
+                       ("Deleted Networks:", "NetworksDeleted"),
+                       ("Deleted Volumes:", "VolumesDeleted")):
+        if report.get(key):
+            print(title)
+            print("\n".join(report[key]) + "\n")
+    if report.get("ImagesDeleted"):
+        print("Deleted Images:")
+        print("\n".join(f"deleted: {item['Deleted']}" for item in report["ImagesDeleted"])
+              + "\n")
     print(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")
     return 0
 
@@ -169,6 +194,10 @@ SPEC = Spec("COMMAND", subcommands={
         ("f", "force", "bool", "Do not prompt for confirmation"),
         ("", "volumes", "bool", "Prune volumes"),
     ), handler=_prune, summary="Remove unused data"),
+    "reset": Spec("[OPTIONS]", (
+        ("f", "force", "bool", "Do not prompt for confirmation"),
+    ), handler=_reset, summary="Remove every container, image, volume and network of the "
+                   "root, its default bridge and nft table included"),
     "service": Spec("[OPTIONS]", (), handler=_service, raw=True,
                     summary="Serve the Docker Engine API (docs/api.md; 'minidocker system "
                     "service --help' for its options)"),

@@ -159,6 +159,51 @@ def prune(ctx: Context, *, all: bool = False, volumes: bool = False,  # noqa: A0
     return report  # type: ignore[return-value]
 
 
+def reset(ctx: Context) -> PruneReport:
+    """`system reset` (podman's): every container (stopped, then removed, broken records
+    included), network (the default one, its bridge and nft table too), volume and
+    image of the root, the build cache and the runtime state; what stays is the root's
+    configuration (network/config.json) and registry credentials (auth.json). It works
+    on a root whose records were deleted by hand: its bridge and nft table go by name."""
+    import shutil
+
+    from minidocker import network
+    from minidocker.engine import control
+    from minidocker.engine.records import Records
+    from minidocker.engine.service import volumes as volume_ops
+    from minidocker.fs import du
+    before = du(ctx.root)
+    report: dict[str, Any] = {"ContainersDeleted": [], "ImagesDeleted": [],
+                              "NetworksDeleted": [], "VolumesDeleted": []}
+    for record in Records(ctx.root).all():
+        try:
+            control.remove(record, force=True, volumes=True)
+        except NotFound:
+            continue  # removed meanwhile
+        report["ContainersDeleted"].append(record.id)
+    for runtime in control.runtimes_of(ctx.root):  # state no record explains
+        for cid in runtime.ids():
+            try:
+                runtime.delete(cid)
+            except (MinidockerError, OSError):
+                pass
+    report["NetworksDeleted"] = network.reset(ctx.root)
+    for volume in volume_ops.ls(ctx)["Volumes"]:
+        volume_ops.remove(ctx, volume["Name"], force=True)
+        report["VolumesDeleted"].append(volume["Name"])
+    from minidocker.image.store import Store
+    store = Store(ctx.root)
+    report["ImagesDeleted"] = [{"Deleted": image.id} for image in store.images()]
+    for name in ("image", "build", "containers", "volumes", "runtime"):
+        shutil.rmtree(os.path.join(ctx.root, name), ignore_errors=True)
+    for name in os.listdir(ctx.root) if os.path.isdir(ctx.root) else []:
+        if name.startswith("runtime-") or name.startswith("events.jsonl"):
+            path = os.path.join(ctx.root, name)
+            shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
+    report["SpaceReclaimed"] = max(0, before - du(ctx.root))
+    return report  # type: ignore[return-value]
+
+
 def events(ctx: Context, *, since: float | None = None, until: float | None = None,
            filters: dict[str, list[str]] | None = None, stop: Any = None
            ) -> Iterator[Event]:
