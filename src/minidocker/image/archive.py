@@ -126,22 +126,34 @@ def _add_uncompressed(store: st.Store, tf: tarfile.TarFile, name: str, digest: s
             blob: IO[bytes] = raw
         else:
             blob = hashed = layers.HashingReader(raw)  # type: ignore[assignment]
-        reader = layers.decompressed(blob)
-        if isinstance(reader, io.BufferedReader):
-            size = os.fstat(raw.fileno()).st_size
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = size, 0o644, 0
-            tf.addfile(info, reader)
-        else:
-            with tempfile.TemporaryFile(dir=store.ingest_dir) as tmp:
-                shutil.copyfileobj(reader, tmp, 1 << 20)
-                reader.close()
-                info = tarfile.TarInfo(name)
-                info.size, info.mode, info.mtime = tmp.tell(), 0o644, 0
-                tmp.seek(0)
-                tf.addfile(info, tmp)
+        try:
+            _copy_layer(store, tf, name, raw, blob)
+        except layers.LayerError:  # a damaged blob is reported as such, not as a bad tar
+            actual = store.file_digest(digest)
+            if actual != digest:
+                raise st.CorruptBlob(digest, str(actual)) from None
+            raise
         if blob is not raw:
             _check(hashed, digest)
+
+
+def _copy_layer(store: st.Store, tf: tarfile.TarFile, name: str, raw: IO[bytes],
+                blob: IO[bytes]) -> None:
+    """The layer in `blob`, decompressed, as member `name` of `tf`."""
+    reader = layers.decompressed(blob)
+    if isinstance(reader, io.BufferedReader):
+        size = os.fstat(raw.fileno()).st_size
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.mtime = size, 0o644, 0
+        tf.addfile(info, reader)
+        return
+    with tempfile.TemporaryFile(dir=store.ingest_dir) as tmp:
+        shutil.copyfileobj(reader, tmp, 1 << 20)
+        reader.close()
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.mtime = tmp.tell(), 0o644, 0
+        tmp.seek(0)
+        tf.addfile(info, tmp)
 
 
 def _check(hashed: layers.HashingReader, digest: str) -> None:
