@@ -48,7 +48,7 @@ minidocker.engine.monitor
 minidocker.engine.names minidocker.engine.networking minidocker.engine.records
 minidocker.engine.runtimes minidocker.engine.service minidocker.engine.service.containers
 minidocker.engine.service.validate minidocker.engine.start
-minidocker.engine.volumes minidocker.errors
+minidocker.engine.volumes minidocker.errors minidocker.fs
 minidocker.jsonfast minidocker.linux minidocker.linux.affinity minidocker.linux.capnames
 minidocker.linux.libc minidocker.linux.rlimitnames minidocker.linux.userns minidocker.runtime
 minidocker.runtime.defaults minidocker.units
