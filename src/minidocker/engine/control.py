@@ -148,8 +148,10 @@ def _remove(record: Record, force: bool, volumes: bool) -> None:
         if status == "removing":  # its remover died: what it left is removed now
             status = "running" if alive(int(state.get("Pid") or 0),
                                         int(state.get("PidStart") or 0)) else "exited"
-        if status in RUNNING_STATES and not alive(int(state.get("Pid") or 0),
-                                                  int(state.get("PidStart") or 0)):
+        # a monitor backing off before it starts the container again (no process runs)
+        restarting = status == "restarting" and monitor_alive(state)
+        if status in RUNNING_STATES and not restarting and not alive(
+                int(state.get("Pid") or 0), int(state.get("PidStart") or 0)):
             status = "exited"
         if status in RUNNING_STATES and not force:
             raise Conflict(f"cannot remove container \"{record.name}\": container is "
@@ -166,6 +168,11 @@ def _remove(record: Record, force: bool, volumes: bool) -> None:
             runtime.resume(record.id) if status == "paused" else None
         except MinidockerError:
             pass
+        if restarting:  # nothing to wait for: its back-off would only delay the removal
+            try:
+                os.kill(int(state["MonitorPid"]), 9)
+            except OSError:
+                pass
         try:
             runtime.kill(record.id, 9, all_processes=True)
         except MinidockerError:

@@ -85,3 +85,16 @@ def test_stop_ends_the_policy_of_a_container_found_dead_with_its_monitor(
     assert engine.ok("ps", "-aq", "--no-trunc").split() == [cid]
     assert engine.status(cid) == "exited" and engine.inspect(cid)["RestartCount"] == 0
     engine.ok("rm", cid)
+
+
+def test_rm_of_a_restarting_container_leaves_no_monitor_behind(engine: Engine) -> None:
+    """A monitor backing off between two restarts is removed with its container (it
+    lingered until its back-off ended); `rm` without -f refuses, as Docker's."""
+    cid = engine.ok("run", "-d", "--network", "none", "--restart", "always", engine.image,
+                    "sh", "-c", "exit 3").strip()
+    wait_raw(engine, cid, lambda s: int(s["RestartCount"]) >= 4)  # back-off 1.6 s
+    state = wait_raw(engine, cid, lambda s: s["Status"] == "restarting")
+    plain = engine.run("rm", cid)
+    assert plain.returncode == 1 and "container is restarting" in plain.stderr
+    engine.ok("rm", "-f", cid)
+    assert gone(int(state["MonitorPid"]))
