@@ -214,22 +214,22 @@ def remove_files(record: Record, volumes: bool) -> None:
                            for k in ("NewName", "OldName"))]  # a rename cut short
     events.emit(record, "destroy")
     index.removed(record.root, record.id)  # first: a removal killed half-way is read anew
-    _remove_record_dir(record)
-    records = Records(record.root)
-    for name in names:
-        if name:
-            records.release_name(name, record.id)
+    _remove_record_dir(record, [n for n in names if n])
 
 
-def _remove_record_dir(record: Record) -> None:
+def _remove_record_dir(record: Record, names: list[str]) -> None:
     """The record disappears at once (renamed to a tombstone that Records.ids() does not
-    list), then its files go: a removal killed half-way never leaves half a record;
-    Records.sweep() removes the tombstones of removals that died."""
+    list), its names are released, then its files go: a removal killed half-way never
+    leaves half a record, and the listing that finds its tombstone finishes it, names
+    included (Records.ids)."""
     tomb = os.path.join(os.path.dirname(record.dir), TOMBSTONE + record.id)
     try:
         os.rename(record.dir, tomb)
     except OSError:
         tomb = record.dir
+    records = Records(record.root)
+    for name in names:
+        records.release_name(name, record.id)
     remove_tree(tomb)
 
 
@@ -274,11 +274,8 @@ def remove_broken(record: Record) -> None:
         snapshot.release(Store(record.root), record.id)
     except Exception:  # noqa: BLE001
         pass
-    records = Records(record.root)
-    for name in records.names_of(record.id):
-        records.release_name(name, record.id)
     events.emit(record, "destroy")
-    _remove_record_dir(record)
+    _remove_record_dir(record, Records(record.root).names_of(record.id))
 
 
 def _processes_naming(record: Record) -> list[int]:

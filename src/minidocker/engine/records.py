@@ -345,10 +345,13 @@ class Records:
         return ids
 
     def _sweep_tombstones(self, names: list[str]) -> None:
-        """Finish the deletion of records whose remover died (a live remover deleting
-        the same tree alongside does no harm)."""
+        """Finish the deletion of records whose remover died: their names, then their
+        files (a live remover doing the same alongside does no harm)."""
         for name in names:
             if name.startswith(TOMBSTONE):
+                cid = name.removeprefix(TOMBSTONE)
+                for owned in self.names_of(cid):
+                    self.release_name(owned, cid)
                 remove_tree(os.path.join(self.dir, name))
 
     def names_of(self, cid: str) -> list[str]:

@@ -119,3 +119,4 @@ def test_a_record_being_deleted_when_its_remover_died_is_finished_by_ps(
     os.rename(engine.root / "containers" / cid, tomb)  # what rm does just before it died
     assert engine.ok("ps", "-a", "-q") == ""
     assert not tomb.exists()
+    assert os.listdir(engine.root / "containers" / ".names") == []  # its name went too
