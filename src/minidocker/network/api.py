@@ -98,6 +98,7 @@ def _default_record(store: Store) -> Network:
         networks = store.networks()
         if DEFAULT_NETWORK in networks:
             return networks[DEFAULT_NETWORK]
+        _drop_orphan_subnets(store, networks)
         config = store.config()
         if config.get("default_subnet"):
             subnet, gateway = ipam.validate_subnet(config["default_subnet"],
@@ -108,9 +109,9 @@ def _default_record(store: Store) -> Network:
         net = Network(name=DEFAULT_NETWORK, id=os.urandom(32).hex(), subnet=subnet,
                       gateway=gateway, bridge=store.default_bridge(),
                       mtu=_uplink_mtu(), created=_now())
-        store.ipam.add_subnet(subnet, gateway)
-        networks[net.name] = net
+        networks[net.name] = net  # the record first: see create_network
         store.save_networks(networks)
+        store.ipam.add_subnet(subnet, gateway)
         return net
 
 
@@ -177,6 +178,10 @@ def create_network(root: str, name: str, *, subnet: str | None = None,
             for route in _host_routes():
                 if ipam.overlaps(subnet, route):
                     raise Conflict(f"subnet {subnet} overlaps the host route to {route}")
+            for other in networks.values():
+                if ipam.overlaps(subnet, other.subnet):
+                    raise Conflict(f"subnet {subnet} overlaps {other.subnet} of network "
+                                   f"{other.name}")
         else:
             subnet = ipam.choose_subnet(_avoid(store, networks.values()), _pools(store))
             gw = ipam.gateway_of(subnet)
@@ -192,20 +197,21 @@ def create_network(root: str, name: str, *, subnet: str | None = None,
         net = Network(name=name, id=net_id, subnet=subnet, gateway=gw, bridge=bridge,
                       internal=internal, labels=dict(labels or {}), mtu=_uplink_mtu(),
                       created=_now())
-        # subnet, then record, then device: killed at any point, what exists is either
-        # an orphan subnet (dropped by the next create, prune or cleanup_stale) or a
-        # network that `network rm`/`prune` removes with its bridge and rules (a bridge
-        # without rules gets them from cleanup_stale)
-        _drop_orphan_subnets(store, networks)
-        store.ipam.add_subnet(subnet, gw)
+        # record, then subnet, then device: killed at any point, what exists is a network
+        # that `network rm`/`prune` removes whole (its bridge, rules and subnet, each if
+        # it got that far); connect reserves a subnet its network lacks, and makes a
+        # bridge left down (link.ensure_bridge) with its rules
+        _drop_orphan_subnets(store, networks)  # what an older order could leave
         networks[name] = net
         store.save_networks(networks)
         try:
+            store.ipam.add_subnet(subnet, gw)
             _ensure_device(store, net)
         except BaseException:
             networks.pop(name)
             store.save_networks(networks)
-            store.ipam.remove_subnet(subnet)
+            if subnet not in {n.subnet for n in networks.values()}:
+                store.ipam.remove_subnet(subnet)
             raise
     return net
 
