@@ -66,3 +66,43 @@ def test_a_container_exiting_while_its_monitor_is_killed(faults: FaultRoot) -> N
         FIGURES.add("exit code kept", st["ExitCode"] == 7, failure=False)
         problems += found + faults.verify("kill -9 of a monitor", f"exiting at {delay:.2f}s")
     assert not problems, problems
+
+
+def test_a_restarting_container_whose_monitor_is_killed_is_carried_on(
+        faults: FaultRoot) -> None:
+    """--restart always, a container that exits with 3 every 0.1 s; its monitor killed at
+    a random moment (running, recording the exit, backing off, starting it again): the
+    next command carries the policy on, and the exit code recorded is 3 (255 only when
+    no process could tell any more: it ended while nothing watched it)."""
+    problems: list[str] = []
+    for _ in range(TRIALS):
+        cid = faults.ok("run", "-d", "--network", "none", "--restart", "always", IMAGE,
+                        "sh", "-c", "sleep 0.1; exit 3").strip()
+        delay = RANDOM.uniform(0, 1.5)
+        time.sleep(delay)
+        raw = json.loads((faults.root / "containers" / cid / "state.json").read_text())
+        try:
+            os.kill(int(raw["MonitorPid"]), 9)
+        except ProcessLookupError:
+            pass
+        count = int(raw["RestartCount"])
+        found = []
+        st = state(faults, cid)  # notices: carries the policy on
+        if (st["Status"], st["ExitCode"]) not in (("running", 0), ("restarting", 3),
+                                                   ("exited", 3), ("exited", 255),
+                                                   ("restarting", 255)):
+            found.append(f"{st['Status']} {st['ExitCode']} at {delay:.2f}s")
+        try:
+            faults.wait_for(lambda cid=cid, count=count: int(faults.inspect(cid)
+                                                             ["RestartCount"]) > count,
+                            timeout=20)
+        except AssertionError:
+            found.append(f"the policy was not carried on (monitor killed at {delay:.2f}s)")
+        codes = set(faults.ok("events", "--since", "0", "--until", "0s", "--filter",
+                              f"container={cid}", "--filter", "event=die", "--format",
+                              "{{.Actor.Attributes.exitCode}}").split())
+        FIGURES.add("exit code kept", codes <= {"3"}, failure=False)
+        if not codes <= {"3", "255"}:
+            found.append(f"exit codes {codes}")
+        problems += found + faults.verify("kill -9 of a monitor", f"restarting at {delay:.2f}s")
+    assert not problems, problems
