@@ -11,6 +11,9 @@ import os
 import sys
 import time
 
+_DEFAULT_SIGNALS = tuple(s for s in signal.valid_signals()
+                         if s not in (signal.SIGKILL, signal.SIGSTOP))
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -147,11 +150,14 @@ class Checker:
         argv = [sys.executable, "-S", "-c", boot, self.root, self.cid, *self.argv]
         null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         try:
+            # every signal at its default and none blocked, whatever the monitor got from
+            # the command that started it (a background script ignores SIGINT and SIGQUIT)
             self.pid = os.posix_spawn(sys.executable, argv, os.environ,
                                       file_actions=[(os.POSIX_SPAWN_DUP2, null, 0),
                                                     (os.POSIX_SPAWN_DUP2, w, 1),
                                                     (os.POSIX_SPAWN_DUP2, w, 2)],
-                                      setpgroup=0)
+                                      setpgroup=0, setsigmask=(),
+                                      setsigdef=_DEFAULT_SIGNALS)
         except OSError as e:
             os.close(r)
             self.output = f"cannot run the check: {e.strerror}".encode()

@@ -68,3 +68,41 @@ def test_no_healthcheck_and_bad_flags(engine: Engine) -> None:
         result = engine.run("run", "--rm", *bad, engine.image, "true")
         assert result.returncode == 125 and why in result.stderr, result.stderr
         assert len(error_lines(result.stderr)) == 1
+
+
+def test_a_check_starts_with_default_signals_whatever_started_the_container(
+        engine: Engine) -> None:
+    """The monitor may hold what the command that started it was given (a background
+    script ignores SIGINT and SIGQUIT, a caller may block signals): the check's own
+    process starts with every signal at its default and none blocked."""
+    import os
+    import sys
+
+    from tests.conftest import run_captured
+    caller = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+              "signal.signal(signal.SIGQUIT, signal.SIG_IGN); "
+              "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGUSR1}); "
+              "os.execv(sys.argv[1], sys.argv[1:])")
+    cid = run_captured([sys.executable, "-c", caller, *engine.cmd(
+        "run", "-d", "--health-cmd", "sleep 3", *FAST, engine.image, "sleep", "60")],
+        check=True).stdout.strip()
+
+    def check_process() -> int:
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if cid.encode() in argv and b"sleep 3" in b" ".join(argv) and \
+                    str(engine.root).encode() in argv:
+                return int(pid)
+        return 0
+
+    engine.wait_for(lambda: check_process() != 0, timeout=20)
+    with open(f"/proc/{check_process()}/status") as f:
+        masks = {line.split(":")[0]: int(line.split()[1], 16) for line in f
+                 if line.startswith(("SigIgn", "SigBlk"))}
+    assert masks["SigBlk"] == 0, masks
+    assert not masks["SigIgn"] & ((1 << 1) | (1 << 2)), masks  # SIGINT, SIGQUIT
+    engine.ok("rm", "-f", cid)
