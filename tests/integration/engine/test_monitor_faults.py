@@ -55,14 +55,21 @@ def test_a_monitor_killed_while_restarting_keeps_the_exit_code_and_the_policy(
     engine.ok("rm", "-f", cid)
 
 
-def test_a_container_whose_monitor_and_init_were_killed_is_restarted_by_the_next_command(
-        engine: Engine) -> None:
+def killed_with_its_monitor(engine: Engine) -> tuple[str, dict[str, object]]:
+    """A --restart always container whose monitor, then init, were killed (as a reboot
+    ends them): (id, the state it was recorded in, untouched since)."""
     cid = engine.ok("run", "-d", "--network", "none", "--restart", "always", engine.image,
                     "sleep", "600").strip()
     state = raw_state(engine, cid)
     os.kill(int(state["MonitorPid"]), 9)
     os.kill(int(state["Pid"]), 9)
     engine.wait_for(lambda: gone(int(state["Pid"])) and gone(int(state["MonitorPid"])))
+    return cid, state
+
+
+def test_a_container_whose_monitor_and_init_were_killed_is_restarted_by_the_next_command(
+        engine: Engine) -> None:
+    cid, state = killed_with_its_monitor(engine)
     ps = engine.ok("ps", "--no-trunc", "--format", "{{.ID}} {{.State}}")
     assert ps.split() == [cid, "running"], ps
     doc = engine.inspect(cid)
@@ -74,12 +81,7 @@ def test_a_container_whose_monitor_and_init_were_killed_is_restarted_by_the_next
 
 def test_stop_ends_the_policy_of_a_container_found_dead_with_its_monitor(
         engine: Engine) -> None:
-    cid = engine.ok("run", "-d", "--network", "none", "--restart", "always", engine.image,
-                    "sleep", "600").strip()
-    state = raw_state(engine, cid)
-    os.kill(int(state["MonitorPid"]), 9)
-    os.kill(int(state["Pid"]), 9)
-    engine.wait_for(lambda: gone(int(state["Pid"])))
+    cid, _ = killed_with_its_monitor(engine)
     engine.ok("stop", cid)
     assert engine.status(cid) == "exited"
     assert engine.ok("ps", "-aq", "--no-trunc").split() == [cid]

@@ -17,7 +17,6 @@ def _info(args: Any) -> int:
 def _prune(args: Any) -> int:
 
     from minidocker.cli.commands._common import confirm, context
-    from minidocker.cli.output import human_size
     from minidocker.engine.service import system
     from minidocker.engine.service.filters import from_args
     warning = ("WARNING! This will remove:\n  - all stopped containers\n"
@@ -29,9 +28,14 @@ def _prune(args: Any) -> int:
                "  - all build cache\n")
     if not args.force and not confirm(warning):
         return 0
-    report: dict[str, Any] = dict(system.prune(context(args), all=args.all,
-                                               volumes=args.volumes,
-                                               filters=from_args(args.filter)))
+    _print_report(dict(system.prune(context(args), all=args.all, volumes=args.volumes,
+                                    filters=from_args(args.filter))))
+    return 0
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    """What a prune or reset removed, as Docker prints a prune's report."""
+    from minidocker.cli.output import human_size
     for title, key in (("Deleted Containers:", "ContainersDeleted"),
                        ("Deleted Networks:", "NetworksDeleted"),
                        ("Deleted Volumes:", "VolumesDeleted")):
@@ -43,31 +47,18 @@ def _prune(args: Any) -> int:
         print("\n".join(f"{k.lower()}: {v}" for item in report["ImagesDeleted"]
                         for k, v in item.items()) + "\n")
     print(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")
-    return 0
 
 
 def _reset(args: Any) -> int:
     """podman's system reset: after a confirmation (or -f), everything of the root."""
     from minidocker.cli.commands._common import confirm, context
-    from minidocker.cli.output import human_size
     from minidocker.engine.service import system
     warning = ("WARNING! This will remove:\n  - all containers\n  - all images\n"
                "  - all networks, the default one with its bridge and nft table\n"
                "  - all build cache\n  - all volumes\n")
     if not args.force and not confirm(warning):
         return 0
-    report: dict[str, Any] = dict(system.reset(context(args)))
-    for title, key in (("Deleted Containers:", "ContainersDeleted"),
-                       ("Deleted Networks:", "NetworksDeleted"),
-                       ("Deleted Volumes:", "VolumesDeleted")):
-        if report.get(key):
-            print(title)
-            print("\n".join(report[key]) + "\n")
-    if report.get("ImagesDeleted"):
-        print("Deleted Images:")
-        print("\n".join(f"deleted: {item['Deleted']}" for item in report["ImagesDeleted"])
-              + "\n")
-    print(f"Total reclaimed space: {human_size(report.get('SpaceReclaimed', 0))}")
+    _print_report(dict(system.reset(context(args))))
     return 0
 
 
