@@ -208,8 +208,11 @@ def load(store: st.Store, source: IO[bytes]) -> list[str]:
     `Loaded image: alpine:latest` / `Loaded image ID: sha256:...`."""
     store.init()
     with store.writing():
-        tmp = tempfile.mkdtemp(prefix="load-", dir=store.ingest_dir)
+        # named first, made inside the try: an interrupt (Ctrl-C, SIGTERM) at any moment
+        # finds it removed by the finally
+        tmp = os.path.join(store.ingest_dir, f"load-{os.urandom(8).hex()}")
         try:
+            os.mkdir(tmp, 0o700)
             _extract(source, tmp)
             if os.path.exists(os.path.join(tmp, "manifest.json")):
                 return _load_docker(store, tmp)

@@ -15,7 +15,6 @@ import shlex
 import shutil
 import stat
 import tarfile
-import tempfile
 from collections.abc import Sequence
 from typing import IO, Any
 
@@ -254,13 +253,13 @@ def build_image(store: st.Store, base: st.Image | None, tar_path: str, *,
 
 def layer_from_upper(store: st.Store, upper_dir: str) -> tuple[dict[str, Any], str]:
     """An overlay upper dir as a layer blob in the store: (descriptor, diff ID)."""
-    fd, tmp = tempfile.mkstemp(prefix="commit-", dir=_tmpdir(store))
+    tmp = _temp_path(store, "commit-")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "xb") as out:
             write_upper_tar(upper_dir, out)
         return store_layer(store, tmp)
     finally:
-        os.unlink(tmp)
+        _unlink(tmp)
 
 
 def write_manifest(store: st.Store, config: dict[str, Any], layers: list[dict[str, Any]]
@@ -292,15 +291,15 @@ def commit_container(store: st.Store, upper_dir: str, base_image: st.Image | Non
     section when given; `changes` are then applied on top."""
     tags = [refs.parse(ref)] if ref else []
     with store.writing():  # gc removes what is in ingest/ when no writer holds this
-        fd, tmp = tempfile.mkstemp(prefix="commit-", dir=_tmpdir(store))
+        tmp = _temp_path(store, "commit-")
         try:
-            with os.fdopen(fd, "wb") as out:
+            with open(tmp, "xb") as out:
                 write_upper_tar(upper_dir, out)
             return build_image(store, base_image, tmp, tags=tags, changes=changes,
                                created_by=created_by, comment=comment, author=author,
                                container_config=container_config)
         finally:
-            os.unlink(tmp)
+            _unlink(tmp)
 
 
 def import_rootfs(store: st.Store, source: str | IO[bytes], *, ref: str | None = None,
@@ -314,9 +313,9 @@ def import_rootfs(store: st.Store, source: str | IO[bytes], *, ref: str | None =
 
 def _import(store: st.Store, source: str | IO[bytes], tags: list[refs.Reference],
             changes: Sequence[str], message: str) -> st.Image:
-    fd, tmp = tempfile.mkstemp(prefix="import-", dir=_tmpdir(store))
+    tmp = _temp_path(store, "import-")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "xb") as out:
             if isinstance(source, str) and os.path.isdir(source):
                 _tar_directory(source, out)
             elif isinstance(source, str):
@@ -332,7 +331,20 @@ def _import(store: st.Store, source: str | IO[bytes], tags: list[refs.Reference]
         return build_image(store, None, tmp, tags=tags, changes=changes,
                            created_by=f"minidocker import {label}", comment=message)
     finally:
-        os.unlink(tmp)
+        _unlink(tmp)
+
+
+def _temp_path(store: st.Store, prefix: str) -> str:
+    """A fresh name in ingest/, for a file the caller creates inside its `try` (an
+    interrupt at any moment then finds it removed by the `finally`)."""
+    return os.path.join(_tmpdir(store), prefix + os.urandom(8).hex())
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _tmpdir(store: st.Store) -> str:
