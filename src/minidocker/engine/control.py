@@ -275,6 +275,7 @@ def remove_broken(record: Record) -> None:
     except Exception:  # noqa: BLE001
         pass
     events.emit(record, "destroy")
+    index.removed(record.root, record.id)
     _remove_record_dir(record, Records(record.root).names_of(record.id))
 
 

@@ -291,10 +291,8 @@ class Index:
         return configs, states, unsure, len(lines)
 
     def ids_on_disk(self) -> list[str]:
-        try:
-            return [n for n in os.listdir(self.dir) if len(n) == 64]
-        except FileNotFoundError:
-            return []
+        from minidocker.engine.records import Records
+        return Records(self.root).ids()  # (which also finishes removals that died)
 
     def load(self) -> tuple[dict[str, Entry], list[str]]:
         """(id -> Entry, ids to read from their records). Rebuilds a missing or corrupt

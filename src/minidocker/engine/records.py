@@ -340,7 +340,7 @@ class Records:
         except FileNotFoundError:
             return []
         ids = [n for n in names if len(n) == 64]
-        if len(ids) + 1 < len(names):  # more than .names: tombstones of dead removals
+        if any(n.startswith(TOMBSTONE) for n in names):  # removals that died half-way
             self._sweep_tombstones(names)
         return ids
 
