@@ -30,7 +30,7 @@ minidocker.engine.liveness
 minidocker.engine.networking minidocker.engine.records
 minidocker.engine.runtimes
 minidocker.engine.service minidocker.engine.service.containers
-minidocker.engine.service.filters minidocker.engine.views minidocker.errors
+minidocker.engine.service.filters minidocker.engine.views minidocker.errors minidocker.fs
 minidocker.gotemplate minidocker.gotemplate.execute minidocker.gotemplate.funcs
 minidocker.gotemplate.lexer minidocker.gotemplate.parser minidocker.gotemplate.values
 minidocker.jsonfast minidocker.units

@@ -85,7 +85,7 @@ def start_after_boot(root: str) -> list[tuple[str, Exception | None]]:
     done: list[tuple[str, Exception | None]] = []
     for record in Records(root).all():
         try:
-            state = live_state(record)
+            state = live_state(record, carry_on=False)
             policy = (record.config["HostConfig"].get("RestartPolicy") or {}).get("Name")
         except (MinidockerError, KeyError):
             continue
