@@ -247,3 +247,22 @@ def test_pull_never_and_missing(engine: Engine) -> None:
     """Docker: --pull never refuses an image it does not have, without pulling."""
     message = refused_keep(engine, "run", "--rm", "--pull", "never", "nosuchimage:1", "true")
     assert "nosuchimage" in message and "Pulling" not in message
+
+
+def test_a_run_racing_rm_f_says_so(engine: Engine) -> None:
+    """A run whose container an rm -f removes while it starts says that, never the
+    runtime's internals ("executable file not found", "does not exist")."""
+    import random
+    import subprocess
+    messages = set()
+    for i in range(15):
+        run = subprocess.Popen(engine.cmd("run", "--name", f"race{i}", "--network", "none",
+                                          engine.image, "true"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(random.uniform(0.0, 0.3))
+        engine.run("rm", "-f", f"race{i}")
+        _, err = run.communicate(timeout=60)
+        messages.update(line.split("error: ", 1)[-1] for line in err.splitlines()
+                        if line.startswith("minidocker: error:"))
+    for message in messages:
+        assert "was removed while it was starting" in message, messages

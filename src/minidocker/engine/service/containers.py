@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-from minidocker.errors import Conflict, NotFound, NotModified, UsageError
+from minidocker.errors import Conflict, MinidockerError, NotFound, NotModified, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -269,7 +269,10 @@ def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = N
             sock = starting.start(record, attach=attach, interactive=interactive,
                                    foreground=attach, monitor=monitor, sink=ctx.sink,
                                    fork=ctx.may_fork())
-        except MinidockerError:
+        except MinidockerError as e:
+            if _removed(record) or "marked for removal" in e.message:  # rm -f raced it
+                raise Conflict(f"container {record.id[:12]} was removed while it was "
+                               "starting (rm -f)") from e
             try:
                 from minidocker.engine.control import remove_files
                 remove_files(record.reload(), volumes=True)
@@ -280,6 +283,16 @@ def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = N
         if monitor is not None:
             monitor.close()  # unused (an error before start): it exits
     return created, None if sock is None else _stream(record, sock, interactive)
+
+
+def _removed(record: Record) -> bool:
+    """Whether a container is gone or going (an rm -f while it started)."""
+    if not os.path.isdir(record.path("upper")) or not os.path.exists(record.path("config.json")):
+        return True
+    try:
+        return record.reload().state.get("Status") == "removing"
+    except MinidockerError:
+        return True
 
 
 # ---- stop, kill, restart, pause, remove, rename, wait ------------------------------------------

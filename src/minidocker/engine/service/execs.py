@@ -48,11 +48,13 @@ def create(ctx: Context, ref: str, config: ExecConfig | dict[str, Any]) -> dict[
 def _create(ctx: Context, ref: str, config: ExecConfig | dict[str, Any]
             ) -> tuple[Record, dict[str, Any]]:
     from minidocker.engine.liveness import live_state
+    from minidocker.engine.service import validate
     from minidocker.engine.service.containers import find
     record = find(ctx, ref)
     cmd = list(config.get("Cmd") or [])
     if not cmd:
         raise UsageError("no exec command specified")
+    validate.config({k: config.get(k) for k in ("Env", "WorkingDir", "User")})
     state = live_state(record)
     if state.get("Status") == "paused":
         raise Conflict(f"container {record.id} is paused, unpause the container before exec")
