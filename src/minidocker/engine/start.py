@@ -202,6 +202,10 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
         if minidocker.TRACE:
             minidocker.TRACE.step("network", "prepared", mode=networking.mode_of(record))
         mount_rootfs(record)
+        mounts = record.config.get("Mounts") or []
+        if any(m.get("Type") == "volume" and not m.get("NoCopy") for m in mounts):
+            from minidocker.engine.volumes import copy_up
+            copy_up(record.path("rootfs"), mounts)  # a new volume gets the image's content
         ours = theirs = None
         if attach:
             ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)

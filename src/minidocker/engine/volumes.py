@@ -123,7 +123,10 @@ def parse_volume(spec: str) -> dict[str, Any]:
     rw = "ro" not in opts
     if src.startswith("/") or src.startswith("."):
         return _mount("bind", os.path.abspath(src), dst, rw)
-    return _mount("volume", src, dst, rw)
+    mount = _mount("volume", src, dst, rw)
+    if "nocopy" in opts:
+        mount["NoCopy"] = True
+    return mount
 
 
 def parse_mount(spec: str) -> dict[str, Any]:
@@ -154,6 +157,8 @@ def parse_mount(spec: str) -> dict[str, Any]:
             except ValueError:
                 raise UsageError(f"invalid tmpfs-mode {fields['tmpfs-mode']!r}: an octal mode")
         out["TmpfsOptions"] = options
+    if kind == "volume" and fields.get("volume-nocopy", "false") in ("true", "1"):
+        out["VolumeOptions"] = {"NoCopy": True}
     return out
 
 
@@ -178,7 +183,10 @@ def from_api_mount(m: dict[str, Any]) -> dict[str, Any]:
                              f"does not exist: {source}")
         return _mount("bind", os.path.abspath(source), target, rw)
     if kind == "volume":
-        return _mount("volume", source, target, rw, anonymous=not source)
+        mount = _mount("volume", source, target, rw, anonymous=not source)
+        if (m.get("VolumeOptions") or {}).get("NoCopy"):
+            mount["NoCopy"] = True
+        return mount
     if kind == "tmpfs":
         out = _mount("tmpfs", "", target, True)
         options = m.get("TmpfsOptions") or {}
@@ -237,3 +245,78 @@ def oci_mounts(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"destination": m["Destination"], "type": "bind", "source": m["Source"],
                     "options": opts})
     return out
+
+
+# ---- copy-up: a new volume gets what the image has where it is mounted -------------------
+
+
+def copy_up(rootfs: str, mounts: list[dict[str, Any]]) -> None:
+    """As Docker: a volume mounted where the image has content, and still empty, gets a
+    copy of that content (owners, modes, links) when its container starts, unless the
+    mount says nocopy. The image's side is read through directory fds that never follow
+    a link out of the container's rootfs (openat2 RESOLVE_IN_ROOT, then O_NOFOLLOW)."""
+    for mount in mounts:
+        if mount.get("Type") != "volume" or mount.get("NoCopy") or not mount.get("Source"):
+            continue
+        target = str(mount["Source"])
+        try:
+            if os.listdir(target):
+                continue
+        except OSError:
+            continue
+        _copy_tree(rootfs, str(mount["Destination"]), target)
+
+
+def _copy_tree(rootfs: str, path: str, target: str) -> None:
+    import stat
+
+    from minidocker.linux import libc
+    root_fd = os.open(rootfs, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        src_fd = libc.openat2(root_fd, path.lstrip("/") or ".",
+                              os.O_RDONLY | os.O_DIRECTORY, libc.RESOLVE_IN_ROOT)
+    except OSError:
+        return  # nothing there in the image (or not a directory): nothing to copy
+    finally:
+        os.close(root_fd)
+    try:
+        top = os.stat(src_fd)
+        os.chown(target, top.st_uid, top.st_gid)
+        os.chmod(target, stat.S_IMODE(top.st_mode))
+        for dirpath, dirs, files, dir_fd in os.fwalk(".", dir_fd=src_fd,
+                                                     follow_symlinks=False):
+            out = os.path.normpath(os.path.join(target, dirpath))
+            for name in list(dirs) + files:
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                dest = os.path.join(out, name)
+                if stat.S_ISDIR(st.st_mode):
+                    os.mkdir(dest, stat.S_IMODE(st.st_mode))
+                elif stat.S_ISLNK(st.st_mode):
+                    os.symlink(os.readlink(name, dir_fd=dir_fd), dest)
+                elif stat.S_ISREG(st.st_mode):
+                    _copy_file(name, dir_fd, dest, st)
+                else:
+                    continue  # devices, fifos, sockets: as Docker's copy, left out
+                os.lchown(dest, st.st_uid, st.st_gid)
+                if not stat.S_ISLNK(st.st_mode):
+                    os.chmod(dest, stat.S_IMODE(st.st_mode))
+                    os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+    finally:
+        os.close(src_fd)
+
+
+def _copy_file(name: str, dir_fd: int, dest: str, st: os.stat_result) -> None:
+    src = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            remaining = st.st_size
+            while remaining > 0:
+                sent = os.sendfile(out, src, None, min(remaining, 1 << 30))
+                if sent == 0:
+                    break
+                remaining -= sent
+        finally:
+            os.close(out)
+    finally:
+        os.close(src)

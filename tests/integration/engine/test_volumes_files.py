@@ -320,3 +320,21 @@ def test_cp_out_follows_docker_cp_rules(engine: Engine, tmp_path: Path) -> None:
         assert result.stderr.startswith("minidocker: error: ") and words in result.stderr
         assert len(error_lines(result.stderr)) == 1
     assert not (tmp_path / "x").exists() and not (tmp_path / "nodir").exists()
+
+
+def test_a_new_volume_gets_the_images_content(engine: Engine) -> None:
+    """Docker: a new named volume mounted where the image has files starts with a copy of
+    them (owners and modes kept), and a volume with content keeps its own; nocopy (and
+    --mount volume-nocopy) leaves it empty."""
+    out = engine.ok("run", "--rm", "--network", "none", "-v", "etcvol:/etc", engine.image,
+                    "sh", "-c", "ls /etc; echo mine > /etc/added")
+    assert "passwd" in out.split()
+    listing = engine.ok("run", "--rm", "--network", "none", "-v", "etcvol:/mnt",
+                        engine.image, "ls", "-ln", "/mnt/passwd", "/mnt/added")
+    assert "0        0" in listing.replace("  ", "   ") or " 0 " in listing
+    assert "/mnt/added" in listing  # the copy happened once: what we added is there
+    assert engine.ok("run", "--rm", "--network", "none", "-v", "empty1:/etc:nocopy",
+                     engine.image, "ls", "/etc") == ""
+    assert engine.ok("run", "--rm", "--network", "none", "--mount",
+                     "type=volume,src=empty2,dst=/etc,volume-nocopy", engine.image, "ls",
+                     "/etc") == ""
