@@ -39,18 +39,20 @@ RESUME_ATTEMPTS = 3  # tries per blob within one pull, each resuming the last
 
 
 def client_for(store: st.Store, domain: str, insecure: bool = False,
-               credentials: tuple[str, str] | None = None) -> Client:
-    """A registry client with the given credentials, else the ones `login` kept."""
+               credentials: tuple[str, str] | None = None,
+               config_dir: str | None = None) -> Client:
+    """A registry client with the given credentials, else the ones `login` kept (in the
+    client config directory `config_dir`: image/auth.py)."""
     return Client(domain, insecure=insecure,
-                  credentials=credentials or auth.get(store.root, domain))
+                  credentials=credentials or auth.get(store.root, domain, config_dir))
 
 
 def pull(store: st.Store, name: str, *, platform: str | None = None, insecure: bool = False,
-         progress: Sink | None = None, credentials: tuple[str, str] | None = None
-         ) -> st.Image:
+         progress: Sink | None = None, credentials: tuple[str, str] | None = None,
+         config_dir: str | None = None) -> st.Image:
     ref = refs.parse(name)
     progress = progress or Sink()
-    client = client_for(store, ref.domain, insecure, credentials)
+    client = client_for(store, ref.domain, insecure, credentials, config_dir)
     with store.writing():
         try:
             body, media_type, digest = client.get_manifest(ref.path,
@@ -218,14 +220,15 @@ def _file_digest(path: str) -> str:
 
 
 def push(store: st.Store, name: str, *, insecure: bool = False,
-         progress: Sink | None = None, credentials: tuple[str, str] | None = None) -> str:
+         progress: Sink | None = None, credentials: tuple[str, str] | None = None,
+         config_dir: str | None = None) -> str:
     """Upload a local image to the registry its name points to; returns the manifest digest."""
     ref = refs.parse(name)
     if ref.digest:
         raise UsageError("push takes a tag, not a digest")
     image = store.lookup(name)
     progress = progress or Sink()
-    client = client_for(store, ref.domain, insecure, credentials)
+    client = client_for(store, ref.domain, insecure, credentials, config_dir)
     scope = push_scope(ref.path)
     progress.status(f"The push refers to repository [{ref.name}]")
     descs = [*image.layers, image.manifest["config"]]
@@ -278,10 +281,12 @@ def _repo_digest_refs(image: st.Image) -> list[refs.Reference]:
 
 
 def login(store: st.Store, domain: str, user: str, password: str, insecure: bool = False,
-          keep: bool = True) -> None:
-    """Check the credentials against the registry; and keep them (the default)."""
+          keep: bool = True, config_dir: str | None = None) -> str | None:
+    """Check the credentials against the registry; and keep them (the default): the path
+    of the file that has them in plain base64, None if a credential helper keeps them."""
     domain = refs.DEFAULT_DOMAIN if domain in refs.LEGACY_DOMAINS + ("",) else domain
     client = Client(domain, insecure=insecure, credentials=(user, password))
     client.ping()
     if keep:
-        auth.store(store.root, domain, user, password)
+        return auth.store(store.root, domain, user, password, config_dir)
+    return None

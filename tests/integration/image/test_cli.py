@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -99,12 +100,25 @@ def test_push_and_login_logout(tmp_path: Path, registry: Registry, auth_proxy,  
     cli("import", str(busybox_rootfs), target)
     proc = cli("push", target, check=False)
     assert proc.returncode == 125 and "401" in proc.stderr
+    config = tmp_path / "docker-config"  # Docker's client config directory, as DOCKER_CONFIG
+    env = {**os.environ, "DOCKER_CONFIG": str(config)}
     login = subprocess.run([*_cmd(md_root), "login", "-u", "u", "--password-stdin", proxy.addr],
-                           input="p\n", capture_output=True, text=True)
+                           input="p\n", capture_output=True, text=True, env=env)
     assert login.stdout.strip() == "Login Succeeded", login.stderr
-    assert oct(os.stat(md_root / "auth.json").st_mode & 0o777) == "0o600"
-    assert "digest: sha256:" in cli("push", target).stdout
-    assert "Removing login credentials" in cli("logout", proxy.addr).stdout
+    assert "stored unencrypted in" in login.stderr  # as Docker's client says
+    saved = json.loads((config / "config.json").read_text())  # Docker's own file and format
+    assert saved["auths"][proxy.addr] == {"auth": base64.b64encode(b"u:p").decode()}
+    assert oct(os.stat(config / "config.json").st_mode & 0o777) == "0o600"
+    assert "digest: sha256:" in subprocess.run([*_cmd(md_root), "push", target], env=env,
+                                               capture_output=True, text=True).stdout
+    out = subprocess.run([*_cmd(md_root), "logout", proxy.addr], env=env, capture_output=True,
+                         text=True).stdout
+    assert "Removing login credentials" in out
+    assert json.loads((config / "config.json").read_text())["auths"] == {}
+    warned = subprocess.run([*_cmd(md_root), "login", "-u", "u", "-p", "p", proxy.addr],
+                            env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert warned.stderr.startswith("WARNING! Using --password via the CLI is insecure. Use "
+                                    "--password-stdin.\n"), warned.stderr
     other = CLI(tmp_path / "other")
     assert other("pull", target.replace(proxy.addr, registry.addr)).returncode == 0
 

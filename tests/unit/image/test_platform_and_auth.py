@@ -43,7 +43,7 @@ def test_credentials_are_private_and_removable(tmp_path: Path) -> None:
     root = str(tmp_path)
     auth.store(root, "localhost:5000", "u", "p:with:colons")
     assert auth.get(root, "localhost:5000") == ("u", "p:with:colons")
-    assert stat.S_IMODE(os.stat(auth.auth_file(root)).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(auth.own_file(root)).st_mode) == 0o600
     assert auth.get(root, "other") is None
     assert auth.remove(root, "localhost:5000") and not auth.remove(root, "localhost:5000")
 

@@ -17,9 +17,14 @@ def context(args: Any, sink: Any = None) -> Context:
     """The engine's context for this command: the root given by --root (or
     $MINIDOCKER_ROOT), and the sink that renders progress and warnings (by default a
     Terminal on stdout)."""
+    import os
+
     from minidocker.engine.service import Context
     chosen: Any = sink if sink is not None else Terminal()
-    return Context(args.root, sink=chosen)
+    # Docker's client config directory (its logins: image/auth.py), as main() set it
+    config = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"),
+                                                             ".docker")
+    return Context(args.root, sink=chosen, auth_config=config)
 
 
 class Terminal:

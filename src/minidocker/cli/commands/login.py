@@ -1,4 +1,5 @@
-"""minidocker login: check and store credentials for a registry (0600 file)."""
+"""minidocker login: check credentials against a registry and keep them where Docker's
+client keeps them (~/.docker/config.json, or its credential helper: image/auth.py)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,15 @@ def run(args: Any) -> int:
 
     user = args.username
     password = args.password
+    if password is not None:
+        if args.password_stdin:
+            raise UsageError("--password and --password-stdin are mutually exclusive")
+        sys.stderr.write("WARNING! Using --password via the CLI is insecure. Use "
+                         "--password-stdin.\n")
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+        if not user:
+            raise UsageError("Must provide --username with --password-stdin")
+        password = sys.stdin.read().rstrip("\n").rstrip("\r")
     if not user:
         if not sys.stdin.isatty():
             raise UsageError("login: give -u USER (no terminal to ask on)")

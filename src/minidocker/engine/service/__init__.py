@@ -51,12 +51,16 @@ class Context:
       (safe in a threaded or asyncio server: nothing of the caller's threads, locks or
       memory or open connections is inherited); "auto" (the default) forks only in a
       process with a single thread that has not imported asyncio. A server sets "exec".
+    - auth_config: a Docker client config directory (~/.docker) whose logins pulls and
+      pushes use and `login` writes (image/auth.py); None (a server: its clients send
+      their credentials) reads only minidocker's own login file.
     """
 
-    __slots__ = ("root", "runtime", "sink", "spawn")
+    __slots__ = ("root", "runtime", "sink", "spawn", "auth_config")
 
     def __init__(self, root: str = DEFAULT_ROOT, *, runtime: str = "",
-                 sink: Sink | None = None, spawn: str = "auto"):
+                 sink: Sink | None = None, spawn: str = "auto",
+                 auth_config: str | None = None):
         if spawn not in ("auto", "fork", "exec"):
             raise ValueError(f"spawn must be auto, fork or exec, not {spawn!r}")
         self.root = os.path.abspath(root)
@@ -66,6 +70,7 @@ class Context:
             sink = Sink()
         self.sink = sink
         self.spawn = spawn
+        self.auth_config = auth_config
 
     def may_fork(self) -> bool:
         """Whether the monitor may be forked from this process (see `spawn`)."""
@@ -76,7 +81,8 @@ class Context:
 
     def with_sink(self, sink: Sink) -> Context:
         """The same context reporting to another sink (one per API request)."""
-        return Context(self.root, runtime=self.runtime, sink=sink, spawn=self.spawn)
+        return Context(self.root, runtime=self.runtime, sink=sink, spawn=self.spawn,
+                       auth_config=self.auth_config)
 
     def __repr__(self) -> str:
         return f"Context(root={self.root!r}, runtime={self.runtime!r}, spawn={self.spawn!r})"

@@ -101,14 +101,16 @@ def pull(ctx: Context, name: str, *, platform: str | None = None, insecure: bool
     from minidocker.image import distribution, manage
     store = _store(ctx)
     image = distribution.pull(store, name, platform=platform, insecure=insecure,
-                              progress=ctx.sink, credentials=credentials)
+                              progress=ctx.sink, credentials=credentials,
+                              config_dir=ctx.auth_config)
     return manage.inspect(store, [image.id])[0]
 
 
 def pull_into(ctx: Context, store: Store, name: str, platform: str | None = None) -> Image:
     """Pull for a create that found no image (its Store already open): the store Image."""
     from minidocker.image import distribution
-    return distribution.pull(store, name, platform=platform, progress=ctx.sink)
+    return distribution.pull(store, name, platform=platform, progress=ctx.sink,
+                             config_dir=ctx.auth_config)
 
 
 def push(ctx: Context, name: str, *, insecure: bool = False,
@@ -116,7 +118,8 @@ def push(ctx: Context, name: str, *, insecure: bool = False,
     """POST /images/{name}/push: progress to the sink; the manifest's digest."""
     from minidocker.image import distribution
     return distribution.push(_store(ctx), name, insecure=insecure, progress=ctx.sink,
-                             credentials=credentials)
+                             credentials=credentials,
+                             config_dir=ctx.auth_config)
 
 
 def tag(ctx: Context, source: str, target: str) -> None:
@@ -182,12 +185,18 @@ def login(ctx: Context, server: str, username: str, password: str, *,
     """Check the credentials against the registry and keep them (`minidocker login`);
     only check them with `keep` False (POST /auth: Docker's client keeps them)."""
     from minidocker.image import distribution
-    distribution.login(_store(ctx), server, username, password, insecure=insecure,
-                       keep=keep)
+    path = distribution.login(_store(ctx), server, username, password, insecure=insecure,
+                              keep=keep, config_dir=ctx.auth_config)
+    if keep and path is not None and ctx.auth_config is not None:  # as Docker's client
+        ctx.sink.warning(f"Your password will be stored unencrypted in {path}. Configure a "
+                         "credential helper to remove this warning (credsStore in that "
+                         "file: docs.docker.com/engine/reference/commandline/login/"
+                         "#credentials-store)")
     return {"Status": "Login Succeeded", "IdentityToken": ""}
 
 
 def logout(ctx: Context, server: str) -> bool:
     """Forget the credentials of a registry; False if there were none."""
-    from minidocker.image import auth
-    return auth.remove(ctx.root, server)
+    from minidocker.image import auth, reference
+    domain = reference.DEFAULT_DOMAIN if server in reference.LEGACY_DOMAINS + ("",) else server
+    return auth.remove(ctx.root, domain, ctx.auth_config)
