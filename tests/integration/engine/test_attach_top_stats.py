@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 from tests.integration.engine.conftest import Engine
 
@@ -78,3 +79,37 @@ def test_wait_on_several(engine: Engine) -> None:
                          timeout=20).stdout
     assert out.split() == ["1", "2"]
     assert time.monotonic() - start < 10
+
+
+def test_detach_keys_leave_the_container_running(engine: Engine, tmp_path: Path) -> None:
+    """Docker's Ctrl-P Ctrl-Q detaches run -it, attach and start -ai (exit 0, "read
+    escape sequence", the container goes on); --detach-keys and config.json's detachKeys
+    choose others; a key of the sequence followed by another key reaches the container;
+    a malformed sequence is refused before anything is created."""
+    from tests.conftest import drive_pty
+    out, code = drive_pty(engine.cmd("run", "-it", "--name", "box", engine.image, "sh"),
+                          [b"echo one-$((1+1))\r", b"\x10\x11"])
+    assert code == 0 and b"one-2" in out and b"read escape sequence" in out, out
+    assert engine.status("box") == "running"
+    # attach shows nothing until typed to: drive_pty waits for output half its timeout
+    out, code = drive_pty(engine.cmd("attach", "--detach-keys", "z,q", "box"),
+                          [b"\r", b"echo az-z1\r", b"zq"], timeout=12)
+    assert code == 0 and b"az-z1" in out and b"read escape sequence" in out, out
+    assert engine.status("box") == "running"
+    engine.ok("stop", "-t", "1", "box")
+    config = tmp_path / "docker"
+    config.mkdir()
+    (config / "config.json").write_text('{"detachKeys": "ctrl-a,d"}')
+    out, code = drive_pty(engine.cmd("--config", str(config), "start", "-ai", "box"),
+                          [b"\r", b"echo three-$((1+2))\r", b"\x01d"])
+    assert code == 0 and b"three-3" in out and b"read escape sequence" in out, out
+    assert engine.status("box") == "running"
+    out, code = drive_pty(engine.cmd("attach", "box"), [b"\r", b"exit 7\r"], timeout=12)
+    assert code == 7, out
+    before = engine.ok("ps", "-aq")
+    for args in (("run", "--detach-keys", "ctrl-1"), ("run", "--detach-keys", "ab"),
+                 ("start", "--detach-keys", "")):
+        result = engine.run(*args, engine.image if args[0] == "run" else "box", "true")
+        assert result.returncode == 125 and "Invalid detach keys" in result.stderr, \
+            result.stderr
+    assert engine.ok("ps", "-aq") == before

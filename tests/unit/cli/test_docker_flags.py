@@ -57,9 +57,8 @@ MISSING: dict[tuple[str, str], str] = {
     ("network inspect", "verbose"): SWARM,
     ("builder prune", "filter"): NOT_YET,
     ("builder prune", "keep-storage"): NOT_YET,
-    ("attach", "detach-keys"): NOT_YET,
-    ("start", "detach-keys"): NOT_YET,
-    ("exec", "detach-keys"): NOT_YET,
+    ("exec", "detach-keys"): "exec runs the command on the caller's own terminal (no "
+                             "attach stream to detach from); run, start and attach have it",
     ("import", "platform"): NOT_YET,
     ("pull", "all-tags"): NOT_YET,
     ("push", "all-tags"): NOT_YET,
@@ -69,8 +68,6 @@ for _flag in ("add-host", "cache-from", "cgroup-parent", "compress", "cpu-period
               "isolation", "memory", "memory-swap", "rm", "security-opt", "shm-size",
               "squash", "ulimit"):
     MISSING[("build", _flag)] = LEGACY_BUILDER
-for _flag in ("detach-keys",):
-    MISSING[("create", _flag)] = NOT_YET
 MISSING[("create", "gpus")] = "no GPU support (no device plugin; no GPU on these hosts)"
 MISSING[("create", "ip6")] = NO_IPV6
 MISSING[("create", "link-local-ip")] = NO_IPV6

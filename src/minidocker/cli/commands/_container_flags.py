@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # engine has: tests/unit/cli/test_docker_flags.py lists the others and why.
 RUN_FLAGS: tuple[Flag, ...] = (
     ("d", "detach", "bool", "Run container in background and print container ID"),
+    ("", "detach-keys", "string", "Override the key sequence for detaching a container"),
     ("", "sig-proxy", "bool", "Proxy received signals to the process", {"default": True}),
 )
 CREATE_FLAGS: tuple[Flag, ...] = (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from minidocker.cli.flags import Spec
 
 TYPE_CHECKING = False
@@ -12,20 +10,21 @@ if TYPE_CHECKING:
 
 
 SPEC = Spec("[OPTIONS] CONTAINER", (
+    ("", "detach-keys", "string", "Override the key sequence for detaching a container"),
     ("", "no-stdin", "bool", "Do not attach STDIN"),
     ("", "sig-proxy", "bool", "Proxy all received signals to the process", {"default": True}),
 ), (("container", 1),))
 
 
 def run(args: Any) -> int:
+    from minidocker.cli.attach import detach_keys, finish
     from minidocker.cli.attach import stream as serve
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import containers
-    stream = containers.attach(context(args), args.container, stdin=not args.no_stdin)
+    ctx = context(args)
+    keys = detach_keys(args.detach_keys, ctx.auth_config)
+    stream = containers.attach(ctx, args.container, stdin=not args.no_stdin)
     code = serve(stream, stdin=stream.stdin, tty=stream.tty,
-                 forward_signals=args.sig_proxy)
+                 forward_signals=args.sig_proxy, keys=keys)
     stream.close()
-    if code is None:
-        sys.stderr.write("minidocker: error: lost the container's monitor\n")
-        return 125
-    return code
+    return finish(code)

@@ -23,6 +23,10 @@ def run(args: SimpleNamespace) -> int:
         streams = _attached(args)
         body = flags.options_from(args, detach=args.detach)
         cidfile = flags.CidFile(args.cidfile)
+        keys = None
+        if not args.detach or args.detach_keys is not None:
+            from minidocker.cli.attach import detach_keys
+            keys = detach_keys(args.detach_keys, ctx.auth_config)
     except BaseException:
         if monitor is not None:
             monitor.close()
@@ -43,15 +47,13 @@ def run(args: SimpleNamespace) -> int:
         print(created["Id"])
         return 0
     assert stream is not None
+    from minidocker.cli.attach import finish
     from minidocker.cli.attach import stream as serve
     code = serve(stream, stdin=interactive, tty=args.tty, forward_signals=args.sig_proxy,
                  outputs=tuple(n for n, name in ((1, "stdout"), (2, "stderr"))
-                               if name in streams))
+                               if name in streams), keys=keys)
     stream.close()
-    if code is None:
-        sys.stderr.write("minidocker: error: lost the container's monitor\n")
-        return 125
-    return code
+    return finish(code)
 
 
 def _attached(args: SimpleNamespace) -> set[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from minidocker.cli.flags import Spec
 
 TYPE_CHECKING = False
@@ -13,6 +11,7 @@ if TYPE_CHECKING:
 
 SPEC = Spec("[OPTIONS] CONTAINER [CONTAINER...]", (
     ("a", "attach", "bool", "Attach STDOUT/STDERR and forward signals"),
+    ("", "detach-keys", "string", "Override the key sequence for detaching a container"),
     ("i", "interactive", "bool", "Attach container's STDIN"),
     ("", "trace", "string", "Append each step the start takes to FILE as trace-event JSON "
      "(minidocker trace show FILE)", {"complete": "file"}),
@@ -27,14 +26,16 @@ def run(args: Any) -> int:
         if len(args.containers) > 1:
             from minidocker.errors import UsageError
             raise UsageError("you cannot start and attach multiple containers at once")
+        from minidocker.cli.attach import detach_keys, finish
+        from minidocker.cli.attach import stream as serve
+        keys = detach_keys(args.detach_keys, ctx.auth_config)
         stream = containers.start(ctx, args.containers[0], attach=True,
                                   interactive=args.interactive)
         assert stream is not None
-        from minidocker.cli.attach import stream as serve
-        code = serve(stream, stdin=args.interactive, tty=stream.tty)
+        code = serve(stream, stdin=args.interactive, tty=stream.tty, keys=keys)
         stream.close()
-        if code is None:
-            sys.stderr.write("minidocker: error: lost the container's monitor\n")
-            return 125
-        return code
+        return finish(code)
+    if args.detach_keys is not None:
+        from minidocker.cli.attach import detach_keys
+        detach_keys(args.detach_keys)  # checked, as Docker's, though nothing attaches
     return each(args.containers, lambda ref: containers.start(ctx, ref))
