@@ -1,4 +1,5 @@
-"""`minidocker events`: what happened to containers, as Docker's event stream.
+"""`minidocker events`: what happened to containers, images, networks and volumes, as
+Docker's event stream.
 
 With no daemon, every process that makes a container change state appends one JSON line
 to <root>/events.jsonl (O_APPEND: whole lines from many writers), in Docker's form:
@@ -42,12 +43,28 @@ def emit(record: Record, action: str, **attributes: Any) -> None:
     labels = (config.get("Config") or {}).get("Labels") or {}
     attrs.update({str(k): str(v) for k, v in labels.items()})
     attrs.update({k: str(v) for k, v in attributes.items()})
+    _append(record.root, "container", action, record.id, attrs,
+            {"status": action, "id": record.id, "from": attrs["image"]})
+
+
+def emit_object(root: str, kind: str, action: str, actor: str, **attributes: Any) -> None:
+    """Append an event of an image (pull, push, tag, untag, delete, import, load, save),
+    a network (create, connect, disconnect, destroy) or a volume (create, destroy), as
+    dockerd words them: Actor.ID is the image's id or reference, the network's id, the
+    volume's name; `attributes` (name, driver, type, container, the labels ...) as
+    strings. Best effort, as emit()."""
+    attrs = {str(k): str(v) for k, v in attributes.items()}
+    legacy = {"status": action, "id": actor} if kind == "image" else {}  # Docker's too
+    _append(root, kind, action, actor, attrs, legacy)
+
+
+def _append(root: str, kind: str, action: str, actor: str, attrs: dict[str, str],
+            legacy: dict[str, str]) -> None:
     ns = time.time_ns()
-    line = json.dumps({"status": action, "id": record.id, "from": attrs["image"],
-                       "Type": "container", "Action": action,
-                       "Actor": {"ID": record.id, "Attributes": attrs}, "scope": "local",
+    line = json.dumps({**legacy, "Type": kind, "Action": action,
+                       "Actor": {"ID": actor, "Attributes": attrs}, "scope": "local",
                        "time": ns // 1_000_000_000, "timeNano": ns}) + "\n"
-    file = path(record.root)
+    file = path(root)
     try:
         fd = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
@@ -65,17 +82,22 @@ def emit(record: Record, action: str, **attributes: Any) -> None:
 
 
 def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
-    """Docker's --filter: container= (id, id prefix or name), event=, image=, label=,
-    type=; values of one key are ORed, keys ANDed."""
-    attrs = (event.get("Actor") or {}).get("Attributes") or {}
+    """Docker's --filter: container=, network=, volume= (the actor's id, id prefix or
+    name: other kinds of events are left out, as dockerd's), event=, image= (an image's
+    events, or the containers of that image), label=, type=; values of one key are
+    ORed, keys ANDed."""
+    actor = event.get("Actor") or {}
+    attrs = actor.get("Attributes") or {}
     for key, values in filters.items():
-        if key == "container":
-            ok = any(event.get("id", "").startswith(v) or attrs.get("name") == v
-                     for v in values)
+        if key in ("container", "network", "volume"):
+            ok = event.get("Type") == key and any(
+                str(actor.get("ID", "")).startswith(v) or attrs.get("name") == v
+                for v in values)
         elif key == "event":
             ok = event.get("Action") in values
         elif key == "image":
-            ok = attrs.get("image") in values
+            name = attrs.get("name" if event.get("Type") == "image" else "image", "")
+            ok = any(v in (actor.get("ID"), name, _untagged(name)) for v in values)
         elif key == "type":
             ok = event.get("Type") in values
         elif key == "label":
@@ -86,6 +108,12 @@ def matches(event: dict[str, Any], filters: dict[str, list[str]]) -> bool:
         if not ok:
             return False
     return True
+
+
+def _untagged(name: str) -> str:
+    """busybox:1 -> busybox (a registry's port is no tag: host:5000/busybox stays)."""
+    repo, colon, tag = name.rpartition(":")
+    return repo if colon and "/" not in tag else name
 
 
 def stream(root: str, *, since: float | None, until: float | None,
@@ -122,9 +150,10 @@ def stream(root: str, *, since: float | None, until: float | None,
 def text(event: Mapping[str, Any]) -> str:
     """Docker's default line: TIME TYPE ACTION ID (key=value, ...)."""
     ns = int(event.get("timeNano") or 0)
-    attrs = (event.get("Actor") or {}).get("Attributes") or {}
+    actor = event.get("Actor") or {}
+    attrs = actor.get("Attributes") or {}
     pairs = ", ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + \
         f".{ns % 10**9:09d}Z"
     return (f"{stamp} {event.get('Type', '')} {event.get('Action', '')} "
-            f"{event.get('id', '')} ({pairs})")
+            f"{actor.get('ID') or event.get('id', '')} ({pairs})")

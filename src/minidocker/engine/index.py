@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 INDEX = ".index"
 LOCK = ".index.lock"
 SLACK = 500  # lines beyond twice the live ones before the journal is compacted
-HEADER = b"H\t1\n"
+HEADER = b"H\t2\n"  # 2: PortBindings in C lines' extras
 
 # The fields of a C line and of an S line (after the kind and the id)
 C_NAME, C_IMAGE, C_IMAGE_ID, C_COMMAND, C_CREATED, C_NETWORK, C_EXTRAS = range(2, 9)
@@ -71,10 +71,27 @@ def config_line(cid: str, config: dict[str, Any]) -> list[Any]:
     for key in ("Mounts", "NetworkingConfig", "NetworkFallback"):
         if config.get(key):
             extras[key] = config[key]
+    bindings = (config.get("HostConfig") or {}).get("PortBindings")
+    if bindings:  # ps --filter publish= (the container's ports alone)
+        extras["PortBindings"] = dict.fromkeys(container_ports(bindings), 1)
     command = " ".join([config.get("Path") or "", *(config.get("Args") or [])])
     return ["C", cid, str(config.get("Name", "")).lstrip("/"), str(cfg.get("Image", "")),
             str(config.get("Image", "")), command, repr(_seconds(config.get("Created", ""))),
             str((config.get("HostConfig") or {}).get("NetworkMode") or ""), extras or None]
+
+
+def container_ports(specs: list[str] | dict[str, Any]) -> list[str]:
+    """The container ports ("80/tcp") that -p specs ("127.0.0.1:8080-8081:80-81/tcp", as
+    a record keeps them; checked when created) or a PortBindings map bind."""
+    if isinstance(specs, dict):
+        return [k if "/" in k else k + "/tcp" for k in specs]
+    out = []
+    for spec in specs:
+        ports, _, proto = str(spec).rpartition(":")[2].partition("/")
+        first, _, last = ports.partition("-")
+        if first.isdigit() and (not last or last.isdigit()):
+            out += [f"{p}/{proto or 'tcp'}" for p in range(int(first), int(last or first) + 1)]
+    return out
 
 
 def state_line(cid: str, state: dict[str, Any]) -> list[Any]:
@@ -182,7 +199,8 @@ class Entry:
                 "Config": {"Image": c[C_IMAGE], "Labels": extras.get("Labels") or {},
                            "ExposedPorts": extras.get("ExposedPorts") or {},
                            "Healthcheck": extras.get("Healthcheck")},
-                "HostConfig": {"NetworkMode": c[C_NETWORK]},
+                "HostConfig": {"NetworkMode": c[C_NETWORK],
+                               "PortBindings": extras.get("PortBindings") or {}},
                 "Mounts": extras.get("Mounts") or [],
                 "NetworkingConfig": extras.get("NetworkingConfig") or {},
                 "NetworkFallback": extras.get("NetworkFallback") or False}

@@ -17,6 +17,7 @@ from minidocker.engine.index import (
     S_HEALTH,
     S_STARTED,
     S_STATUS,
+    container_ports,
 )
 from minidocker.engine.networking import network_list
 from minidocker.units import status_text
@@ -243,8 +244,39 @@ def _match_one(record: Record, state: dict[str, Any], key: str, value: str) -> b
     if key == "network":
         from minidocker.engine.networking import network_names
         return value in network_names(record.config, state).split(",")
+    if key == "health":  # Docker's "none": no health check
+        return ((state.get("Health") or {}).get("Status") or "none") == value
+    if key in ("expose", "publish"):  # container ports, as Docker's: exposed or bound
+        if key == "expose":
+            ports = record.config["Config"].get("ExposedPorts") or {}
+        else:
+            ports = set(container_ports(record.config["HostConfig"].get("PortBindings") or []))
+        return bool(ports) and any(p in ports for p in port_filter(key, value))
     from minidocker.errors import UsageError
     raise UsageError(f"invalid filter '{key}'")
 
 
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+HEALTH_STATUSES = ("starting", "healthy", "unhealthy", "none")
+
+
+def port_filter(key: str, value: str) -> list[str]:
+    """The container ports of an expose= or publish= filter value (Docker's): PORT,
+    PORT/PROTO or FIRST-LAST[/PROTO], tcp when no protocol is given."""
+    from minidocker.errors import UsageError
+    if ":" in value:
+        raise UsageError(f"filter for '{key}' should not contain ':': {value}")
+    port, _, proto = value.partition("/")
+    first, dash, last = port.partition("-")
+    try:
+        low = int(first)
+        high = int(last) if dash else low
+    except ValueError:
+        raise UsageError(f"error while looking up for {key} {port}: invalid port "
+                         f"range: {port}") from None
+    if not 0 <= low <= high <= 65535:
+        raise UsageError(f"error while looking up for {key} {port}: invalid port "
+                         f"range: {port}")
+    return [f"{p}/{proto or 'tcp'}" for p in range(low, high + 1)]

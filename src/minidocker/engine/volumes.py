@@ -55,6 +55,8 @@ def create(root: str, name: str | None = None, labels: dict[str, str] | None = N
         import shutil
         shutil.rmtree(path, ignore_errors=True)
         raise
+    from minidocker.engine.events import emit_object
+    emit_object(root, "volume", "create", name, driver=doc["Driver"])
     return doc
 
 
@@ -102,6 +104,8 @@ def remove(root: str, name: str, force: bool = False) -> None:
         raise Conflict(f"remove {name}: volume is in use - [{', '.join(in_use)}]")
     import shutil
     shutil.rmtree(os.path.join(volumes_dir(root), name), ignore_errors=True)
+    from minidocker.engine.events import emit_object
+    emit_object(root, "volume", "destroy", name, driver="local")
 
 
 # ---- mount flags ---------------------------------------------------------------------------

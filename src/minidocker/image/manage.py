@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from minidocker.errors import Conflict, MinidockerError
@@ -99,13 +100,16 @@ def _same_image_manifests(store: st.Store, image: st.Image) -> set[str]:
     return digests
 
 
-def prune(store: st.Store, all_unused: bool = False) -> tuple[list[str], int]:
-    """Remove untagged images (every unused one with all_unused) that no container uses;
-    returns (deleted lines, bytes reclaimed on disk)."""
+def prune(store: st.Store, all_unused: bool = False,
+          wanted: Callable[[st.Image], bool] | None = None) -> tuple[list[str], int]:
+    """Remove untagged images (every unused one with all_unused) that no container uses
+    (and that `wanted` accepts: prune's filters); returns (deleted lines, bytes
+    reclaimed on disk)."""
     before = _disk_usage(store.path)
     used = {lease.get("image") for lease in snapshot.leases(store)}
     doomed = [i for i in store.images()
-              if i.id not in used and (all_unused or not i.repo_tags)]
+              if i.id not in used and (all_unused or not i.repo_tags) and
+              (wanted is None or wanted(i))]
     lines = []
     for image in doomed:
         for t in image.repo_tags:
@@ -113,7 +117,9 @@ def prune(store: st.Store, all_unused: bool = False) -> tuple[list[str], int]:
         ids = _same_image_manifests(store, image)
         store.remove_entries(lambda e, ids=ids: e["digest"] in ids)  # type: ignore[misc]
         lines.append(f"deleted: {image.id}")
-    for entry, _ in store.corrupt:  # damaged images go the same way (by index.json alone)
+    # damaged images go the same way (by index.json alone), unless filtered: their
+    # labels and creation time cannot be read
+    for entry, _ in store.corrupt if wanted is None else []:
         config = (entry.get("annotations") or {}).get(st.ANNOTATION_CONFIG)
         if config in used or not (all_unused or st.ANNOTATION_REF not in (
                 entry.get("annotations") or {})):

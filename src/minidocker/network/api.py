@@ -268,8 +268,9 @@ def remove_network(root: str, name: str, *, predefined_ok: bool = False) -> Netw
     return net
 
 
-def prune_networks(root: str) -> list[str]:
-    """Remove every user network without endpoints; returns their names."""
+def prune_networks(root: str, wanted: Callable[[Network], bool] | None = None) -> list[str]:
+    """Remove every user network without endpoints (that `wanted` accepts); returns
+    their names."""
     store = Store(root)
     with store.lock():
         _drop_orphan_subnets(store, store.networks())
@@ -277,7 +278,8 @@ def prune_networks(root: str) -> list[str]:
     in_use = {n for n, eps in store.endpoints().items() if eps}
     removed = []
     for net in store.networks().values():
-        if net.name not in PREDEFINED and net.name not in in_use:
+        if net.name not in PREDEFINED and net.name not in in_use and \
+                (wanted is None or wanted(net)):
             try:
                 remove_network(root, net.name)
             except (Conflict, NotFound):

@@ -40,7 +40,8 @@ def test_ps_rebuilds_a_deleted_or_corrupted_index(engine: Engine) -> None:
     index = _index(engine)
     index.unlink()
     assert _listing(engine) == expected
-    assert index.read_bytes().startswith(b"H\t1\n")
+    from minidocker.engine.index import HEADER
+    assert index.read_bytes().startswith(HEADER)
     good = index.read_bytes()
     up = engine.inspect("up")["Id"]
     for damage in (b"\x00\xff\xfe garbage\n",  # not a line of ours

@@ -66,3 +66,67 @@ def test_container_prune_keeps_running(engine: Engine) -> None:
     assert engine.ok("container", "ls", "--format", "{{.Names}}") == "web\n"
     assert "Containers" in engine.ok("system", "df")
     assert "Running: 1" in engine.ok("info")
+
+
+def test_ps_filters_since_before_health_expose_publish(engine: Engine) -> None:
+    """Docker's ps filters: since= and before= a container (by creation), health=
+    (none without a check), expose= and publish= (container ports, ranges, tcp by
+    default; a published port is an exposed one too)."""
+    fmt = ["--format", "{{.Names}}"]
+    engine.ok("create", "--name", "first", engine.image, "true")
+    engine.ok("create", "--name", "mid", "-p", "127.0.0.1::80", "--expose", "90-91/udp",
+              engine.image, "true")
+    engine.ok("create", "--name", "last", "--health-cmd", "true", engine.image, "true")
+
+    def names(*filters: str) -> list[str]:
+        args = [a for f in filters for a in ("--filter", f)]
+        return engine.ok("ps", "-a", *args, *fmt).split()
+
+    assert names("since=first") == ["last", "mid"]
+    assert names("before=last") == ["mid", "first"]
+    assert names("since=first", "before=last") == ["mid"]
+    # never started: no health status yet, so "none" as Docker's (its State.Health is nil)
+    assert names("health=none") == ["last", "mid", "first"]
+    assert names("health=starting") == []
+    engine.ok("start", "last")
+    engine.wait_for(lambda: names("health=none") == ["mid", "first"])
+    assert names("expose=80") == ["mid"]
+    assert names("expose=90/udp") == names("expose=85-95/udp") == ["mid"]
+    assert names("expose=90") == []  # tcp
+    assert names("publish=80/tcp") == ["mid"]
+    assert names("publish=90/udp") == []  # exposed, not published
+    assert engine.inspect("mid")["Config"]["ExposedPorts"] == {"80/tcp": {}, "90/udp": {},
+                                                               "91/udp": {}}
+    for bad, message in (("health=ok", "Unrecognised filter value for health: ok"),
+                         ("publish=1:80", "filter for 'publish' should not contain ':'"),
+                         ("since=nosuch", "no such container: nosuch")):
+        result = engine.run("ps", "--filter", bad)
+        assert result.returncode == 125 and message in result.stderr, result.stderr
+        assert len(result.stderr.splitlines()) == 1
+
+
+def test_prune_until_and_labels(engine: Engine) -> None:
+    """--filter until= on container, network, image and system prune: only what was
+    created before; label= applies to every kind system prune removes."""
+    import time
+    engine.ok("create", "--name", "old", engine.image, "true")
+    engine.ok("network", "create", "--label", "keep=1", "oldnet")
+    time.sleep(2.5)
+    engine.ok("create", "--name", "new", "--label", "keep=1", engine.image, "true")
+    engine.ok("network", "create", "newnet")
+    assert engine.ok("network", "prune", "-f", "--filter", "until=1h") == ""
+    out = engine.ok("container", "prune", "-f", "--filter", "until=2s")
+    assert engine.ok("ps", "-a", "--format", "{{.Names}}") == "new\n", out
+    out = engine.ok("network", "prune", "-f", "--filter", "until=2s")
+    assert "oldnet" in out and "newnet" not in out
+    out = engine.ok("system", "prune", "-f", "--filter", "label!=keep")
+    assert "newnet" in out
+    assert engine.ok("ps", "-a", "--format", "{{.Names}}") == "new\n"
+    for command in (("container", "prune"), ("network", "prune"), ("image", "prune"),
+                    ("system", "prune")):
+        result = engine.run(*command, "-f", "--filter", "until=soon")
+        assert result.returncode == 125 and "invalid filter 'until=soon'" in result.stderr
+    result = engine.run("volume", "prune", "-f", "--filter", "until=1h")  # as Docker 20.10
+    assert result.returncode == 125 and "invalid filter 'until'" in result.stderr
+    engine.ok("system", "prune", "-f", "--filter", "until=0s")
+    assert engine.ok("ps", "-aq") == ""

@@ -243,7 +243,10 @@ def test_prune_takes_the_stopped_ones_by_label(ctx: Context, rootfs: Path) -> No
     assert report == {"ContainersDeleted": [gone], "SpaceReclaimed": 100}
     assert [c["Id"] for c in containers.ls(ctx, all=True)] == [keep]
     with pytest.raises(UsageError):
-        containers.prune(ctx, filters={"until": ["1h"]})
+        containers.prune(ctx, filters={"until": ["soon"]})
+    with pytest.raises(UsageError):
+        containers.prune(ctx, filters={"since": ["1h"]})
+    assert containers.prune(ctx, filters={"until": ["1h"]})["ContainersDeleted"] == []
 
 
 def test_stats_of_a_stopped_container(ctx: Context, rootfs: Path) -> None:

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 RUNNING = ("running", "paused", "restarting")
 STDOUT, STDERR = 1, 2  # what streams' read() returns (Docker's stream ids: 1 stdout, 2 stderr)
 # `docker ps --filter` keys (and GET /containers/json's filters)
-LIST_FILTERS = ("ancestor", "exited", "id", "label", "name", "network", "status", "volume")
+LIST_FILTERS = ("ancestor", "before", "expose", "exited", "health", "id", "label", "name",
+                "network", "publish", "since", "status", "volume")
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -128,6 +129,10 @@ def _options(ctx: Context, body: dict[str, Any], name: str | None,
     if isinstance(ports, dict):
         ports = port_specs(ports)
     host["PortBindings"] = list(ports)
+    if ports:  # a published port is an exposed one, as Docker's client makes it
+        from minidocker.engine.index import container_ports
+        options["ExposedPorts"] = {**dict.fromkeys(container_ports(ports), {}),
+                                   **(options.get("ExposedPorts") or {})}
     if "Detach" not in options:
         options["Detach"] = not (body.get("AttachStdout") or body.get("AttachStderr") or
                                  body.get("AttachStdin"))
@@ -682,6 +687,8 @@ def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
     from minidocker.engine.records import CorruptRecord, IncompleteRecord, Record
     from minidocker.errors import MinidockerError
     pairs = check_filters(filters or {})
+    after, before = _created_bounds(ctx, pairs)
+    pairs = [(k, v) for k, v in pairs if k not in ("since", "before")]
     show_all = all or limit > 0 or any(k in ("status", "exited") for k, _ in pairs)
     index = Index(ctx.root)
     entries, unknown = index.load()  # one journal, not 20,000 files (engine/index.py)
@@ -733,6 +740,9 @@ def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
     cleanup_stale(ctx.root, alive=alive)  # what a crash left: veths, port rules, leases
     now = time.time()
     wanted = views.SUMMARY_KEYS if keys is None else frozenset(keys) | {"Id"}
+    if after is not None or before is not None:
+        rows = [e for e in rows if (after is None or e.created > after) and
+                (before is None or e.created < before)]
     try:
         rows.sort(key=lambda e: e.created, reverse=True)
         if limit > 0:
@@ -798,6 +808,7 @@ def _report_broken(ctx: Context, record: Record, error: Exception) -> None:
 
 def check_filters(filters: dict[str, list[str]]) -> list[tuple[str, str]]:
     """Docker's filters map as (key, value) pairs; a key or status it has not: UsageError."""
+    from minidocker.engine import views
     pairs = []
     for key, values in filters.items():
         if key not in LIST_FILTERS:
@@ -805,19 +816,37 @@ def check_filters(filters: dict[str, list[str]]) -> list[tuple[str, str]]:
         for value in values:
             if key == "status" and value not in STATUSES:
                 raise UsageError(f"invalid filter 'status={value}'")
+            if key == "health" and value not in views.HEALTH_STATUSES:
+                raise UsageError(f"Unrecognised filter value for health: {value}")
+            if key in ("expose", "publish"):
+                views.port_filter(key, value)
             pairs.append((key, value))
     return pairs
 
 
+def _created_bounds(ctx: Context, pairs: list[tuple[str, str]]
+                    ) -> tuple[float | None, float | None]:
+    """since= and before= (a container's name or id; the last one given counts, as
+    Docker's): created after the one, before the other."""
+    from minidocker.units import parse_time
+    bounds: dict[str, float] = {}
+    for key, value in pairs:
+        if key in ("since", "before"):
+            bounds[key] = parse_time(find(ctx, value).config.get("Created", ""))
+    return bounds.get("since"), bounds.get("before")
+
+
 def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> PruneReport:
     """POST /containers/prune: every stopped container (and records a crashed create
-    left); filters label= and label!= as Docker's."""
+    left); filters label=, label!= and until= as Docker's."""
     from minidocker.engine import control, liveness
     from minidocker.engine.records import Records
-    from minidocker.engine.service.filters import labels_match
+    from minidocker.engine.service.filters import check_prune, created_before, labels_match
+    from minidocker.engine.service.filters import until as until_filter
     from minidocker.errors import MinidockerError
     from minidocker.fs import du
-    wanted = _prune_filters(filters or {})
+    wanted = check_prune(filters or {})
+    limit = until_filter(wanted)
     removed, reclaimed = [], 0
     records = Records(ctx.root)
     for record in records.all():
@@ -832,7 +861,8 @@ def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> Prune
             state = liveness.live_state(record)
             if state.get("Status") not in ("exited", "created", "dead"):
                 continue
-            if not labels_match(record.config["Config"].get("Labels") or {}, wanted):
+            if not labels_match(record.config["Config"].get("Labels") or {}, wanted) or \
+                    not created_before(record.config.get("Created", ""), limit):
                 continue
             size = du(record.path("upper"))
             control.remove(record)
@@ -842,13 +872,6 @@ def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> Prune
         removed.append(record.id)
     records.sweep_names()  # names that removals or renames cut short left behind
     return {"ContainersDeleted": removed, "SpaceReclaimed": reclaimed}
-
-
-def _prune_filters(filters: dict[str, list[str]]) -> dict[str, list[str]]:
-    for key in filters:
-        if key not in ("label", "label!"):
-            raise UsageError(f"invalid filter '{key}'")
-    return filters
 
 
 # ---- the filesystem: commit, export, cp, diff ---------------------------------------------------

@@ -4,7 +4,7 @@ context's sink; results are Docker's shapes."""
 
 from __future__ import annotations
 
-from minidocker.errors import UsageError
+from minidocker.errors import MinidockerError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,6 +20,30 @@ LIST_FILTERS = ("dangling", "reference", "label", "before", "since")
 def _store(ctx: Context) -> Store:
     from minidocker.image.store import Store
     return Store(ctx.root)
+
+
+def _event(ctx: Context, action: str, actor: str, name: str, image: Image | None = None
+           ) -> None:
+    """An image event as dockerd's: Actor.ID the reference (pull, push) or the image's
+    id, the attribute name, and the image's labels."""
+    from minidocker.engine.events import emit_object
+    labels = ((image.config.get("config") or {}).get("Labels") or {}) if image else {}
+    emit_object(ctx.root, "image", action, actor, **labels, name=name)
+
+
+def _ref_event(ctx: Context, action: str, name: str, image: Image) -> None:
+    """pull and push: Actor.ID the reference (busybox:latest), name its repository."""
+    from minidocker.image import reference
+    ref = reference.parse(name)  # parsed by the pull or push already
+    _event(ctx, action, ref.familiar(), ref.familiar_name, image)
+
+
+def _removal_events(ctx: Context, lines: list[dict[str, str]], image_id: str | None) -> None:
+    for line in lines:
+        if "Untagged" in line and image_id:
+            _event(ctx, "untag", image_id, image_id)
+        elif "Deleted" in line:
+            _event(ctx, "delete", line["Deleted"], line["Deleted"])
 
 
 def ls(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
@@ -103,57 +127,88 @@ def pull(ctx: Context, name: str, *, platform: str | None = None, insecure: bool
     image = distribution.pull(store, name, platform=platform, insecure=insecure,
                               progress=ctx.sink, credentials=credentials,
                               config_dir=ctx.auth_config)
+    _ref_event(ctx, "pull", name, image)
     return manage.inspect(store, [image.id])[0]
 
 
 def pull_into(ctx: Context, store: Store, name: str, platform: str | None = None) -> Image:
     """Pull for a create that found no image (its Store already open): the store Image."""
     from minidocker.image import distribution
-    return distribution.pull(store, name, platform=platform, progress=ctx.sink,
-                             config_dir=ctx.auth_config)
+    image = distribution.pull(store, name, platform=platform, progress=ctx.sink,
+                              config_dir=ctx.auth_config)
+    _ref_event(ctx, "pull", name, image)
+    return image
 
 
 def push(ctx: Context, name: str, *, insecure: bool = False,
          credentials: tuple[str, str] | None = None) -> str:
     """POST /images/{name}/push: progress to the sink; the manifest's digest."""
     from minidocker.image import distribution
-    return distribution.push(_store(ctx), name, insecure=insecure, progress=ctx.sink,
-                             credentials=credentials,
-                             config_dir=ctx.auth_config)
+    store = _store(ctx)
+    digest = distribution.push(store, name, insecure=insecure, progress=ctx.sink,
+                               credentials=credentials, config_dir=ctx.auth_config)
+    _ref_event(ctx, "push", name, store.lookup(name))
+    return digest
 
 
 def tag(ctx: Context, source: str, target: str) -> None:
     """POST /images/{name}/tag."""
-    from minidocker.image import manage
-    manage.tag(_store(ctx), source, target)
+    from minidocker.image import manage, reference
+    store = _store(ctx)
+    manage.tag(store, source, target)
+    image = store.lookup(target)
+    _event(ctx, "tag", image.id, reference.parse(target).familiar(), image)
 
 
 def remove(ctx: Context, name: str, *, force: bool = False) -> list[dict[str, str]]:
     """DELETE /images/{name}: untag, and delete when no tag is left (Conflict when a
     container uses it, unless `force`): [{"Untagged": ref} | {"Deleted": id}]."""
     from minidocker.image import manage
+    store = _store(ctx)
+    try:
+        image_id: str | None = store.lookup(name).id
+    except MinidockerError:
+        image_id = None  # damaged, or none: remove says which
     out = []
-    for line in manage.remove(_store(ctx), name, force=force):
+    for line in manage.remove(store, name, force=force):
         kind, _, value = line.partition(": ")
         out.append({kind: value})
+    _removal_events(ctx, out, image_id)
     return out
 
 
 def prune(ctx: Context, *, all: bool = False,  # noqa: A002
           filters: dict[str, list[str]] | None = None) -> PruneReport:
     """POST /images/prune: untagged images no container uses (every unused one with
-    `all`, or filters {"dangling": ["false"]} as Docker's)."""
+    `all`, or filters {"dangling": ["false"]} as Docker's); filters label=, label!= and
+    until= (created before) too."""
+    from minidocker.engine.service.filters import check_prune, created_before, labels_match
+    from minidocker.engine.service.filters import until as until_filter
     from minidocker.image import manage
-    for key in filters or {}:
-        if key != "dangling":
-            raise UsageError(f"invalid filter '{key}'")
-    if (filters or {}).get("dangling") in (["false"], ["0"]):
+    wanted = check_prune(filters or {}, ("dangling", "label", "label!", "until"))
+    if wanted.get("dangling") in (["false"], ["0"]):
         all = True  # noqa: A001
-    lines, reclaimed = manage.prune(_store(ctx), all_unused=all)
+    limit = until_filter(wanted)
+    keep = None
+    if limit is not None or "label" in wanted or "label!" in wanted:
+        def keep(image: Any) -> bool:
+            config = image.config or {}
+            return labels_match((config.get("config") or {}).get("Labels") or {}, wanted) \
+                and created_before(str(config.get("created") or ""), limit)
+    lines, reclaimed = manage.prune(_store(ctx), all_unused=all, wanted=keep)
     deleted = []
     for line in lines:
         kind, _, value = line.partition(": ")
         deleted.append({"Untagged" if kind == "untagged" else "Deleted": value})
+    untagged = 0
+    for item in deleted:  # an image's untags come right before its deletion
+        if "Deleted" in item:
+            for _ in range(untagged):
+                _event(ctx, "untag", item["Deleted"], item["Deleted"])
+            _event(ctx, "delete", item["Deleted"], item["Deleted"])
+            untagged = 0
+        else:
+            untagged += 1
     return {"ImagesDeleted": deleted, "SpaceReclaimed": reclaimed}
 
 
@@ -161,14 +216,26 @@ def save(ctx: Context, names: list[str], out: IO[bytes], *, format: str = "docke
          ) -> None:
     """GET /images/get: the images (tags kept) as a Docker (or OCI) archive on `out`."""
     from minidocker.image import archive
-    archive.save(_store(ctx), names, out, format.removesuffix("-archive"))
+    store = _store(ctx)
+    archive.save(store, names, out, format.removesuffix("-archive"))
+    for name in names:
+        image = store.lookup(name)
+        _event(ctx, "save", image.id, image.id, image)
 
 
 def load(ctx: Context, source: IO[bytes]) -> list[str]:
     """POST /images/load: every image of a Docker or OCI archive; Docker's lines
     ("Loaded image: alpine:latest", "Loaded image ID: sha256:...")."""
     from minidocker.image import archive
-    return archive.load(_store(ctx), source)
+    store = _store(ctx)
+    lines = archive.load(store, source)
+    for line in lines:  # "Loaded image: busybox:latest" or "Loaded image ID: sha256:..."
+        try:
+            image = store.lookup(line.rpartition(": ")[2])
+        except MinidockerError:
+            continue
+        _event(ctx, "load", image.id, image.id, image)
+    return lines
 
 
 def import_(ctx: Context, source: str | IO[bytes], *, ref: str | None = None,
@@ -177,6 +244,7 @@ def import_(ctx: Context, source: str | IO[bytes], *, ref: str | None = None,
     from minidocker.image import commit
     image = commit.import_rootfs(_store(ctx), source, ref=ref, changes=list(changes),
                                  message=message)
+    _event(ctx, "import", image.id, image.id, image)
     return {"Id": image.id}
 
 

@@ -68,7 +68,24 @@ def create(ctx: Context, name: str, *, driver: str = "bridge", subnet: str | Non
     from minidocker.engine.networking import net_call
     net = net_call(network.create_network, ctx.root, name, subnet=subnet, gateway=gateway,
                    internal=internal, labels=dict(labels or {}), bridge=bridge)
+    _event(ctx, "create", net.id, net.name)
     return {"Id": net.id, "Warning": ""}
+
+
+def _event_of(ctx: Context, action: str, ref: str, **more: str) -> None:
+    from minidocker import network
+    from minidocker.errors import MinidockerError
+    try:
+        doc = network.inspect_network(ctx.root, ref)
+    except MinidockerError:
+        return  # removed meanwhile: no event rather than a failed connect
+    _event(ctx, action, doc["Id"], doc["Name"], **more)
+
+
+def _event(ctx: Context, action: str, net_id: str, name: str, **more: str) -> None:
+    """A network event as dockerd's: Actor.ID the network's id, its name and type."""
+    from minidocker.engine.events import emit_object
+    emit_object(ctx.root, "network", action, net_id, **more, name=name, type="bridge")
 
 
 def create_from_api(ctx: Context, body: dict[str, Any]) -> dict[str, str]:
@@ -90,17 +107,28 @@ def remove(ctx: Context, name: str) -> None:
     from minidocker import network
     from minidocker.engine.networking import cleanup_stale, net_call
     cleanup_stale(ctx.root)  # endpoints of crashed containers must not keep a network
+    doc = network.inspect_network(ctx.root, name)
     net_call(network.remove_network, ctx.root, name)
+    _event(ctx, "destroy", doc["Id"], doc["Name"])
 
 
 def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> PruneReport:
-    """POST /networks/prune: every user network no container uses."""
+    """POST /networks/prune: every user network no container uses; filters label=,
+    label!= and until= as Docker's."""
     from minidocker import network
     from minidocker.engine.networking import cleanup_stale, net_call
-    for key in filters or {}:
-        raise UsageError(f"invalid filter '{key}'")
+    from minidocker.engine.service.filters import check_prune, created_before, labels_match
+    from minidocker.engine.service.filters import until as until_filter
+    wanted = check_prune(filters or {})
+    limit = until_filter(wanted)
     cleanup_stale(ctx.root, full=True)
-    return {"NetworksDeleted": net_call(network.prune_networks, ctx.root)}
+    ids = {net.name: net.id for net in network.list_networks(ctx.root)}
+    removed = net_call(network.prune_networks, ctx.root,
+                       lambda net: labels_match(net.labels or {}, wanted) and
+                       created_before(net.created, limit))
+    for name in removed:
+        _event(ctx, "destroy", ids.get(name, ""), name)
+    return {"NetworksDeleted": removed}
 
 
 def connect(ctx: Context, name: str, container: str, *, ip: str | None = None,
@@ -108,11 +136,15 @@ def connect(ctx: Context, name: str, container: str, *, ip: str | None = None,
     """POST /networks/{id}/connect: join now if the container runs, and at every start."""
     from minidocker.engine.networking import connect_container
     from minidocker.engine.service.containers import find
-    connect_container(find(ctx, container), name, ip=ip, aliases=list(aliases or []))
+    record = find(ctx, container)
+    connect_container(record, name, ip=ip, aliases=list(aliases or []))
+    _event_of(ctx, "connect", name, container=record.id)
 
 
 def disconnect(ctx: Context, name: str, container: str, *, force: bool = False) -> None:
     """POST /networks/{id}/disconnect."""
     from minidocker.engine.networking import disconnect_container
     from minidocker.engine.service.containers import find
-    disconnect_container(find(ctx, container), name)
+    record = find(ctx, container)
+    disconnect_container(record, name)
+    _event_of(ctx, "disconnect", name, container=record.id)

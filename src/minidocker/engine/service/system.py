@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 API_VERSION = "1.41"      # what Docker 20.10's client negotiates
 MIN_API_VERSION = "1.12"
-EVENT_FILTERS = ("container", "event", "image", "label", "type")
+EVENT_FILTERS = ("container", "event", "image", "label", "network", "type", "volume")
 KINDS = ("container", "image", "network", "volume")  # `docker inspect`'s order
 
 
@@ -146,14 +146,17 @@ def prune(ctx: Context, *, all: bool = False, volumes: bool = False,  # noqa: A0
     unused one with `all`), and with `volumes` unused anonymous volumes."""
     from minidocker.engine.service import containers, images, networks
     from minidocker.engine.service import volumes as volume_ops
-    label_filters = {k: v for k, v in (filters or {}).items() if k in ("label", "label!")}
-    report: dict[str, Any] = dict(containers.prune(ctx, filters=label_filters))
-    report.update(networks.prune(ctx))
-    if volumes:
+    from minidocker.engine.service.filters import check_prune, until
+    wanted = check_prune(dict(filters or {}))
+    until(wanted)  # checked before anything is removed
+    report: dict[str, Any] = dict(containers.prune(ctx, filters=wanted))
+    report.update(networks.prune(ctx, filters=wanted))
+    if volumes:  # volumes have no creation time to filter by (Docker's volume prune)
+        label_filters = {k: v for k, v in wanted.items() if k != "until"}
         done = volume_ops.prune(ctx, filters=label_filters)
         report["VolumesDeleted"] = done["VolumesDeleted"]
         report["SpaceReclaimed"] += done["SpaceReclaimed"]
-    done = images.prune(ctx, all=all)
+    done = images.prune(ctx, all=all, filters=wanted)
     report["ImagesDeleted"] = done["ImagesDeleted"]
     report["SpaceReclaimed"] += done["SpaceReclaimed"]
     return report  # type: ignore[return-value]
@@ -215,7 +218,7 @@ def events(ctx: Context, *, since: float | None = None, until: float | None = No
     for key in wanted:
         if key not in EVENT_FILTERS:
             raise UsageError(f"invalid filter {key!r}: use container=, event=, image=, "
-                             "label= or type=")
+                             "label=, network=, type= or volume=")
     return event_log.stream(ctx.root, since=since, until=until,  # type: ignore[return-value]
                             filters=wanted, stop=stop)
 
