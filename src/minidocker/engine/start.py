@@ -201,8 +201,11 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
             mount_shm(record)
         if minidocker.TRACE:
             minidocker.TRACE.step("network", "prepared", mode=networking.mode_of(record))
-        mount_rootfs(record)
         mounts = record.config.get("Mounts") or []
+        if any(m.get("DriverOpts") for m in mounts):  # volume create --opt type=...
+            from minidocker.engine.volumes import mount_local
+            mount_local(record.root, mounts)
+        mount_rootfs(record)
         if any(m.get("Type") == "volume" and not m.get("NoCopy") for m in mounts):
             from minidocker.engine.volumes import copy_up
             copy_up(record.path("rootfs"), mounts)  # a new volume gets the image's content

@@ -2,6 +2,9 @@
 
 A volume is created on first use; anonymous ones (`-v /path`) get a random name and are
 removed with their container by `rm -v`. Metadata is `<root>/volumes/<name>/volume.json`.
+A volume created with the local driver's options (type, device, o: Docker's `volume
+create --opt`) is mounted on its `_data` when a container that uses it starts (as
+dockerd's local driver mounts it), and unmounted when the volume is removed.
 """
 
 from __future__ import annotations
@@ -26,9 +29,29 @@ def _valid(name: str) -> bool:
         c.isalnum() or c in "_.-" for c in name)
 
 
+LOCAL_OPTIONS = ("type", "device", "o")
+_NEEDS = {"device": ("type",), "type": ("device",), "o": ("device", "type")}  # dockerd's
+
+
+def check_options(options: dict[str, str]) -> dict[str, str]:
+    """The local driver's options, checked as dockerd checks them."""
+    for key in options:
+        if key not in LOCAL_OPTIONS:
+            raise UsageError(f'invalid option key: "{key}"',
+                             hint="the local driver takes type, device and o")
+    for key, needed in _NEEDS.items():
+        for other in needed if key in options else ():
+            if other not in options:
+                raise UsageError(f'missing required option: "{other}"')
+    return options
+
+
 def create(root: str, name: str | None = None, labels: dict[str, str] | None = None,
-           anonymous: bool = False) -> dict[str, Any]:
-    """Create (or return the existing) volume `name`."""
+           anonymous: bool = False, options: dict[str, str] | None = None
+           ) -> dict[str, Any]:
+    """Create (or return the existing) volume `name`; `options` those of Docker's local
+    driver (check_options)."""
+    options = check_options(dict(options or {}))
     if name is None:
         name = os.urandom(32).hex()
     if not _valid(name):
@@ -44,7 +67,7 @@ def create(root: str, name: str | None = None, labels: dict[str, str] | None = N
         except NotFound:
             pass  # a create that died before it wrote the metadata: this one finishes it
     doc: dict[str, Any] = {"CreatedAt": now()[:19] + "Z", "Driver": "local", "Labels": labels or {},
-           "Mountpoint": os.path.join(path, "_data"), "Name": name, "Options": {},
+           "Mountpoint": os.path.join(path, "_data"), "Name": name, "Options": options,
            "Scope": "local"}
     if anonymous:
         doc["Labels"] = {**doc["Labels"], "com.docker.volume.anonymous": ""}
@@ -103,6 +126,7 @@ def remove(root: str, name: str, force: bool = False) -> None:
     if in_use and not force:
         raise Conflict(f"remove {name}: volume is in use - [{', '.join(in_use)}]")
     import shutil
+    unmount_all(os.path.join(volumes_dir(root), name))  # never remove what is mounted there
     shutil.rmtree(os.path.join(volumes_dir(root), name), ignore_errors=True)
     from minidocker.engine.events import emit_object
     emit_object(root, "volume", "destroy", name, driver="local")
@@ -225,6 +249,8 @@ def materialize(root: str, mounts: list[dict[str, Any]],
             m["Name"] = doc["Name"]
             m["Source"] = doc["Mountpoint"]
             m["Driver"] = "local"
+            if doc.get("Options"):
+                m["DriverOpts"] = True  # mounted at each start (mount_local)
             if made is not None:
                 made.append(m)
         elif m["Type"] == "bind" and not os.path.exists(m["Source"]):
@@ -249,6 +275,54 @@ def oci_mounts(mounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"destination": m["Destination"], "type": "bind", "source": m["Source"],
                     "options": opts})
     return out
+
+
+# ---- the local driver's mounts (volume create --opt type=... device=... o=...) -----------
+
+
+def mount_local(root: str, mounts: list[dict[str, Any]]) -> None:
+    """Mount each volume of `mounts` created with the local driver's options on its
+    _data, unless it is mounted already (another container uses it); as dockerd's
+    local driver: mount -t TYPE -o O DEVICE _data."""
+    from minidocker.errors import MinidockerError
+    from minidocker.linux import libc
+    from minidocker.runtime.rootfs import parse_options
+    for m in mounts:
+        if m.get("Type") != "volume" or not m.get("DriverOpts"):
+            continue
+        options = inspect(root, m["Name"]).get("Options") or {}
+        target = os.path.join(volumes_dir(root), m["Name"], "_data")
+        if not options.get("type") or os.path.ismount(target):
+            continue
+        flags, _, data = parse_options([o for o in options.get("o", "").split(",") if o])
+        try:
+            libc.mount(options.get("device"), target, options["type"], flags,
+                       ",".join(data) or None)
+        except OSError as e:
+            raise MinidockerError(f"error while mounting volume '{target}': {e.strerror}",
+                                  hint="its options: " + " ".join(
+                                      f"{k}={v}" for k, v in options.items())) from None
+
+
+def unmount_all(path: str) -> None:
+    """Unmount whatever is mounted at or under `path` (deepest first; lazily if busy)."""
+    from minidocker.linux import libc
+    prefix = os.path.realpath(path)
+    try:
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4] for line in f]
+    except OSError:
+        return
+    points = [p.replace("\\040", " ") for p in points]
+    for point in sorted((p for p in points if p == prefix or p.startswith(prefix + "/")),
+                        key=len, reverse=True):
+        try:
+            libc.umount2(point)
+        except OSError:
+            try:
+                libc.umount2(point, libc.MNT_DETACH)
+            except OSError:
+                pass
 
 
 # ---- copy-up: a new volume gets what the image has where it is mounted -------------------

@@ -338,3 +338,43 @@ def test_a_new_volume_gets_the_images_content(engine: Engine) -> None:
     assert engine.ok("run", "--rm", "--network", "none", "--mount",
                      "type=volume,src=empty2,dst=/etc,volume-nocopy", engine.image, "ls",
                      "/etc") == ""
+
+
+def test_local_volume_options_mount_a_filesystem(engine: Engine, tmp_path: Path) -> None:
+    """Docker's local driver options: `volume create --opt type=tmpfs --opt device=tmpfs
+    --opt o=size=8m,uid=1000` is a tmpfs, and type=none o=bind device=DIR a host directory,
+    mounted when a container uses the volume; removing the volume unmounts it and never
+    deletes what the bound directory holds. Options are checked as dockerd's."""
+    from tests.integration.engine.conftest import mounts_under
+    engine.ok("volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs",
+              "--opt", "o=size=8m,uid=1000", "fast")
+    assert engine.ok("volume", "inspect", "-f", "{{json .Options}}", "fast") == \
+        '{"device":"tmpfs","o":"size=8m,uid=1000","type":"tmpfs"}\n'
+    out = engine.ok("run", "--rm", "-v", "fast:/data", engine.image, "sh", "-c",
+                    "stat -c '%u' /data; df -k /data | tail -1; echo kept > /data/f")
+    owner, df = out.splitlines()
+    assert owner == "1000" and df.split()[0] == "tmpfs" and df.split()[1] == "8192", out
+    assert engine.ok("run", "--rm", "-v", "fast:/data", engine.image, "cat", "/data/f") == \
+        "kept\n"
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "mine").write_text("host file\n")
+    engine.ok("volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt",
+              f"device={host}", "bound")
+    assert engine.ok("run", "--rm", "-v", "bound:/b", engine.image, "sh", "-c",
+                     "cat /b/mine; echo new > /b/made") == "host file\n"
+    assert (host / "made").read_text() == "new\n"
+    assert len(mounts_under(engine.root)) == 2
+    engine.ok("volume", "rm", "fast", "bound")
+    assert mounts_under(engine.root) == []
+    assert sorted(p.name for p in host.iterdir()) == ["made", "mine"]  # untouched
+    for opts, message in ((["foo=1"], 'invalid option key: "foo"'),
+                          (["type=tmpfs"], 'missing required option: "device"'),
+                          (["o=size=1m", "device=x"], 'missing required option: "type"')):
+        result = engine.run("volume", "create", *[a for o in opts for a in ("--opt", o)], "v")
+        assert result.returncode == 125 and message in result.stderr, result.stderr
+    engine.ok("volume", "create", "--opt", "type=nosuchfs", "--opt", "device=x", "bad")
+    result = engine.run("run", "--rm", "-v", "bad:/d", engine.image, "true")
+    assert result.returncode == 125 and "error while mounting volume" in result.stderr
+    assert engine.ok("ps", "-aq") == "" and mounts_under(engine.root) == []
+    assert engine.ok("volume", "ls", "-q").split() == ["bad"]

@@ -197,6 +197,8 @@ def reset(ctx: Context) -> PruneReport:
     from minidocker.image.store import Store
     store = Store(ctx.root)
     report["ImagesDeleted"] = [{"Deleted": image.id} for image in store.images()]
+    from minidocker.engine.volumes import unmount_all
+    unmount_all(os.path.join(ctx.root, "volumes"))  # rmtree must not enter a volume's mount
     for name in ("image", "build", "containers", "volumes", "runtime"):
         shutil.rmtree(os.path.join(ctx.root, name), ignore_errors=True)
     for name in os.listdir(ctx.root) if os.path.isdir(ctx.root) else []:

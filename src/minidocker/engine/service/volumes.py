@@ -66,13 +66,12 @@ def create(ctx: Context, name: str | None = None, *, driver: str = "local",
            labels: dict[str, str] | None = None, options: dict[str, str] | None = None
            ) -> dict[str, Any]:
     """POST /volumes/create: a new volume (a random name without one), or the existing
-    one of that name; its inspect document."""
+    one of that name; its inspect document. `options`: the local driver's type, device
+    and o (a filesystem mounted on the volume when a container uses it)."""
     from minidocker.engine import volumes
     if driver not in ("local", ""):
         raise UsageError(f"volume driver {driver!r} is not supported (only local)")
-    if options:
-        raise UsageError(f"unsupported volume option {', '.join(sorted(options))}")
-    return volumes.create(ctx.root, name or None, dict(labels or {}))
+    return volumes.create(ctx.root, name or None, dict(labels or {}), options=options)
 
 
 def inspect(ctx: Context, name: str) -> dict[str, Any]:
