@@ -49,8 +49,9 @@ def test_basic_auth_login_and_logout(tmp_path: Path, registry: Registry, auth_pr
         distribution.pull(store, remote)
     with pytest.raises(MinidockerError, match="HTTP 401"):
         distribution.login(store, proxy.addr, "bob", "wrong")
-    distribution.login(store, proxy.addr, "bob", "pw")
-    mode = stat.S_IMODE(os.stat(auth.auth_file(store.root)).st_mode)
+    kept = distribution.login(store, proxy.addr, "bob", "pw")  # no client config: our file
+    assert kept == auth.own_file(store.root)
+    mode = stat.S_IMODE(os.stat(kept).st_mode)
     assert mode == 0o600
     assert distribution.pull(store, remote).chain_ids
     assert auth.remove(store.root, proxy.addr)
