@@ -219,6 +219,20 @@ def _file_digest(path: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def remote_tags(store: st.Store, name: str, *, insecure: bool = False,
+                credentials: tuple[str, str] | None = None,
+                config_dir: str | None = None) -> list[str]:
+    """The tags a registry has of the repository `name` (pull --all-tags)."""
+    ref = refs.parse(name, default_tag=False)
+    client = client_for(store, ref.domain, insecure, credentials, config_dir)
+    try:
+        return sorted(client.tags(ref.path))
+    except NotFound as e:
+        raise NotFound(f"repository {ref.familiar_name} not found: {e.message}",
+                       hint="check the name, and that you are logged in if the "
+                            "repository is private") from None
+
+
 def push(store: st.Store, name: str, *, insecure: bool = False,
          progress: Sink | None = None, credentials: tuple[str, str] | None = None,
          config_dir: str | None = None) -> str:

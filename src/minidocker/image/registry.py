@@ -294,6 +294,25 @@ class Client:
         """GET /v2/ with credentials: what `login` checks."""
         self.request("GET", "/v2/", scope="").close()
 
+    def tags(self, repo: str) -> list[str]:
+        """Every tag of `repo` (GET /v2/<repo>/tags/list, following the registry's
+        Link: <...>; rel="next" pages)."""
+        out: list[str] = []
+        path: str | None = f"/v2/{repo}/tags/list"
+        while path:
+            resp = self.request("GET", path, scope=pull_scope(repo))
+            try:
+                doc = json.loads(resp.read())
+            except ValueError:
+                raise RegistryError(f"tag list of {repo} from {self.domain} is not "
+                                    "JSON") from None
+            out += [str(t) for t in doc.get("tags") or []]
+            link = resp.header("Link") or ""
+            path = None
+            if 'rel="next"' in link and link.startswith("<"):
+                path = urllib.parse.urljoin(resp.url, link[1:link.index(">")])
+        return out
+
     def get_manifest(self, repo: str, reference: str) -> tuple[bytes, str, str]:
         """(body, media type, digest) of a manifest or index, the digest verified if known."""
         resp = self.request("GET", f"/v2/{repo}/manifests/{reference}", scope=pull_scope(repo),

@@ -145,6 +145,16 @@ def test_pull_and_push_with_a_local_registry(service: Service, registry: Registr
     assert service.ok("run", "--rm", ref, "echo", "pulled") == "pulled\n"
     result = service.docker("pull", f"{addr}/apitest/none:x")
     assert result.returncode == 1 and "not found" in result.stderr.lower()
+    repo = f"{addr}/apitest/all{os.getpid()}"  # Docker's client sends no tag with -a
+    service.ok("tag", "busybox", f"{repo}:a")
+    service.ok("tag", "busybox", f"{repo}:b")
+    out = service.ok("push", "--all-tags", repo)
+    assert "a: digest: sha256:" in out and "b: digest: sha256:" in out, out
+    service.ok("rmi", f"{repo}:a", f"{repo}:b")
+    out = service.ok("pull", "--all-tags", repo)
+    assert out.strip().endswith(repo), out
+    tags = service.ok("images", "--format", "{{.Tag}}", repo)
+    assert sorted(t for t in tags.split() if t != "<none>") == ["a", "b"]  # (and digests)
 
 
 def test_networks_and_volumes(service: Service) -> None:

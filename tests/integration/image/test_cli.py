@@ -126,3 +126,34 @@ def test_push_and_login_logout(tmp_path: Path, registry: Registry, auth_proxy,  
 def _cmd(root: Path) -> list[str]:
     from tests.conftest import tool
     return [tool("minidocker"), "--root", str(root)]
+
+
+def test_push_and_pull_all_tags(tmp_path: Path, registry: Registry, busybox_rootfs: Path,
+                                cli: CLI) -> None:
+    """push -a pushes every local tag of the repository, pull -a pulls every tag the
+    registry has (then prints the repository's name), as Docker's; a tag with -a is
+    refused, and so is a repository with no local tag; each pull and push is an event."""
+    repo = f"{registry.addr}/cli/alltags{os.getpid()}"
+    cli("import", str(busybox_rootfs), f"{repo}:one")
+    cli("tag", f"{repo}:one", f"{repo}:two")
+    cli("tag", f"{repo}:one", f"{registry.addr}/cli/other:x")  # another repository
+    out = cli("push", "--all-tags", repo).stdout
+    assert "one: digest: sha256:" in out and "two: digest: sha256:" in out
+    assert "other" not in out
+    for args, message in ((("push", "-a", f"{repo}:one"), "tag can't be used with --all-tags"),
+                          (("pull", "-a", f"{repo}:one"), "tag can't be used with --all-tags"),
+                          (("push", "-a", f"{registry.addr}/cli/none"),
+                           "An image does not exist locally with the tag")):
+        result = cli(*args, check=False)
+        assert result.returncode == 125 and message in result.stderr, result.stderr
+    other = CLI(tmp_path / "other")
+    out = other("pull", "-a", repo).stdout
+    assert out.strip().endswith(repo) and "one: Pulling from" in out and \
+        "two: Pulling from" in out, out
+    assert sorted(other("images", "--format", "{{.Tag}}").stdout.split()) == ["one", "two"]
+    events = other("events", "--since", "10m", "--until", "0s", "--format",
+                   "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}").stdout
+    assert events.splitlines() == [f"image pull {repo}:{t} {repo}" for t in ("one", "two")]
+    pushed = cli("events", "--since", "10m", "--until", "0s", "--filter", "event=push",
+                 "--format", "{{.Actor.ID}}").stdout
+    assert pushed.split() == [f"{repo}:one", f"{repo}:two"]

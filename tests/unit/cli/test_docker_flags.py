@@ -60,8 +60,6 @@ MISSING: dict[tuple[str, str], str] = {
     ("exec", "detach-keys"): "exec runs the command on the caller's own terminal (no "
                              "attach stream to detach from); run, start and attach have it",
     ("import", "platform"): NOT_YET,
-    ("pull", "all-tags"): NOT_YET,
-    ("push", "all-tags"): NOT_YET,
 }
 for _flag in ("add-host", "cache-from", "cgroup-parent", "compress", "cpu-period",
               "cpu-quota", "cpu-shares", "cpuset-cpus", "cpuset-mems", "force-rm",

@@ -78,10 +78,22 @@ async def create(api: API, request: Request) -> None:
     if not name:
         raise HTTPError(400, "fromImage or fromSrc is required")
     ref = reference(name, request.arg("tag"))
-    sink, _ = await _progress(api, request, _service().pull, ref,
+    # a name alone (no tag, no digest) pulls every tag, as dockerd does (pull --all-tags)
+    work = _service().pull_all_tags if _name_only(ref) else _service().pull
+    sink, _ = await _progress(api, request, work, ref,
                               platform=request.arg("platform") or None,
                               credentials=credentials(request))
     await _finish(request)
+
+
+def _name_only(ref: str) -> bool:
+    from minidocker.errors import MinidockerError
+    from minidocker.image import reference as refs
+    try:
+        parsed = refs.parse(ref, default_tag=False)
+    except MinidockerError:
+        return False  # the pull reports it
+    return not parsed.tag and not parsed.digest
 
 
 async def _import(api: API, request: Request, source: str) -> None:
@@ -107,6 +119,10 @@ async def _import(api: API, request: Request, source: str) -> None:
 async def push(api: API, request: Request) -> None:
     name = request.params["name"]
     ref = reference(name, request.arg("tag"))
+    if _name_only(ref):  # every local tag of the repository, as dockerd (push --all-tags)
+        await _progress(api, request, _service().push_all_tags, ref,
+                        credentials=credentials(request))
+        return await _finish(request)
     sink, digest = await _progress(api, request, _service().push, ref,
                                    credentials=credentials(request))
     tag = request.arg("tag") or (ref.rpartition(":")[2] if ":" in ref.rpartition("/")[2]

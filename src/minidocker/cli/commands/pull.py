@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 
 SPEC = Spec("[OPTIONS] NAME[:TAG|@DIGEST]", (
+    ("a", "all-tags", "bool", "Download all tagged images in the repository"),
     ("", "disable-content-trust", "bool", "Skip image verification (minidocker verifies "
      "no signatures)", {"default": True}),
     ("", "insecure", "bool", "Allow plain HTTP to this registry"),
@@ -24,7 +25,11 @@ def run(args: Any) -> int:
     from minidocker.engine.service import images
     from minidocker.image import reference
 
-    images.pull(context(args, Progress(quiet=args.quiet)), args.name, platform=args.platform,
-                insecure=args.insecure)
+    ctx = context(args, Progress(quiet=args.quiet))
+    if args.all_tags:  # then the repository's name, as Docker's
+        images.pull_all_tags(ctx, args.name, platform=args.platform, insecure=args.insecure)
+        print(reference.parse(args.name, default_tag=False).name)
+        return 0
+    images.pull(ctx, args.name, platform=args.platform, insecure=args.insecure)
     print(reference.parse(args.name))
     return 0

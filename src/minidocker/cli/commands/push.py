@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 
 SPEC = Spec("[OPTIONS] NAME[:TAG]", (
+    ("a", "all-tags", "bool", "Push all tagged images in the repository"),
     ("", "disable-content-trust", "bool", "Skip image signing (minidocker signs nothing)",
      {"default": True}),
     ("", "insecure", "bool", "Allow plain HTTP to this registry"),
@@ -22,5 +23,9 @@ def run(args: Any) -> int:
     from minidocker.cli.progress import Progress
     from minidocker.engine.service import images
 
-    images.push(context(args, Progress(quiet=args.quiet)), args.name, insecure=args.insecure)
+    ctx = context(args, Progress(quiet=args.quiet))
+    if args.all_tags:
+        images.push_all_tags(ctx, args.name, insecure=args.insecure)
+    else:
+        images.push(ctx, args.name, insecure=args.insecure)
     return 0

@@ -131,6 +131,31 @@ def pull(ctx: Context, name: str, *, platform: str | None = None, insecure: bool
     return manage.inspect(store, [image.id])[0]
 
 
+def pull_all_tags(ctx: Context, name: str, *, platform: str | None = None,
+                  insecure: bool = False, credentials: tuple[str, str] | None = None
+                  ) -> list[str]:
+    """`pull --all-tags` (POST /images/create?fromImage= with a name alone): every tag the
+    registry has of the repository `name` (which names no tag); the references pulled."""
+    from minidocker.image import distribution, reference
+    ref = _all_tags_ref(name)
+    tags = distribution.remote_tags(_store(ctx), name, insecure=insecure,
+                                    credentials=credentials, config_dir=ctx.auth_config)
+    done = []
+    for tag in tags:
+        one = str(reference.parse(f"{ref.name}:{tag}"))
+        pull(ctx, one, platform=platform, insecure=insecure, credentials=credentials)
+        done.append(one)
+    return done
+
+
+def _all_tags_ref(name: str) -> Any:
+    from minidocker.image import reference
+    ref = reference.parse(name, default_tag=False)
+    if ref.tag or ref.digest:
+        raise UsageError("tag can't be used with --all-tags/-a")
+    return ref
+
+
 def pull_into(ctx: Context, store: Store, name: str, platform: str | None = None) -> Image:
     """Pull for a create that found no image (its Store already open): the store Image."""
     from minidocker.image import distribution
@@ -149,6 +174,30 @@ def push(ctx: Context, name: str, *, insecure: bool = False,
                                credentials=credentials, config_dir=ctx.auth_config)
     _ref_event(ctx, "push", name, store.lookup(name))
     return digest
+
+
+def push_all_tags(ctx: Context, name: str, *, insecure: bool = False,
+                  credentials: tuple[str, str] | None = None) -> list[str]:
+    """`push --all-tags` (POST /images/{name}/push without a tag): every local tag of the
+    repository `name` (which names no tag), in order; the references pushed."""
+    ref = _all_tags_ref(name)
+    store = _store(ctx)
+    mine = sorted({t for image in store.images() for t in image.repo_tags
+                   if _same_repo(t, ref.name)})
+    if not mine:
+        from minidocker.errors import NotFound
+        raise NotFound(f"An image does not exist locally with the tag: {ref.familiar_name}")
+    for one in mine:
+        push(ctx, one, insecure=insecure, credentials=credentials)
+    return mine
+
+
+def _same_repo(tag: str, name: str) -> bool:
+    from minidocker.image import reference
+    try:
+        return reference.parse(tag).name == name
+    except UsageError:
+        return False
 
 
 def tag(ctx: Context, source: str, target: str) -> None:
