@@ -83,6 +83,47 @@ def dumps_sorted(obj: Any) -> str:
     return _dumps(obj, ",", ":", True)
 
 
+def dumps_indented(obj: Any, indent: int = 2) -> str:
+    """Exactly json.dumps(obj, indent=indent) (runc's `state`, `spec`), without the json
+    module's imports: containers by hand, scalars and keys by the C encoder."""
+    out: list[str] = []
+    try:
+        _indent_into(obj, out, "\n", " " * indent)
+    except _NonStringKey:
+        import json
+        return json.dumps(obj, indent=indent)
+    return "".join(out)
+
+
+class _NonStringKey(Exception):
+    """json.dumps turns such keys into strings its own way: leave it to json."""
+
+
+def _indent_into(obj: Any, out: list[str], newline: str, step: str) -> None:
+    if isinstance(obj, dict) and obj:
+        inner = newline + step
+        separator = "{" + inner
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                raise _NonStringKey
+            out.append(separator)
+            out.append(_json.encode_basestring_ascii(key))
+            out.append(": ")
+            _indent_into(value, out, inner, step)
+            separator = "," + inner
+        out.append(newline + "}")
+    elif isinstance(obj, list | tuple) and obj:
+        inner = newline + step
+        separator = "[" + inner
+        for value in obj:
+            out.append(separator)
+            _indent_into(value, out, inner, step)
+            separator = "," + inner
+        out.append(newline + "]")
+    else:
+        out.append(dumps(obj))
+
+
 def _dumps(obj: Any, item_separator: str, key_separator: str, sort_keys: bool) -> str:
     encode = _json.make_encoder({}, _NotSerializable(), _json.encode_basestring_ascii, None,
                                 key_separator, item_separator, sort_keys, False, True)

@@ -106,8 +106,7 @@ def cmd_start(opts: Options, argv: list[str]) -> int:
 
 
 def cmd_state(opts: Options, argv: list[str]) -> int:
-    import json
-
+    from minidocker import jsonfast
     from minidocker.runtime import operations
     _, rest = parse_flags(argv, {})
     container = operations.load(opts.root, _one_id(rest, "state"))
@@ -115,7 +114,7 @@ def cmd_state(opts: Options, argv: list[str]) -> int:
     if doc["status"] == "creating":  # no pid or bundle to tell yet: an error, as runc's
         raise MinidockerError(f"container {container.id} is still being created",
                               hint="its state is there once create has returned")
-    print(json.dumps(doc, indent=2))
+    print(jsonfast.dumps_indented(doc))
     return 0
 
 
@@ -152,8 +151,6 @@ def cmd_delete(opts: Options, argv: list[str]) -> int:
 
 
 def cmd_list(opts: Options, argv: list[str]) -> int:
-    import json
-
     from minidocker.runtime.state import list_containers
     flags, rest = parse_flags(argv, {"quiet": False, "format": True}, {"q": "quiet",
                                                                         "f": "format"})
@@ -173,8 +170,9 @@ def cmd_list(opts: Options, argv: list[str]) -> int:
     if flags.get("quiet"):
         for r in rows:
             print(r["id"])
-    elif fmt == "json":
-        print(json.dumps(rows))
+    elif fmt == "json":  # compact, as runc's
+        from minidocker import jsonfast
+        print(jsonfast.dumps(rows))
     else:
         table = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         table += [(r["id"], str(r["pid"]), r["status"], r["bundle"], r["created"],
@@ -196,9 +194,6 @@ def _owner_name(uid: str) -> str:
 
 
 def cmd_ps(opts: Options, argv: list[str]) -> int:
-    import json
-    import subprocess
-
     from minidocker.runtime import operations
     flags, rest = parse_flags(argv, {"format": True}, {"f": "format"})
     if not rest:
@@ -206,11 +201,13 @@ def cmd_ps(opts: Options, argv: list[str]) -> int:
     container = operations.load(opts.root, rest[0])
     pids = operations.pids_of(container)
     fmt = last(flags, "format", "table")
-    if fmt == "json":
-        print(json.dumps(pids))
+    if fmt == "json":  # compact, as runc's: [19862,19901]
+        from minidocker import jsonfast
+        print(jsonfast.dumps(pids))
         return 0
     if fmt != "table":
         raise UsageError(f"invalid --format {fmt!r}: use table or json")
+    import subprocess
     ps_args = rest[1:] or ["-ef"]
     out = subprocess.run(["ps", *ps_args], capture_output=True, text=True)
     if out.returncode != 0:
@@ -277,8 +274,7 @@ def cmd_resume(opts: Options, argv: list[str]) -> int:
 
 
 def cmd_spec(opts: Options, argv: list[str]) -> int:
-    import json
-
+    from minidocker import jsonfast
     from minidocker.runtime.spec import default_spec
     flags, rest = parse_flags(argv, {"rootless": False, "bundle": True}, {"b": "bundle"})
     if rest:
@@ -287,7 +283,7 @@ def cmd_spec(opts: Options, argv: list[str]) -> int:
     path = os.path.join(bundle, "config.json")
     if os.path.exists(path):
         raise MinidockerError(f"{path} exists already: remove it first")
-    data = json.dumps(default_spec(bool(flags.get("rootless"))), indent=2) + "\n"
+    data = jsonfast.dumps_indented(default_spec(bool(flags.get("rootless")))) + "\n"
     try:
         with open(path, "x") as f:
             f.write(data)
@@ -297,11 +293,10 @@ def cmd_spec(opts: Options, argv: list[str]) -> int:
 
 
 def cmd_features(opts: Options, argv: list[str]) -> int:
-    import json
-
+    from minidocker import jsonfast
     from minidocker.runtime.features import features
     parse_flags(argv, {})
-    print(json.dumps(features(), indent=2))
+    print(jsonfast.dumps_indented(features()))
     return 0
 
 
@@ -352,9 +347,9 @@ def _check_log(path: str) -> None:
 def _log(opts: Options, level: str, message: str) -> None:
     t = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
-    if opts.log_format == "json":
-        import json
-        line = json.dumps({"level": level, "msg": message, "time": stamp})
+    if opts.log_format == "json":  # as runc's (logrus): {"level":..,"msg":..,"time":..}
+        from minidocker import jsonfast
+        line = jsonfast.dumps({"level": level, "msg": message, "time": stamp})
     else:
         line = f'time="{stamp}" level={level} msg="{message}"'
     try:

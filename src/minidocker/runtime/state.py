@@ -16,8 +16,8 @@ import fcntl
 import os
 
 from minidocker import OCI_VERSION
-from minidocker import jsonfast as json
 from minidocker.errors import Conflict, NotFound, UsageError
+from minidocker.runtime.cgroup import paused
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -124,6 +124,7 @@ class Container:
     @property
     def state(self) -> State:
         if self._state is None:
+            from minidocker import jsonfast as json  # not for a container that is not there
             try:
                 with open(self.state_file) as f:
                     data = json.loads(f.read())
@@ -137,6 +138,7 @@ class Container:
         return self._state
 
     def save(self, state: State) -> None:
+        from minidocker import jsonfast as json
         write_atomic(self.state_file, json.dumps(state.to_dict()).encode())
         self._state = state
 
@@ -181,7 +183,7 @@ class Container:
             return Status.STOPPED
         if os.path.exists(self.fifo):
             return Status.CREATED
-        if state.cgroup and _frozen(state.cgroup):
+        if state.cgroup and paused(state.cgroup):
             return Status.PAUSED
         return Status.RUNNING
 
@@ -211,14 +213,6 @@ def _creator_alive(directory: str) -> bool:
     except (OSError, ValueError):
         return False
     return process_matches(pid, start)
-
-
-def _frozen(cgroup: dict[str, Any]) -> bool:
-    try:
-        from minidocker.linux import cgroups
-        return cgroups.manager_from_state(cgroup).is_frozen()
-    except Exception:
-        return False
 
 
 def proc_stat(pid: int) -> tuple[str, int] | None:

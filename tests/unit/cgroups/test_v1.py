@@ -11,6 +11,7 @@ import pytest
 from minidocker.linux import cgroups
 from minidocker.linux.cgroups import CgroupError
 from minidocker.linux.cgroups.v1 import V1Manager
+from minidocker.runtime.cgroup import paused
 from tests.unit.cgroups.fakes import read
 
 
@@ -142,10 +143,15 @@ def test_freeze_and_thaw_write_the_freezer_state(open_v1: Callable[..., V1Manage
     mgr = open_v1()
     mgr.create()
     assert not mgr.is_frozen()
+    # the runtime's state and kill read the freezer without the managers: the same answer
+    assert not paused(mgr.to_state())
     mgr.freeze()  # a fake file reads back what was written: FROZEN at once
     assert mgr.is_frozen()
+    assert paused(mgr.to_state())
     mgr.thaw()
     assert not mgr.is_frozen()
+    assert not paused(mgr.to_state())
+    assert not paused({**mgr.to_state(), "dirs": {}})  # no freezer hierarchy
 
 
 def test_state_round_trip_and_destroy_removes_what_was_created(

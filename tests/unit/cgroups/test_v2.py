@@ -10,6 +10,7 @@ import pytest
 from minidocker.linux import cgroups
 from minidocker.linux.cgroups import CgroupError, common
 from minidocker.linux.cgroups.v2 import V2Manager, cpu, io, memory
+from minidocker.runtime.cgroup import paused
 from tests.unit.cgroups.fakes import V2_CONTROLLERS, read
 
 
@@ -135,11 +136,15 @@ def test_freeze_waits_for_the_frozen_event(open_v2: Callable[..., V2Manager]) ->
     mgr = open_v2()
     mgr.create()
     (Path(mgr.dir) / "cgroup.events").write_text("populated 1\nfrozen 1\n")
+    assert not paused(mgr.to_state())
     mgr.freeze()
     assert read(Path(mgr.dir) / "cgroup.freeze") == "1"
     assert mgr.is_frozen()
+    # the runtime's state and kill read the freezer without the managers: the same answer
+    assert paused(mgr.to_state())
     mgr.thaw()
     assert not mgr.is_frozen()
+    assert not paused(mgr.to_state())
 
 
 def test_state_round_trip_and_mounts(open_v2: Callable[..., V2Manager]) -> None:

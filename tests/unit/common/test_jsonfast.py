@@ -20,6 +20,19 @@ def test_same_as_json(doc: str) -> None:
     assert jsonfast.loads(doc) == value or value != value
     assert jsonfast.loads(doc.encode()) == jsonfast.loads(doc)
     assert jsonfast.dumps(value) == json.dumps(value, separators=(",", ":"))
+    assert jsonfast.dumps_indented(value) == json.dumps(value, indent=2)
+
+
+def test_indented_as_json_for_the_runtime_documents() -> None:
+    """`state`, `spec` and `features` print through dumps_indented: json.dumps(indent=2)."""
+    from minidocker.runtime.features import features
+    from minidocker.runtime.spec import default_spec
+    for doc in (default_spec(), default_spec(rootless=True), features(),
+                {"ociVersion": "1.2.0", "id": "c", "status": "running", "pid": 42,
+                 "bundle": "/b", "annotations": {"k\u00e9y": "v\n", "e": ""}},
+                {1: "int key", "t": (1, [2, {}])}, [[[]], {"a": {"b": [None]}}]):
+        assert jsonfast.dumps_indented(doc) == json.dumps(doc, indent=2)
+        assert jsonfast.dumps_indented(doc, 4) == json.dumps(doc, indent=4)
 
 
 @pytest.mark.parametrize("bad", ["", "{", "[1,]", '{"a":1} x', "nan", "{not json", "'s'"])

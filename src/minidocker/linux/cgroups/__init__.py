@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 
 from minidocker.errors import InvalidConfig
-from minidocker.linux import libc
 from minidocker.linux.cgroups import common
 from minidocker.linux.cgroups.base import CgroupManager, CgroupMount
 from minidocker.linux.cgroups.common import DEFAULT_ROOT, CgroupError
@@ -21,7 +20,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# v1 and v2 are imported when needed: a host uses one of them (each import costs at `run`)
+# v1 and v2 are imported when needed: a host uses one of them (each import costs at `run`);
+# libc (ctypes) too: a runtime call that acts on an existing cgroup (delete, pause, ps)
+# reads and writes its files and needs no syscall wrapper
 __all__ = ["CgroupError", "CgroupManager", "CgroupMount", "DEFAULT_ROOT", "detect",
            "manager_from_state", "mount_cgroups", "open_manager"]
 
@@ -31,6 +32,7 @@ UNIFIED, HYBRID, LEGACY = "unified", "hybrid", "legacy"
 def detect(root: str = DEFAULT_ROOT) -> str:
     """"unified" (cgroup2 at root), "hybrid" (v1 controllers, cgroup2 at root/unified) or
     "legacy" (v1 only)."""
+    from minidocker.linux import libc
     try:
         fstype = libc.statfs_type(root)
     except OSError as exc:
@@ -87,10 +89,14 @@ def manager_from_state(data: dict[str, Any]) -> CgroupManager:
 
 
 def mount_cgroups(steps: list[CgroupMount], target: str, *, readonly: bool = True,
-                  flags: int = libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC) -> None:
+                  flags: int | None = None) -> None:
     """Carry out `mgr.mounts(cgroupns)` at `target` (the OCI "cgroup" mount's destination in
     the container's rootfs, resolved safely by the caller), in the container's mount
-    namespace before pivot_root. Read-only unless the OCI mount has "rw"."""
+    namespace before pivot_root. Read-only unless the OCI mount has "rw"; `flags` default:
+    nosuid, nodev, noexec."""
+    from minidocker.linux import libc
+    if flags is None:
+        flags = libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC
     ro = libc.MS_RDONLY if readonly else 0
     os.makedirs(target, exist_ok=True)
     tmpfs_at_top = False

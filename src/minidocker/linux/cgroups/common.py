@@ -9,7 +9,6 @@ import time
 
 import minidocker
 from minidocker.errors import InvalidConfig, MinidockerError
-from minidocker.linux.cgroups.devices.rules import parse_rules
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -456,6 +455,7 @@ def validate_common(resources: Any) -> dict[str, Any]:
                                 f"as 'memory.high'; cgroup.* files are not resources)")
         if "\n" in v:
             raise InvalidConfig(f"unified.{k}: value must be one line")
+    from minidocker.linux.cgroups.devices.rules import parse_rules
     parse_rules(res.get("devices"))
     return res
 
