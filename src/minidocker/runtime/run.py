@@ -166,7 +166,8 @@ def exec_command(root: str, cid: str, args: list[str], flags: dict[str, Any]) ->
     pid_file = last(flags, "pid-file")
     if pid_file:
         from minidocker.runtime.state import write_atomic
-        write_atomic(os.path.abspath(pid_file), str(pid).encode(), 0o644)
+        write_atomic(os.path.abspath(pid_file), str(pid).encode(), 0o644,
+                     durable=False)
     if detach:
         return 0
     return _wait_and_forward(pid, _take_terminal(ours))

@@ -277,3 +277,21 @@ def test_delete_after_the_runtime_died_in_create(runtime: Runtime, make_bundle,
     runtime.run("delete", cid, check=True)
     assert not (runtime.root / cid).exists()
     assert not cgroup.exists()
+
+
+def test_delete_after_a_torn_state_file(runtime: Runtime, make_bundle) -> None:
+    """state.json is written without fsync (as runc's): after a machine crash it may be
+    empty, its processes gone. The container then reads as stopped, and delete removes its
+    state directory and cgroup (named by cgroup.json)."""
+    cid = runtime.new_id()
+    runtime.run("create", "--bundle", str(make_bundle(["sleep", "100"])), cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    v1 = Path("/sys/fs/cgroup/pids")
+    cgroup = (v1 if v1.is_dir() else Path("/sys/fs/cgroup")) / "minidocker" / cid
+    assert cgroup.exists()
+    os.kill(pid, 9)
+    (runtime.root / cid / "state.json").write_bytes(b"")
+    assert wait_status(runtime, cid, "stopped")["status"] == "stopped"
+    runtime.run("delete", cid, check=True)
+    assert not (runtime.root / cid).exists()
+    assert not cgroup.exists()
