@@ -5,13 +5,15 @@
 2. the time of a container through each client, runc and ours alternating:
    `podman run --rm --network none IMAGE true`, `ctr run --rm IMAGE ID true`,
    `docker run --rm --network none IMAGE true`; medians and ours/runc (goal <= 1.0).
+   --baseline SRC adds the minidocker-runtime of another source tree to the alternation
+   (`git archive COMMIT src | tar -x -C DIR`; pass DIR/src): a change against its parent.
 
 Every daemon runs on private directories (tests/integration/clients/daemons.py) and is
 stopped at the end. crun 1.8.1 refuses this hybrid-cgroup host (its cgroup2 mount has a
 controller); it runs behind a wrapper that hides /sys/fs/cgroup/unified in a private
 mount namespace of its own (as bench_runtime.py does), shown as `crun*`.
 
-usage: python bench/bench_clients.py [--runs N] [--no-matrix] [--no-timing]
+usage: python bench/bench_clients.py [--runs N] [--no-matrix] [--no-timing] [--baseline SRC]
 """
 
 from __future__ import annotations
@@ -87,10 +89,11 @@ def matrix(runtimes: list[str], env: dict[str, str], tmp: Path) -> None:
                                            for r in runtimes))
 
 
-def compare(label: str, make_cmd: object, runs: int, env: dict[str, str] | None = None
-            ) -> None:
-    """Alternate runc and ours `runs` times after one warm-up each; print medians."""
-    times: dict[str, list[float]] = {"runc": [], "ours": []}
+def compare(label: str, make_cmd: object, runs: int, env: dict[str, str] | None = None,
+            runtimes: tuple[str, ...] = ("runc", "ours")) -> None:
+    """Alternate runc and ours (and the baseline) `runs` times after one warm-up each;
+    print medians."""
+    times: dict[str, list[float]] = {rt: [] for rt in runtimes}
     for rt in times:  # warm-up, and a runtime failing here is reported, not timed
         proc = subprocess.run(make_cmd(rt, "warm"), env=env,  # type: ignore[operator]
                               stdin=subprocess.DEVNULL, capture_output=True, text=True)
@@ -103,31 +106,36 @@ def compare(label: str, make_cmd: object, runs: int, env: dict[str, str] | None 
             times[rt].append(timed(make_cmd(rt, str(i)), env))  # type: ignore[operator]
     runc = statistics.median(times["runc"]) * 1000
     ours = statistics.median(times["ours"]) * 1000
-    print(f"{label:<44} runc {runc:7.1f} ms   ours {ours:7.1f} ms   "
-          f"ratio {ours / runc:5.2f} (goal <= 1.0)", flush=True)
+    line = f"{label:<44} runc {runc:7.1f} ms   ours {ours:7.1f} ms   " \
+        f"ratio {ours / runc:5.2f} (goal <= 1.0)"
+    if "baseline" in times:
+        base = statistics.median(times["baseline"]) * 1000
+        line += f"   baseline {base:7.1f} ms ({base / runc:4.2f})"
+    print(line, flush=True)
 
 
-def timing(archive: Path, tmp: Path, runs: int) -> None:
-    print(f"\ntiming: medians of {runs}, runc and ours alternating")
+def timing(archive: Path, tmp: Path, runs: int, baseline: bool) -> None:
+    rts: tuple[str, ...] = ("runc", "ours", "baseline") if baseline else ("runc", "ours")
+    print(f"\ntiming: medians of {runs}, {', '.join(rts)} alternating")
     podman = Podman(tmp / "podman", archive)
     try:
         compare("podman run --rm --network none IMAGE true",
                 lambda rt, _: podman.cmd("run", "--rm", "--network", "none", IMAGE, "true",
-                                         runtime=rt), runs, podman.env)
+                                         runtime=rt), runs, podman.env, rts)
     finally:
         podman.close()
-    ctrd = Containerd(tmp / "ctrd", archive)
+    ctrd = Containerd(tmp / "ctrd", archive, handlers=rts)
     try:
         compare("ctr run --rm IMAGE ID true",
                 lambda rt, i: ctrd.ctr_cmd("run", "--rm", *ctrd.run_args(rt), IMAGE,
-                                           f"b{rt}{i}", "true"), runs)
+                                           f"b{rt}{i}", "true"), runs, None, rts)
     finally:
         ctrd.close()
-    docker = Dockerd(tmp / "dockerd", archive)
+    docker = Dockerd(tmp / "dockerd", archive, runtimes=rts)
     try:
         compare("docker run --rm --network none IMAGE true",
                 lambda rt, _: docker.cmd("run", "--rm", "--network", "none", IMAGE, "true",
-                                         runtime=rt), runs)
+                                         runtime=rt), runs, None, rts)
     finally:
         docker.close()
 
@@ -137,6 +145,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--no-matrix", action="store_true")
     ap.add_argument("--no-timing", action="store_true")
+    ap.add_argument("--baseline", type=Path, metavar="SRC",
+                    help="also time the minidocker-runtime of this source tree")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_clients: needs root")
@@ -157,7 +167,13 @@ def main() -> None:
         if not args.no_timing:
             subprocess.run([str(REPO / "scripts" / "build-busybox-rootfs"),
                             str(tmp / "rootfs")], check=True)
-            timing(write_image_archive(tmp / "rootfs", tmp / "images.tar"), tmp, args.runs)
+            if args.baseline:  # runtime_binary("baseline") reads MDCLIENTS_BASELINE
+                from baseline import launcher
+                ours = os.environ.get("MDCLIENTS_OURS") or str(REPO / ".venv" / "bin" /
+                                                                "minidocker-runtime")
+                os.environ["MDCLIENTS_BASELINE"] = launcher(ours, args.baseline, tmp)
+            timing(write_image_archive(tmp / "rootfs", tmp / "images.tar"), tmp, args.runs,
+                   bool(args.baseline))
 
 
 if __name__ == "__main__":
