@@ -100,13 +100,9 @@ def spawn_spare() -> Preforked | None:
     None when it cannot be spawned."""
     import _socket
     ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
-    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    boot = (f"import sys; sys.path.insert(0, {src!r}); "
-            "from minidocker.engine.start import spare_main; spare_main(int(sys.argv[1]))")
-    os.set_inheritable(theirs.fileno(), True)
+    boot = "from minidocker.engine.start import spare_main; spare_main(int(sys.argv[1]))"
     try:
-        pid = os.posix_spawn(sys.executable, [sys.executable, "-S", "-I", "-c", boot,
-                                              str(theirs.fileno())], dict(os.environ))
+        pid = spawn_interpreter(boot, [], [theirs.fileno()])
     except OSError:
         ours.close()
         return None
@@ -288,18 +284,32 @@ def _spawn_monitor(record: Record, report_w: int, client: _socket.socket | None,
     threads, locks or connections is inherited), which forks itself once so that it is
     not our child for long. Its pid, to be waited for (it exits at once)."""
     fds = [report_w] + ([client.fileno()] if client is not None else [])
-    for fd in fds:
-        os.set_inheritable(fd, True)
+    boot = "from minidocker.engine.start import spawned_main; spawned_main(sys.argv[1:])"
+    return spawn_interpreter(boot, [record.root, record.id, str(int(interactive))], fds)
+
+
+def spawn_interpreter(boot: str, args: list[str], fds: list[int]) -> int:
+    """posix_spawn a fresh interpreter running `boot` (after `import sys` and our source
+    directory on its path) with `args`, then the numbers under which it finds `fds`: 3,
+    4, ... Only those are passed: each is dup2()ed to its number in the child alone.
+    Marking them inheritable for the spawn instead would let any other thread's spawn
+    meanwhile inherit them too, and a start report's pipe held open by a stranger never
+    ends: start() waited for it holding the container's start lock, and the container's
+    exit, which takes that lock, was never recorded."""
+    import fcntl
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    boot = (f"import sys; sys.path.insert(0, {src!r}); "
-            "from minidocker.engine.start import spawned_main; spawned_main(sys.argv[1:])")
-    argv = [sys.executable, "-S", "-I", "-c", boot, record.root, record.id,
-            str(int(interactive)), *(str(fd) for fd in fds)]
+    argv = [sys.executable, "-S", "-I", "-c", f"import sys; sys.path.insert(0, {src!r}); {boot}",
+            *args, *(str(3 + i) for i in range(len(fds)))]
+    # copies numbered above the targets, so that no dup2 overwrites a source still to come
+    # (and none is a dup2 onto itself, which would leave it close-on-exec)
+    copies = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3 + len(fds)) for fd in fds]
     try:
-        return os.posix_spawn(sys.executable, argv, dict(os.environ))
+        return os.posix_spawn(sys.executable, argv, dict(os.environ),
+                              file_actions=[(os.POSIX_SPAWN_DUP2, fd, 3 + i)
+                                            for i, fd in enumerate(copies)])
     finally:
-        for fd in fds:
-            os.set_inheritable(fd, False)
+        for fd in copies:
+            os.close(fd)
 
 
 def spawned_main(argv: list[str]) -> None:
