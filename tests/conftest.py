@@ -87,6 +87,16 @@ def make_bundle(busybox_rootfs: Path, tmp_path: Path) -> Callable[..., Bundle]:
     return make
 
 
+def at_a_terminal() -> None:
+    """preexec_fn for a command a test interrupts as a user's Ctrl-C would: SIGINT and
+    SIGQUIT at their defaults, as a terminal's foreground job has them, even when the
+    tests run from a script in the background (which ignores both, and its children
+    inherit that: the command would rightly not be interrupted)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def run_captured(cmd: list[str], *, check: bool = False, timeout: float = 60,
                  **kw: Any) -> subprocess.CompletedProcess[str]:
     """Run a command with its output captured through files, not pipes: a container

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_captured
+from tests.conftest import at_a_terminal, run_captured
 from tests.integration.engine.conftest import Engine, engine, mounts_under  # noqa: F401
 
 
@@ -67,7 +67,8 @@ class Builder:
         import time
         proc = subprocess.Popen(self.engine.cmd("build", "--progress", "plain", "--network",
                                                 "none", str(ctx)),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                preexec_fn=at_a_terminal)  # the tests interrupt it
         assert proc.stderr is not None
         deadline = time.monotonic() + 60
         seen = b""

@@ -143,7 +143,7 @@ def test_ctrl_c_stops_a_pull_cleanly_and_it_resumes(tmp_path: Path, registry: Re
     import signal
     import time
 
-    from tests.conftest import tool
+    from tests.conftest import at_a_terminal, tool
 
     name = push_layout(tmp_path, registry, "resume/ctrlc")
     proxy = auth_proxy("none")
@@ -152,7 +152,8 @@ def test_ctrl_c_stops_a_pull_cleanly_and_it_resumes(tmp_path: Path, registry: Re
     root = tmp_path / "root"
     remote = name.replace(registry.addr, proxy.addr)
     proc = subprocess.Popen([tool("minidocker"), "--root", str(root), "pull", remote],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=at_a_terminal)
     partial = root / "image/ingest" / (str(big["digest"]).split(":")[1] + ".partial")
     deadline = time.monotonic() + 30
     while not (partial.exists() and partial.stat().st_size > 0):
