@@ -12,6 +12,7 @@ import select
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from minidocker.engine.service.containers import AttachStream
@@ -202,16 +203,18 @@ def stream(att: AttachStream, *, stdin: bool, tty: bool, forward_signals: bool =
         os.close(wake_w)
 
 
-def finish(code: int | None) -> int:
+def finish(code: int | None, why: Callable[[], str] | None = None) -> int:
     """The command's exit code from stream()'s result, with Docker's words for a
-    detach (the container goes on) or a lost monitor."""
+    detach (the container goes on), or for a stream that ended without the container's
+    exit code: `why` says why (an rm -f removed it), else the monitor was lost."""
     import sys
     if code == DETACHED:
         sys.stdout.write("read escape sequence\n")
         sys.stdout.flush()
         return 0
     if code is None:
-        sys.stderr.write("minidocker: error: lost the container's monitor\n")
+        message = why() if why is not None else "lost the container's monitor"
+        sys.stderr.write(f"minidocker: error: {message}\n")
         return 125
     return code
 

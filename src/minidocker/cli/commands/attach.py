@@ -27,4 +27,4 @@ def run(args: Any) -> int:
     code = serve(stream, stdin=stream.stdin, tty=stream.tty,
                  forward_signals=args.sig_proxy, keys=keys)
     stream.close()
-    return finish(code)
+    return finish(code, lambda: containers.why_the_stream_ended(ctx, args.container))

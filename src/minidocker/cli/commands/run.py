@@ -53,7 +53,7 @@ def run(args: SimpleNamespace) -> int:
                  outputs=tuple(n for n, name in ((1, "stdout"), (2, "stderr"))
                                if name in streams), keys=keys)
     stream.close()
-    return finish(code)
+    return finish(code, lambda: containers.why_the_stream_ended(ctx, created["Id"]))
 
 
 def _attached(args: SimpleNamespace) -> set[str]:

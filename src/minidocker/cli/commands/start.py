@@ -34,7 +34,7 @@ def run(args: Any) -> int:
         assert stream is not None
         code = serve(stream, stdin=args.interactive, tty=stream.tty, keys=keys)
         stream.close()
-        return finish(code)
+        return finish(code, lambda: containers.why_the_stream_ended(ctx, args.containers[0]))
     if args.detach_keys is not None:
         from minidocker.cli.attach import detach_keys
         detach_keys(args.detach_keys)  # checked, as Docker's, though nothing attaches

@@ -274,8 +274,8 @@ def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = N
             sock = starting.start(record, attach=attach, interactive=interactive,
                                    foreground=attach, monitor=monitor, sink=ctx.sink,
                                    fork=ctx.may_fork())
-        except MinidockerError as e:
-            if _removed(record) or "marked for removal" in e.message:  # rm -f raced it
+        except (MinidockerError, OSError) as e:  # (OSError: its files went under us)
+            if _removed(record) or "marked for removal" in str(e):  # rm -f raced it
                 raise Conflict(f"container {record.id[:12]} was removed while it was "
                                "starting (rm -f)") from e
             try:
@@ -290,10 +290,37 @@ def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = N
     return created, None if sock is None else _stream(record, sock, interactive)
 
 
+def why_the_stream_ended(ctx: Context, ref: str) -> str:
+    """What to tell the user when an attached stream ended without the container's exit
+    code: an rm -f removed the container (its monitor killed with it), or the monitor
+    itself was lost."""
+    try:
+        record = find(ctx, ref)
+    except NotFound:
+        return f"container {ref[:12]} was removed while it was running (rm -f)"
+    if _removed(record):
+        return f"container {record.id[:12]} was removed while it was running (rm -f)"
+    return "lost the container's monitor"
+
+
 def _removed(record: Record) -> bool:
-    """Whether a container is gone or going (an rm -f while it started)."""
+    """Whether a container is gone or going (an rm -f while it started): its files gone,
+    or a remover holding its remove.lock (its "removing" mark alone is not enough: the
+    monitor whose start the removal broke records that failure over it)."""
     if not os.path.isdir(record.path("upper")) or not os.path.exists(record.path("config.json")):
         return True
+    import fcntl
+    try:
+        fd = os.open(record.path("remove.lock"), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        pass
+    else:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
     try:
         return record.reload().state.get("Status") == "removing"
     except MinidockerError:
