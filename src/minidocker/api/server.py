@@ -80,14 +80,29 @@ class API:
         for p in self.attaching(cid):
             p.starting = on
 
-    async def wait_for_start(self, cid: str, stdin: bool, request: Any) -> Any:
-        """Wait (the client's connection open) until the container starts: the stream a
-        start through us hands over, or, started elsewhere (the CLI, a restart policy),
-        one attached then. None if the client leaves or the container is removed."""
-        from minidocker.engine.service import containers
-        from minidocker.errors import MinidockerError
+    def expect_start(self, cid: str, stdin: bool) -> PendingAttach:
+        """Note a client attached before the start, before it is answered: its client
+        (`docker run`) sends the start as soon as it has the answer, and a start that
+        found no one waiting would run the container unattached (its output lost)."""
         pending = PendingAttach(stdin, asyncio.get_running_loop())
         self.pending.setdefault(cid, []).append(pending)
+        return pending
+
+    def forget(self, cid: str, pending: PendingAttach) -> None:
+        waiting = self.pending.get(cid, [])
+        if pending in waiting:
+            waiting.remove(pending)
+        if not waiting:
+            self.pending.pop(cid, None)
+
+    async def wait_for_start(self, cid: str, pending: PendingAttach, request: Any) -> Any:
+        """Wait (the client's connection open) until the container starts: the stream a
+        start through us hands over, or, started elsewhere (the CLI, a restart policy),
+        one attached then. None if the client leaves or the container is removed.
+        `pending` is expect_start()'s, forgotten here whatever happens."""
+        from minidocker.engine.service import containers
+        from minidocker.errors import MinidockerError
+        stdin = pending.stdin
         conn = request.conn
         try:
             while True:
@@ -112,9 +127,7 @@ class API:
                     except MinidockerError:
                         continue  # it ended meanwhile: wait for the next start
         finally:
-            self.pending[cid].remove(pending)
-            if not self.pending[cid]:
-                del self.pending[cid]
+            self.forget(cid, pending)
             if pending.future.done() and not pending.future.cancelled() and \
                     conn.writer.is_closing():
                 pending.future.result().close()

@@ -125,3 +125,55 @@ def test_followers_and_attached_clients_hold_up_no_one(service: Service) -> None
             f.wait()
     time.sleep(0.5)
     assert service.ok("inspect", "-f", "{{.State.Status}}", "quiet") == "running\n"
+
+
+def test_a_start_sent_the_moment_attach_is_answered_streams_everything(service: Service
+                                                                        ) -> None:
+    """`docker run` sends its start as soon as the attach is answered: the service counts
+    that client as waiting before it answers, or the container could run unattached and
+    its output be lost."""
+    import json
+    import socket
+
+    def request(sock: socket.socket, method: str, path: str, body: bytes = b"",
+                upgrade: bool = False) -> None:
+        extra = b"Connection: Upgrade\r\nUpgrade: tcp\r\n" if upgrade else b""
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: docker\r\n".encode() + extra +
+                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                     .encode() + body)
+
+    def head(sock: socket.socket) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(1)
+            assert chunk, data
+            data += chunk
+        return data
+
+    for n in range(20):
+        with socket.socket(socket.AF_UNIX) as api:
+            api.settimeout(60)
+            api.connect(str(service.socket))
+            body = json.dumps({"Image": "busybox", "Cmd": ["echo", f"out{n}"],
+                               "AttachStdout": True}).encode()
+            request(api, "POST", "/v1.41/containers/create", body)
+            answer = head(api)
+            length = int(answer.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            got = b""
+            while len(got) < length:
+                got += api.recv(length - len(got))
+            cid = json.loads(got)["Id"]
+            with socket.socket(socket.AF_UNIX) as attach, \
+                    socket.socket(socket.AF_UNIX) as start:
+                for sock in (attach, start):
+                    sock.settimeout(60)
+                    sock.connect(str(service.socket))
+                request(attach, "POST", f"/v1.41/containers/{cid}/attach?stream=1&stdout=1",
+                        upgrade=True)
+                assert head(attach).startswith(b"HTTP/1.1 101")
+                request(start, "POST", f"/v1.41/containers/{cid}/start")  # at once
+                out = b""
+                while chunk := attach.recv(65536):
+                    out += chunk
+                assert f"out{n}".encode() in out, (n, out)
+        service.ok("rm", "-f", cid)

@@ -318,8 +318,13 @@ async def attach(api: API, request: Request) -> None:
     else:
         # not started yet (`docker run`, `docker start -a`): answer now, stream from the
         # start on (the start request hands us the stream, connected before it runs)
-        await conn.hijack(request, stream_type(request.api_version, tty))
-        stream = await api.wait_for_start(cid, stdin, request)
+        pending = api.expect_start(cid, stdin)  # before the answer: the start follows it
+        try:
+            await conn.hijack(request, stream_type(request.api_version, tty))
+        except BaseException:
+            api.forget(cid, pending)
+            raise
+        stream = await api.wait_for_start(cid, pending, request)
         if stream is None:
             conn.close_write()
             return
