@@ -269,7 +269,11 @@ def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = N
         monitor = prefork(ctx)
     try:
         created = create(ctx, body, name=name, pull=pull, platform=platform)
-        record = find(ctx, created["Id"])
+        try:
+            record = find(ctx, created["Id"])
+        except NotFound:  # rm -f raced it
+            raise Conflict(f"container {created['Id'][:12]} was removed while it was "
+                           "starting (rm -f)") from None
         try:
             sock = starting.start(record, attach=attach, interactive=interactive,
                                    foreground=attach, monitor=monitor, sink=ctx.sink,
