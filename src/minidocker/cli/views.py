@@ -16,9 +16,26 @@ GO_MAPS = frozenset(("Labels", "ExposedPorts", "Volumes", "Options", "DriverOpts
                      "Tmpfs", "Networks", "Ports", "Containers"))
 
 
+# keys whose values are Go slices in Docker's types: a null one prints [] (not <no value>)
+GO_SLICES = frozenset((
+    "ExecIDs", "Cmd", "Entrypoint", "OnBuild", "Shell", "Env", "Test", "Binds", "CapAdd",
+    "CapDrop", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Links",
+    "SecurityOpt", "VolumesFrom", "Devices", "DeviceCgroupRules", "DeviceRequests",
+    "Ulimits", "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps",
+    "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "Mounts", "MaskedPaths", "ReadonlyPaths",
+    "SecondaryIPAddresses", "SecondaryIPv6Addresses", "Aliases", "RepoTags", "RepoDigests",
+    "Layers"))
+
+
 def go_maps(doc: Any, key: str = "") -> Any:
-    """`doc` with the dicts under GO_MAPS keys made FreeMaps, at any depth."""
-    from minidocker.gotemplate import FreeMap
+    """`doc` with the dicts under GO_MAPS keys made FreeMaps, at any depth, and the nulls
+    under GO_SLICES and GO_MAPS keys made nil slices and maps (they print [] and map[],
+    as Docker's typed structs do)."""
+    from minidocker.gotemplate import FreeMap, NilMap, NilSlice
+    if doc is None:
+        if key in GO_SLICES:
+            return NilSlice()
+        return NilMap() if key in GO_MAPS else None
     if isinstance(doc, dict):
         items = {k: go_maps(v, k) for k, v in doc.items()}
         return FreeMap(items) if key in GO_MAPS else items

@@ -17,6 +17,8 @@ from minidocker.gotemplate.funcs import FUNCS
 from minidocker.gotemplate.values import (
     MISSING,
     FreeMap,
+    NilMap,
+    NilSlice,
     TemplateError,
     go_json,
     go_quote,
@@ -26,5 +28,6 @@ from minidocker.gotemplate.values import (
     truth,
 )
 
-__all__ = ["FUNCS", "MISSING", "FreeMap", "Template", "TemplateError", "go_json", "go_quote",
-           "go_sprint", "go_sprintf", "go_type", "parse", "render", "truth"]
+__all__ = ["FUNCS", "MISSING", "FreeMap", "NilMap", "NilSlice", "Template", "TemplateError",
+           "go_json", "go_quote", "go_sprint", "go_sprintf", "go_type", "parse", "render",
+           "truth"]

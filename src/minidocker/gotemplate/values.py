@@ -41,6 +41,19 @@ class FreeMap(dict[str, object]):
     __slots__ = ()
 
 
+class NilSlice(list[object]):
+    """A Go slice that is nil (null in the JSON): prints [] as an empty one, `json` gives
+    null. Docker runs --format on its typed structs, where a null slice field is that."""
+
+    __slots__ = ()
+
+
+class NilMap(FreeMap):
+    """A Go map that is nil: prints map[], `json` gives null (see NilSlice)."""
+
+    __slots__ = ()
+
+
 # --------------------------------------------------------------------------- values
 
 
@@ -240,7 +253,7 @@ def _json_into(v: Any, out: list[str]) -> None:
     t = type(v)
     if t is str:
         out.append('"' + v.translate(_JSON_ESCAPES) + '"')
-    elif v is None or v is MISSING:
+    elif v is None or v is MISSING or t is NilSlice or t is NilMap:
         out.append("null")
     elif t is bool:
         out.append("true" if v else "false")

@@ -205,3 +205,16 @@ def test_quote_command_as_ps_shows_it() -> None:
     assert quote_command("/bin/sh -c 'while true; do sleep 1; done'") == \
         '"/bin/sh -c \'while t…"'
     assert quote_command('echo "hi"\n', trunc=False) == '"echo \\"hi\\"\\n"'
+
+
+def test_null_slices_and_maps_print_as_dockers_typed_structs() -> None:
+    """Docker runs inspect's --format on its typed structs: a null slice (ExecIDs with no
+    exec running, CapAdd ...) prints [] and a null map map[], while `json` keeps null."""
+    from minidocker.cli.views import go_maps
+    from minidocker.gotemplate import parse
+    doc = go_maps({"ExecIDs": None, "HostConfig": {"CapAdd": None, "PidsLimit": None},
+                   "Config": {"Volumes": None, "Labels": {"a": "b"}}})
+    text = "{{.ExecIDs}} {{json .ExecIDs}} {{len .ExecIDs}} {{.HostConfig.CapAdd}} " \
+           "{{.Config.Volumes}} {{json .Config.Volumes}} {{if .ExecIDs}}y{{else}}n{{end}} " \
+           "{{range .ExecIDs}}x{{end}}{{.Config.Labels.a}} {{json .HostConfig.PidsLimit}}"
+    assert parse(text).execute(doc) == "[] null 0 [] map[] null n b null"
