@@ -249,11 +249,22 @@ def run_command(name: str, argv: list[str], debug: bool, root: str,
     except MinidockerError as e:
         if debug:
             raise
-        return _error(e.message, e.exit_code, e.hint)
+        return _error(e.message, _exit_code(prog, e.exit_code), e.hint)
     except OSError as e:
         if debug:
             raise
-        return _error(describe(e), 125)
+        return _error(describe(e), _exit_code(prog, 125))
+
+
+# Docker's client exits 125 when run or create fails (with 126 and 127 for a command
+# that cannot be invoked or found), and 1 for any other command's error; a flag error
+# is 125 everywhere.
+ENGINE_ERROR_125 = frozenset(("minidocker run", "minidocker create", "minidocker container run",
+                              "minidocker container create"))
+
+
+def _exit_code(prog: str, code: int) -> int:
+    return 1 if code == 125 and prog not in ENGINE_ERROR_125 else code
 
 
 def _as_host_root() -> bool:

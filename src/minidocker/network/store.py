@@ -78,7 +78,7 @@ class Store:
         matches = [n for n in networks.values() if n.id.startswith(name_or_id)]
         if len(matches) == 1 and name_or_id:
             return matches[0]
-        raise NotFound(f"network {name_or_id} not found")
+        raise NotFound(f"no such network: {name_or_id}")  # Docker: No such network
 
     # -- endpoints -------------------------------------------------------------------
 

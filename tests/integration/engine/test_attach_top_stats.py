@@ -107,9 +107,10 @@ def test_detach_keys_leave_the_container_running(engine: Engine, tmp_path: Path)
     out, code = drive_pty(engine.cmd("attach", "box"), [b"\r", b"exit 7\r"], timeout=12)
     assert code == 7, out
     before = engine.ok("ps", "-aq")
-    for args in (("run", "--detach-keys", "ctrl-1"), ("run", "--detach-keys", "ab"),
-                 ("start", "--detach-keys", "")):
-        result = engine.run(*args, engine.image if args[0] == "run" else "box", "true")
-        assert result.returncode == 125 and "Invalid detach keys" in result.stderr, \
+    for args, code in ((("run", "--detach-keys", "ctrl-1", engine.image), 125),
+                       (("run", "--detach-keys", "ab", engine.image), 125),
+                       (("start", "--detach-keys", "", "box"), 1)):
+        result = engine.run(*args, "true")
+        assert result.returncode == code and "Invalid detach keys" in result.stderr, \
             result.stderr
     assert engine.ok("ps", "-aq") == before

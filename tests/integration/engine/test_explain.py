@@ -148,6 +148,6 @@ def test_explain_refuses_what_it_cannot_read(engine: Engine, setup: list[str],
     if setup:
         engine.ok("create", "--name", "idle", engine.image, "true")
     result = engine.run("explain", "idle")
-    assert result.returncode == 125
+    assert result.returncode == 1
     assert result.stderr.startswith("minidocker: error:") and message in result.stderr
     assert "Traceback" not in result.stderr

@@ -54,6 +54,25 @@ def test_engine_errors_are_125(engine: Engine) -> None:
     assert result.returncode != 0 and "no such container" in result.stderr
 
 
+def test_exit_codes_are_dockers_clients(engine: Engine) -> None:
+    """Docker's client exits 125 when run or create fails and 1 when any other command
+    does (logs, port, top, rename, exec, rmi ... of nothing); a flag error is 125."""
+    for args in (("run", "nosuch/image:1"), ("create", "--memory", "lots", engine.image),
+                 ("container", "run", "--cpus", "99", engine.image), ("logs", "--foo", "x")):
+        result = engine.run(*args)
+        assert result.returncode == 125, (args, result.stderr)
+    for args in (("logs", "nosuch"), ("port", "nosuch"), ("top", "nosuch"),
+                 ("rename", "nosuch", "x"), ("exec", "nosuch", "true"), ("rmi", "nosuch"),
+                 ("stop", "nosuch"), ("network", "create", "--subnet", "bad", "n"),
+                 ("volume", "inspect", "nosuch"), ("ps", "--filter", "bad=1")):
+        result = engine.run(*args)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.startswith("minidocker: error: ") and "Traceback" not in \
+            result.stderr
+    assert engine.run("run", "--rm", engine.image, "nosuchcommand").returncode == 127
+    assert engine.run("run", "--rm", engine.image, "/etc").returncode == 126
+
+
 def test_an_error_before_start_leaves_no_preforked_monitor(engine: Engine) -> None:
     """`run` forks the container's monitor before it makes the record; when the record
     can't be made, that process must go (it would hold the CLI's stdout open)."""

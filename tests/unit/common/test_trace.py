@@ -249,6 +249,6 @@ def test_trace_show_cli(tmp_path: Path) -> None:
         if bad.name == "bad.json":
             bad.write_text("hello")
         result = subprocess.run([*show, str(bad)], capture_output=True, text=True)
-        assert result.returncode == 125
+        assert result.returncode == 1
         assert result.stderr.startswith("minidocker: error: trace file ")
         assert message in result.stderr and len(result.stderr.splitlines()) == 1

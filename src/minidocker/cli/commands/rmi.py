@@ -19,7 +19,7 @@ SPEC = Spec("[OPTIONS] IMAGE [IMAGE...]", (
 def run(args: Any) -> int:
     from minidocker.cli.commands._common import context
     from minidocker.engine.service import images
-    from minidocker.errors import MinidockerError
+    from minidocker.errors import MinidockerError, NotFound
 
     ctx = context(args)
     status = 0
@@ -30,7 +30,7 @@ def run(args: Any) -> int:
                     print(f"{kind}: {value}")
         except MinidockerError as e:
             sys.stderr.write(f"minidocker: error: {e.message}\n")
-            if e.hint:
+            if e.hint and not isinstance(e, NotFound):  # (not "pull it first")
                 sys.stderr.write(f"hint: {e.hint}\n")
-            status = e.exit_code
+            status = 1  # Docker's, whatever failed
     return status
