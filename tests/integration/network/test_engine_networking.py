@@ -393,3 +393,25 @@ def test_killed_monitor_of_a_running_container_then_rm(eng: Engine) -> None:
     assert host_fetch("tcp", "127.0.0.1", port).startswith("tcp srv")
     eng.ok("rm", "-f", "srv")
     assert residue(eng) == []
+
+
+def test_network_ls_filters_dangling_scope_type(eng: Engine) -> None:
+    """Docker's network ls filters: dangling=true is a user network no running container
+    is connected to, dangling=false one in use or pre-defined; scope=local is every one;
+    a value these filters do not take is refused."""
+    make_network(eng, "idle")
+    make_network(eng, "used")
+    eng.ok("create", "--name", "created", "--network", "idle", eng.image, "true")
+    eng.ok("run", "-d", "--name", "user", "--network", "used", eng.image, "sleep", "60")
+
+    def names(*filters: str) -> list[str]:
+        args = [a for f in filters for a in ("--filter", f)]
+        return eng.ok("network", "ls", "--format", "{{.Name}}", *args).split()
+
+    assert names("dangling=true") == ["idle"]
+    assert names("dangling=false") == ["bridge", "used"]
+    assert names("scope=local") == ["bridge", "idle", "used"]
+    assert names("scope=swarm") == [] and names("type=custom") == ["idle", "used"]
+    for bad in ("dangling=maybe", "type=mine", "colour=red"):
+        result = eng.run("network", "ls", "--filter", bad)
+        assert result.returncode == 1 and "invalid filter" in result.stderr, result.stderr

@@ -13,17 +13,26 @@ if TYPE_CHECKING:
     from minidocker.engine.service import Context
     from minidocker.engine.service.types import PruneReport
 
-LIST_FILTERS = ("driver", "id", "label", "name", "type")
+LIST_FILTERS = ("dangling", "driver", "id", "label", "name", "scope", "type")
+_VALUES = {"dangling": ("true", "false", "1", "0"), "scope": ("local", "global", "swarm"),
+           "type": ("builtin", "custom")}
 
 
 def ls(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> list[dict[str, Any]]:
     """GET /networks: the inspect document of each network, sorted by name. Docker's
-    filters: driver, id (prefix), label, name (substring), type (builtin/custom)."""
+    filters: dangling (no container connected), driver, id (prefix), label, name
+    (substring), scope (local), type (builtin/custom)."""
     from minidocker import network
     wanted = dict(filters or {})
-    for key in wanted:
+    for key, values in wanted.items():
         if key not in LIST_FILTERS:
             raise UsageError(f"invalid filter '{key}'")
+        for value in values:
+            if key in _VALUES and value.lower() not in _VALUES[key]:
+                raise UsageError(f"invalid filter: '{key}'='{value}'")
+    if "dangling" in wanted:
+        from minidocker.engine.networking import cleanup_stale
+        cleanup_stale(ctx.root)  # a crashed container's endpoint connects nothing
     out = []
     for net in network.list_networks(ctx.root):
         doc = network.inspect_network(ctx.root, net.name)
@@ -43,6 +52,11 @@ def _matches(doc: dict[str, Any], key: str, value: str) -> bool:
         return value in doc["Name"]
     if key == "type":
         return (doc["Name"] in PREDEFINED) == (value == "builtin")
+    if key == "scope":
+        return value == "local"
+    if key == "dangling":  # Docker's: no container, and never a pre-defined network
+        return (not doc.get("Containers") and doc["Name"] not in PREDEFINED) == \
+            (value.lower() in ("true", "1"))
     return has_label(doc.get("Labels") or {}, value)
 
 
