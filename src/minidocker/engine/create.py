@@ -43,14 +43,31 @@ def resolve_image(root: str, ref: str, pull: Callable[[Any, str], Any] | None = 
     return image.id, lowers, dict(image.config.get("config") or {}), image
 
 
+def _check_platform(config: dict[str, Any], warn: Callable[[str], None]) -> None:
+    """dockerd's warning when an image was made for another platform (it runs it all the
+    same: an emulator registered with binfmt_misc may do it)."""
+    from minidocker.image.hostplatform import host_platform
+    wanted = f"{config.get('os') or 'linux'}/{config.get('architecture') or ''}"
+    host = host_platform()
+    if config.get("architecture") and wanted != host:
+        if config.get("variant"):
+            wanted += f"/{config['variant']}"
+        warn(f"The requested image's platform ({wanted}) does not match the detected host "
+             f"platform ({host}) and no specific platform was requested")
+
+
 def create(root: str, options: dict[str, Any],
-           pull: Callable[[Any, str], Any] | None = None) -> Record:
+           pull: Callable[[Any, str], Any] | None = None,
+           warn: Callable[[str], None] | None = None) -> Record:
     """A new container record from `options` (Docker's create body: Image, Cmd, Entrypoint,
     Env, ..., HostConfig, Name, with the mounts parsed into Mounts: see
-    service.containers.create); nothing runs yet. Fails leaving nothing behind."""
+    service.containers.create); nothing runs yet. Fails leaving nothing behind. `warn`
+    hears dockerd's warnings (an image of another platform than the host's)."""
     records = Records(root)
     ref = options["Image"]
     image_id, lowers, image_cfg, image = resolve_image(root, ref, pull)
+    if image is not None and warn is not None:
+        _check_platform(image.config, warn)
     if minidocker.TRACE:
         minidocker.TRACE.step("image", "resolved", ref=ref, id=image_id, lower_dirs=lowers)
     cid, name = records.allocate(options.get("Name"))

@@ -202,8 +202,10 @@ def store_layer(store: st.Store, tar_path: str) -> tuple[dict[str, Any], str]:
 def build_image(store: st.Store, base: st.Image | None, tar_path: str, *,
                 tags: Sequence[refs.Reference] = (), changes: Sequence[str] = (),
                 created_by: str = "", comment: str = "", author: str = "",
-                container_config: dict[str, Any] | None = None) -> st.Image:
-    """Add the layer in `tar_path` on top of `base` (or alone) and record the new image."""
+                container_config: dict[str, Any] | None = None,
+                platform: str | None = None) -> st.Image:
+    """Add the layer in `tar_path` on top of `base` (or alone: an image of `platform`,
+    os/arch[/variant], by default the host's) and record the new image."""
     with store.writing():
         layer_desc, diff_id = store_layer(store, tar_path)
         created = now()
@@ -212,8 +214,10 @@ def build_image(store: st.Store, base: st.Image | None, tar_path: str, *,
             base_layers = base.layers
             docker = base.manifest.get("mediaType") == st.MEDIA_DOCKER_MANIFEST
         else:
-            os_name, _, arch = host_platform().partition("/")
-            config = {"architecture": arch.split("/")[0], "os": os_name,
+            os_name, _, arch = (platform or host_platform()).partition("/")
+            arch, _, variant = arch.partition("/")
+            config = {"architecture": arch, "os": os_name, **(
+                      {"variant": variant} if variant else {}),
                       "config": {"Env": [DEFAULT_PATH]}, "rootfs": {"type": "layers",
                                                                     "diff_ids": []},
                       "history": []}
@@ -303,16 +307,17 @@ def commit_container(store: st.Store, upper_dir: str, base_image: st.Image | Non
 
 
 def import_rootfs(store: st.Store, source: str | IO[bytes], *, ref: str | None = None,
-                  changes: Sequence[str] = (), message: str = "") -> st.Image:
+                  changes: Sequence[str] = (), message: str = "",
+                  platform: str | None = None) -> st.Image:
     """A rootfs directory, a (possibly compressed) tarball path, or a stream, as a new
-    one-layer image."""
+    one-layer image (of `platform`, os/arch[/variant], the host's by default)."""
     tags = [refs.parse(ref)] if ref else []
     with store.writing():  # gc removes what is in ingest/ when no writer holds this
-        return _import(store, source, tags, changes, message)
+        return _import(store, source, tags, changes, message, platform)
 
 
 def _import(store: st.Store, source: str | IO[bytes], tags: list[refs.Reference],
-            changes: Sequence[str], message: str) -> st.Image:
+            changes: Sequence[str], message: str, platform: str | None) -> st.Image:
     tmp = _temp_path(store, "import-")
     try:
         with open(tmp, "xb") as out:
@@ -329,7 +334,8 @@ def _import(store: st.Store, source: str | IO[bytes], tags: list[refs.Reference]
         _check_tar(tmp)
         label = source if isinstance(source, str) else "-"
         return build_image(store, None, tmp, tags=tags, changes=changes,
-                           created_by=f"minidocker import {label}", comment=message)
+                           created_by=f"minidocker import {label}", comment=message,
+                           platform=platform)
     finally:
         _unlink(tmp)
 

@@ -158,3 +158,28 @@ def test_push_and_pull_all_tags(tmp_path: Path, registry: Registry, busybox_root
     pushed = cli("events", "--since", "10m", "--until", "0s", "--filter", "event=push",
                  "--format", "{{.Actor.ID}}").stdout
     assert pushed.split() == [f"{repo}:one", f"{repo}:two"]
+
+
+def test_import_platform_and_rmi_no_prune(busybox_rootfs: Path, cli: CLI) -> None:
+    """import --platform makes an image of that platform (Docker's forms: arm64 is
+    linux/arm64, arm/v7 keeps its variant), the host's by default; a platform that is no
+    platform is refused; run warns as dockerd does for another platform's image (and
+    runs it: binfmt_misc may); rmi --no-prune removes as rmi does (an image here has no
+    parents to keep)."""
+    cli("import", str(busybox_rootfs), "plat:host")
+    cli("import", "--platform", "arm64", str(busybox_rootfs), "plat:arm64")
+    cli("import", "--platform", "linux/arm/v7", str(busybox_rootfs), "plat:armv7")
+    fmt = "{{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}"
+    shown = {tag: cli("image", "inspect", "-f", fmt, f"plat:{tag}").stdout.strip()
+             for tag in ("host", "arm64", "armv7")}
+    from minidocker.image.hostplatform import host_platform
+    host = host_platform()
+    assert shown == {"host": host, "arm64": "linux/arm64", "armv7": "linux/arm/v7"}
+    bad = cli("import", "--platform", "plan9/z80", str(busybox_rootfs), "plat:bad",
+              check=False)
+    assert bad.returncode == 1 and "error parsing specified platform" in bad.stderr
+    for tag, warned in (("host", False), ("arm64", host != "linux/arm64")):
+        run = cli("run", "--rm", "--network", "none", f"plat:{tag}", "true")
+        assert ("requested image's platform (linux/arm64) does not match the detected host "
+                f"platform ({host})" in run.stderr) == warned, run.stderr
+    assert cli("rmi", "--no-prune", "plat:host").stdout.startswith("Untagged: plat:host")

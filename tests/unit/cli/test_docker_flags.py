@@ -38,7 +38,6 @@ MISSING: dict[tuple[str, str], str] = {
     ("version", "kubeconfig"): "Kubernetes orchestrator support was removed from Docker "
                                "itself; minidocker is a runtime under Kubernetes instead",
     ("rm", "link"): "legacy container links are not built (user networks resolve names)",
-    ("rmi", "no-prune"): NOT_YET,
     ("network connect", "ip6"): NO_IPV6,
     ("network connect", "link-local-ip"): NO_IPV6,
     ("network connect", "link"): "legacy container links are not built (user networks "
@@ -59,7 +58,6 @@ MISSING: dict[tuple[str, str], str] = {
     ("builder prune", "keep-storage"): NOT_YET,
     ("exec", "detach-keys"): "exec runs the command on the caller's own terminal (no "
                              "attach stream to detach from); run, start and attach have it",
-    ("import", "platform"): NOT_YET,
 }
 for _flag in ("add-host", "cache-from", "cgroup-parent", "compress", "cpu-period",
               "cpu-quota", "cpu-shares", "cpuset-cpus", "cpuset-mems", "force-rm",
@@ -113,7 +111,6 @@ for _cmd in ("container", "image"):
                           ("container", "exec"), ("container", "update"), ("image", "rm"),
                           ("image", "pull"), ("image", "push"), ("image", "import")):
             MISSING[(f"{_cmd} {_c}", _f)] = _why
-MISSING[("image rm", "no-prune")] = MISSING[("rmi", "no-prune")]
 
 
 def ours(command: str) -> dict[str, tuple[str, str]]:

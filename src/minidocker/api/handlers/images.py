@@ -107,7 +107,8 @@ async def _import(api: API, request: Request, source: str) -> None:
     try:
         sink, result = await _progress(api, request, _service().import_, body, ref=ref,
                                        changes=request.query.get("changes", []),
-                                       message=request.arg("message") or "")
+                                       message=request.arg("message") or "",
+                                       platform=request.arg("platform") or None)
     except Exception:
         if body.error is not None:
             raise body.error

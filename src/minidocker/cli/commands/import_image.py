@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 SPEC = Spec("[OPTIONS] file|URL|- [REPOSITORY[:TAG]]", (
     ("c", "change", "list", "Apply Dockerfile instruction to the created image"),
     ("m", "message", "string", "Set commit message for imported image", {"default": ""}),
+    ("", "platform", "string", "Set platform if server is multi-platform capable"),
 ), (("source", 1), ("reference", "?")))
 
 
@@ -23,5 +24,5 @@ def run(args: Any) -> int:
 
     source = sys.stdin.buffer if args.source == "-" else args.source
     print(images.import_(context(args), source, ref=args.reference, changes=args.change,
-                         message=args.message)["Id"])
+                         message=args.message, platform=args.platform)["Id"])
     return 0

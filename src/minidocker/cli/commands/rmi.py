@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 SPEC = Spec("[OPTIONS] IMAGE [IMAGE...]", (
     ("f", "force", "bool", "Force removal of the image"),
+    # an image here has no parent images (its layers are not images of their own), so
+    # there are never untagged parents to keep or delete: Docker's flag, the same result
+    ("", "no-prune", "bool", "Do not delete untagged parents"),
 ), (("images", "+"),))
 
 

@@ -76,7 +76,11 @@ def create(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None 
     if pull == "always" and not _is_directory(options["Image"]):
         from minidocker.engine.service import images
         images.pull(ctx, options["Image"], platform=platform)
-    record = creating.create(ctx.root, options, pull=puller)
+    def warn(message: str) -> None:
+        warnings.append(message)
+        ctx.sink.warning(message)
+
+    record = creating.create(ctx.root, options, pull=puller, warn=warn)
     return {"Id": record.id, "Warnings": warnings}
 
 

@@ -288,11 +288,15 @@ def load(ctx: Context, source: IO[bytes]) -> list[str]:
 
 
 def import_(ctx: Context, source: str | IO[bytes], *, ref: str | None = None,
-            changes: list[str] | tuple[str, ...] = (), message: str = "") -> dict[str, str]:
-    """POST /images/create?fromSrc=: a rootfs tarball (or directory) as an image."""
+            changes: list[str] | tuple[str, ...] = (), message: str = "",
+            platform: str | None = None) -> dict[str, str]:
+    """POST /images/create?fromSrc=: a rootfs tarball (or directory) as an image, of
+    `platform` (os/arch[/variant], Docker's forms) or the host's."""
+    from minidocker.engine.service import validate
     from minidocker.image import commit
+    wanted = validate.platform(platform) if platform else None
     image = commit.import_rootfs(_store(ctx), source, ref=ref, changes=list(changes),
-                                 message=message)
+                                 message=message, platform=wanted)
     _event(ctx, "import", image.id, image.id, image)
     return {"Id": image.id}
 
