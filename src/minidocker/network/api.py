@@ -159,7 +159,9 @@ def ensure_network(root: str, name: str = DEFAULT_NETWORK) -> Network:
 
 def create_network(root: str, name: str, *, subnet: str | None = None,
                    gateway: str | None = None, internal: bool = False,
-                   labels: dict[str, str] | None = None, bridge: str | None = None) -> Network:
+                   labels: dict[str, str] | None = None, bridge: str | None = None,
+                   ip_range: str | None = None, aux: dict[str, str] | None = None
+                   ) -> Network:
     if not _valid_name(name):
         raise UsageError(f"invalid network name {name!r}",
                          hint="use letters, digits and _.- (not first)")
@@ -167,14 +169,20 @@ def create_network(root: str, name: str, *, subnet: str | None = None,
         raise Conflict(f"network {name} is pre-defined and cannot be created")
     if gateway and not subnet:
         raise UsageError("--gateway needs --subnet")
+    if ip_range and not subnet:  # Docker's client's words
+        raise UsageError(f"no matching subnet for range {ip_range}")
+    if aux and not subnet:
+        raise UsageError(f"no matching subnet for aux-address {next(iter(aux.values()))}")
     store = Store(root)
     _default_record(store)
     with store.lock():
         networks = store.networks()
         if name in networks:
             raise Conflict(f"network with name {name} already exists")
+        pool, reserved = "", dict[str, str]()
         if subnet:
             subnet, gw = ipam.validate_subnet(subnet, gateway)
+            pool, reserved = ipam.validate_range(subnet, ip_range, aux, gw)
             for route in _host_routes():
                 if ipam.overlaps(subnet, route):
                     raise Conflict(f"subnet {subnet} overlaps the host route to {route}")
@@ -196,7 +204,7 @@ def create_network(root: str, name: str, *, subnet: str | None = None,
             raise Conflict(f"network interface {bridge} already exists")
         net = Network(name=name, id=net_id, subnet=subnet, gateway=gw, bridge=bridge,
                       internal=internal, labels=dict(labels or {}), mtu=_uplink_mtu(),
-                      created=_now())
+                      created=_now(), ip_range=pool, aux=reserved)
         # record, then subnet, then device: killed at any point, what exists is a network
         # that `network rm`/`prune` removes whole (its bridge, rules and subnet, each if
         # it got that far); connect reserves a subnet its network lacks, and makes a
@@ -345,7 +353,10 @@ def inspect_network(root: str, name: str) -> dict[str, Any]:
     return {"Name": net.name, "Id": net.id, "Created": net.created, "Scope": "local",
             "Driver": net.driver, "EnableIPv6": False, "Internal": net.internal,
             "IPAM": {"Driver": "default",
-                     "Config": [{"Subnet": net.subnet, "Gateway": net.gateway}]},
+                     "Config": [{"Subnet": net.subnet, "Gateway": net.gateway,
+                                 **({"IPRange": net.ip_range} if net.ip_range else {}),
+                                 **({"AuxiliaryAddresses": dict(net.aux)} if net.aux
+                                    else {})}]},
             "Containers": containers,
             "Options": {"com.docker.network.bridge.name": net.bridge,
                         "com.docker.network.driver.mtu": str(net.mtu or 1500)},
@@ -386,10 +397,12 @@ def connect(root: str, network: str, container_id: str, netns_path: str, *, name
         routed = any(o.network in networks and not networks[o.network].internal
                      for o in others)
         try:
-            address = store.ipam.allocate(net.subnet, container_id, ip)
+            address = store.ipam.allocate(net.subnet, container_id, ip,
+                                          ip_range=net.ip_range, reserved=net.aux.values())
         except NotFound:  # a `network rm` killed half-way forgot it first: take it again
             store.ipam.add_subnet(net.subnet, net.gateway)
-            address = store.ipam.allocate(net.subnet, container_id, ip)
+            address = store.ipam.allocate(net.subnet, container_id, ip,
+                                          ip_range=net.ip_range, reserved=net.aux.values())
         try:
             published = [p for eps in endpoints.values() for e in eps.values() for p in e.ports]
             mappings = _resolve_ports(specs, published) if specs else []

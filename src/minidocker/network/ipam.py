@@ -67,8 +67,11 @@ class Ipam:
                 raise Conflict(f"subnet {subnet} still has {len(entry['leases'])} leases")
             self._save(subnets)
 
-    def allocate(self, subnet: str, owner: str, requested: str | None = None) -> str:
-        """Lease an address of `subnet` to `owner` (the same one again if it has one).
+    def allocate(self, subnet: str, owner: str, requested: str | None = None, *,
+                 ip_range: str = "", reserved: Iterable[str] = ()) -> str:
+        """Lease an address of `subnet` to `owner` (the same one again if it has one):
+        `requested`, or a free one of `ip_range` (the subnet without it), never one of
+        `reserved` (auxiliary addresses).
 
         Free addresses are handed out round-robin from a cursor, so a just-released
         address is not reused at once (peers may still cache its MAC)."""
@@ -85,15 +88,21 @@ class Ipam:
             first, last = int(net.network_address) + 1, int(net.broadcast_address) - 1
             if net.prefixlen >= 31:
                 first, last = int(net.network_address), int(net.broadcast_address)
-            reserved = {entry["gateway"]}
+            reserved = {entry["gateway"], *reserved}
             if requested is not None:
                 ip = _check_requested(requested, net, first, last)
-                if ip in reserved:
+                if ip == entry["gateway"]:
                     raise Conflict(f"address {ip} is the gateway of {subnet}")
+                if ip in reserved:
+                    raise Conflict(f"address {ip} is an auxiliary address of {subnet}")
                 if ip in leases:
                     raise Conflict(f"address {ip} is already in use on {subnet}")
                 chosen = ip
             else:
+                if ip_range:  # the sub-range, inside the usable addresses
+                    pool = ipaddress.IPv4Network(ip_range)
+                    first = max(first, int(pool.network_address))
+                    last = min(last, int(pool.broadcast_address))
                 free = _next_free(first, last, int(entry.get("next", 0)),
                                   set(leases) | reserved)
                 if free is None:
@@ -204,6 +213,36 @@ def validate_subnet(subnet: str, gateway: str | None) -> tuple[str, str]:
     if gw not in net or gw in (net.network_address, net.broadcast_address):
         raise UsageError(f"gateway {gateway} is not a usable address of {subnet}")
     return str(net), str(gw)
+
+
+def validate_range(subnet: str, ip_range: str | None, aux: dict[str, str] | None,
+                   gateway: str) -> tuple[str, dict[str, str]]:
+    """--ip-range and --aux-address checked against their --subnet, with Docker's words:
+    (the range normalized or "", name -> address)."""
+    net = ipaddress.IPv4Network(subnet)
+    pool = ""
+    if ip_range:
+        try:
+            sub = ipaddress.IPv4Network(ip_range, strict=False)
+        except ValueError:
+            raise UsageError(f"invalid CIDR address: {ip_range}") from None
+        if not sub.subnet_of(net):
+            raise UsageError(f"no matching subnet for range {ip_range}")
+        pool = str(sub)
+    out = {}
+    for name, text in (aux or {}).items():
+        try:
+            addr = ipaddress.IPv4Address(text)
+        except ValueError:
+            raise UsageError(f"invalid aux-address {name}={text}: not an IPv4 "
+                             "address") from None
+        if addr not in net:
+            raise UsageError(f"no matching subnet for aux-address {text}")
+        if str(addr) == gateway or addr in (net.network_address, net.broadcast_address):
+            raise UsageError(f"aux-address {text} is the gateway or not a usable address "
+                             f"of {subnet}")
+        out[name] = str(addr)
+    return pool, out
 
 
 def overlaps(a: str, b: str) -> bool:

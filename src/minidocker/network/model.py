@@ -77,11 +77,12 @@ class PortMapping(_Record):
 
 class Network(_Record):
     _fields = ("name", "id", "subnet", "gateway", "bridge", "driver", "internal", "mtu",
-               "labels", "created")
+               "labels", "created", "ip_range", "aux")
 
     def __init__(self, name: str, id: str, subnet: str, gateway: str, bridge: str,
                  driver: str = "bridge", internal: bool = False, mtu: int = 0,
-                 labels: dict[str, str] | None = None, created: str = ""):
+                 labels: dict[str, str] | None = None, created: str = "",
+                 ip_range: str = "", aux: dict[str, str] | None = None):
         self.name = name
         self.id = id
         self.subnet = subnet
@@ -92,6 +93,8 @@ class Network(_Record):
         self.mtu = mtu  # 0: the kernel's default (1500)
         self.labels: dict[str, str] = dict(labels or {})
         self.created = created
+        self.ip_range = ip_range  # --ip-range: where addresses are handed out ("": all)
+        self.aux: dict[str, str] = dict(aux or {})  # --aux-address: name -> reserved IP
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -106,6 +109,9 @@ class Network(_Record):
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
         d["labels"] = dict(self.labels)
+        d["aux"] = dict(self.aux)
+        if not self.ip_range and not self.aux:  # as records were before these options
+            del d["ip_range"], d["aux"]
         return d
 
     @classmethod

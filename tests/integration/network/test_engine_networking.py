@@ -415,3 +415,37 @@ def test_network_ls_filters_dangling_scope_type(eng: Engine) -> None:
     for bad in ("dangling=maybe", "type=mine", "colour=red"):
         result = eng.run("network", "ls", "--filter", bad)
         assert result.returncode == 1 and "invalid filter" in result.stderr, result.stderr
+
+
+def test_ip_range_and_aux_addresses(eng: Engine) -> None:
+    """network create --ip-range: containers' addresses come from that sub-range;
+    --aux-address: never handed out (nor taken with --ip); both shown in the IPAM config
+    as Docker's, and checked against the subnet with Docker's words."""
+    import random
+    prefix = f"10.{random.randint(200, 250)}.{random.randint(0, 255)}"
+    make_network(eng, "ranged", "--subnet", f"{prefix}.0/24", "--ip-range",
+                 f"{prefix}.64/29", "--aux-address", f"router={prefix}.65")
+    [doc] = json.loads(eng.ok("network", "inspect", "ranged"))
+    assert doc["IPAM"]["Config"] == [{"Subnet": f"{prefix}.0/24", "Gateway": f"{prefix}.1",
+                                      "IPRange": f"{prefix}.64/29",
+                                      "AuxiliaryAddresses": {"router": f"{prefix}.65"}}]
+    for i in range(4):
+        eng.ok("run", "-d", "--name", f"r{i}", "--network", "ranged", eng.image, "sleep", "60")
+    got = {eng.ok("inspect", "-f", "{{.NetworkSettings.Networks.ranged.IPAddress}}",
+                  f"r{i}").strip() for i in range(4)}
+    assert got <= {f"{prefix}.{n}" for n in (64, 66, 67, 68, 69, 70, 71)} and len(got) == 4
+    taken = eng.run("run", "--rm", "--network", "ranged", "--ip", f"{prefix}.65", eng.image,
+                    "true")
+    assert taken.returncode == 125 and "auxiliary address" in taken.stderr
+    outside = eng.ok("run", "--rm", "--network", "ranged", "--ip", f"{prefix}.200",
+                     eng.image, "sh", "-c", "ip -4 -o addr show eth0")
+    assert f"{prefix}.200/24" in outside  # --ip may be anywhere in the subnet
+    for args, words in ((["--ip-range", f"{prefix}.0/25"], "no matching subnet for range"),
+                        (["--subnet", "10.31.0.0/24", "--ip-range", "10.32.0.0/25"],
+                         "no matching subnet for range 10.32.0.0/25"),
+                        (["--subnet", "10.31.0.0/24", "--aux-address", "a=10.32.0.1"],
+                         "no matching subnet for aux-address 10.32.0.1"),
+                        (["--subnet", "10.31.0.0/24", "--ip-range", "x"],
+                         "invalid CIDR address: x")):
+        result = eng.run("network", "create", *args, "bad")
+        assert result.returncode == 1 and words in result.stderr, result.stderr

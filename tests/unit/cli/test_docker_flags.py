@@ -49,8 +49,6 @@ MISSING: dict[tuple[str, str], str] = {
     ("network create", "config-from"): SWARM,
     ("network create", "config-only"): SWARM,
     ("network create", "ipv6"): NO_IPV6,
-    ("network create", "aux-address"): NOT_YET,
-    ("network create", "ip-range"): NOT_YET,
     ("network create", "ipam-driver"): "IPAM plugins: only the default IPAM exists",
     ("network create", "ipam-opt"): "IPAM plugins: only the default IPAM exists",
     ("network inspect", "verbose"): SWARM,

@@ -30,10 +30,14 @@ def _create(args: Any) -> int:
     from minidocker.engine.service import networks
     if len(args.subnet) > 1 or len(args.gateway) > 1:
         raise UsageError("one --subnet and one --gateway: networks have one IPv4 subnet")
+    if len(args.ip_range) > 1:
+        raise UsageError(f"multiple ranges ({', '.join(args.ip_range)}) on the same subnet "
+                         f"({(args.subnet or [''])[0]})")
     result = networks.create(context(args), args.name, driver=args.driver,
                              subnet=(args.subnet or [None])[0],
                              gateway=(args.gateway or [None])[0], internal=args.internal,
-                             labels=_pairs(args.label, "--label"), options=args.opt)
+                             labels=_pairs(args.label, "--label"), options=args.opt,
+                             ip_range=(args.ip_range or [None])[0], aux=args.aux_address)
     print(result["Id"])
     return 0
 
@@ -155,10 +159,12 @@ SPEC = Spec("COMMAND", subcommands={
     ), (("network", 1), ("container", 1)), handler=_connect,
         summary="Connect a container to a network"),
     "create": Spec("[OPTIONS] NETWORK", (
+        ("", "aux-address", "map", "Auxiliary IPv4 or IPv6 addresses used by Network driver"),
         ("d", "driver", "string", "Driver to manage the Network", {"default": "bridge",
                                                                    "complete": ("bridge",)}),
         ("", "gateway", "strings", "IPv4 Gateway for the master subnet"),
         ("", "internal", "bool", "Restrict external access to the network"),
+        ("", "ip-range", "strings", "Allocate container ip from a sub-range"),
         ("", "label", "list", "Set metadata on a network"),
         ("o", "opt", "map", "Set driver specific options"),
         ("", "subnet", "strings", "Subnet in CIDR format that represents a network segment"),

@@ -68,10 +68,12 @@ def inspect(ctx: Context, name: str) -> dict[str, Any]:
 
 def create(ctx: Context, name: str, *, driver: str = "bridge", subnet: str | None = None,
            gateway: str | None = None, internal: bool = False,
-           labels: dict[str, str] | None = None, options: dict[str, str] | None = None
+           labels: dict[str, str] | None = None, options: dict[str, str] | None = None,
+           ip_range: str | None = None, aux: dict[str, str] | None = None
            ) -> dict[str, str]:
-    """POST /networks/create (IPAM: one Subnet/Gateway; Options: the bridge's name):
-    {"Id", "Warning"}. Conflict if the name exists."""
+    """POST /networks/create (IPAM: one Subnet/Gateway, its IPRange (where containers'
+    addresses are chosen) and AuxiliaryAddresses (addresses never handed out); Options:
+    the bridge's name): {"Id", "Warning"}. Conflict if the name exists."""
     from minidocker import network
     if driver not in ("bridge", ""):
         raise UsageError(f"network driver {driver!r} is not supported (only bridge)")
@@ -81,7 +83,8 @@ def create(ctx: Context, name: str, *, driver: str = "bridge", subnet: str | Non
         raise UsageError(f"unsupported option {', '.join(sorted(opts))}")
     from minidocker.engine.networking import net_call
     net = net_call(network.create_network, ctx.root, name, subnet=subnet, gateway=gateway,
-                   internal=internal, labels=dict(labels or {}), bridge=bridge)
+                   internal=internal, labels=dict(labels or {}), bridge=bridge,
+                   ip_range=ip_range, aux=aux)
     _event(ctx, "create", net.id, net.name)
     return {"Id": net.id, "Warning": ""}
 
@@ -112,7 +115,8 @@ def create_from_api(ctx: Context, body: dict[str, Any]) -> dict[str, str]:
     return create(ctx, str(body.get("Name") or ""), driver=str(body.get("Driver") or "bridge"),
                   subnet=ipam.get("Subnet") or None, gateway=ipam.get("Gateway") or None,
                   internal=bool(body.get("Internal")), labels=body.get("Labels") or {},
-                  options=body.get("Options") or {})
+                  options=body.get("Options") or {}, ip_range=ipam.get("IPRange") or None,
+                  aux=ipam.get("AuxiliaryAddresses") or None)
 
 
 def remove(ctx: Context, name: str) -> None:
