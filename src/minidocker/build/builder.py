@@ -163,11 +163,42 @@ def build(ctx: Context, source: contexts.Context, options: BuildOptions,
         _rmtree(run.workdir)
 
 
-def prune(ctx: Context, *, all: bool = False) -> dict[str, Any]:  # noqa: A002
+PRUNE_FILTERS = ("until", "id", "description")
+
+
+def prune(ctx: Context, *, all: bool = False,  # noqa: A002
+          filters: dict[str, list[str]] | None = None, keep_storage: int = 0
+          ) -> dict[str, Any]:
     """`builder prune` (POST /build/prune): the cache records whose layers no image has,
-    or all of them; Docker's BuildCachePruneReport."""
+    or all of them; filters until= (not used for that long, or since that time), id=
+    (a key's prefix) and description= (a part of the step's); with `keep_storage`, the
+    least recently used go only until the cache takes at most that many bytes. Docker's
+    BuildCachePruneReport."""
+    from minidocker.errors import UsageError
     from minidocker.image import manage
-    removed, reclaimed = manage.prune_build_cache(Store(ctx.root), all_records=all)
+    wanted = dict(filters or {})
+    for key in wanted:
+        if key not in PRUNE_FILTERS:
+            raise UsageError(f"invalid filter '{key}'",
+                             hint="builder prune filters: until=, id=, description=")
+    limit = None
+    if wanted.get("until"):
+        from minidocker.engine.service.filters import until
+        limit = until(wanted)
+
+    ids = [v.removeprefix("sha256:") for v in wanted.get("id", [])]
+    words = wanted.get("description", [])
+
+    def chosen(record: dict[str, Any]) -> bool:
+        key = str(record["key"]).removeprefix("sha256:")
+        described = str(record.get("description") or "")
+        return (limit is None or float(record.get("used") or 0) < limit) and \
+            (not ids or any(key.startswith(i) for i in ids)) and \
+            (not words or any(w in described for w in words))
+
+    removed, reclaimed = manage.prune_build_cache(
+        Store(ctx.root), all_records=all, wanted=chosen if wanted else None,
+        keep_storage=max(0, int(keep_storage or 0)))
     return {"CachesDeleted": [k.removeprefix("sha256:") for k in removed],
             "SpaceReclaimed": reclaimed}
 

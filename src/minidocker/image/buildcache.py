@@ -171,6 +171,22 @@ def roots(store: Store) -> tuple[set[str], set[str]]:
     return blobs, chains
 
 
+def layer_sizes(store: Store, records: list[dict[str, Any]]) -> dict[str, int]:
+    """key -> bytes of the layer each record's step added (its state's top layer),
+    counted once for records that share it: what --keep-storage weighs."""
+    out: dict[str, int] = {}
+    seen: set[str] = set()
+    for record in sorted(records, key=lambda r: r["used"], reverse=True):
+        found = state(store, str(record.get("state", "")))
+        layer = found.layers[-1] if found is not None and found.layers else None
+        if layer is None or layer["digest"] in seen:
+            out[record["key"]] = 0
+            continue
+        seen.add(layer["digest"])
+        out[record["key"]] = int(layer.get("size") or 0)
+    return out
+
+
 def unused(store: Store) -> Any:
     """A `keep` for prune(): a record is used while its state's layers are all layers of
     an image in the store (a build of that image would hit it)."""

@@ -132,16 +132,33 @@ def prune(store: st.Store, all_unused: bool = False,
     return lines, max(0, before - _disk_usage(store.path))
 
 
-def prune_build_cache(store: st.Store, all_records: bool = False) -> tuple[list[str], int]:
+def prune_build_cache(store: st.Store, all_records: bool = False,
+                      wanted: Callable[[dict[str, Any]], bool] | None = None,
+                      keep_storage: int = 0) -> tuple[list[str], int]:
     """`builder prune`: the build cache records whose layers no image has (all of them
-    with all_records), then what gc frees; returns (removed keys, bytes reclaimed)."""
+    with all_records) that `wanted` accepts (prune's filters), the least recently used
+    first and only until the cache's layers take at most `keep_storage` bytes when that
+    is given; then what gc frees. Returns (removed keys, bytes reclaimed)."""
     from minidocker.image import buildcache
     before = _disk_usage(store.path)
     keep = None if all_records else buildcache.unused(store)
-    doomed = [r["key"] for r in buildcache.keys(store) if keep is None or not keep(r)]
-    buildcache.prune(store, keep=keep)
+    records = buildcache.keys(store)
+    doomed = [r for r in records if (keep is None or not keep(r)) and
+              (wanted is None or wanted(r))]
+    if keep_storage > 0:
+        sizes = buildcache.layer_sizes(store, records)
+        total = sum(sizes.values())
+        chosen = []
+        for record in sorted(doomed, key=lambda r: r["used"]):
+            if total <= keep_storage:
+                break
+            chosen.append(record)
+            total -= sizes.pop(record["key"], 0)
+        doomed = chosen
+    names = {r["key"] for r in doomed}
+    buildcache.prune(store, keep=lambda r: r["key"] not in names)
     store.gc()
-    return doomed, max(0, before - _disk_usage(store.path))
+    return [r["key"] for r in doomed], max(0, before - _disk_usage(store.path))
 
 
 def _disk_usage(path: str) -> int:

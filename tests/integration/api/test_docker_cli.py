@@ -270,6 +270,12 @@ def test_build_with_the_classic_builders_api(service: Service, tmp_path: Path) -
     again = service.ok("build", "-t", "built:1", "--build-arg", "WHO=api", str(tmp_path),
                        env={**service.env, **env})
     assert "Using cache" in again
+    kept = service.ok("builder", "prune", "-a", "-f", "--filter", "until=1h")  # /build/prune
+    assert "Deleted build cache objects" not in kept and "Total reclaimed space" in kept
+    assert "Deleted build cache objects" in service.ok("builder", "prune", "-a", "-f")
+    rebuilt = service.ok("build", "-t", "built:1", "--build-arg", "WHO=api", str(tmp_path),
+                         env={**service.env, **env})
+    assert "Using cache" not in rebuilt.split("COPY")[1], rebuilt  # FROM's may stay
     (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN exit 3\n")
     result = service.docker("build", str(tmp_path), env={**service.env, **env})
     assert result.returncode != 0 and "exit code: 3" in result.stderr

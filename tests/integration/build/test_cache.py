@@ -113,3 +113,48 @@ def test_builder_prune_and_image_prune(builder: Builder) -> None:
     states = step_states(builder.build(ctx, "-t", "pruned").stderr)
     assert states["[2/2] RUN echo data > /data"] == "DONE"
     assert builder.run("pruned", "cat", "/data") == "data\n"
+
+
+def test_builder_prune_filters_and_keep_storage(builder: Builder) -> None:
+    """builder prune --filter until= takes only records not used for that long, id= and
+    description= pick records; --keep-storage removes the least recently used records
+    only until the cache holds at most that much; a filter it has not is refused."""
+    cache_dir = builder.root / "image" / "buildcache" / "keys"
+    old = builder.context("FROM busybox\nRUN echo old > /old\n")
+    builder.build(old, "-t", "old")
+    for name in os.listdir(cache_dir):  # last used two hours ago (a hit marks it again)
+        then = time.time() - 7200
+        os.utime(cache_dir / name, (then, then))
+    new = builder.context("FROM busybox\nRUN echo new > /new\nRUN head -c 300000 "
+                          "/dev/urandom > /big\n")
+    builder.build(new, "-t", "new")
+    count = len(os.listdir(cache_dir))
+    prune = ["builder", "prune", "-a", "-f"]
+    assert "Deleted build cache objects" not in builder.engine.ok(*prune, "--filter",
+                                                                  "until=3h")
+    assert len(os.listdir(cache_dir)) == count
+    builder.engine.ok(*prune, "--filter", "until=1h")  # the first build's records only
+    states = step_states(builder.build(new, "-t", "new").stderr)
+    assert states["[2/3] RUN echo new > /new"] == "CACHED"
+    states = step_states(builder.build(old, "-t", "old").stderr)
+    assert states["[2/2] RUN echo old > /old"] == "DONE"
+    builder.engine.ok(*prune, "--filter", "description=echo old")
+    assert step_states(builder.build(old, "-t", "old").stderr)[
+        "[2/2] RUN echo old > /old"] == "DONE"
+    time.sleep(0.1)
+    builder.build(new, "-t", "new")  # its records are now the most recently used
+    from minidocker.image import buildcache
+    from minidocker.image.store import Store
+    store = Store(str(builder.root))
+    total = sum(buildcache.layer_sizes(store, buildcache.keys(store)).values())
+    assert total > 1_300_000  # busybox's layer and the 300 kB one, each counted once
+    builder.engine.ok(*prune, "--keep-storage", str(total - 50))  # the oldest goes alone
+    states = step_states(builder.build(new, "-t", "new").stderr)
+    assert set(states.values()) == {"CACHED"}, states
+    states = step_states(builder.build(old, "-t", "old").stderr)
+    assert states["[2/2] RUN echo old > /old"] == "DONE"
+    builder.engine.ok(*prune, "--keep-storage", "1kb")  # at most 1 kB left: no big layer
+    states = step_states(builder.build(new, "-t", "new").stderr)
+    assert states["[3/3] RUN head -c 300000 /dev/urandom > /big"] == "DONE", states
+    bad = builder.engine.run(*prune, "--filter", "colour=red")
+    assert bad.returncode == 1 and "invalid filter 'colour'" in bad.stderr

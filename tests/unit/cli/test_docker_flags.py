@@ -19,7 +19,6 @@ WINDOWS = "Windows containers only"
 NO_IPV6 = "container networks are IPv4 only (docs/networking.md)"
 LEGACY_BUILDER = "an option of Docker's legacy builder; the builder is BuildKit-like " \
     "(docs/build.md)"
-NOT_YET = "not built yet"
 
 MISSING_COMMANDS = {
     "search": "searches Docker Hub's index (v1 search API), which registries (and the "
@@ -52,8 +51,6 @@ MISSING: dict[tuple[str, str], str] = {
     ("network create", "ipam-driver"): "IPAM plugins: only the default IPAM exists",
     ("network create", "ipam-opt"): "IPAM plugins: only the default IPAM exists",
     ("network inspect", "verbose"): SWARM,
-    ("builder prune", "filter"): NOT_YET,
-    ("builder prune", "keep-storage"): NOT_YET,
     ("exec", "detach-keys"): "exec runs the command on the caller's own terminal (no "
                              "attach stream to detach from); run, start and attach have it",
 }

@@ -172,6 +172,19 @@ async def prune(api: API, request: Request) -> Reply:
                        "SpaceReclaimed": int(report.get("SpaceReclaimed") or 0)})
 
 
+async def build_prune(api: API, request: Request) -> Reply:
+    """POST /build/prune: all, keep-storage (bytes), filters (until, id, description)."""
+    from minidocker.build import builder
+    try:
+        keep = int(request.arg("keep-storage") or 0)
+    except ValueError:
+        raise HTTPError(400, "keep-storage: a number of bytes") from None
+    report = await api.call(builder.prune, api.context, all=request.flag("all"),
+                            filters=filters(request), keep_storage=keep)
+    return Reply(200, {"CachesDeleted": report["CachesDeleted"] or None,
+                       "SpaceReclaimed": int(report["SpaceReclaimed"])})
+
+
 async def get(api: API, request: Request) -> None:
     """GET /images/{name}/get and GET /images/get?names=...: a Docker archive."""
     from minidocker.api.streams import BodyWriter
@@ -310,6 +323,7 @@ ROUTES = [
     ("POST", "/images/prune", prune),
     ("POST", "/commit", commit),
     ("POST", "/build", build),
+    ("POST", "/build/prune", build_prune),
     ("GET", "/images/{name:path}/json", inspect),
     ("GET", "/images/{name:path}/history", history),
     ("GET", "/images/{name:path}/get", get),

@@ -17,7 +17,9 @@ def _prune(args: Any) -> int:
                                       if not args.all else
                                       "WARNING! This will remove all build cache."):
         return 0
-    report = builder.prune(context(args), all=args.all)
+    from minidocker.engine.service.filters import from_args
+    report = builder.prune(context(args), all=args.all, filters=from_args(args.filter),
+                           keep_storage=args.keep_storage or 0)
     if report["CachesDeleted"]:
         print("Deleted build cache objects:")
         print("\n".join(k[:25] for k in report["CachesDeleted"]))
@@ -30,6 +32,8 @@ SPEC = Spec("COMMAND", subcommands={
     "build": delegated("build"),
     "prune": Spec("", (
         ("a", "all", "bool", "Remove all unused build cache, not just dangling ones"),
+        ("", "filter", "filter", "Provide filter values (e.g. 'until=24h')"),
         ("f", "force", "bool", "Do not prompt for confirmation"),
+        ("", "keep-storage", "bytes", "Amount of disk space to keep for cache"),
     ), handler=_prune, summary="Remove build cache"),
 })
