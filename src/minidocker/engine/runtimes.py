@@ -25,7 +25,8 @@ def get(name: str, root: str) -> InProcess | Binary:
         return InProcess(os.path.join(root, "runtime"))
     import shutil
     path = name if "/" in name else shutil.which(name)
-    if not path or not os.access(path, os.X_OK):
+    # a directory is "executable" too: it would fail only when run (rm -f included)
+    if not path or not os.path.isfile(path) or not os.access(path, os.X_OK):
         raise MinidockerError(f"unknown or invalid runtime name: {name}",
                               hint="give the name of a runc-compatible binary in PATH, "
                                    "or its path")

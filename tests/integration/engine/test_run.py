@@ -199,6 +199,17 @@ def test_runtime_runc(engine: Engine, runc_parent_cgroups: None) -> None:
     assert engine.status(cid) == "exited"
 
 
+def test_a_runtime_that_is_not_a_program_is_refused(engine: Engine) -> None:
+    """--runtime naming a directory (executable to access()) is refused before anything
+    is made, as an unknown name is; it was recorded, failed at start, and then `rm -f`
+    failed on it with 'Permission denied' (the fault suite's flag fuzzing found it)."""
+    for name in ("/proc", "/", "no-such-runtime"):
+        proc = engine.run("run", "--runtime", name, "--network", "none", engine.image, "true")
+        assert (proc.returncode, proc.stderr.splitlines()[0]) == (
+            125, f"minidocker: error: unknown or invalid runtime name: {name}")
+        assert engine.container_dirs() == []
+
+
 def test_run_attach_shows_only_the_streams_asked_for(engine: Engine) -> None:
     """Docker's run -a STDOUT|STDERR: the other stream is not shown (it was accepted and
     ignored)."""
