@@ -427,6 +427,9 @@ class _Cache:
                 return
             tmp = f"{self.path}.{os.getpid()}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return  # a cache that cannot be written only costs time
+        try:
             try:
                 data = struct.pack("=I", len(self.key)) + self.key + program
                 while data:
@@ -434,8 +437,11 @@ class _Cache:
             finally:
                 os.close(fd)
             os.rename(tmp, self.path)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+        except OSError:  # a full disk: no temp file left behind
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def _add_rule(lib: ctypes.CDLL, ctx: int, name: str, number: int, action: int,

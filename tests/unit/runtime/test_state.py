@@ -79,3 +79,15 @@ def test_state_file_is_written_atomically(tmp_path: Path) -> None:
     assert oct(Path(c.state_file).stat().st_mode & 0o777) == "0o600"
     assert [x.id for x in list_containers(str(tmp_path))] == ["c6"]
     assert list_containers(str(tmp_path / "none")) == []
+
+
+def test_a_state_write_that_fails_leaves_no_temp_file(tmp_path: Path) -> None:
+    """write_atomic on a full disk (a file size limit here) raises and removes its temp
+    file, keeping the old content."""
+    from minidocker.runtime.state import write_atomic
+    from tests.unit.common.failing_writes import fails_for_lack_of_space
+    path = tmp_path / "state.json"
+    path.write_bytes(b"old")
+    assert fails_for_lack_of_space(lambda: write_atomic(str(path), b"x" * 4096))
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+    assert path.read_bytes() == b"old"

@@ -386,6 +386,16 @@ def test_cache_entry_that_is_not_a_program_is_recompiled(tmp_path: Path) -> None
     assert seccomp.prepare(doc, cache_dir=str(cache)).program == good
 
 
+def test_cache_that_cannot_be_written_leaves_no_temp_file(tmp_path: Path) -> None:
+    """A full disk (here: a file size limit) only costs the cache: the program is made,
+    and its half-written temp file is removed (the fault suite found them left)."""
+    from tests.unit.common.failing_writes import fails_for_lack_of_space
+    cache = tmp_path / "cache"
+    doc = profile(syscalls=[rule(["mkdir"], "SCMP_ACT_ERRNO")])
+    assert not fails_for_lack_of_space(lambda: seccomp.prepare(doc, cache_dir=str(cache)))
+    assert list(cache.iterdir()) == []
+
+
 # ---- features -------------------------------------------------------------------------------
 
 
