@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -96,7 +97,23 @@ def test_rm_of_a_restarting_container_leaves_no_monitor_behind(engine: Engine) -
                     "sh", "-c", "exit 3").strip()
     wait_raw(engine, cid, lambda s: int(s["RestartCount"]) >= 4)  # back-off 1.6 s
     state = wait_raw(engine, cid, lambda s: s["Status"] == "restarting")
-    plain = engine.run("rm", cid)
-    assert plain.returncode == 1 and "container is restarting" in plain.stderr
-    engine.ok("rm", "-f", cid)
-    assert gone(int(state["MonitorPid"]))
+    # held in its back-off's sleep (it holds no lock there): a loaded machine may take
+    # longer than the back-off to run `rm`, and a container started again and gone at
+    # once is exited to it (this test failed so)
+    monitor = int(state["MonitorPid"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{monitor}/syscall").read_text().split()[0] not in ("35", "230"):
+        assert time.monotonic() < deadline, "the monitor does not sleep"  # (clock_)nanosleep
+        time.sleep(0.001)
+    os.kill(monitor, signal.SIGSTOP)
+    try:
+        plain = engine.run("rm", cid)
+        assert plain.returncode == 1 and "container is restarting" in plain.stderr
+        engine.ok("rm", "-f", cid)
+    finally:
+        try:
+            os.kill(monitor, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    assert gone(monitor)
+
