@@ -189,7 +189,9 @@ def _remove(record: Record, force: bool, volumes: bool) -> None:
             runtime.delete(record.id)
         except MinidockerError:
             pass
-        network_detach(record)
+    # also when it is not running: a start whose monitor was killed may have left its
+    # endpoint or lease (a no-op for a container of no network, or one that left them)
+    network_detach(record)
     remove_files(record, volumes)
 
 

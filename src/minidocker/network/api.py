@@ -511,13 +511,15 @@ def _reroute(store: Store, container_id: str, netns_path: str) -> None:
 
 
 def disconnect_all(root: str, container_id: str, *, wait: bool = True) -> None:
-    """Disconnect a container from every network (on rm); a no-op when it has none."""
+    """Disconnect a container from every network (on rm); a no-op when it has none. A
+    lease with no endpoint (a connect killed between the two) is released too."""
     store = Store(root)
     for ep in store.endpoints_of(container_id):
         try:
             disconnect(root, ep.network, container_id, wait=wait)
         except NotFound:
             continue
+    store.ipam.release_where(lambda subnet, ip, owner: owner == container_id)
 
 
 def endpoints_of(root: str, container_id: str) -> list[Endpoint]:

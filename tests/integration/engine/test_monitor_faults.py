@@ -117,3 +117,19 @@ def test_rm_of_a_restarting_container_leaves_no_monitor_behind(engine: Engine) -
             pass
     assert gone(monitor)
 
+
+def test_rm_releases_the_lease_of_a_start_whose_monitor_was_killed(engine: Engine) -> None:
+    """A monitor killed inside the network connect of a start, between the address's
+    lease and the endpoint's record, leaves a lease that rm -f of the container (status
+    created, or exited) must release (the fault suite found it left)."""
+    from minidocker.network.store import Store
+
+    engine.ok("network", "inspect", "bridge")  # the default network's record
+    store = Store(str(engine.root))
+    subnet = store.networks()["bridge"].subnet
+    for setup in (["create"], ["run", "-d"]):
+        cid = engine.ok(*setup, engine.image, "true").strip()
+        engine.wait_for(lambda cid=cid: engine.status(cid) in ("created", "exited"))
+        store.ipam.allocate(subnet, cid)  # what the killed connect had done
+        engine.ok("rm", "-f", cid)
+        assert cid not in store.ipam.leases(subnet).values()
