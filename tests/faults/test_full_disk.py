@@ -1,4 +1,6 @@
-"""A full disk: the root is a small tmpfs, filled up to a few KB. Every command that needs
+"""A full disk: the root is a small tmpfs, filled up to a few KB (or MB). import, load,
+pull, commit, build, create, run, network and volume create, and a container whose log
+fills the disk. Every command that needs
 space fails with one line and leaves nothing behind; what needs none (rm, rmi, network
 rm, prune) works all the same."""
 
@@ -133,6 +135,35 @@ def test_commit_on_a_full_disk(disk: FullDisk) -> None:
     env.wait_for(lambda: env.run("exec", "c", "test", "-s", "/big").returncode == 0)
     disk.fill()
     problems += trial(disk, "commit", one_line_error(env.run("commit", "c", "big:3")))
+    assert not problems, problems
+
+
+def test_build_on_a_full_disk(disk: FullDisk, tmp_path: Path) -> None:
+    """A RUN step that fills the disk and a COPY that does not fit: the build fails with
+    one line (the step's own failure, or the disk's), leaves no work dir, RUN container,
+    half-made layer or image."""
+    env = disk.env
+    context = big_rootfs(tmp_path, 12 << 20)
+    (context / "Dockerfile.run").write_text(
+        f"FROM {IMAGE}\nRUN head -c 8000000 /dev/urandom > /big\n")
+    (context / "Dockerfile.copy").write_text(f"FROM {IMAGE}\nCOPY data /big\n")
+    problems: list[str] = []
+    for leave in (64 << 10, 4 << 20):
+        for step in ("run", "copy"):
+            disk.fill(leave)
+            proc = env.run("build", "--no-cache", "-q", "-f", str(context / f"Dockerfile.{step}"),
+                           "-t", "big:4", str(context), timeout=120)
+            found = []
+            lines = proc.stderr.strip().splitlines()
+            if proc.returncode == 0:
+                found.append(f"build ({step}) succeeded on a full disk")
+            elif "Traceback" in proc.stderr or not lines or \
+                    not lines[-1].startswith("minidocker: error: "):
+                found.append(f"build ({step}): not one line: {proc.stderr[-400:]!r}")
+            elif "no space" not in proc.stderr.lower() and (
+                    step == "copy" or "did not complete successfully" not in lines[-1]):
+                found.append(f"build ({step}): does not say why: {proc.stderr[-400:]!r}")
+            problems += trial(disk, f"build ({step}), {leave} free", found)
     assert not problems, problems
 
 

@@ -1,8 +1,10 @@
-"""kill -9 of the CLI at a random moment of every state-changing command; the invariants
+"""kill -9 of the CLI at a random moment of every state-changing command (build too); the invariants
 (tests/faults/harness.py) must hold after each, and after a run that nothing disturbed."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +47,16 @@ def archive(env: FaultRoot) -> None:
         env.ok("save", "-o", str(path), IMAGE)
 
 
+def build_context(env: FaultRoot) -> None:
+    path = env.root.parent / f"{env.root.name}-context"
+    if not path.exists():
+        path.mkdir()
+        (path / "data").write_bytes(os.urandom(1 << 20))
+        (path / "Dockerfile").write_text(
+            f"FROM {IMAGE}\nRUN echo one > /one && sleep 0.2\nCOPY data /data\n"
+            "RUN cat /one /data > /two\n")
+
+
 def exited(env: FaultRoot) -> None:
     env.ok("run", "--name", "t", "--network", "none", IMAGE, "true")
 
@@ -77,6 +89,7 @@ CASES: dict[str, tuple[Setup, list[str]]] = {
     "import": (nothing, ["import", "ROOTFS", "faulty:import"]),
     "load": (archive, ["load", "-i", "ARCHIVE"]),
     "tag": (nothing, ["tag", IMAGE, "faulty:tag"]),
+    "build": (build_context, ["build", "--no-cache", "-q", "-t", "faulty:build", "CONTEXT"]),
     "container prune": (exited, ["container", "prune", "-f"]),
     "system prune": (exited, ["system", "prune", "-f"]),
 }
@@ -86,7 +99,8 @@ LONGEST: dict[str, float] = {}
 
 def _argv(env: FaultRoot, argv: list[str]) -> list[str]:
     subst = {"ROOTFS": str(env.rootfs),
-             "ARCHIVE": str(env.root.parent / f"{env.root.name}-archive.tar")}
+             "ARCHIVE": str(env.root.parent / f"{env.root.name}-archive.tar"),
+             "CONTEXT": str(env.root.parent / f"{env.root.name}-context")}
     return env.cmd(*(subst.get(a, a) for a in argv))
 
 
@@ -94,6 +108,7 @@ def _argv(env: FaultRoot, argv: list[str]) -> list[str]:
 def _archive_cleanup(faults: FaultRoot) -> object:
     yield None
     Path(faults.root.parent / f"{faults.root.name}-archive.tar").unlink(missing_ok=True)
+    shutil.rmtree(faults.root.parent / f"{faults.root.name}-context", ignore_errors=True)
 
 
 @pytest.mark.parametrize("case", list(CASES))

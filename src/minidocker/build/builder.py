@@ -173,7 +173,8 @@ def prune(ctx: Context, *, all: bool = False,  # noqa: A002
     or all of them; filters until= (not used for that long, or since that time), id=
     (a key's prefix) and description= (a part of the step's); with `keep_storage`, the
     least recently used go only until the cache takes at most that many bytes. Docker's
-    BuildCachePruneReport."""
+    BuildCachePruneReport. What builds killed on the way left (work dirs, views, RUN
+    containers) goes first."""
     from minidocker.errors import UsageError
     from minidocker.image import manage
     wanted = dict(filters or {})
@@ -196,6 +197,7 @@ def prune(ctx: Context, *, all: bool = False,  # noqa: A002
             (not ids or any(key.startswith(i) for i in ids)) and \
             (not words or any(w in described for w in words))
 
+    _clean_stale(ctx, os.path.join(ctx.root, "build", "tmp"))
     removed, reclaimed = manage.prune_build_cache(
         Store(ctx.root), all_records=all, wanted=chosen if wanted else None,
         keep_storage=max(0, int(keep_storage or 0)))
