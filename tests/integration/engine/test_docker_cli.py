@@ -158,6 +158,10 @@ def test_outputs_scripts_parse_are_dockers(engine: Engine) -> None:
     assert "ExecIDs" in doc and "MaskedPaths" in doc["HostConfig"]
     size = engine.ok("ps", "-s", "--format", "{{.Size}}").strip()
     assert size.startswith("0B (virtual ") and size.endswith("B)")
+    # a template that shows .Size asks for it without -s, as Docker's client does
+    assert engine.ok("ps", "--format", "{{.Size}}").strip() == size
+    assert '"ExecIDs":null' in engine.ok("inspect", "-f", "{{json .}}", cid)
+    assert engine.ok("inspect", "-f", "{{.ExecIDs}}", cid) == "[]\n"
     times = engine.ok("events", "--since", "0", "--until", str(time.time()), "--filter",
                       f"container={cid}", "--format", "{{.Time}} {{.Action}}").split("\n")
     assert times[0].split()[0].isdigit() and times[0].split()[1] == "create"

@@ -41,9 +41,12 @@ def run(args: Any) -> int:
     limit = 1 if args.latest else args.last if args.last > 0 else 0
     # the keys the default table shows; a --format may read any
     keys = TABLE_KEYS if args.format in (None, "table") and not args.size else None
+    # as Docker's client: a template that shows {{.Size}} asks for the sizes
+    size = args.size or (args.format not in (None, "table", "json") and
+                         ".Size" in args.format)
     summaries = containers.ls(context(args), all=args.all, limit=limit,
                               filters=from_args(args.filter),
-                              size=args.size and not args.quiet, ids_only=args.quiet,
+                              size=size and not args.quiet, ids_only=args.quiet,
                               keys=keys)
     now = time.time()
     items = [ContainerRow(s, args.no_trunc, now) for s in summaries]
