@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -273,3 +274,20 @@ def test_a_run_racing_rm_f_says_so(engine: Engine) -> None:
     for message in messages:
         assert re.search(r"was removed while it was (starting|running) \(rm -f\)$",
                          message), messages
+
+
+def test_it_without_a_terminal_is_refused(engine: Engine) -> None:
+    """Docker's client: -it whose input is no terminal is "the input device is not a TTY",
+    exit 1, before anything is made; -t alone, -i alone and -itd are fine."""
+    engine.ok("run", "-d", "--name", "up", engine.image, "sleep", "60")
+    before = engine.ok("ps", "-aq")
+    for args in (("run", "-it", "--rm", engine.image, "true"),
+                 ("exec", "-it", "up", "true")):
+        result = engine.run(*args, stdin=subprocess.DEVNULL)
+        assert (result.returncode, result.stderr) == (
+            1, "minidocker: error: the input device is not a TTY\n"), result
+    assert engine.ok("ps", "-aq") == before
+    assert engine.ok("run", "--rm", "-t", engine.image, "echo", "t",
+                     stdin=subprocess.DEVNULL) == "t\r\n"
+    assert engine.ok("run", "--rm", "-i", engine.image, "cat", input=b"i\n") == "i\n"
+    engine.ok("run", "-itd", engine.image, "true", stdin=subprocess.DEVNULL)

@@ -104,3 +104,12 @@ def confirm(warning: str) -> bool:
     sys.stdout.write(f"{warning}\nAre you sure you want to continue? [y/N] ")
     sys.stdout.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def check_tty(stdin: bool, tty: bool) -> None:
+    """Docker's client refuses -it when its input is no terminal (a script, a pipe):
+    exit 1, before anything is made (run, exec, attach)."""
+    import os
+    if stdin and tty and not os.isatty(0):
+        from minidocker.errors import MinidockerError
+        raise MinidockerError("the input device is not a TTY", exit_code=1)

@@ -24,6 +24,13 @@ def run(args: Any) -> int:
     ctx = context(args)
     keys = detach_keys(args.detach_keys, ctx.auth_config)
     stream = containers.attach(ctx, args.container, stdin=not args.no_stdin)
+    if stream.stdin and stream.tty:
+        from minidocker.cli.commands._common import check_tty
+        try:
+            check_tty(True, True)
+        except BaseException:
+            stream.close()
+            raise
     code = serve(stream, stdin=stream.stdin, tty=stream.tty,
                  forward_signals=args.sig_proxy, keys=keys)
     stream.close()

@@ -26,10 +26,10 @@ SPEC = Spec("[OPTIONS] CONTAINER COMMAND [ARG...]", (
 def run(args: Any) -> int:
     import os
 
-    from minidocker.cli.commands._common import context
+    from minidocker.cli.commands._common import check_tty, context
     from minidocker.cli.commands._container_flags import _env, _kv_file
     from minidocker.engine.service import execs
-
+    check_tty(args.interactive and not args.detach, args.tty)
     command = list(args.command)
     if command[0] == "--" and len(command) > 1:
         command = command[1:]

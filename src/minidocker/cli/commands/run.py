@@ -14,13 +14,14 @@ SPEC = flags.spec(flags.RUN_FLAGS + flags.CREATE_FLAGS)
 
 
 def run(args: SimpleNamespace) -> int:
-    from minidocker.cli.commands._common import Terminal, context
+    from minidocker.cli.commands._common import Terminal, check_tty, context
     from minidocker.engine.service import containers
 
     ctx = context(args, Terminal(sys.stderr))  # a pull's progress: stdout is the container's
     monitor = containers.prefork(ctx)  # it imports the runtime while we read the flags
     try:
         streams = _attached(args)
+        check_tty(args.interactive and "stdin" in streams and not args.detach, args.tty)
         body = flags.options_from(args, detach=args.detach)
         cidfile = flags.CidFile(args.cidfile)
         keys = None
