@@ -124,3 +124,48 @@ def test_sdk_images_networks_volumes(service: Service) -> None:
     assert client.volumes.prune()["VolumesDeleted"] in (None, [])
     assert client.df()["Images"]
     assert client.info()["Images"] >= 1
+
+
+def test_sdk_detached_exec_is_inspectable_to_its_end(service: Service) -> None:
+    """exec_start(detach=True), then exec_inspect: running with its pid, listed in the
+    container's ExecIDs, then ended with its exit code, as dockerd reports it; one that
+    cannot start is an error with 127 recorded. The CLI's exec -d the same."""
+    import docker
+    client = service.client()
+    api = client.api
+    container = client.containers.run("busybox", ["sleep", "60"], detach=True)
+    try:
+        exec_id = api.exec_create(container.id, ["sh", "-c", "while [ ! -e /tmp/go ]; do "
+                                                 "sleep 0.05; done; exit 3"])["Id"]
+        assert not api.exec_start(exec_id, detach=True)  # (the SDK returns "")
+        info = api.exec_inspect(exec_id)
+        assert info["Running"] is True and info["ExitCode"] is None and info["Pid"] > 0
+        assert exec_id in client.containers.get(container.id).attrs["ExecIDs"]
+        container.exec_run(["touch", "/tmp/go"])
+        deadline = time.monotonic() + 30
+        while api.exec_inspect(exec_id)["Running"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        info = api.exec_inspect(exec_id)
+        assert (info["Running"], info["ExitCode"]) == (False, 3)
+        assert not client.containers.get(container.id).attrs["ExecIDs"]
+
+        bad = api.exec_create(container.id, ["no-such-program"])["Id"]
+        with pytest.raises(docker.errors.APIError, match="executable file not found"):
+            api.exec_start(bad, detach=True)
+        assert (api.exec_inspect(bad)["Running"], api.exec_inspect(bad)["ExitCode"]) == \
+            (False, 127)
+
+        # the CLI's exec -d: its error and exit code, and nothing of the watcher left
+        cli = service.engine.run("exec", "-d", container.id, "no-such-program")
+        assert cli.returncode == 127 and "executable file not found" in cli.stderr
+        assert service.engine.run("exec", "-d", container.id, "true").returncode == 0
+        leftovers = [p.name for p in (service.root / "containers" / container.id).iterdir()
+                     if p.name.startswith("exec-")]
+        deadline = time.monotonic() + 10
+        while leftovers and time.monotonic() < deadline:
+            time.sleep(0.05)
+            leftovers = [p.name for p in (service.root / "containers" / container.id)
+                         .iterdir() if p.name.startswith("exec-")]
+        assert leftovers == []
+    finally:
+        container.remove(force=True)

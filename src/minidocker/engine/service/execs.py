@@ -192,12 +192,104 @@ def _start(ctx: Context, record: Record, doc: dict[str, Any], detach: bool,
     proc = process(record, config)
     doc.update(Started=True, Running=True)
     _save(record, exec_id, doc)
+    if detach:
+        _start_detached(record, exec_id, proc)
+        return 0 if inherit_stdio else None
     if inherit_stdio:
-        code = _run_inherited(ctx, record, exec_id, proc, detach)
-        if not detach:
-            _finish(record, exec_id, code)
+        code = _run_inherited(ctx, record, exec_id, proc)
+        _finish(record, exec_id, code)
         return code
-    return _run_streamed(record, exec_id, proc, config, detach, tty_size)
+    return _run_streamed(record, exec_id, proc, config, tty_size)
+
+
+def _start_detached(record: Record, exec_id: str, proc: dict[str, Any]) -> None:
+    """A detached exec (`exec -d`, Detach: true), as dockerd's shim keeps one: a watcher
+    (a fresh interpreter in a session of its own, not our child) runs the runtime's exec
+    with no stdio, records the process's pid once it runs and its exit code when it
+    ends. Returns once the process runs; the runtime's error (and its exit code 126 or
+    127) if it could not be started."""
+    import subprocess
+    import sys
+
+    from minidocker.errors import MinidockerError
+    proc = dict(proc, terminal=False)  # no one to talk to: Docker gives it no terminal
+    argv, cleanup = _runtime_exec_argv(record, proc, None)
+    base = os.path.join(record.dir, f"exec-{exec_id[:12]}")
+    cut = argv.index("exec")
+    argv[cut:cut + 1] = ["--log", base + ".log", "--log-format", "json", "exec",
+                         "--pid-file", base + ".pid"]
+    report_r, report_w = os.pipe()
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
+    boot = (f"import sys; sys.path.insert(0, {src!r}); from minidocker.engine.service."
+            "execs import watch_main; watch_main(sys.argv[1:])")
+    try:
+        watcher = subprocess.Popen(
+            [sys.executable, "-S", "-I", "-c", boot, record.root, record.id, exec_id, base,
+             str(report_w), *argv], pass_fds=[report_w], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        os.close(report_r)
+        cleanup()
+        raise
+    finally:
+        os.close(report_w)
+    with os.fdopen(report_r, "rb") as f:
+        report = f.read().decode(errors="replace")
+    watcher.wait()  # the watcher's first process: its second does the work
+    if report != "ok":
+        code_text, _, why = report.partition(" ")
+        code = int(code_text) if code_text.isdigit() else 126
+        raise MinidockerError(f"exec failed: {why or 'the exec watcher died'}",
+                              exit_code=127 if code == 127 else 126)
+
+
+def watch_main(argv: list[str]) -> None:
+    """The watcher of a detached exec: ROOT ID EXEC_ID BASE REPORT_FD RUNTIME_ARGV..."""
+    import subprocess
+    import time
+
+    from minidocker.engine.liveness import proc_stat
+    from minidocker.engine.records import Record
+    from minidocker.engine.runtimes import _last_error
+    root, cid, exec_id, base, report = argv[0], argv[1], argv[2], argv[3], int(argv[4])
+    cmd = argv[5:]
+    if os.fork() != 0:
+        os._exit(0)
+    record = Record(root, cid)
+    proc_file = cmd[cmd.index("--process") + 1]
+    try:
+        runtime = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        pid = 0
+        while runtime.poll() is None:
+            try:
+                with open(base + ".pid") as f:
+                    pid = int(f.read().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid:
+                break
+            time.sleep(0.002)
+        if pid:
+            _, doc = _load_one(record, exec_id)
+            stat = proc_stat(pid)
+            doc.update(Pid=pid, PidStart=stat[1] if stat else 0)
+            _save(record, exec_id, doc)
+            os.write(report, b"ok")
+            os.close(report)
+            report = -1
+        code = runtime.wait()
+        if report >= 0:  # it ended before it ran: why
+            os.write(report, f"{code} {_last_error(base + '.log', code)}".encode())
+        _finish(record, exec_id, code)
+    finally:
+        for path in (proc_file, base + ".pid", base + ".log"):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        os._exit(0)
 
 
 def _finish(record: Record, exec_id: str, code: int | None) -> None:
@@ -222,23 +314,22 @@ def _load_one(record: Record, exec_id: str) -> tuple[Record, dict[str, Any]]:
         raise NotFound(f"no such exec instance: {exec_id}")
 
 
-def _run_inherited(ctx: Context, record: Record, exec_id: str, proc: dict[str, Any],
-                   detach: bool) -> int:
+def _run_inherited(ctx: Context, record: Record, exec_id: str, proc: dict[str, Any]) -> int:
     from minidocker.engine.liveness import runtime_of
     runtime = runtime_of(record)
     if ctx.may_fork() or not hasattr(runtime, "exec_argv"):
-        return int(runtime.exec(record.id, proc, detach))
+        return int(runtime.exec(record.id, proc, False))
     import subprocess
-    argv, cleanup = _runtime_exec_argv(record, proc, detach, None)
+    argv, cleanup = _runtime_exec_argv(record, proc, None)
     try:
         return subprocess.run(argv).returncode
     finally:
         cleanup()
 
 
-def _runtime_exec_argv(record: Record, proc: dict[str, Any], detach: bool,
-                       console_socket: str | None) -> tuple[list[str], Any]:
-    """The runtime's `exec --process FILE [--detach] [--tty --console-socket S] ID`, and a
+def _runtime_exec_argv(record: Record, proc: dict[str, Any], console_socket: str | None
+                       ) -> tuple[list[str], Any]:
+    """The runtime's `exec --process FILE [--tty --console-socket S] ID`, and a
     function that removes the process file."""
     import json
     import tempfile
@@ -249,8 +340,6 @@ def _runtime_exec_argv(record: Record, proc: dict[str, Any], detach: bool,
     with os.fdopen(fd, "w") as f:
         json.dump(proc, f)
     argv = [*runtime.exec_argv(), "exec", "--process", path]
-    if detach:
-        argv.append("--detach")
     if console_socket is not None:
         argv += ["--tty", "--console-socket", console_socket]
     argv.append(record.id)
@@ -280,7 +369,7 @@ class _Session:
 
 
 def _run_streamed(record: Record, exec_id: str, proc: dict[str, Any], config: dict[str, Any],
-                  detach: bool, tty_size: tuple[int, int] | None) -> ExecStream | None:
+                  tty_size: tuple[int, int] | None) -> ExecStream:
     import subprocess
     import tempfile
 
@@ -289,21 +378,16 @@ def _run_streamed(record: Record, exec_id: str, proc: dict[str, Any], config: di
     listener = None
     tmp = None
     socket_path = None
-    if tty and not detach:
+    if tty:
         import socket
         tmp = tempfile.mkdtemp(prefix="minidocker-console-")  # sun_path is short
         socket_path = os.path.join(tmp, "c.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(socket_path)
         listener.listen(1)
-    argv, cleanup = _runtime_exec_argv(record, proc, detach, socket_path)
-    stdin_wanted = bool(config.get("AttachStdin")) and not detach
+    argv, cleanup = _runtime_exec_argv(record, proc, socket_path)
+    stdin_wanted = bool(config.get("AttachStdin"))
     try:
-        if detach:
-            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, check=False)
-            cleanup()
-            return None
         if tty:
             popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
