@@ -3,6 +3,7 @@ we do the same (docs/cli.md)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -291,3 +292,15 @@ def test_it_without_a_terminal_is_refused(engine: Engine) -> None:
                      stdin=subprocess.DEVNULL) == "t\r\n"
     assert engine.ok("run", "--rm", "-i", engine.image, "cat", input=b"i\n") == "i\n"
     engine.ok("run", "-itd", engine.image, "true", stdin=subprocess.DEVNULL)
+
+
+def test_version_format_takes_dockers_field_names(engine: Engine) -> None:
+    """Scripts ask `docker version --format '{{.Server.APIVersion}}'` (the Go field of
+    JSON's ApiVersion); the platform is Docker's name for it (amd64, not x86_64)."""
+    out = engine.ok("version", "--format", "{{.Server.APIVersion}} {{.Client.APIVersion}} "
+                    "{{.Server.Os}}/{{.Server.Arch}}")
+    from minidocker.image.hostplatform import host_platform
+    assert out == f"1.41 1.41 {host_platform()}\n"
+    client = json.loads(engine.ok("version", "--format", "{{json .Client}}"))
+    assert client["ApiVersion"] == "1.41" and "APIVersion" not in client
+    assert f"OS/Arch:    {host_platform()}" in engine.ok("version")

@@ -27,6 +27,7 @@ def run(args: Any) -> int:
                            "Server": server}
     if args.format:
         from minidocker.gotemplate import render
+        doc = {"Client": _GoFields(doc["Client"]), "Server": _GoFields(server)}
         print(render(args.format, doc))
         return 0
     c = doc["Client"]
@@ -37,3 +38,17 @@ def run(args: Any) -> int:
           f"{server['MinAPIVersion']})\n  Kernel:    {server['KernelVersion']}\n"
           f" minidocker-runtime:\n  Version:   {__version__} (OCI {OCI_VERSION})")
     return 0
+
+
+class _GoFields(dict[str, "Any"]):
+    """Docker's version structs, whose Go field APIVersion is JSON's ApiVersion: a
+    template reads {{.Server.APIVersion}} (as with Docker's client) and {{json .}} keeps
+    the JSON's keys."""
+
+    ALIASES = {"APIVersion": "ApiVersion"}
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, self.ALIASES.get(str(key), key))
+
+    def __getitem__(self, key: str) -> Any:
+        return dict.__getitem__(self, self.ALIASES.get(key, key))
