@@ -27,6 +27,24 @@ GO_SLICES = frozenset((
     "Layers"))
 
 
+class GoStruct(dict):
+    """A document of Docker's typed structs whose Go field names differ from their JSON
+    keys (ID is JSON's Id, APIVersion ApiVersion): Docker's --format reads both
+    ({{.ID}} on the struct, {{.Id}} from the JSON it falls back to), and {{json .}} keeps
+    the JSON's keys."""
+
+    ALIASES = {"ID": "Id", "APIVersion": "ApiVersion"}
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or dict.__contains__(
+            self, self.ALIASES.get(str(key), key))
+
+    def __getitem__(self, key: Any) -> Any:
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        return dict.__getitem__(self, self.ALIASES.get(key, key))
+
+
 def go_maps(doc: Any, key: str = "") -> Any:
     """`doc` with the dicts under GO_MAPS keys made FreeMaps, at any depth, and the nulls
     under GO_SLICES and GO_MAPS keys made nil slices and maps (they print [] and map[],
@@ -38,7 +56,9 @@ def go_maps(doc: Any, key: str = "") -> Any:
         return NilMap() if key in GO_MAPS else None
     if isinstance(doc, dict):
         items = {k: go_maps(v, k) for k, v in doc.items()}
-        return FreeMap(items) if key in GO_MAPS else items
+        if key in GO_MAPS:
+            return FreeMap(items)
+        return GoStruct(items) if "Id" in items or "ApiVersion" in items else items
     if isinstance(doc, list):
         return [go_maps(v) for v in doc]
     return doc

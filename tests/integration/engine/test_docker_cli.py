@@ -304,3 +304,15 @@ def test_version_format_takes_dockers_field_names(engine: Engine) -> None:
     client = json.loads(engine.ok("version", "--format", "{{json .Client}}"))
     assert client["ApiVersion"] == "1.41" and "APIVersion" not in client
     assert f"OS/Arch:    {host_platform()}" in engine.ok("version")
+
+
+def test_inspect_format_reads_go_field_names(engine: Engine) -> None:
+    """Docker runs inspect's --format on its typed structs, where JSON's Id is the field
+    ID, then on the JSON: {{.ID}} and {{.Id}} both work, of a container, an image and a
+    network, and {{json .}} keeps the JSON's keys."""
+    cid = engine.ok("create", "--name", "c", engine.image, "true").strip()
+    assert engine.ok("inspect", "-f", "{{.ID}} {{.Id}}", "c") == f"{cid} {cid}\n"
+    net = engine.ok("network", "inspect", "-f", "{{.Id}}", "bridge").strip()
+    assert engine.ok("network", "inspect", "-f", "{{.ID}}", "bridge").strip() == net
+    assert '"ID"' not in engine.ok("inspect", "-f", "{{json .}}", "c")
+    assert engine.run("inspect", "-f", "{{.NoSuchField}}", "c").returncode == 1

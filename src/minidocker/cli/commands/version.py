@@ -26,8 +26,9 @@ def run(args: Any) -> int:
                                       "Os": "linux", "Arch": server["Arch"]},
                            "Server": server}
     if args.format:
+        from minidocker.cli.views import go_maps
         from minidocker.gotemplate import render
-        doc = {"Client": _GoFields(doc["Client"]), "Server": _GoFields(server)}
+        doc = go_maps(doc)  # (.Server.APIVersion, Docker's field name, reads ApiVersion)
         print(render(args.format, doc))
         return 0
     c = doc["Client"]
@@ -39,16 +40,3 @@ def run(args: Any) -> int:
           f" minidocker-runtime:\n  Version:   {__version__} (OCI {OCI_VERSION})")
     return 0
 
-
-class _GoFields(dict[str, "Any"]):
-    """Docker's version structs, whose Go field APIVersion is JSON's ApiVersion: a
-    template reads {{.Server.APIVersion}} (as with Docker's client) and {{json .}} keeps
-    the JSON's keys."""
-
-    ALIASES = {"APIVersion": "ApiVersion"}
-
-    def __contains__(self, key: object) -> bool:
-        return dict.__contains__(self, self.ALIASES.get(str(key), key))
-
-    def __getitem__(self, key: str) -> Any:
-        return dict.__getitem__(self, self.ALIASES.get(key, key))
