@@ -527,18 +527,8 @@ def container_alive(root: str, cid: str) -> bool:
 
 
 def _start_in_progress(record: Record) -> bool:
-    import fcntl
-    try:
-        fd = os.open(record.path("start.lock"), os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    from minidocker.engine.records import Lock
+    return Lock.held(record.path("start.lock"))
 
 
 def cleanup_stale(root: str, full: bool = False, alive: set[str] | frozenset[str] = frozenset()

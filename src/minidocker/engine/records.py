@@ -321,6 +321,22 @@ class Lock:
         os.close(self.fd)
         self.fd = -1
 
+    @staticmethod
+    def held(path: str) -> bool:
+        """Whether some process holds the lock now (a start, a removal under way);
+        False when the file does not exist."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
 
 class Records:
     """All records under a root: allocation, lookup by name, id or unique id prefix."""

@@ -317,18 +317,9 @@ def _removed(record: Record) -> bool:
     monitor whose start the removal broke records that failure over it)."""
     if not os.path.isdir(record.path("upper")) or not os.path.exists(record.path("config.json")):
         return True
-    import fcntl
-    try:
-        fd = os.open(record.path("remove.lock"), os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        pass
-    else:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)
+    from minidocker.engine.records import Lock
+    if Lock.held(record.path("remove.lock")):
+        return True
     try:
         return record.reload().state.get("Status") == "removing"
     except MinidockerError:
