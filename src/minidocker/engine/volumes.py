@@ -138,6 +138,8 @@ def remove(root: str, name: str, force: bool = False) -> None:
 def parse_volume(spec: str) -> dict[str, Any]:
     """-v SRC:DST[:OPTS] | -v DST  ->  Docker's MountPoint shape (Type, Source/Name, ...)."""
     parts = spec.split(":")
+    if "" in parts:
+        raise UsageError(f"invalid spec: {spec}: empty section between colons")
     if len(parts) == 1:
         return _mount("volume", "", parts[0], True, anonymous=True)
     if len(parts) > 3:

@@ -56,6 +56,9 @@ def test_flags_are_taken_by_their_whole_name_only(engine: Engine) -> None:
     (["-u", "-5"], "invalid user '-5'"),
     (["--stop-signal", "SIGNOPE"], "Invalid signal: SIGNOPE"),
     (["--health-interval", "5"], 'time: missing unit in duration "5"'),
+    (["--mac-address", "zz"], "zz is not a valid mac address"),  # was Python's int() text
+    (["-v", ":/x"], "invalid spec: :/x: empty section between colons"),  # was accepted
+    (["-v", "/tmp:"], "invalid spec: /tmp:: empty section between colons"),
 ])
 def test_bad_values_are_refused_before_anything_is_made(engine: Engine, argv: list[str],
                                                         message: str) -> None:

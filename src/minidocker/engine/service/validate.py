@@ -87,9 +87,11 @@ def config(body: dict[str, Any]) -> None:
             raise UsageError(f"{key} in Healthcheck cannot be less than 1ms")
     if (check.get("Retries") or 0) < 0:
         raise UsageError("Retries in Healthcheck cannot be negative")
-    mac = body.get("MacAddress") or ""
-    if mac:
-        mac_address(mac)
+    endpoints = (body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+    for mac in [body.get("MacAddress") or "",
+                *((e or {}).get("MacAddress") or "" for e in endpoints.values())]:
+        if mac:  # the top-level one (API < 1.44) or an endpoint's (--mac-address)
+            mac_address(mac)
 
 
 def mac_address(mac: str) -> None:
