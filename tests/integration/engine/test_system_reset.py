@@ -79,3 +79,21 @@ def test_reset_of_a_root_deleted_by_hand_removes_its_bridge_and_table(
         subprocess.run(["ip", "link", "del", bridge], capture_output=True)
         subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_reset_unmounts_what_a_killed_build_left_mounted(engine: Engine) -> None:
+    """A build killed with -9 may leave a read-only view mounted in its work dir; reset
+    unmounts it instead of leaving it (and the directory under it) behind."""
+    with open("/proc/sys/kernel/pid_max") as f:
+        dead = int(f.read()) + 1  # no process can have it
+    view = engine.root / "build" / "tmp" / f"{dead}-1" / "view"
+    view.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(view)], check=True)
+    try:
+        (view / "file").write_text("x")
+        subprocess.run(["mount", "-o", "remount,ro", str(view)], check=True)
+        engine.ok("system", "reset", "-f")
+        assert mounts_under(engine.root) == []
+        assert not (engine.root / "build").exists()
+    finally:
+        subprocess.run(["umount", "-l", str(view)], capture_output=True)

@@ -198,8 +198,9 @@ def reset(ctx: Context) -> PruneReport:
     store = Store(ctx.root)
     report["ImagesDeleted"] = [{"Deleted": image.id} for image in store.images()]
     from minidocker.engine.volumes import unmount_all
-    unmount_all(os.path.join(ctx.root, "volumes"))  # rmtree must not enter a volume's mount
     for name in ("image", "build", "containers", "volumes", "runtime"):
+        # rmtree must not enter a mount: a volume's, a killed build's view, a rootfs
+        unmount_all(os.path.join(ctx.root, name))
         shutil.rmtree(os.path.join(ctx.root, name), ignore_errors=True)
     for name in os.listdir(ctx.root) if os.path.isdir(ctx.root) else []:
         if name.startswith("runtime-") or name.startswith("events.jsonl"):
