@@ -57,6 +57,21 @@ def build_context(env: FaultRoot) -> None:
             "RUN cat /one /data > /two\n")
 
 
+def paused(env: FaultRoot) -> None:
+    running(env)
+    env.ok("pause", "t")
+
+
+def another_image(env: FaultRoot) -> None:
+    """A container of IMAGE (so that prune -a keeps it) and an unused image."""
+    running(env)
+    env.ok("import", str(env.rootfs), "faulty:unused")
+
+
+def with_volume(env: FaultRoot) -> None:
+    env.ok("volume", "create", "vol1")
+
+
 def exited(env: FaultRoot) -> None:
     env.ok("run", "--name", "t", "--network", "none", IMAGE, "true")
 
@@ -77,6 +92,9 @@ CASES: dict[str, tuple[Setup, list[str]]] = {
     "rm -f": (running, ["rm", "-f", "t"]),
     "rm": (exited, ["rm", "t"]),
     "pause": (running, ["pause", "t"]),
+    "unpause": (paused, ["unpause", "t"]),
+    "update": (running, ["update", "--memory", "64m", "--cpus", "0.5", "--restart",
+                         "on-failure:3", "t"]),
     "rename": (created, ["rename", "t", "t2"]),
     "exec": (running, ["exec", "t", "sh", "-c", "sleep 0.3"]),
     "commit": (running, ["commit", "t", "faulty:commit"]),
@@ -86,6 +104,11 @@ CASES: dict[str, tuple[Setup, list[str]]] = {
     "network connect": (running_and_network, ["network", "connect", "n1", "t"]),
     "network disconnect": (connected, ["network", "disconnect", "n1", "t"]),
     "volume create": (nothing, ["volume", "create", "vol1"]),
+    "volume rm": (with_volume, ["volume", "rm", "vol1"]),
+    "volume prune": (with_volume, ["volume", "prune", "-a", "-f"]),
+    "network prune": (with_network, ["network", "prune", "-f"]),
+    "rmi": (another_image, ["rmi", "faulty:unused"]),
+    "image prune": (another_image, ["image", "prune", "-a", "-f"]),
     "import": (nothing, ["import", "ROOTFS", "faulty:import"]),
     "load": (archive, ["load", "-i", "ARCHIVE"]),
     "tag": (nothing, ["tag", IMAGE, "faulty:tag"]),
