@@ -19,7 +19,7 @@ import stat
 import time
 from typing import Any
 
-from minidocker.build import cache, events, instructions, parser, runner, shell
+from minidocker.build import cache, events, instructions, parser, remote, runner, shell
 from minidocker.build import context as contexts
 from minidocker.build import copy as copying
 from minidocker.build.instructions import Instruction
@@ -819,13 +819,16 @@ class _Stage:
 
     # -- COPY / ADD
 
-    def do_copy(self, ins: instructions.Copy, state: State, *_: Any) -> tuple[State, bool]:
-        return self._copy(ins, state)
+    def do_copy(self, ins: instructions.Copy, state: State, vid: int, t0: float
+                ) -> tuple[State, bool]:
+        return self._copy(ins, state, vid, t0)
 
-    def do_add(self, ins: instructions.Copy, state: State, *_: Any) -> tuple[State, bool]:
-        return self._copy(ins, state)
+    def do_add(self, ins: instructions.Copy, state: State, vid: int, t0: float
+               ) -> tuple[State, bool]:
+        return self._copy(ins, state, vid, t0)
 
-    def _copy(self, ins: instructions.Copy, state: State) -> tuple[State, bool]:
+    def _copy(self, ins: instructions.Copy, state: State, vid: int, t0: float
+              ) -> tuple[State, bool]:
         config = self._config(state)
         env = self.env(config)
         sources = [self.b._expand(ins, s, env) for s in ins.sources
@@ -880,17 +883,53 @@ class _Stage:
                 finally:
                     source.close()
         source = self.b.source
-        if sources and source.root is None:
+        if any(not remote.is_url(s) for s in sources) and source.root is None:
             raise self.error(ins, f"{ins.keyword} needs a build context, and this build "
                                   "has none (the Dockerfile came on stdin)")
-        items = copying.matches(source, sources, ins.keyword) if sources else []
-        parts["sources"] = [[item.rel, self._digests(source, item.rel, item.entries)]
-                            for item in items]
-        hit = self.cached(state, "copy", parts)
-        if hit is not None:
-            return hit, True
-        return self._copy_layer(ins, state, config, parts, items, source, dest, chmod,
-                                heredocs, keep_owner=False), False
+        checksum = self._checksum(ins, sources, heredocs, env)
+        downloads = ""
+
+        def fetch(url: str) -> copying.Match:
+            nonlocal downloads
+            import tempfile
+            downloads = downloads or tempfile.mkdtemp(prefix="add-", dir=self.b.workdir)
+            got = remote.fetch(url, downloads, build_args=self.b.options.build_args,
+                               checksum=checksum)
+            self.b.sink(events.Log(vid, 1, f"{remote.redacted(url)}: {got.size} bytes, "
+                                           f"{got.digest}\n".encode(),
+                                   time.monotonic() - t0))
+            # what of it lands in the image: its content, name, and the server's mtime
+            digest = ["url", got.name, got.digest, got.last_modified]
+            return copying.Match(url, [(url, os.stat(got.path))], False, host=got.path,
+                                 name=got.name, remote=digest)
+
+        try:
+            items = copying.matches(source, sources, ins.keyword, fetch) if sources else []
+            parts["sources"] = [[item.rel, item.remote if item.remote else
+                                 self._digests(source, item.rel, item.entries)]
+                                for item in items]
+            hit = self.cached(state, "copy", parts)
+            if hit is not None:
+                return hit, True
+            return self._copy_layer(ins, state, config, parts, items, source, dest, chmod,
+                                    heredocs, keep_owner=False), False
+        finally:
+            if downloads:
+                _rmtree(downloads)
+
+    def _checksum(self, ins: instructions.Copy, sources: list[str],
+                  heredocs: list[tuple[str, bytes]], env: dict[str, str]) -> str:
+        """ADD --checksum, expanded and checked as BuildKit checks it: one source, an
+        http(s) URL, a digest."""
+        if not ins.checksum:
+            return ""
+        if len(sources) + len(heredocs) != 1:
+            raise self.error(ins, "checksum can't be specified for multiple sources")
+        if not sources or not remote.is_url(sources[0]) or remote.is_git(sources[0]):
+            raise self.error(ins, "checksum can't be specified for non-HTTP(S) sources")
+        checksum = self.b._expand(ins, ins.checksum, env)
+        remote.parse_checksum(checksum)
+        return checksum
 
     def _digests(self, source: contexts.Context, top: str,
                  entries: list[tuple[str, os.stat_result]]) -> list[Any]:

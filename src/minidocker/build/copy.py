@@ -15,9 +15,11 @@ import os
 import posixpath
 import stat
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from minidocker.build import context as contexts
+from minidocker.build import remote
 from minidocker.build.view import View
 from minidocker.errors import MinidockerError
 
@@ -50,23 +52,33 @@ class Entry:
 
 
 class Match:
-    """One source match: its path in its root, and what walking it found."""
+    """One source match: its path in its root, and what walking it found; or an ADD's
+    download (rel is the URL, `host` the file, `name` what it is called in a destination
+    directory, "" if the URL names nothing, `remote` what of it goes into the cache key)."""
 
-    def __init__(self, rel: str, entries: list[tuple[str, os.stat_result]], is_dir: bool):
+    def __init__(self, rel: str, entries: list[tuple[str, os.stat_result]], is_dir: bool,
+                 *, host: str = "", name: str = "", remote: list[Any] | None = None):
         self.rel = rel
         self.entries = entries
         self.is_dir = is_dir
+        self.host = host
+        self.name = name
+        self.remote = remote
 
 
-def matches(source: contexts.Context, patterns: list[str], keyword: str) -> list[Match]:
+def matches(source: contexts.Context, patterns: list[str], keyword: str,
+            fetch: Callable[[str], Match] | None = None) -> list[Match]:
+    """What the patterns name; an ADD's URL is downloaded by `fetch`."""
     out: list[Match] = []
     for pattern in patterns:
-        if pattern.startswith(("http://", "https://")) or pattern.startswith("git@"):
-            if keyword == "COPY":
-                raise CopyError(f"source can't be a URL for COPY: {pattern}")
-            raise CopyError(f"ADD {pattern}: remote sources are not supported by this "
-                            "builder (it works offline)",
-                            hint="download the file into the context and ADD or COPY it")
+        if keyword == "COPY" and (remote.is_url(pattern) or pattern.startswith("git@")):
+            raise CopyError(f"source can't be a URL for COPY: {pattern}")
+        if keyword == "ADD" and remote.is_git(pattern):
+            raise CopyError(f"ADD {pattern}: git sources are not supported by this builder",
+                            hint="clone the repository into the context and COPY it")
+        if remote.is_url(pattern) and fetch is not None:
+            out.append(fetch(pattern))
+            continue
         found = source.match(pattern)
         if not found and not contexts.GLOB_CHARS.search(pattern):
             where = "in the build context" if source.use_ignore else "in the source image"
@@ -168,7 +180,7 @@ def plan(view: View, items: list[Match], source: contexts.Context, dest: str,
                           st=st)
 
     for item in items:
-        top_host = source.real_path(item.rel)
+        top_host = item.host or source.real_path(item.rel)
         if item.is_dir:
             # the directory's contents go into dest; dest itself is made like the source
             target = base
@@ -181,6 +193,13 @@ def plan(view: View, items: list[Match], source: contexts.Context, dest: str,
                 add(posixpath.join(target, sub) if target else sub, st, host)
             continue
         st = item.entries[0][1]
+        if item.remote:  # a download: its own name, never extracted
+            if dest_is_dir and not item.name:
+                raise CopyError("cannot determine filename from url: "
+                                f"{remote.redacted(item.rel)}",
+                                hint="name the file: ADD <url> /path/to/file")
+            add(posixpath.join(base, item.name) if dest_is_dir else base, st, top_host)
+            continue
         name = posixpath.basename(item.rel) or posixpath.basename(top_host)
         target = posixpath.join(base, name) if dest_is_dir else base
         if not target:

@@ -89,7 +89,7 @@ class Command(Instruction):     # RUN, CMD, ENTRYPOINT
 class Copy(Instruction):        # COPY, ADD
     def __init__(self, node: Node, sources: list[str], dest: str, source_stage: str = "",
                  chown: str = "", chmod: str = "", link: bool = False,
-                 heredocs: list[Heredoc] | None = None):
+                 heredocs: list[Heredoc] | None = None, checksum: str = ""):
         super().__init__(node)
         self.sources = sources
         self.dest = dest
@@ -98,6 +98,7 @@ class Copy(Instruction):        # COPY, ADD
         self.chmod = chmod
         self.link = link
         self.heredocs = heredocs or []
+        self.checksum = checksum          # ADD --checksum (checked once expanded)
 
 
 class Words(Instruction):       # EXPOSE, VOLUME, SHELL
@@ -229,13 +230,10 @@ def parse_instruction(node: Node) -> Instruction:
         if len(sources) < 2 and not (node.heredocs and sources):
             raise _error(node, f"{keyword} requires at least two arguments, but only "
                                f"{len(sources)} provided")
-        if keyword == "ADD" and _str(flags, "checksum"):
-            raise _error(node, "ADD --checksum is only for URL sources, which this builder "
-                               "cannot fetch")
         return Copy(node, sources=sources[:-1], dest=sources[-1],
                     source_stage=_str(flags, "from"), chown=_str(flags, "chown"),
                     chmod=_str(flags, "chmod"), link=bool(flags.get("link")),
-                    heredocs=list(node.heredocs))
+                    heredocs=list(node.heredocs), checksum=_str(flags, "checksum"))
     if keyword in ("EXPOSE", "VOLUME"):
         if not value:
             raise _error(node, f"{keyword} requires at least one argument")

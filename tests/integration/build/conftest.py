@@ -98,6 +98,74 @@ def builder(engine: Engine, tmp_path: Path) -> Iterator[Builder]:  # noqa: F811
     yield Builder(engine, tmp_path)
 
 
+class Files:
+    """An HTTP server on 127.0.0.1 (a random port) in a thread of the test: `serve(path,
+    body, status, headers)` sets what a GET of `path` answers (404 for anything else),
+    `hang(path)` makes it accept and answer nothing; `requests` lists (path, Host,
+    Authorization) of every GET. As a proxy it answers absolute URLs the same way."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+        self.answers: dict[str, tuple[int, bytes, dict[str, str]]] = {}
+        self.hanging: set[str] = set()
+        self.requests: list[tuple[str, str, str]] = []
+        self.stop = threading.Event()
+        files = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                files.requests.append((self.path, self.headers.get("Host") or "",
+                                       self.headers.get("Authorization") or ""))
+                path = self.path.split("?")[0]
+                if path in files.hanging:
+                    files.stop.wait(60)
+                    return
+                status, body, headers = files.answers.get(path, (404, b"not here\n", {}))
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://{self.address}{path}"
+
+    def serve(self, path: str, body: bytes, status: int = 200,
+              headers: dict[str, str] | None = None) -> str:
+        self.answers[path] = (status, body, headers or {})
+        return self.url(path)
+
+    def hang(self, path: str) -> str:
+        self.hanging.add(path)
+        return self.url(path)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+
+
+@pytest.fixture
+def files() -> Iterator[Files]:
+    server = Files()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
 def tar_of(files: dict[str, bytes], compression: str = "", mode: int = 0o644,
            owner: int = 0) -> bytes:
     """A tar archive (compression "" or "gz") of `files` (name -> content)."""
@@ -114,4 +182,4 @@ def tar_of(files: dict[str, bytes], compression: str = "", mode: int = 0o644,
     return buf.getvalue()
 
 
-__all__ = ["Builder", "builder", "engine", "run_captured", "tar_of"]
+__all__ = ["Builder", "Files", "builder", "engine", "files", "run_captured", "tar_of"]

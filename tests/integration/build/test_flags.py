@@ -1,5 +1,6 @@
 """The rest of build's flags: --network default|host, --pull (a real registry on
-127.0.0.1), -f outside the context and from stdin, --progress tty, globs, ADD of a URL."""
+127.0.0.1), -f outside the context and from stdin, --progress tty, globs (ADD of a URL:
+test_remote.py)."""
 
 from __future__ import annotations
 
@@ -63,10 +64,6 @@ def test_dockerfile_outside_the_context_and_from_stdin(builder: Builder,
                               str(ctx), input=b"FROM busybox\nCOPY c.dat /\n")
     assert proc.returncode == 0, proc.stderr
     assert builder.run("stdin-f", "cat", "/c.dat") == "C\n"
-    url = builder.context("FROM busybox\nADD http://127.0.0.1:9/file /file\n")
-    proc = builder.build(url, check=False)
-    assert proc.returncode == 1 and "remote sources are not supported" in proc.stderr
-    assert "Dockerfile:2" in proc.stderr
 
 
 def test_tty_progress(builder: Builder) -> None:

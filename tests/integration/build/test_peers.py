@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.build.conftest import Builder, tar_of
+from tests.integration.build.conftest import Builder, Files, tar_of
 
 DOCKERFILE = """\
 FROM busybox AS tools
@@ -118,11 +118,9 @@ def test_skopeo_and_umoci_read_a_built_image(builder: Builder, tmp_path: Path) -
     ).stdout.decode().split()[0] == image_id
 
 
-def test_same_tree_and_config_as_buildah(builder: Builder, buildah: Any,
-                                         tmp_path: Path) -> None:
-    ctx = builder.context(DOCKERFILE, {
-        "file.txt": "a file\n", "dir/one.txt": "one\n", "dir/sub/two.txt": "two\n",
-        "files.tar": tar_of({"extracted/a.txt": b"from the archive\n"})})
+def _both(builder: Builder, buildah: Any, ctx: Path, tmp_path: Path
+          ) -> tuple[tuple[dict[str, tuple[Any, ...]], dict[str, Any]], ...]:
+    """`ctx` built by us and by buildah: (tree, config) of each, unpacked by umoci."""
     builder.build(ctx, "-t", "compare:ours")
     layout = builder.root / "image" / "oci"
     # buildah builds on the very same base image, copied from our store into its storage
@@ -135,8 +133,15 @@ def test_same_tree_and_config_as_buildah(builder: Builder, buildah: Any,
     buildah("push", "-q", "compare-theirs", f"oci:{out}:theirs")
     subprocess.run(["skopeo", "copy", "-q", f"oci:{layout}:docker.io/library/compare:ours",
                     f"oci:{out}:ours"], check=True, capture_output=True)
-    ours, our_config = _unpack(out, "ours", tmp_path / "ours")
-    theirs, their_config = _unpack(out, "theirs", tmp_path / "theirs")
+    return _unpack(out, "ours", tmp_path / "ours"), _unpack(out, "theirs", tmp_path / "theirs")
+
+
+def test_same_tree_and_config_as_buildah(builder: Builder, buildah: Any,
+                                         tmp_path: Path) -> None:
+    ctx = builder.context(DOCKERFILE, {
+        "file.txt": "a file\n", "dir/one.txt": "one\n", "dir/sub/two.txt": "two\n",
+        "files.tar": tar_of({"extracted/a.txt": b"from the archive\n"})})
+    (ours, our_config), (theirs, their_config) = _both(builder, buildah, ctx, tmp_path)
     differences = {k: (ours.get(k), theirs.get(k)) for k in set(ours) | set(theirs)
                    if ours.get(k) != theirs.get(k)}
     assert differences == {}
@@ -172,3 +177,18 @@ def test_snapshots_made_in_place_match_their_blobs(builder: Builder, tmp_path: P
             assert os.getxattr(in_place / "d", "trusted.overlay.opaque") == b"y"
             assert os.getxattr(unpacked / "d", "trusted.overlay.opaque") == b"y"
             assert stat.S_ISCHR(os.lstat(in_place / "bin" / "vi").st_mode)
+
+
+def test_add_url_same_tree_as_buildah(builder: Builder, buildah: Any, files: Files,
+                                      tmp_path: Path) -> None:
+    """ADD of URLs (a file into a directory, an archive kept as it is, a named file,
+    --chown and --chmod) gives buildah's tree: names, modes, owners, sizes."""
+    data = files.serve("/f/data.txt", b"downloaded\n")
+    packed = files.serve("/f/pack.tar.gz", tar_of({"inside.txt": b"x\n"}, "gz"))
+    ctx = builder.context(f"FROM busybox\nADD {data} {packed} /dl/\nADD {data} /named\n"
+                          f"ADD --chown=7:8 --chmod=640 {data} /owned/\n")
+    (ours, _), (theirs, _) = _both(builder, buildah, ctx, tmp_path)
+    assert {k: (ours.get(k), theirs.get(k)) for k in set(ours) | set(theirs)
+            if ours.get(k) != theirs.get(k)} == {}
+    assert ours["dl/pack.tar.gz"][0] == "-rw-------" and "dl/inside.txt" not in ours
+    assert ours["owned/data.txt"][:3] == ("-rw-r-----", 7, 8)
