@@ -108,13 +108,13 @@ def inspect_doc(record: Record, state: dict[str, Any]) -> dict[str, Any]:
         "LogPath": record.path(record.id + "-json.log"),
         "Name": config.get("Name"),
         "RestartCount": int(state.get("RestartCount") or 0),
-        "Driver": "overlay",
+        "Driver": "overlay2",  # Docker's name for this layout (overlayfs, multi-lower)
         "Platform": "linux",
         "MountLabel": "",
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "HostConfig": host,
-        "GraphDriver": {"Name": "overlay", "Data": {
+        "GraphDriver": {"Name": "overlay2", "Data": {
             "LowerDir": ":".join(config.get("Lowers") or []),
             "UpperDir": record.path("upper"), "WorkDir": record.path("work"),
             "MergedDir": record.path("rootfs")}},

@@ -52,10 +52,22 @@ def inspect_doc(store: st.Store, image: st.Image) -> dict[str, Any]:
         "Variant": config.get("variant", "") or None,
         "Os": config.get("os", ""),
         "Size": image_size(store, image),
+        "GraphDriver": graph_driver(store, image),
         "RootFS": {"Type": "layers", "Layers": image.diff_ids},
         "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},  # Go's zero time: a time
         "Manifest": image.manifest_digest,
     }
+
+
+def graph_driver(store: st.Store, image: st.Image) -> dict[str, Any]:
+    """Docker's GraphDriver of an image: the top layer's directory (UpperDir) and the
+    ones under it (LowerDir, topmost first), as overlay2 shows them; no MergedDir or
+    WorkDir, which only a container has here."""
+    dirs = [snapshot.fs_path(store, chain) for chain in reversed(image.chain_ids)]
+    data = {"UpperDir": dirs[0]} if dirs else {}
+    if len(dirs) > 1:
+        data["LowerDir"] = ":".join(dirs[1:])
+    return {"Name": "overlay2", "Data": data}
 
 
 def history_rows(store: st.Store, image: st.Image) -> list[dict[str, Any]]:

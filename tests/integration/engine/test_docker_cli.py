@@ -319,3 +319,18 @@ def test_inspect_format_reads_go_field_names(engine: Engine) -> None:
     assert engine.ok("network", "inspect", "-f", "{{.ID}}", "bridge").strip() == net
     assert '"ID"' not in engine.ok("inspect", "-f", "{{json .}}", "c")
     assert engine.run("inspect", "-f", "{{.NoSuchField}}", "c").returncode == 1
+
+
+def test_storage_driver_is_dockers_overlay2(engine: Engine, tmp_path: Path) -> None:
+    """Scripts read `docker info -f '{{.Driver}}'` (overlay2) and find a container's or an
+    image's files through GraphDriver.Data, as Docker's overlay2 shows them."""
+    archive = tmp_path / "img.tar"
+    subprocess.run(["tar", "-C", engine.image, "-cf", str(archive), "."], check=True)
+    engine.ok("import", str(archive), "gd:1")
+    engine.ok("create", "--name", "g", "--network", "none", "gd:1", "true")
+    assert engine.ok("info", "-f", "{{.Driver}}") == "overlay2\n"
+    assert engine.ok("inspect", "-f", "{{.Driver}} {{.GraphDriver.Name}}", "g") == \
+        "overlay2 overlay2\n"
+    image = json.loads(engine.ok("image", "inspect", "gd:1"))[0]["GraphDriver"]
+    assert image["Name"] == "overlay2" and "LowerDir" not in image["Data"]  # one layer
+    assert Path(image["Data"]["UpperDir"], "bin", "busybox").exists()

@@ -34,7 +34,7 @@ Server:
  Images: {doc['Images']}
  Volumes: {doc['Volumes']}
  Server Version: {doc['ServerVersion']}
- Storage Driver: overlay
+ Storage Driver: overlay2
  Logging Driver: json-file
  Cgroup Driver: cgroupfs
  Cgroup Version: {doc['CgroupVersion'] or '?'}

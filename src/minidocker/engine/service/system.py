@@ -75,7 +75,7 @@ def info(ctx: Context) -> dict[str, Any]:
     uname = os.uname()
     return {"ID": "", "Containers": len(records), "ContainersRunning": counts["running"],
             "ContainersPaused": counts["paused"], "ContainersStopped": counts["stopped"],
-            "Images": n_images, "Volumes": len(volumes.names(ctx.root)), "Driver": "overlay",
+            "Images": n_images, "Volumes": len(volumes.names(ctx.root)), "Driver": "overlay2",
             "DriverStatus": [], "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs",
             "CgroupVersion": cgroup_version, "KernelVersion": uname.release,
             "OperatingSystem": _os_name(), "OSType": "linux", "Architecture": uname.machine,
