@@ -71,15 +71,15 @@ def pss_kib(pid: int) -> int:
 
 def monitor_pids(root: str) -> list[int]:
     """Our monitors: the MonitorPid of each record under `root` (their command line is a
-    `python -c` that names no file)."""
-    out = []
+    `python -c` that names no file), each once (the root's supervisor watches many)."""
+    out: list[int] = []
     containers = Path(root) / "containers"
     for state in containers.glob("*/state.json"):
         try:
             pid = int(json.loads(state.read_text()).get("MonitorPid") or 0)
         except (OSError, ValueError):
             continue
-        if pid and os.path.exists(f"/proc/{pid}"):
+        if pid and pid not in out and os.path.exists(f"/proc/{pid}"):
             out.append(pid)
     return out
 

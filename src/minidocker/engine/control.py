@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sys
 import time
 
 from minidocker.engine import events, index
@@ -15,7 +14,6 @@ from minidocker.engine.liveness import (
     alive,
     live_state,
     monitor_alive,
-    proc_stat,
     runtime_of,
 )
 from minidocker.engine.records import (
@@ -27,15 +25,7 @@ from minidocker.engine.records import (
     Records,
     remove_tree,
 )
-from minidocker.engine.start import (
-    _listen,
-    fork_is_safe,
-    monitor_command,
-    monitor_options,
-    network_detach,
-    open_outputs,
-    unmount_rootfs,
-)
+from minidocker.engine.start import network_detach, unmount_rootfs
 from minidocker.errors import Conflict, MinidockerError, NotFound
 
 TYPE_CHECKING = False
@@ -168,20 +158,20 @@ def _remove(record: Record, force: bool, volumes: bool) -> None:
             runtime.resume(record.id) if status == "paused" else None
         except MinidockerError:
             pass
-        if restarting:  # nothing to wait for: its back-off would only delay the removal
-            try:
+        if restarting and not state.get("MonitorShared"):
+            try:  # nothing to wait for: its back-off would only delay the removal
                 os.kill(int(state["MonitorPid"]), 9)
             except OSError:
-                pass
+                pass  # (the supervisor's exit worker sees "removing" and gives up)
         try:
             runtime.kill(record.id, 9, all_processes=True)
         except MinidockerError:
             pass
         deadline = time.monotonic() + 15
-        while monitor_alive(state) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if monitor_alive(state):  # a stuck monitor must not keep the container's files
-            try:
+        while _watched(record) and time.monotonic() < deadline:
+            time.sleep(0.01)  # its monitor records the exit and lets go of it
+        if _watched(record) and not state.get("MonitorShared"):
+            try:  # a stuck monitor must not keep the container's files
                 os.kill(int(state["MonitorPid"]), 9)
             except OSError:
                 pass
@@ -193,6 +183,15 @@ def _remove(record: Record, force: bool, volumes: bool) -> None:
     # endpoint or lease (a no-op for a container of no network, or one that left them)
     network_detach(record)
     remove_files(record, volumes)
+
+
+def _watched(record: Record) -> bool:
+    """Whether a monitor still holds the container: its own until it exits, the root's
+    supervisor until the exit is handled (exits.on_exit clears MonitorPid then)."""
+    try:
+        return monitor_alive(record.reload().state)
+    except MinidockerError:
+        return False
 
 
 def remove_files(record: Record, volumes: bool) -> None:
@@ -243,6 +242,8 @@ def remove_broken(record: Record) -> None:
     try:
         state = record.state
         monitor = (int(state.get("MonitorPid") or 0), int(state.get("MonitorStart") or 0))
+        if state.get("MonitorShared"):
+            monitor = (0, 0)  # the root's supervisor, which watches others too
     except MinidockerError:
         monitor = (0, 0)
     for pid in _processes_naming(record) + ([monitor[0]] if alive(*monitor) else []):
@@ -381,9 +382,11 @@ def unpause(record: Record) -> None:
 
 
 def adopt(record: Record) -> None:
-    """Start a monitor for a running container whose monitor died (kill -9, OOM killer):
-    it reopens the stdout/stderr FIFOs (the container's output waited in them) and
-    watches the init through a pidfd; the exit status is read from the zombie."""
+    """Have the root's supervisor watch a running container whose monitor died (kill -9,
+    OOM killer, a reboot of the supervisor): it reopens the stdout/stderr FIFOs (the
+    container's output waited in them) and watches the init through a pidfd; the exit
+    status is read from the zombie, or from the pidfd once another process reaped it."""
+    from minidocker.engine import supervisor
     from minidocker.engine.records import Lock
     if record.config["Config"].get("Tty"):
         return  # the pty master died with the old monitor: nothing to take over
@@ -397,60 +400,6 @@ def adopt(record: Record) -> None:
         pid = int(state.get("Pid") or 0)
         if monitor_alive(state) or not alive(pid, int(state.get("PidStart") or 0)):
             return
-        if fork_is_safe():
-            child = os.fork()
-            if child == 0:  # pragma: no cover - runs in the forked processes
-                try:
-                    os.close(lock.fd)
-                    if os.fork() != 0:
-                        os._exit(0)
-                    _adopter_main(record, pid)
-                finally:
-                    os._exit(1)
-        else:  # a server's thread: a fresh interpreter does the same (spawned_adopter)
-            src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-            boot = (f"import sys; sys.path.insert(0, {src!r}); from minidocker.engine."
-                    "control import spawned_adopter; spawned_adopter(sys.argv[1:])")
-            child = os.posix_spawn(sys.executable, [sys.executable, "-S", "-I", "-c", boot,
-                                                    record.root, record.id, str(pid)],
-                                   dict(os.environ))
-        os.waitpid(child, 0)
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline and not monitor_alive(record.reload().state):
-            time.sleep(0.005)
+        supervisor.adopt(record.root, record.id, pid)
     finally:
         lock.__exit__()
-
-
-def spawned_adopter(argv: list[str]) -> None:
-    """adopt() from a process that may not fork: ROOT ID PID."""
-    if os.fork() != 0:
-        os._exit(0)
-    try:
-        _adopter_main(Record(argv[0], argv[1]), int(argv[2]))
-    finally:
-        os._exit(1)
-
-
-def _adopter_main(record: Record, pid: int) -> None:
-    import sys
-    os.setsid()
-    from minidocker.linux import libc
-    # not the parent of this init, but of the next one if the restart policy starts it
-    libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
-    os.chdir(record.dir)
-    listener = _listen(record)
-    outputs = open_outputs(record.root, record.id)
-    me = proc_stat(os.getpid())
-    record.update(MonitorPid=os.getpid(), MonitorStart=me[1] if me else 0)
-    for fd in [*outputs, listener.fileno()]:
-        os.set_inheritable(fd, True)
-    out_fd = next((fd for fd, kind in outputs.items() if kind == 1), -1)
-    err_fd = next((fd for fd, kind in outputs.items() if kind == 2), -1)
-    os.execv(sys.executable, [*monitor_command(), record.root, record.id, str(pid),
-                              str(out_fd), str(err_fd), "-1", "-1", str(listener.fileno()),
-                              record.path(record.id + "-json.log"), monitor_options(record)])

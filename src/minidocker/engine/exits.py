@@ -22,9 +22,44 @@ if TYPE_CHECKING:
     from minidocker.engine.records import Record
 
 
-def on_exit(root: str, cid: str, status: int) -> tuple[int, tuple[int, int] | None]:
+def on_exit(root: str, cid: str, status: int, monitor: tuple[int, int] | None = None
+            ) -> tuple[int, tuple[int, int] | None]:
     """Record how the container ended, apply --restart and --rm. Returns (exit code,
-    (pid, master) of the restarted container or None)."""
+    (pid, master) of the restarted container or None). `monitor`: the pid and start time
+    of the supervisor that watches the container, which lets go of it when it is done
+    (let_go); without it, the monitor is us, and lets go here when the container is not
+    restarted (MonitorStart 0: `rm -f` waits for that)."""
+    try:
+        code, restarted = _on_exit(root, cid, status, monitor)
+    except NotFound:  # an rm -f removed it meanwhile (one that raced its start)
+        return exit_code_of(status), None
+    if restarted is None and monitor is None:  # the supervisor lets go itself, later
+        let_go(Record(root, cid), monitor)
+    return code, restarted
+
+
+def let_go(record: Record, monitor: tuple[int, int] | None, force: bool = False) -> None:
+    """No monitor (MonitorStart 0), unless the container was started again meanwhile (a `start`: its
+    monitor is another, or, the supervisor's, the same process watching a new init);
+    `force`: whatever its status (nothing of ours watches it any more)."""
+    import os
+    pid = monitor[0] if monitor else os.getpid()
+    try:
+        with record.lock():
+            state = record.reload().state
+            if int(state.get("MonitorPid") or 0) == pid and \
+                    int(state.get("MonitorStart") or 0) and \
+                    (force or state.get("Status") not in RUNNING_STATES):
+                # the pid stays (a process that may watch others): no start time, no
+                # monitor (liveness.monitor_alive)
+                state.update(MonitorStart=0, MonitorShared=False)
+                record.save_state(state)
+    except (NotFound, FileNotFoundError, MinidockerError):
+        pass  # removed (--rm, or rm -f meanwhile)
+
+
+def _on_exit(root: str, cid: str, status: int, monitor: tuple[int, int] | None
+             ) -> tuple[int, tuple[int, int] | None]:
     record = Record(root, cid)
     code = exit_code_of(status)
     if minidocker.TRACE:
@@ -34,10 +69,28 @@ def on_exit(root: str, cid: str, status: int) -> tuple[int, tuple[int, int] | No
     except (NotFound, MinidockerError):
         return code, None
     restart = _wants_restart(record, code)
-    _cleanup_after_exit(record, code, restarting=restart)
+    watcher = None
+    if restart and monitor is not None:
+        # the supervisor's exit worker (us) backs off: the record's monitor until the
+        # new init is watched (it dies with the supervisor; rm -f kills it, stop ends it)
+        import os
+
+        from minidocker.engine.liveness import proc_stat
+        me = proc_stat(os.getpid())
+        watcher = dict(MonitorPid=os.getpid(), MonitorStart=me[1] if me else 0,
+                       MonitorShared=False)
+    _cleanup_after_exit(record, code, restarting=restart, watcher=watcher)
     if restart:
         count = int(record.reload().state.get("RestartCount") or 0)
-        time.sleep(min(0.1 * (2 ** count), 2.0))
+        until = time.monotonic() + min(0.1 * (2 ** count), 2.0)
+        while time.monotonic() < until:  # a stop or rm -f meanwhile ends the back-off
+            time.sleep(min(0.05, max(0.0, until - time.monotonic())))
+            try:
+                state = record.reload().state
+            except (NotFound, MinidockerError):
+                return code, None
+            if state.get("ManualStop") or state.get("Status") == "removing":
+                break
         try:
             with record.lock():
                 state = record.reload().state
@@ -51,7 +104,7 @@ def on_exit(root: str, cid: str, status: int) -> tuple[int, tuple[int, int] | No
                     record.save_state(state)
             if restart:
                 mount_rootfs(record)
-                return code, spawn_init(record, -1)
+                return code, spawn_init(record, -1, monitor)
         except (NotFound, FileNotFoundError):
             return code, None
         except MinidockerError as e:
@@ -115,10 +168,12 @@ def _wants_restart(record: Record, code: int) -> bool:
     return False
 
 
-def _cleanup_after_exit(record: Record, code: int, restarting: bool) -> dict[str, Any]:
+def _cleanup_after_exit(record: Record, code: int, restarting: bool,
+                        watcher: dict[str, Any] | None = None) -> dict[str, Any]:
     """The container ended: runtime state, network and cgroup go, and the record says
-    how it ended. Returns that state (kept in memory if a full disk refuses it: the
-    next command that looks works it out again)."""
+    how it ended (and, restarting, `watcher`: who backs off). Returns that state (kept
+    in memory if a full disk refuses it: the next command that looks works it out
+    again)."""
     runtime = runtime_of(record)
     oom = False
     try:
@@ -143,6 +198,8 @@ def _cleanup_after_exit(record: Record, code: int, restarting: bool) -> dict[str
         if state.get("Status") != "removing":
             changes["Status"] = "restarting" if restarting else "exited"
             changes["Restarting"] = restarting
+            if restarting and watcher:
+                changes.update(watcher)
         state.update(changes)
         try:
             record.save_state(state)

@@ -1,14 +1,17 @@
-"""The per-container monitor: holds the container's stdio, writes its json-file log, serves
-attach clients, reaps the init and records how it ended (through exits.on_exit).
+"""Watching containers: their stdio into the json-file log and to attach clients, the
+attach socket, stdin, healthchecks, and the init's end (then exits.on_exit records it and
+applies --restart and --rm).
 
-It is the container init's parent (a child subreaper: the runtime's stage 1 exits at once).
-For a detached container it runs as `python -S -I monitor.py ...` with only os, select,
-_socket, _json and time imported (about 3.7 MB PSS); the rest of the engine is imported
-only when the container exits. A foreground `run` calls serve() in the forked process
-itself (no exec: faster).
+A Loop is what one process watches: an epoll set whose fds are dispatched to handlers,
+and the processes whose end it waits for (its children, reaped here, or an adopted
+container's init, whose status is read from its zombie or its pidfd). A Watch is one
+container on a Loop. Two owners use them: the Monitor, the forked process that serves a
+foreground `run` (the container's only watcher, it applies the exit policy in-process),
+and the root's supervisor (engine/supervisor.py), which watches every detached container
+of a root in one process.
 
 stdout/stderr are FIFOs in the record that the container holds open read-write, so a dead
-monitor never makes the container's writes fail: they wait in the pipe for the next one.
+watcher never makes the container's writes fail: they wait in the pipe for the next one.
 
 Attach protocol (stream sockets), frames of [kind:1][length:4, big-endian][payload]:
   to clients:   1 stdout, 2 stderr, 3 exit (payload: the exit code in ASCII)
@@ -24,6 +27,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 STDOUT, STDERR, EXIT, STDIN, STDIN_EOF, RESIZE, SIGNAL = 1, 2, 3, 0, 4, 5, 6
@@ -161,7 +165,6 @@ class LogWriter:
 
 def _health_checker(root: str, cid: str) -> Any:
     """The container's health.Checker (from Config.Healthcheck); None if it has none."""
-    _import_path()
     from minidocker.engine.health import Checker
     from minidocker.engine.records import Record
     check = (Record(root, cid).config.get("Config") or {}).get("Healthcheck") or {}
@@ -175,60 +178,213 @@ class Client:
         self.outbuf = b""
 
 
-class Monitor:
-    def __init__(self, root: str, cid: str, pid: int, outputs: dict[int, int], stdin_fd: int,
-                 master: int, listen_fd: int, client_fds: list[int], log_path: str,
-                 options: str = "0:1:1:0"):
-        """options: start.monitor_options(), "MAX_SIZE:MAX_FILES:LOG_ON:HEALTH"."""
-        self.root = root
-        self.cid = cid
-        self.pid = pid
-        self.outputs = outputs  # fd -> STDOUT/STDERR
-        self.stdin_fd = stdin_fd
-        self.master = master
-        self.listen_fd = listen_fd
-        max_size, max_files, log_on, health = (int(x) for x in options.split(":"))
-        self.log = LogWriter(log_path, max_size, max_files, enabled=bool(log_on))
-        self.health: Any = _health_checker(root, cid) if health else None
-        self.health_pidfd = -1
+class Loop:
+    """The fds and the processes one process watches (see the module's docstring)."""
+
+    def __init__(self) -> None:
         self.poll = select.epoll()
-        self.clients: dict[int, Client] = {}
-        self.pidfd = -1
-        for fd in outputs:
-            os.set_blocking(fd, False)
-            self.poll.register(fd, select.EPOLLIN)
-        if master >= 0:
-            os.set_blocking(master, False)
-            self.poll.register(master, select.EPOLLIN)
-        if listen_fd >= 0:
-            self.poll.register(listen_fd, select.EPOLLIN)
-        for fd in client_fds:
-            self.add_client(fd)
-        self.watch(pid)
+        self.handlers: dict[int, Callable[[int, int], None]] = {}
+        self.children: dict[int, tuple[int, Callable[[int], None]]] = {}  # pid: pidfd, ended
 
-    def watch(self, pid: int) -> None:
-        if self.pidfd >= 0:
-            self.poll.unregister(self.pidfd)
-            os.close(self.pidfd)
-        self.pid = pid
-        self.pidfd = os.pidfd_open(pid)
-        self.poll.register(self.pidfd, select.EPOLLIN)
+    def add(self, fd: int, handler: Callable[[int, int], None],
+            events: int = select.EPOLLIN) -> None:
+        self.handlers[fd] = handler
+        self.poll.register(fd, events)
 
-    def add_client(self, fd: int) -> None:
-        os.set_blocking(fd, False)
-        self.clients[fd] = Client(fd)
-        self.poll.register(fd, select.EPOLLIN)
+    def modify(self, fd: int, events: int) -> None:
+        try:
+            self.poll.modify(fd, events)
+        except (OSError, ValueError):
+            pass
 
-    def drop_client(self, fd: int) -> None:
-        client = self.clients.pop(fd, None)
-        if client is not None:
+    def remove(self, fd: int) -> None:
+        """Stop watching `fd` (the caller closes it)."""
+        if self.handlers.pop(fd, None) is not None:
             try:
                 self.poll.unregister(fd)
             except (OSError, ValueError):
                 pass
+
+    def watch_process(self, pid: int, ended: Callable[[int], None]) -> None:
+        """Call ended(wait status) once when `pid` ends: our child (reaped here), or not (an
+        adopted container's init, whose parent is PID 1 or another subreaper)."""
+        pidfd = os.pidfd_open(pid)
+
+        def event(fd: int, _events: int) -> None:
+            try:
+                got, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # not our child
+                got, status = pid, _exit_status(pid, pidfd, timeout=0.1)
+            if got:
+                self.process_ended(pid, status)
+        self.children[pid] = (pidfd, ended)
+        self.add(pidfd, event)
+
+    def forget_process(self, pid: int) -> None:
+        pidfd, _ = self.children.pop(pid, (-1, None))
+        if pidfd >= 0:
+            self.remove(pidfd)
+            os.close(pidfd)
+
+    def process_ended(self, pid: int, status: int) -> None:
+        _, ended = self.children.get(pid, (-1, None))
+        self.forget_process(pid)
+        if ended is not None:
+            ended(status)
+
+    def wait(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds (-1: for ever) for events, handle them, then reap
+        the children that ended (the ones nobody waits for too: we are a subreaper)."""
+        for fd, events in self.poll.poll(timeout):
+            handler = self.handlers.get(fd)
+            if handler is not None:
+                handler(fd, events)
+        self.reap()
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if not pid:
+                return
+            if pid in self.children:
+                self.process_ended(pid, status)
+            else:
+                self.unclaimed(pid, status)
+
+    def unclaimed(self, pid: int, status: int) -> None:
+        """A child nobody watched ended (a process of a container that outlived its init)."""
+
+    def fds(self) -> list[int]:
+        """Every fd the loop watches, and the loop's own (what a forked child closes)."""
+        return [*self.handlers, self.poll.fileno()]
+
+
+class Watch:
+    """One container on a Loop: its outputs into the log and to the attach clients, its
+    attach socket and stdin, its healthcheck, and its init: once it ended (`status`,
+    `on_end` told), drained() says when what it wrote has been read."""
+
+    def __init__(self, loop: Loop, root: str, cid: str, outputs: dict[int, int],
+                 stdin_fd: int, master: int, listen_fd: int, client_fds: list[int],
+                 log_path: str, options: str = "0:1:1:0"):
+        """options: start.monitor_options(), "MAX_SIZE:MAX_FILES:LOG_ON:HEALTH"."""
+        self.loop = loop
+        self.root = root
+        self.cid = cid
+        self.pid = 0
+        self.outputs: dict[int, int] = {}  # fd -> STDOUT/STDERR
+        # the outputs not at their end yet: the ones at it stay open (read ends that keep
+        # the FIFO's pipe, and what a restarted init writes before we open it again)
+        self.reading: set[int] = set()
+        self.stdin_fd = stdin_fd
+        self.master = -1
+        self.listen_fd = listen_fd
+        max_size, max_files, log_on, health = (int(x) for x in options.split(":"))
+        self.log = LogWriter(log_path, max_size, max_files, enabled=bool(log_on))
+        self.health: Any = _health_checker(root, cid) if health else None
+        self.health_out = -1
+        self.clients: dict[int, Client] = {}
+        self.status: int | None = None  # the init's wait status, once it ended
+        self.drain_until = 0.0
+        self.on_end: Callable[[], None] | None = None  # told when the init ended
+        self.take_outputs(outputs, master)
+        if listen_fd >= 0:
+            loop.add(listen_fd, lambda fd, ev: self.accept())
+        for fd in client_fds:
+            self.add_client(fd)
+
+    def take_outputs(self, outputs: dict[int, int], master: int) -> None:
+        """The container's stdout/stderr (and pty master) to read: at the start, and after
+        a restart (the old ones ended with the old init)."""
+        for fd in list(self.outputs) + ([self.master] if self.master >= 0 else []):
+            self.loop.remove(fd)
             os.close(fd)
+        self.outputs = dict(outputs)
+        self.master = master
+        self.reading = {fd for fd in [*outputs, master] if fd >= 0}
+        for fd in self.reading:
+            os.set_blocking(fd, False)
+            self.loop.add(fd, self.readable)
+
+    def watch(self, pid: int) -> None:
+        """Wait for the init `pid`; once it ended, drained() says when to handle that."""
+        self.pid = pid
+        self.status = None
+
+        def init_ended(status: int) -> None:
+            self.status = status
+            self.drain_until = time.monotonic() + 2.0
+            if self.on_end is not None:
+                self.on_end()
+        self.loop.watch_process(pid, init_ended)
+
+    def drained(self) -> bool:
+        """The init ended and what its processes wrote was read (every writer gone, or
+        the 2 s it may take are over)."""
+        if self.status is None:
+            return False
+        for fd in list(self.reading):
+            self.readable(fd, 0)  # a FIFO nobody opened has no event to tell its end
+        if not self.reading or time.monotonic() >= self.drain_until:
+            self.log.flush()
+            return True
+        return False
+
+    def timeout(self) -> float:
+        """Seconds until this watch needs the loop (a drain's end, a healthcheck), or -1."""
+        if self.status is not None:
+            return max(0.0, self.drain_until - time.monotonic())
+        return self.health.when() if self.health else -1
+
+    def end(self, code: int) -> None:
+        """The container ended for good: tell the clients its exit code, close it all."""
+        msg = frame(EXIT, str(code).encode())
+        for client in list(self.clients.values()):
+            try:
+                os.set_blocking(client.fd, True)
+                os.write(client.fd, client.outbuf + msg)
+            except OSError:
+                pass
+            self.drop_client(client.fd)
+        self.close()
+
+    def close(self) -> None:
+        self._stop_health()
+        if self.pid:
+            self.loop.forget_process(self.pid)
+        for fd in [*self.outputs, self.master, self.listen_fd, self.stdin_fd, *self.clients]:
+            if fd >= 0:
+                self.loop.remove(fd)
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.outputs, self.clients, self.reading = {}, {}, set()
+        self.master = self.listen_fd = self.stdin_fd = -1
 
     # ---- output ----
+
+    def readable(self, fd: int, _events: int) -> None:
+        if not self.read_output(fd):
+            self.loop.remove(fd)
+            self.reading.discard(fd)
+
+    def read_output(self, fd: int) -> bool:
+        """Read what is there; False at EOF (or error)."""
+        kind = STDOUT if fd == self.master else self.outputs[fd]
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                return True
+            except OSError:  # EIO: the pty's last peer closed
+                data = b""
+            if not data:
+                return False
+            self.output(kind, data)
 
     def output(self, kind: int, data: bytes) -> None:
         self.log.write(kind, data)
@@ -253,31 +409,40 @@ class Monitor:
         if len(client.outbuf) > MAX_CLIENT_BACKLOG:
             self.drop_client(client.fd)  # a client that does not read: not our problem
             return
+        self.loop.modify(client.fd, select.EPOLLIN | (select.EPOLLOUT if client.outbuf
+                                                        else 0))
+
+    # ---- clients and input ----
+
+    def accept(self) -> None:
+        import _socket
+        sock = _socket.socket(fileno=self.listen_fd)
         try:
-            self.poll.modify(client.fd, select.EPOLLIN | (select.EPOLLOUT if client.outbuf
-                                                           else 0))
-        except (OSError, ValueError):
-            pass
+            fd, _ = sock._accept()  # type: ignore[attr-defined]
+        except OSError:
+            return
+        finally:
+            sock.detach()
+        self.add_client(fd)
 
-    def read_output(self, fd: int) -> bool:
-        """Read what is there; False at EOF (or error)."""
-        kind = STDOUT if fd == self.master else self.outputs[fd]
-        while True:
-            try:
-                data = os.read(fd, 65536)
-            except BlockingIOError:
-                return True
-            except OSError:  # EIO: the pty's last peer closed
-                data = b""
-            if not data:
-                try:
-                    self.poll.unregister(fd)
-                except (OSError, ValueError):
-                    pass
-                return False
-            self.output(kind, data)
+    def add_client(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        os.set_inheritable(fd, False)  # a client fd passed in a message is not close-on-exec
+        self.clients[fd] = Client(fd)
+        self.loop.add(fd, self.client_event)
 
-    # ---- input ----
+    def drop_client(self, fd: int) -> None:
+        if self.clients.pop(fd, None) is not None:
+            self.loop.remove(fd)
+            os.close(fd)
+
+    def client_event(self, fd: int, events: int) -> None:
+        client = self.clients[fd]
+        if events & select.EPOLLOUT:
+            self.flush_client(client)
+        if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR) and \
+                fd in self.clients:
+            self.client_input(client)
 
     def client_input(self, client: Client) -> None:
         try:
@@ -327,138 +492,78 @@ class Monitor:
             except (OSError, ValueError):
                 pass
 
-    def accept(self) -> None:
-        import _socket
-        sock = _socket.socket(fileno=self.listen_fd)
-        try:
-            fd, _ = sock._accept()  # type: ignore[attr-defined]
-        except OSError:
-            return
-        finally:
-            sock.detach()
-        self.add_client(fd)
+    # ---- healthcheck ----
 
-    # ---- the loop ----
+    def check_health(self) -> None:
+        """Start a check that is due, kill a late one (the loop calls it on wake-ups)."""
+        if self.health is None or self.status is not None:
+            return
+        if self.health.tick() >= 0:  # a check started: its output, then its end
+            self.health_out = self.health.out_fd
+            self.loop.add(self.health_out, lambda fd, ev: self.health.read())
+            self.loop.watch_process(self.health.pid, self.health_ended)
+
+    def health_ended(self, status: int) -> None:
+        if self.health_out >= 0:
+            self.loop.remove(self.health_out)  # health.end() reads the rest and closes it
+            self.health_out = -1
+        self.health.end(status)
+
+    def _stop_health(self) -> None:
+        """Kill a running check (it is reaped as any orphan) and stop watching it."""
+        if self.health is None:
+            return
+        if self.health_out >= 0:
+            self.loop.remove(self.health_out)
+            self.health_out = -1
+        if self.health.pid:
+            self.loop.forget_process(self.health.pid)
+        self.health.cancel()
+
+    def reopen(self, master: int) -> None:
+        """The exit policy started the container again: its new outputs and pty, and its
+        healthcheck from the start (the new init is watched next)."""
+        from minidocker.engine.start import open_outputs
+        if self.health:
+            self._stop_health()
+            self.health.restart()
+        self.take_outputs(open_outputs(self.root, self.cid), master)
+
+
+class Monitor:
+    """The process that serves a foreground `run`: one Watch, the container's only
+    watcher; the init's parent (a child subreaper: the runtime's stage 1 exits at once),
+    it applies the exit policy (exits.on_exit) in-process."""
+
+    def __init__(self, root: str, cid: str, pid: int, outputs: dict[int, int], stdin_fd: int,
+                 master: int, listen_fd: int, client_fds: list[int], log_path: str,
+                 options: str = "0:1:1:0"):
+        self.loop = Loop()
+        self.watch = Watch(self.loop, root, cid, outputs, stdin_fd, master, listen_fd,
+                           client_fds, log_path, options)
+        self.watch.watch(pid)
 
     def run(self) -> int:
         """Serve until the container ends for good; returns its exit code."""
+        watch = self.watch
         while True:
-            status = self.wait_exit()
-            self.drain()
-            self.log.flush()
-            code, restarted = self.finish(status)
+            while not watch.drained():
+                watch.check_health()
+                self.loop.wait(watch.timeout())
+            assert watch.status is not None
+            code, restarted = self.finish(watch.status)
             if restarted is None:
                 break
-            self.start_again(*restarted)
-        msg = frame(EXIT, str(code).encode())
-        for client in list(self.clients.values()):
-            try:
-                os.set_blocking(client.fd, True)
-                os.write(client.fd, client.outbuf + msg)
-            except OSError:
-                pass
-            self.drop_client(client.fd)
+            pid, master = restarted
+            watch.reopen(master)
+            watch.watch(pid)
+        watch.end(code)
         return code
-
-    def wait_exit(self) -> int:
-        while True:
-            timeout = self.health.when() if self.health else -1
-            for fd, events in self.poll.poll(timeout):
-                if fd == self.health_pidfd:
-                    self.health_ended()
-                elif fd == self.pidfd:
-                    try:
-                        got, status = os.waitpid(self.pid, os.WNOHANG)
-                    except ChildProcessError:  # not our child: an adopted container
-                        return _exit_status(self.pid, self.pidfd)
-                    if got:
-                        return status
-                elif fd in self.outputs or fd == self.master:
-                    self.read_output(fd)
-                elif fd == self.listen_fd:
-                    self.accept()
-                elif fd in self.clients:
-                    client = self.clients[fd]
-                    if events & select.EPOLLOUT:
-                        self.flush_client(client)
-                    if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR) and \
-                            fd in self.clients:
-                        self.client_input(client)
-            if self.health:
-                self.health.poll_output()
-                if self.health.tick() >= 0:  # a check started: wake up when it ends
-                    self.health_pidfd = os.pidfd_open(self.health.pid)
-                    self.poll.register(self.health_pidfd, select.EPOLLIN)
-            self.reap_others()
-
-    def health_ended(self) -> None:
-        """The running healthcheck's process ended: reap it, record the result."""
-        self.poll.unregister(self.health_pidfd)
-        os.close(self.health_pidfd)
-        self.health_pidfd = -1
-        try:
-            _, status = os.waitpid(self.health.pid, 0)
-        except ChildProcessError:
-            status = 255 << 8
-        self.health.end(status)
-
-    def reap_others(self) -> None:
-        """Zombies reparented to us (we are a subreaper) other than the init."""
-        while True:
-            try:
-                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:
-                return
-            if info is None or info.si_pid == self.pid:
-                return
-            if self.health and info.si_pid == self.health.pid and self.health_pidfd >= 0:
-                self.health_ended()  # a check: its status is the result
-                continue
-            try:
-                os.waitpid(info.si_pid, 0)
-            except ChildProcessError:
-                return
-
-    def drain(self) -> None:
-        """After the init died: read what its processes wrote until every writer is gone."""
-        deadline = time.monotonic() + 2.0
-        open_fds = [fd for fd in self.outputs] + ([self.master] if self.master >= 0 else [])
-        while open_fds and time.monotonic() < deadline:
-            for fd in list(open_fds):
-                if not self.read_output(fd):
-                    open_fds.remove(fd)
-            if open_fds:
-                time.sleep(0.005)
 
     def finish(self, status: int) -> tuple[int, tuple[int, int] | None]:
         """Record the end; (exit code, (new pid, new master) if restarted by policy)."""
-        _import_path()
-        import importlib
-        exits = importlib.import_module("minidocker.engine.exits")
-        result: tuple[int, tuple[int, int] | None] = exits.on_exit(self.root, self.cid,
-                                                                    status)
-        return result
-
-    def start_again(self, pid: int, master: int) -> None:
-        if self.health:
-            self.health.restart()
-        import importlib
-        start = importlib.import_module("minidocker.engine.start")
-        outputs: dict[int, int] = start.open_outputs(self.root, self.cid)
-        for fd in self.outputs:
-            os.close(fd)
-        self.outputs = {}
-        for fd, kind in outputs.items():
-            os.set_blocking(fd, False)
-            self.outputs[fd] = kind
-            self.poll.register(fd, select.EPOLLIN)
-        if self.master >= 0:
-            os.close(self.master)
-        self.master = master
-        if master >= 0:
-            os.set_blocking(master, False)
-            self.poll.register(master, select.EPOLLIN)
-        self.watch(pid)
+        from minidocker.engine.exits import on_exit
+        return on_exit(self.watch.root, self.watch.cid, status)
 
 
 # ioctl(pidfd, PIDFD_GET_INFO) with PIDFD_INFO_EXIT (Linux 6.15): the wait status of a
@@ -507,37 +612,3 @@ def _pidfd_exit_status(pidfd: int) -> int | None:
     if not int.from_bytes(buf[0:8], sys.byteorder) & PIDFD_INFO_EXIT:
         return None  # not reaped yet
     return int.from_bytes(buf[60:64], sys.byteorder, signed=True)
-
-
-def _import_path() -> None:
-    import sys
-    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    if src not in sys.path:
-        sys.path.insert(0, src)
-
-
-def main(argv: list[str]) -> int:
-    """monitor.py ROOT ID PID OUT ERR STDIN MASTER LISTEN LOG OPTIONS [CLIENT]  (fds as
-    numbers; OPTIONS: start.monitor_options())."""
-    root, cid = argv[0], argv[1]
-    pid, out_fd, err_fd, in_fd, master, listen_fd = (int(x) for x in argv[2:8])
-    log_path, options = argv[8], argv[9]
-    clients = [int(x) for x in argv[10:]]
-    outputs = {fd: kind for fd, kind in ((out_fd, STDOUT), (err_fd, STDERR)) if fd >= 0}
-    mon = Monitor(root, cid, pid, outputs, in_fd, master, listen_fd, clients, log_path,
-                  options)
-    try:
-        mon.run()
-    except BaseException as e:  # keep a record of why, then let the next command reconcile
-        try:
-            with open(os.path.join(root, "containers", cid, "monitor.err"), "a") as f:
-                f.write(f"{log_time()} {type(e).__name__}: {e}\n")
-        except OSError:
-            pass
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-    sys.exit(main(sys.argv[1:]))

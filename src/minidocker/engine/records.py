@@ -63,7 +63,8 @@ _NONE = type(None)
 # fields have other types is reported corrupt, never a traceback later
 _STATE_FIELDS: dict[str, tuple[type, ...]] = {
     "Status": (str,), "Pid": (int,), "PidStart": (int,), "ExitCode": (int,),
-    "MonitorPid": (int,), "MonitorStart": (int,), "RestartCount": (int,),
+    "MonitorPid": (int,), "MonitorStart": (int,), "MonitorShared": (bool,),
+    "RestartCount": (int,),
     "Running": (bool,), "Paused": (bool,), "Restarting": (bool,), "OOMKilled": (bool,),
     "Dead": (bool,), "ManualStop": (bool,), "Error": (str,), "StartedAt": (str,),
     "FinishedAt": (str,), "Health": (dict, _NONE), "Networks": (dict, _NONE)}

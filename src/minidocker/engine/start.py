@@ -1,10 +1,12 @@
-"""start and the monitor hand-over: start() forks a monitor process M (double fork, new
-session, child subreaper) or spawns it as a fresh interpreter (a threaded caller), or
+"""start and the monitor hand-over. A detached start (run -d, start, restart, the API's)
+goes to the root's supervisor (engine/supervisor.py): a worker it forks creates and
+starts the container, and the supervisor watches it with all the others. A foreground
+`run` (and a traced one, whose monitor's steps are in the trace) gets a monitor process
+of its own instead: start() forks it (double fork, new session, child subreaper), or
 hands the record to one that `run` forked before making it (prefork_monitor: M imports
-the runtime meanwhile). M creates the runtime container with the record's FIFOs as
-stdio, plugs the network, starts it, records `running` and reports to the caller over a
-pipe; then it either serves in-process (foreground run: no exec, fast) or execs a fresh
-interpreter running the small monitor module (detached: little memory).
+the runtime meanwhile), or to a spare a server spawned ahead of time. Either way the
+container is created with the record's FIFOs as stdio, the network is plugged, `running`
+is recorded and the caller hears it over a pipe (_start_container).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import _socket
     import socket
+    from typing import Any
 
     from minidocker.engine.records import Record
     from minidocker.engine.service import Sink
@@ -93,7 +96,7 @@ def prefork_monitor() -> Preforked | None:
 
 def spawn_spare() -> Preforked | None:
     """A monitor made ahead of time by a threaded server (the API): a fresh interpreter
-    (posix_spawn, as _spawn_monitor) that imports the runtime and what a monitor needs at
+    (posix_spawn) that imports the runtime and what a monitor needs at
     the container's exit, then waits for start() to hand it a record, as a pre-forked
     one does. It saves a start the interpreter's start-up and imports, and an attached
     container (foreground) the exec of a second interpreter and the imports at its exit.
@@ -161,14 +164,16 @@ def _preforked_main(sock: _socket.socket, mask: set[int]) -> None:
 
 
 def start(record: Record, *, attach: bool, interactive: bool = False,
-          foreground: bool = False, monitor: Preforked | None = None,
+          foreground: bool = False, monitor: Any = None,
           sink: Sink | None = None, fork: bool | None = None) -> _socket.socket | None:
-    """Start the container under a new monitor (or the pre-forked `monitor`). With
-    `attach`, returns our end of the attach stream (connected before the container
-    runs, so no output is missed). A running container is NotModified (attach: the
-    stream is connected to it). `fork` False starts the monitor as a fresh interpreter
-    (posix_spawn) instead of a fork of this process: what a threaded server needs; None
-    decides by fork_is_safe()."""
+    """Start the container: `foreground`, under a monitor of its own (the pre-forked or
+    spare `monitor`, or a fork of this process), else under the root's supervisor (the
+    `monitor` connection to it, or a new one; a monitor of its own passed is left to the
+    caller to close). With `attach`, returns our end of the
+    attach stream (connected before the container runs, so no output is missed). A
+    running container is NotModified (attach: the stream is connected to it). `fork`
+    False: this process may not fork (a threaded server), so without a `monitor` the
+    supervisor takes a foreground start too; None decides by fork_is_safe()."""
     import _socket  # not the socket module: its enums cost 2 ms of import
 
     from minidocker.engine.records import Lock
@@ -213,10 +218,16 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
         if fork is None:
             fork = fork_is_safe()
         fork = fork and forks_keep_access()
-        if monitor is not None:
+        if minidocker.TRACE and fork and monitor is None:
+            foreground = True  # a monitor of its own: its steps are in the trace
+        if getattr(monitor, "supervised", False):
+            monitor.hand_over(record, report_w, theirs, interactive, False)
+        elif not foreground or monitor is None and not fork:
+            from minidocker.engine import supervisor
+            supervisor.connect(record.root).hand_over(record, report_w, theirs, interactive,
+                                                      False)
+        elif monitor is not None:
             monitor.hand_over(record, report_w, theirs, interactive, foreground)
-        elif not fork:
-            child = _spawn_monitor(record, report_w, theirs, interactive)
         else:
             import gc
             gc.freeze()  # the collector no longer walks (writes) these objects: fewer COW
@@ -278,24 +289,16 @@ def forks_keep_access() -> bool:
     return userns.in_initial()
 
 
-def _spawn_monitor(record: Record, report_w: int, client: _socket.socket | None,
-                   interactive: bool) -> int:
-    """Start the monitor as a fresh interpreter (posix_spawn: nothing of this process's
-    threads, locks or connections is inherited), which forks itself once so that it is
-    not our child for long. Its pid, to be waited for (it exits at once)."""
-    fds = [report_w] + ([client.fileno()] if client is not None else [])
-    boot = "from minidocker.engine.start import spawned_main; spawned_main(sys.argv[1:])"
-    return spawn_interpreter(boot, [record.root, record.id, str(int(interactive))], fds)
-
-
-def spawn_interpreter(boot: str, args: list[str], fds: list[int]) -> int:
+def spawn_interpreter(boot: str, args: list[str], fds: list[int],
+                      default_signals: bool = False) -> int:
     """posix_spawn a fresh interpreter running `boot` (after `import sys` and our source
     directory on its path) with `args`, then the numbers under which it finds `fds`: 3,
     4, ... Only those are passed: each is dup2()ed to its number in the child alone.
     Marking them inheritable for the spawn instead would let any other thread's spawn
     meanwhile inherit them too, and a start report's pipe held open by a stranger never
     ends: start() waited for it holding the container's start lock, and the container's
-    exit, which takes that lock, was never recorded."""
+    exit, which takes that lock, was never recorded. `default_signals`: it starts with
+    every signal at its default and none blocked, whatever this process has."""
     import fcntl
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     argv = [sys.executable, "-S", "-I", "-c", f"import sys; sys.path.insert(0, {src!r}); {boot}",
@@ -304,33 +307,49 @@ def spawn_interpreter(boot: str, args: list[str], fds: list[int]) -> int:
     # (and none is a dup2 onto itself, which would leave it close-on-exec)
     copies = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3 + len(fds)) for fd in fds]
     try:
+        signals: dict[str, Any] = {}
+        if default_signals:
+            import signal
+            signals = {"setsigmask": (), "setsigdef": [
+                s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]}
         return os.posix_spawn(sys.executable, argv, dict(os.environ),
                               file_actions=[(os.POSIX_SPAWN_DUP2, fd, 3 + i)
-                                            for i, fd in enumerate(copies)])
+                                            for i, fd in enumerate(copies)], **signals)
     finally:
         for fd in copies:
             os.close(fd)
 
 
-def spawned_main(argv: list[str]) -> None:
-    """The monitor started by _spawn_monitor: ROOT ID INTERACTIVE REPORT_FD [CLIENT_FD]."""
-    root, cid, interactive, report = argv[0], argv[1], argv[2] == "1", int(argv[3])
-    client = None
-    if len(argv) > 4:
-        import _socket
-        client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, fileno=int(argv[4]))
-    if os.fork() != 0:
-        os._exit(0)
-    try:
-        _monitor_main(Record(root, cid), report, client, interactive, foreground=False)
-    finally:
-        os._exit(1)
-
-
 def _monitor_main(record: Record, report_w: int, client: _socket.socket | None,
                   interactive: bool, foreground: bool) -> None:
-    """In M: set up, create and start the container, report, then serve."""
-    import sys
+    """In M, a monitor of its own: create and start the container, report, then serve
+    it (until it ends for good, restarts included) and exit."""
+    pid, master, outputs, stdin_w, listener = _start_container(record, report_w, None)
+    from minidocker.engine.monitor import Monitor
+    client_fds = [client.detach()] if client is not None else []
+    mon = Monitor(record.root, record.id, pid, outputs, stdin_w, master, listener.detach(),
+                  client_fds, record.path(record.id + "-json.log"), monitor_options(record))
+    try:
+        mon.run()
+    finally:
+        os._exit(0)
+
+
+def start_watched(record: Record, report_w: int, interactive: bool,
+                  monitor: tuple[int, int]) -> list[int]:
+    """In a worker of the root's supervisor (`monitor`: its pid and start time): create
+    and start the container, report; the fds the supervisor is to watch: stdout, stderr,
+    stdin, pty master, attach socket (-1 for none)."""
+    pid, master, outputs, stdin_w, listener = _start_container(record, report_w, monitor)
+    out_fd = next((fd for fd, kind in outputs.items() if kind == 1), -1)
+    err_fd = next((fd for fd, kind in outputs.items() if kind == 2), -1)
+    return [out_fd, err_fd, stdin_w, master, listener.detach()]
+
+
+def _start_container(record: Record, report_w: int, monitor: tuple[int, int] | None
+                     ) -> tuple[int, int, dict[int, int], int, _socket.socket]:
+    """Set up, create and start the container, report `ok` (or the error, and exit).
+    (init pid, pty master, outputs, our end of its stdin, attach listener)."""
     if minidocker.TRACE:
         minidocker.TRACE.step("sync", "hand-over received", id=record.id)
     try:
@@ -342,14 +361,14 @@ def _monitor_main(record: Record, report_w: int, client: _socket.socket | None,
         from minidocker.linux import libc
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1, what="prctl(PR_SET_CHILD_SUBREAPER)")
         os.chdir(record.dir)
-        listener = _listen(record)
+        listener = listen(record)
         outputs = open_outputs(record.root, record.id)
         stdin_w = -1
         stdin_r = -1
         if record.config["Config"].get("OpenStdin") and not record.config["Config"]["Tty"]:
             stdin_r, stdin_w = os.pipe()
         try:
-            pid, master = spawn_init(record, stdin_r)
+            pid, master = spawn_init(record, stdin_r, monitor)
         finally:
             if stdin_r >= 0:
                 os.close(stdin_r)
@@ -368,41 +387,11 @@ def _monitor_main(record: Record, report_w: int, client: _socket.socket | None,
             os.write(report_w, f"{code} {msg}".encode())
         finally:
             os._exit(1)
-    log = record.path(record.id + "-json.log")
-    client_fds = [client.detach()] if client is not None else []
-    if foreground:
-        from minidocker.engine.monitor import Monitor
-        mon = Monitor(record.root, record.id, pid, outputs, stdin_w, master, listener.detach(),
-                      client_fds, log, monitor_options(record))
-        try:
-            mon.run()
-        finally:
-            os._exit(0)
-    fds = list(outputs) + [stdin_w, master, listener.fileno()] + client_fds
-    for fd in fds:
-        if fd >= 0:
-            os.set_inheritable(fd, True)
-    out_fd = next((fd for fd, kind in outputs.items() if kind == 1), -1)
-    err_fd = next((fd for fd, kind in outputs.items() if kind == 2), -1)
-    args = [*monitor_command(), record.root, record.id, str(pid), str(out_fd), str(err_fd),
-            str(stdin_w), str(master), str(listener.fileno()), log, monitor_options(record),
-            *(str(fd) for fd in client_fds)]
-    os.execv(sys.executable, args)
-
-
-def monitor_command() -> list[str]:
-    """How a detached monitor is started: the monitor module imported from its compiled
-    file by a one-line -c (a script given by path is compiled from source at every start,
-    and the compiler's memory stays with the process: ~0.3 MB per container)."""
-    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    boot = (f"import sys; sys.path.insert(0, {src!r}); "
-            "from minidocker.engine.monitor import main; sys.exit(main(sys.argv[1:]))")
-    return [sys.executable, "-S", "-I", "-c", boot]
+    return pid, master, outputs, stdin_w, listener
 
 
 def monitor_options(record: Record) -> str:
-    """What monitor.py needs of the config, worked out here so that it reads and imports
-    nothing for it (each module costs every detached monitor memory): the log's
+    """What a Watch needs of the config (monitor.py imports nothing for it): the log's
     max-size, max-file and whether it is written, and whether there is a healthcheck."""
     from minidocker.engine.logs import limits
     log = record.config.get("HostConfig", {}).get("LogConfig") or {}
@@ -412,16 +401,21 @@ def monitor_options(record: Record) -> str:
     return f"{size}:{files}:{int(log.get('Type') != 'none')}:{int(health)}"
 
 
-def _listen(record: Record) -> _socket.socket:
+def listen(record: Record) -> _socket.socket:
+    """The record's attach socket, listening (whatever the record path's length: the
+    directory is reached through an fd)."""
     import _socket
-    path = "attach.sock"  # relative: we are in the record dir (sun_path is short)
+    dirfd = os.open(record.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    sock.bind(path)
-    os.chmod(path, 0o600)
+        try:
+            os.unlink("attach.sock", dir_fd=dirfd)
+        except FileNotFoundError:
+            pass
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        sock.bind(f"/proc/self/fd/{dirfd}/attach.sock")
+        os.chmod("attach.sock", 0o600, dir_fd=dirfd)
+    finally:
+        os.close(dirfd)
     sock.listen(16)
     return sock
 
@@ -450,8 +444,10 @@ def open_outputs(root: str, cid: str) -> dict[int, int]:
     return out
 
 
-def spawn_init(record: Record, stdin_fd: int) -> tuple[int, int]:
-    """Create and start the runtime container with the record's stdio; (pid, pty master)."""
+def spawn_init(record: Record, stdin_fd: int, monitor: tuple[int, int] | None = None
+               ) -> tuple[int, int]:
+    """Create and start the runtime container with the record's stdio; (pid, pty master).
+    `monitor`: the pid and start time of the process that watches it (default: us)."""
     runtime = runtime_of(record)
     cid = record.id
     runtime.delete(cid)  # what a previous run may have left
@@ -497,14 +493,16 @@ def spawn_init(record: Record, stdin_fd: int) -> tuple[int, int]:
         network_detach(record)
         raise
     st = proc_stat(pid)
-    me = proc_stat(os.getpid())
+    if monitor is None:
+        me = proc_stat(os.getpid())
+        monitor = (os.getpid(), me[1] if me else 0)
     record.update(Status="running", Running=True, Paused=False, Restarting=False, Pid=pid,
                   PidStart=st[1] if st else 0, StartedAt=now(), OOMKilled=False,
-                  MonitorPid=os.getpid(), MonitorStart=me[1] if me else 0, Error="",
-                  ExitCode=0)
+                  MonitorPid=monitor[0], MonitorStart=monitor[1],
+                  MonitorShared=monitor[0] != os.getpid(), Error="", ExitCode=0)
     events.emit(record, "start")
     if minidocker.TRACE:
-        minidocker.TRACE.step("engine", "state: running", pid=pid, monitor=os.getpid())
+        minidocker.TRACE.step("engine", "state: running", pid=pid, monitor=monitor[0])
     return pid, master
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -68,8 +69,11 @@ def test_a_writer_killed_between_its_two_lines(engine: Engine) -> None:
 
 
 def test_ps_never_shows_a_dead_container_as_running(engine: Engine) -> None:
-    engine.ok("run", "-d", "--name", "a", engine.image, "sleep", "60")
-    engine.ok("run", "-d", "--name", "b", engine.image, "sleep", "60")
+    engine.ok("run", "-d", "--name", "a", engine.image, "sleep", "60")  # the supervisor's
+    attached = subprocess.Popen(engine.cmd("run", "--name", "b", engine.image, "sleep", "60"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    engine.wait_for(lambda: engine.run("inspect", "b").returncode == 0 and
+                    engine.inspect("b")["State"]["Status"] == "running")  # its own monitor
     engine.ok("ps")  # the index has both as running
     lines = _index(engine).read_bytes().split(b"\n")
     for name in ("a", "b"):
@@ -85,6 +89,7 @@ def test_ps_never_shows_a_dead_container_as_running(engine: Engine) -> None:
     time.sleep(0.1)
     assert engine.ok("ps", "-q") == ""
     assert _listing(engine) == ["a exited Exited (137)", "b exited Exited (137)"]
+    attached.wait(30)  # it lost its monitor
 
 
 def test_the_index_is_right_under_concurrent_create_and_remove(engine: Engine) -> None:

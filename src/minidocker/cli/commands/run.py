@@ -18,7 +18,8 @@ def run(args: SimpleNamespace) -> int:
     from minidocker.engine.service import containers
 
     ctx = context(args, Terminal(sys.stderr))  # a pull's progress: stdout is the container's
-    monitor = containers.prefork(ctx)  # it imports the runtime while we read the flags
+    # its monitor (or the supervisor's connection) is made while we read the flags
+    monitor = containers.prefork(ctx, attach=not args.detach)
     try:
         streams = _attached(args)
         check_tty(args.interactive and "stdin" in streams and not args.detach, args.tty)

@@ -250,13 +250,19 @@ def _stream(record: Record, sock: Any, interactive: bool) -> AttachStream:
                         stdin=interactive and bool(config.get("OpenStdin")))
 
 
-def prefork(ctx: Context) -> Any:
-    """The monitor of a container about to be run, forked now (when the context may
-    fork) so that it imports the runtime on the other CPU while the caller works out the
-    create body (a front end's flags) and run() makes the record; give it to run(),
-    which always disposes of it. None when it cannot be forked."""
+def prefork(ctx: Context, attach: bool = True) -> Any:
+    """The monitor of a container about to be run, made ready now while the caller works
+    out the create body (a front end's flags) and run() makes the record; give it to
+    run(), which always disposes of it. An attached container (or a traced one: its
+    steps are in the trace) gets one of its own, forked now when the context may fork,
+    so that it imports the runtime on the other CPU (else None); a detached one a
+    connection to the root's supervisor, started now if none runs."""
+    import minidocker
     from minidocker.engine.start import prefork_monitor
-    return prefork_monitor() if ctx.may_fork() else None
+    if attach or minidocker.TRACE:
+        return prefork_monitor() if ctx.may_fork() else None
+    from minidocker.engine import supervisor
+    return supervisor.connect(ctx.root)
 
 
 def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = None,
@@ -265,12 +271,12 @@ def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = N
         ) -> tuple[CreateResponse, AttachStream | None]:
     """create, then start (`docker run`): the create response and, with `attach`, the
     stream. A container that fails to start is removed (nothing is left behind).
-    In a process that may fork, its monitor is forked first (or was, by prefork()), to
-    import the runtime on the other CPU while the record is made."""
+    Its monitor, or the supervisor's connection, is made first (or was, by prefork()):
+    see prefork()."""
     from minidocker.engine import start as starting
     from minidocker.errors import MinidockerError
     if monitor is None:
-        monitor = prefork(ctx)
+        monitor = prefork(ctx, attach)
     try:
         created = create(ctx, body, name=name, pull=pull, platform=platform)
         try:
@@ -280,8 +286,9 @@ def run(ctx: Context, body: CreateBody | dict[str, Any], *, name: str | None = N
                            "starting (rm -f)") from None
         try:
             sock = starting.start(record, attach=attach, interactive=interactive,
-                                   foreground=attach, monitor=monitor, sink=ctx.sink,
-                                   fork=ctx.may_fork())
+                                   foreground=not getattr(monitor, "supervised", False)
+                                   and (attach or monitor is not None),
+                                   monitor=monitor, sink=ctx.sink, fork=ctx.may_fork())
         except (MinidockerError, OSError) as e:  # (OSError: its files went under us)
             if _removed(record) or "marked for removal" in str(e):  # rm -f raced it
                 raise Conflict(f"container {record.id[:12]} was removed while it was "

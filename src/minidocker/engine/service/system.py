@@ -202,8 +202,11 @@ def reset(ctx: Context) -> PruneReport:
         # rmtree must not enter a mount: a volume's, a killed build's view, a rootfs
         unmount_all(os.path.join(ctx.root, name))
         shutil.rmtree(os.path.join(ctx.root, name), ignore_errors=True)
+    from minidocker.engine import supervisor
+    idle = not supervisor.running(ctx.root)  # its last container gone, it exited
     for name in os.listdir(ctx.root) if os.path.isdir(ctx.root) else []:
-        if name.startswith("runtime-") or name.startswith("events.jsonl"):
+        if name.startswith("runtime-") or name.startswith("events.jsonl") or \
+                idle and name in (supervisor.LOCK, supervisor.ERRORS):
             path = os.path.join(ctx.root, name)
             shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.unlink(path)
     report["SpaceReclaimed"] = max(0, before - du(ctx.root))
