@@ -350,6 +350,7 @@ class Supervisor:
         self.done = False  # its last container ended: it exits
         self.served = False  # a caller came: once nothing is left, nothing waits for us
         self.watches: dict[str, Watch] = {}
+        self.health: set[Watch] = set()  # the watches with a healthcheck
         self.ending: set[Watch] = set()  # the init ended: draining, then an exit job
         self.jobs: dict[int, Job] = {}  # worker pid -> job
         self.conns: dict[int, _socket.socket] = {}
@@ -364,13 +365,14 @@ class Supervisor:
         while True:
             timeout = self.timeout()
             self.loop.wait(timeout)
-            for watch in list(self.watches.values()):
-                if watch.health is not None:
-                    watch.check_health()
+            for watch in list(self.health):
+                watch.check_health()
+            busy = self.busy()  # once a turn: a thousand exits at once must not be O(n²)
             for watch in list(self.ending):
-                if watch.cid not in self.busy() and watch.drained():
+                if watch.cid not in busy and watch.drained():
                     self.ending.discard(watch)
                     self.exit_job(watch)
+                    busy.add(watch.cid)
             now = time.monotonic()
             for pid, (_, when) in list(self.orphans.items()):
                 if now - when > ORPHANS_KEPT:
@@ -385,7 +387,7 @@ class Supervisor:
     def timeout(self) -> float:
         busy = self.busy()
         waits = [w.timeout() if w.cid not in busy else 0.05 for w in self.ending] + \
-            [w.timeout() for w in self.watches.values() if w.health is not None]
+            [w.timeout() for w in self.health]
         waits = [t for t in waits if t >= 0]
         if not self.watches and not self.jobs:
             if not self.conns and (self.done or self.served):
@@ -578,6 +580,8 @@ class Supervisor:
                     os.close(fd)
             return None
         self.watches[cid] = watch
+        if watch.health is not None:
+            self.health.add(watch)
         self.watch_init(watch, pid)
         return watch
 
@@ -628,6 +632,7 @@ class Supervisor:
             return
         if self.watches.get(job.cid) is watch:  # not a new start's meanwhile
             del self.watches[job.cid]
+        self.health.discard(watch)
         code = result.get("code")
         watch.end(int(code) if code is not None else exit_code_of(watch.status or 0))
         if not self.watches and not self.jobs:
