@@ -158,7 +158,9 @@ def test_sdk_detached_exec_is_inspectable_to_its_end(service: Service) -> None:
         # the CLI's exec -d: its error and exit code, and nothing of the watcher left
         cli = service.engine.run("exec", "-d", container.id, "no-such-program")
         assert cli.returncode == 127 and "executable file not found" in cli.stderr
-        assert service.engine.run("exec", "-d", container.id, "true").returncode == 0
+        for _ in range(20):  # a process that ends before the watcher looks ran all the same
+            quick = service.engine.run("exec", "-d", container.id, "true")
+            assert quick.returncode == 0, quick.stderr
         leftovers = [p.name for p in (service.root / "containers" / container.id).iterdir()
                      if p.name.startswith("exec-")]
         deadline = time.monotonic() + 10

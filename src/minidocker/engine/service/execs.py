@@ -258,19 +258,25 @@ def watch_main(argv: list[str]) -> None:
         os._exit(0)
     record = Record(root, cid)
     proc_file = cmd[cmd.index("--process") + 1]
+
+    def written() -> int:
+        """The runtime writes the pid file once the process runs (never if it could not
+        be started)."""
+        try:
+            with open(base + ".pid") as f:
+                return int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
     try:
         runtime = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         pid = 0
-        while runtime.poll() is None:
-            try:
-                with open(base + ".pid") as f:
-                    pid = int(f.read().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid:
-                break
-            time.sleep(0.002)
+        while not pid and runtime.poll() is None:
+            pid = written()
+            if not pid:
+                time.sleep(0.002)
+        pid = pid or written()  # a quick process may have ended before we looked
         if pid:
             _, doc = _load_one(record, exec_id)
             stat = proc_stat(pid)
