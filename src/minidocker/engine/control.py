@@ -229,8 +229,10 @@ def _remove_record_dir(record: Record, names: list[str]) -> None:
     except OSError:
         tomb = record.dir
     records = Records(record.root)
-    for name in names:
-        records.release_name(name, record.id)
+    released = [name for name in names if records.release_name(name, record.id)]
+    if not released:  # a damaged config.json naming another: the names that point at it
+        for name in records.names_of(record.id):
+            records.release_name(name, record.id)
     remove_tree(tomb)
 
 

@@ -437,12 +437,15 @@ class Records:
                            f'"{owner or "?"}"',
                            hint="remove or rename that container, or choose another name")
 
-    def release_name(self, name: str, cid: str) -> None:
+    def release_name(self, name: str, cid: str) -> bool:
+        """Remove the name if it points at `cid`; whether it did."""
         if self._owner(name) == cid:
             try:
                 os.unlink(os.path.join(self.names_dir, name))
+                return True
             except FileNotFoundError:
                 pass
+        return False
 
     def _owner(self, name: str) -> str | None:
         try:

@@ -111,6 +111,20 @@ def test_names_of_a_rename_cut_short_go_with_the_container(engine: Engine) -> No
     assert os.listdir(engine.root / "containers" / ".names") == []
 
 
+def test_rm_releases_the_name_of_a_record_whose_config_names_another(
+        engine: Engine) -> None:
+    """config.json damaged into naming another (valid) name: rm -f releases the name
+    that points at the container, not only the one its config says (the fault suite's
+    damaged records found it left)."""
+    cid = engine.ok("create", "--name", "real", engine.image, "true").strip()
+    path = engine.root / "containers" / cid / "config.json"
+    config = json.loads(path.read_text())
+    config["Name"] = "/other"
+    path.write_text(json.dumps(config))
+    engine.ok("rm", "-f", cid)
+    assert os.listdir(engine.root / "containers" / ".names") == []
+
+
 def test_a_record_being_deleted_when_its_remover_died_is_finished_by_ps(
         engine: Engine) -> None:
     from minidocker.engine.records import TOMBSTONE
