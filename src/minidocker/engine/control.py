@@ -109,8 +109,14 @@ def kill(record: Record, sig: int) -> None:
 
 def remove(record: Record, force: bool = False, volumes: bool = False) -> None:
     try:
-        record.config  # noqa: B018 - read (and checked) before anything is done
-        live_state(record, carry_on=False)  # reconciles a dead monitor's container first
+        try:
+            _read(record)
+        except IncompleteRecord:
+            # a create under way holds the record's lock until the record is whole: wait
+            # for it rather than remove as broken what it is making (and will start)
+            with record.lock():
+                pass
+            _read(record)
     except (CorruptRecord, IncompleteRecord):
         if not force:
             raise
@@ -131,8 +137,17 @@ def remove(record: Record, force: bool = False, volumes: bool = False) -> None:
         remover.__exit__()
 
 
+def _read(record: Record) -> None:
+    record.reload().config  # noqa: B018 - read (and checked) before anything is done
+    live_state(record, carry_on=False)  # reconciles a dead monitor's container first
+
+
 def _remove(record: Record, force: bool, volumes: bool) -> None:
-    with record.lock():
+    # the mark under the start lock too: a start under way (its rootfs mounted, its
+    # monitor creating the container) ends first, and then the removal kills what it
+    # started; a start after the mark refuses a container marked for removal. Not held
+    # for the kill: the container's exit takes it.
+    with Lock(record.path("start.lock")), record.lock():
         state = record.reload().state
         status = state.get("Status")
         if status == "removing":  # its remover died: what it left is removed now

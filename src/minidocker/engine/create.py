@@ -74,6 +74,9 @@ def create(root: str, options: dict[str, Any],
     record = Record(root, cid)
     leased = False
     made: list[dict[str, Any]] = []  # the volumes materialize() created
+    # the record's lock until it is whole: an rm -f meanwhile waits for it instead of
+    # removing as broken a record still being made (control.remove)
+    making = record.lock().__enter__()
     try:
         config = build_config(cid, name, ref, image_id, lowers, image_cfg, options)
         for sub in ("upper", "work", "rootfs", "bundle"):
@@ -111,6 +114,8 @@ def create(root: str, options: dict[str, Any],
         shutil.rmtree(record.dir, ignore_errors=True)
         records.release_name(name, cid)
         raise
+    finally:
+        making.__exit__()  # (after a failure, once nothing of the record is left)
 
 
 def new_state() -> dict[str, Any]:
