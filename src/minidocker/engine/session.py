@@ -21,6 +21,7 @@ import os
 
 from minidocker.errors import MinidockerError
 from minidocker.linux import userns
+from minidocker.linux.proc import start_time
 
 SESSION_FILE = "session"
 PR_SET_SECUREBITS = 28
@@ -39,7 +40,7 @@ def holder(run_dir: str) -> int | None:
         pid, start = int(pid_text), int(start_text)
     except (OSError, ValueError):
         return None
-    return pid if _start_time(pid) == start else None
+    return pid if start_time(pid) == start else None
 
 
 def inside(pid: int) -> bool:
@@ -200,7 +201,7 @@ def _create(run_dir: str) -> tuple[int, list[str]]:
         raise MinidockerError("cannot make the rootless session: "
                               + (answer[6:].strip() or "the child died"))
     pid = int(answer.split()[1])
-    start = _start_time(pid)
+    start = start_time(pid)
     if start is None:
         raise MinidockerError("the rootless session's holder died at once")
     _write_atomic(os.path.join(run_dir, SESSION_FILE), f"{pid} {start}\n".encode())
@@ -275,18 +276,6 @@ def _write_maps(pid: int, uid_map: list[tuple[int, int, int]],
             why = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
             raise MinidockerError(f"{tool} failed: {why}",
                                   hint="check your ranges in /etc/subuid and /etc/subgid")
-
-
-def _start_time(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2:].split()
-    if fields[0] in (b"Z", b"X"):
-        return None
-    return int(fields[19])
 
 
 def stop(run_dir: str) -> bool:

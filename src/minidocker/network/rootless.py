@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 
 from minidocker.errors import UsageError
+from minidocker.linux.proc import start_time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def uplink_alive(run_dir: str, netns: str) -> bool:
         ino = os.stat(netns).st_ino
     except (OSError, ValueError):
         return False
-    return inode_text == str(ino) and _start_time(int(pid_text)) == int(start_text)
+    return inode_text == str(ino) and start_time(int(pid_text)) == int(start_text)
 
 
 def tun_problem() -> str | None:
@@ -134,7 +135,7 @@ def start_uplink(run_dir: str, netns: str) -> str | None:
             lines = []
         return "slirp4netns failed: " + (lines[-1] if lines else "no answer in 10 s")
     proc.returncode = 0  # it outlives us: not waited for
-    start = _start_time(proc.pid)
+    start = start_time(proc.pid)
     if start is None:
         return "slirp4netns exited at once"
     _write(os.path.join(run_dir, UPLINK_FILE),
@@ -163,7 +164,7 @@ def _stop_uplink(run_dir: str) -> None:
             pid_text, start_text = f.read().split()[:2]
     except (OSError, ValueError):
         return
-    if _start_time(int(pid_text)) == int(start_text):
+    if start_time(int(pid_text)) == int(start_text):
         try:
             os.kill(int(pid_text), 9)
         except OSError:
@@ -185,16 +186,6 @@ def _write(path: str, text: str) -> None:
     with open(tmp, "w") as f:
         f.write(text)
     os.rename(tmp, path)
-
-
-def _start_time(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2:].split()
-    return None if fields[0] in (b"Z", b"X") else int(fields[19])
 
 
 # ---- published ports ---------------------------------------------------------------------------
@@ -292,7 +283,7 @@ def _bind(spec: Any) -> tuple[Any, int]:
 
 
 def stop_forwarder(pid: int, start: int) -> None:
-    if pid and _start_time(pid) == start:
+    if pid and start_time(pid) == start:
         try:
             os.kill(pid, 15)
         except OSError:
@@ -300,4 +291,4 @@ def stop_forwarder(pid: int, start: int) -> None:
 
 
 def forwarder_start_time(pid: int) -> int:
-    return _start_time(pid) or 0
+    return start_time(pid) or 0
