@@ -105,6 +105,9 @@ MEANING = {
                                               "wakes up",
     "sync: exec.fifo read: the init goes on to exec": "`start` reads the fifo, which lets "
                                                       "the init go on",
+    "process: close-on-exec fds of the runtime let go": "what the runtime's process (here "
+                                                        "the monitor) had open close-on-exec "
+                                                        "is let go before the wait for start",
     "process: fds above 2 close-on-exec": "no descriptor of the runtime leaks into the "
                                           "container",
     "process: execve": "the init becomes the container's program: PID 1 of the container",

@@ -151,18 +151,8 @@ DURING = {
 }
 
 
-# Known fault, not fixed yet: a monitor killed between the runtime's create and start
-# leaves the container's init blocked on its exec FIFO, still holding the monitor's
-# report pipe that it inherited at the fork (it is closed only at execve): the command
-# that waits for the report (run, start, restart) then waits for ever. These cases run
-# in the long mode (bench/bench_faults.py), which shows it, not in make test.
-WAITS_FOR_THE_REPORT = {"run -d", "run --rm", "start", "restart"}
-
-
 @pytest.mark.parametrize("case", list(DURING))
 def test_monitors_killed_while_a_command_works(faults: FaultRoot, case: str) -> None:
-    if TRIALS == 1 and case in WAITS_FOR_THE_REPORT:
-        pytest.skip("known fault: a killed monitor's report pipe held by a blocked init")
     setup, argv = DURING[case]
     problems: list[str] = []
     for _ in range(TRIALS):

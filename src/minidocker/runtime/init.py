@@ -171,6 +171,7 @@ def _setup(cfg: InitConfig) -> None:
         if minidocker.TRACE:
             minidocker.TRACE.step("uts", "setdomainname", domainname=spec["domainname"])
 
+    _release_inherited(cfg)
     if not proc:  # no process (OPTIONAL at create): ready; `start` refuses to start it
         if minidocker.TRACE:
             minidocker.TRACE.step("sync", "READY sent (no process)")
@@ -204,6 +205,20 @@ def _setup(cfg: InitConfig) -> None:
 
     sync.send(cfg.sock, sync.READY)
     cfg.sock.close()
+
+
+def _release_inherited(cfg: InitConfig) -> None:
+    """Before the wait for `start` (and before a seccomp filter that might deny it), let
+    go of what the runtime's process had open close-on-exec (process.release_inherited);
+    what the init still uses stays."""
+    keep = {cfg.procfd, cfg.fifo_fd, cfg.sock.fileno()}
+    if cfg.listener_sock is not None:
+        keep.add(cfg.listener_sock.fileno())
+    if minidocker.TRACE:
+        keep.update((minidocker.TRACE.fd, minidocker.TRACE.procfd))
+    process.release_inherited(2 + cfg.preserve_fds, keep, cfg.procfd)
+    if minidocker.TRACE:
+        minidocker.TRACE.step("process", "close-on-exec fds of the runtime let go")
 
 
 def _init_hooks(spec: dict[str, Any]) -> bool:

@@ -265,6 +265,44 @@ def close_fds(keep_up_to: int, procfd: int | None = None) -> None:
                 pass  # closed meanwhile (the listing's own fd)
 
 
+def release_inherited(keep_up_to: int, keep: set[int], procfd: int) -> None:
+    """Let go, now, of the close-on-exec fds this process got from whoever forked it.
+
+    They would go at execve anyway; but the init waits for `start` before that, and may
+    wait for ever if its creator dies meanwhile. runc's init never holds them (it is a
+    new executable, and execve closed them); ours is forked from the runtime, which may be
+    the engine's monitor: the monitor's end of its report pipe, held by an init blocked on
+    the exec fifo after the monitor was killed, was never closed, and the `run` waiting
+    for that report waited for ever. Each such fd is replaced, not closed: a Python object
+    of the forking process that owns the number may still close it, and must not close
+    an fd of ours that reused it. Fds up to `keep_up_to` (stdio, preserved ones) and
+    those in `keep` (what the init still uses) stay as they are."""
+    blank = -1
+    try:
+        dfd = os.open("self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=procfd)
+        try:
+            fds = [int(n) for n in os.listdir(dfd)]
+        finally:
+            os.close(dfd)
+        for fd in fds:
+            if fd <= keep_up_to or fd in keep or fd == blank:  # blank: may reuse the
+                continue                                       # listing's number
+            try:
+                if os.get_inheritable(fd):
+                    continue  # not close-on-exec: close_fds() sees to it before execve
+            except OSError:
+                continue  # the listing's own fd, closed by now
+            if blank < 0:
+                blank, w = os.pipe()  # a read end with no writer: holds nothing
+                os.close(w)
+            os.dup2(blank, fd, inheritable=False)
+    except OSError:
+        pass  # best effort: what is left goes at execve, as before
+    finally:
+        if blank >= 0:
+            os.close(blank)
+
+
 def execve(path: str, process: dict[str, Any], env: dict[str, str]) -> None:
     args = process.get("args") or []
     if minidocker.TRACE:

@@ -295,3 +295,37 @@ def test_delete_after_a_torn_state_file(runtime: Runtime, make_bundle) -> None:
     runtime.run("delete", cid, check=True)
     assert not (runtime.root / cid).exists()
     assert not cgroup.exists()
+
+
+def test_a_created_init_lets_go_of_its_creators_close_on_exec_fds(runtime: Runtime,
+                                                                  make_bundle) -> None:
+    """The engine creates a container in its monitor's own process, which forks the init:
+    while the init waits for `start` it must not keep what the monitor had open
+    close-on-exec (runc's init, a new executable, never has it). A monitor killed after
+    create left the init holding its end of the report pipe, and the `run` reading that
+    pipe for the monitor's report waited for ever (issue 18)."""
+    import select
+
+    from minidocker.engine.runtimes import InProcess
+    b = make_bundle(["true"])
+    cid = runtime.new_id()
+    r, w = os.pipe()  # close-on-exec, as the engine's report pipe
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the "monitor": creates, then dies before start
+        code = 1
+        try:
+            os.close(r)
+            InProcess(str(runtime.root)).create(cid, str(b.path), None)
+            code = 0
+        finally:
+            os._exit(code)
+    try:
+        os.close(w)
+        assert os.waitpid(child, 0)[1] == 0
+        assert wait_status(runtime, cid, "created")["status"] == "created"
+        readable, _, _ = select.select([r], [], [], 30)
+        assert readable, "the created container's init still holds the creator's pipe"
+        assert os.read(r, 1) == b""
+    finally:
+        os.close(r)
+        runtime.run("delete", "--force", cid)
