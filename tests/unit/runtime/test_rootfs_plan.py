@@ -167,13 +167,50 @@ def test_executing_the_plan_asks_the_kernel_for_these_mounts(tree: Path) -> None
     assert ("pivot_root", ".", ".") in fake.calls
     assert fake.calls[-2][0] == "umount2" and fake.calls[-1] == ("chdir", "/")
     # nothing was mounted outside the rootfs but the propagation of the host's "/", of
-    # the mount that holds the rootfs, and of the old root after pivot_root (".": all in
-    # the container's own mount namespace)
-    holder = rootfs_mod._mount_point_of(str(tree))
+    # the mount that holds the rootfs (one of its parents), and of the old root after
+    # pivot_root (".": all in the container's own mount namespace)
+    parents = {str(p) for p in tree.parents}
     outside = {t for t in fake.targets if t != str(tree) and not t.startswith(f"{tree}/")}
-    assert outside <= {"/", holder, "."}
+    assert outside <= {"/", ".", *parents}
 
 
 def test_the_default_layer_is_the_hosts() -> None:
     assert type(rootfs_mod.HOST) is Syscalls
     assert Rootfs.__init__.__kwdefaults__["sys"] is rootfs_mod.HOST
+
+
+class MountPoints(Syscalls):
+    """A propagation change succeeds on the given mount points only; anything else is not
+    the root of a mount: EINVAL, as from the kernel."""
+
+    def __init__(self, mount_points: set[str], error: int = 22):
+        self.mount_points = mount_points
+        self.error = error
+        self.tried: list[str] = []
+
+    def mount(self, source: str | None, target: str, fstype: str | None, flags: int,
+              data: str | None = None, what: str = "") -> None:
+        assert flags == libc.MS_PRIVATE and source is None and fstype is None
+        self.tried.append(target)
+        if target not in self.mount_points:
+            raise OSError(self.error, os.strerror(self.error))
+
+
+@pytest.mark.parametrize("mount_points, tried", [
+    ({"/", "/var/lib/x/rootfs"}, ["/var/lib/x/rootfs"]),                 # a mount itself
+    ({"/", "/var/lib"}, ["/var/lib/x/rootfs", "/var/lib/x", "/var/lib"]),  # the nearest one
+    ({"/"}, ["/var/lib/x/rootfs", "/var/lib/x", "/var/lib", "/var", "/"]),
+])
+def test_the_mount_holding_the_rootfs_is_made_private(mount_points: set[str],
+                                                       tried: list[str]) -> None:
+    """pivot_root needs the mount holding the new root non-shared: the nearest of the
+    rootfs and its parents that is a mount point, found without reading mountinfo."""
+    fake = MountPoints(mount_points)
+    rootfs_mod._make_parent_private("/var/lib/x/rootfs", fake)
+    assert fake.tried == tried
+
+
+def test_making_the_holder_private_stops_at_another_error() -> None:
+    fake = MountPoints(set(), error=1)  # EPERM: not ours to change; pivot_root will say
+    rootfs_mod._make_parent_private("/var/lib/x/rootfs", fake)
+    assert fake.tried == ["/var/lib/x/rootfs"]
