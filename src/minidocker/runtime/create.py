@@ -148,6 +148,9 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
     single = "user" not in wanted and "time" not in wanted and \
         wanted.get("pid", "") in (None, "") and userns.in_initial()
     parent_sock, child_sock = sync.pair()
+    # read by the CLI's thread (`create` and `run`), usually done by now: else waited
+    # for after the fork, when stage 1 is on its way
+    mountinfo = cgroup_glue.prefetched_mountinfo(wait=False)
     try:
         mask = os.sched_getaffinity(0)
         pid = _fork_into_pid_namespace() if single and "pid" in new else os.fork()
@@ -177,7 +180,20 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
                 msg = None
         # The cgroup (imports, validation, mkdir, resources: milliseconds) is made while
         # stage 1 makes the namespaces and forks the init, which starts on the rootfs.
-        manager = cgroup_glue.open_manager(spec, container.id, opts.systemd_cgroup)
+        # The init's /sys/fs/cgroup needs the host's cgroup mounts: read here (or by the
+        # CLI's prefetch) with the manager's, when the init's mount namespace is a copy
+        # of ours (or ours)
+        cgroup_mounts = None
+        if mountinfo is None:
+            mountinfo = cgroup_glue.prefetched_mountinfo()
+        if wanted.get("mount") is None and any(
+                m.get("type") == "cgroup" for m in spec.get("mounts") or []):
+            if mountinfo is None:
+                with open("/proc/self/mountinfo") as f:
+                    mountinfo = f.read()
+            cgroup_mounts = cgroup_glue.cgroup_mounts(mountinfo)
+        manager = cgroup_glue.open_manager(spec, container.id, opts.systemd_cgroup,
+                                           mountinfo=mountinfo)
         if manager is not None:  # so that `delete` can clean up if we die before state.json
             managers.append(manager)
             write_atomic(os.path.join(container.dir, "cgroup.json"),
@@ -198,8 +214,9 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
                 self_join = manager.open_self_join()
                 manager.add_process(init_pid, except_self_joined=True)
             # dirs: the container's cgroup directories, which its /sys/fs/cgroup shows
-            # (None: no cgroup of ours at all); hooks: whether the init must stop for
-            # our prestart/createRuntime hooks
+            # (None: no cgroup of ours at all); mounts: the host's cgroup mounts (None:
+            # the init reads them); hooks: whether the init must stop for our
+            # prestart/createRuntime hooks
             spec_hooks = spec.get("hooks") or {}
             our_hooks = bool(spec_hooks.get("prestart") or spec_hooks.get("createRuntime"))
             if minidocker.TRACE:
@@ -207,7 +224,8 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
                                       tasks_fds=len(self_join))
             sync.send_fds(parent_sock, sync.CGROUPS_DONE, self_join,
                           dirs=None if manager is None else
-                          sorted(set(manager.host_paths().values())), hooks=our_hooks)
+                          sorted(set(manager.host_paths().values())),
+                          mounts=cgroup_mounts, hooks=our_hooks)
         finally:
             for fd in self_join:
                 os.close(fd)
