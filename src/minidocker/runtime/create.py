@@ -79,20 +79,28 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
                      f"{os.getpid()} {me[1] if me else 0}".encode(), durable=False)
         os.mkfifo(container.fifo, 0o622)
         os.chmod(container.fifo, 0o622)
-        pid = _spawn(container, spec, rootfs, bundle, opts, root, managers, procs)
-        manager = managers[0] if managers else None
-        start = proc_stat(pid)
-        if start is None:
-            raise MinidockerError("container init exited during setup")
-        wanted = spec_namespaces(spec)
-        new = [k for k, path in wanted.items() if path is None]
-        state = State(id=cid, bundle=bundle, rootfs=rootfs, pid=pid, pid_start=start[1],
-                      created=_now(), owner=str(os.geteuid()), config=spec,
-                      cgroup=manager.to_state() if manager else None,
-                      namespaces={**{k: p for k, p in wanted.items() if p},
-                                  **namespaces.paths_of(pid, new)},
-                      no_pivot=opts.no_pivot)
-        container.save(state)
+        staged: list[Any] = []  # [State, its file under a temporary name]
+
+        def stage_state(pid: int) -> None:
+            """While the init finishes its setup (the parent waits for READY): the state
+            file, published once READY (its rename makes the container `created`)."""
+            manager = managers[0] if managers else None
+            start = proc_stat(pid)
+            if start is None:
+                raise MinidockerError("container init exited during setup")
+            wanted = spec_namespaces(spec)
+            new = [k for k, path in wanted.items() if path is None]
+            state = State(id=cid, bundle=bundle, rootfs=rootfs, pid=pid,
+                          pid_start=start[1], created=_now(), owner=str(os.geteuid()),
+                          config=spec, cgroup=manager.to_state() if manager else None,
+                          namespaces={**{k: p for k, p in wanted.items() if p},
+                                      **namespaces.paths_of(pid, new)},
+                          no_pivot=opts.no_pivot)
+            staged[:] = [state, container.stage(state)]
+
+        pid = _spawn(container, spec, rootfs, bundle, opts, root, managers, procs,
+                     stage_state)
+        container.publish(*staged)
         if minidocker.TRACE:
             minidocker.TRACE.step("runtime", "state.json written", pid=pid,
                                   path=os.path.join(container.dir, "state.json"))
@@ -124,9 +132,11 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
 
 
 def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
-           opts: CreateOptions, root: str, managers: list[Any], procs: list[int]) -> int:
+           opts: CreateOptions, root: str, managers: list[Any], procs: list[int],
+           before_ready: Callable[[int], None]) -> int:
     """Fork stage 1, make the cgroup (into `managers`) while it makes the namespaces and
-    the init starts on the rootfs, drive the protocol, return the init pid (host view)."""
+    the init starts on the rootfs, drive the protocol, return the init pid (host view).
+    `before_ready(init pid)` runs while the init finishes, before its READY is read."""
     linux = spec["linux"]
     wanted = spec_namespaces(spec)
     join_fds = namespaces.open_paths(wanted)
@@ -240,6 +250,7 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
             hooks.run_hooks(spec_hooks.get("prestart"), state, "prestart")
             hooks.run_hooks(spec_hooks.get("createRuntime"), state, "createRuntime")
             sync.send(parent_sock, sync.HOOKS_DONE)
+        before_ready(init_pid)
         sync.recv(parent_sock, sync.READY)
         if minidocker.TRACE:
             minidocker.TRACE.step("sync", "READY received", init=init_pid)

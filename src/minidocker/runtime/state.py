@@ -143,8 +143,22 @@ class Container:
         and after a crash a torn file reads as corrupt, which `delete` removes (the
         cgroup.json next to it still names the cgroups). On a disk-backed root (/run on
         ext4 here) the fsync cost every create 1-1.5 ms."""
+        self.publish(state, self.stage(state))
+
+    def stage(self, state: State) -> str:
+        """The first half of save(): the state file written under a temporary name, which
+        it returns. `create` writes it while the init finishes its setup, and publishes
+        it once the init is READY (a state file makes the container `created`)."""
         from minidocker import jsonfast as json
-        write_atomic(self.state_file, json.dumps(state.to_dict()).encode(), durable=False)
+        return write_staged(self.state_file, json.dumps(state.to_dict()).encode())
+
+    def publish(self, state: State, staged: str) -> None:
+        """The second half of save(): the staged file becomes the state file."""
+        try:
+            os.rename(staged, self.state_file)
+        except BaseException:
+            _unlink_quietly(staged)
+            raise
         self._state = state
 
     def lock(self) -> int:
@@ -240,6 +254,17 @@ def process_matches(pid: int, start: int) -> bool:
 def write_atomic(path: str, data: bytes, mode: int = 0o600, durable: bool = True) -> None:
     """Write via a temp file and rename; `durable` fsyncs first (the runtime's own files
     skip it: see Container.save)."""
+    tmp = write_staged(path, data, mode, durable)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def write_staged(path: str, data: bytes, mode: int = 0o600, durable: bool = False) -> str:
+    """Write `data` to a temp file next to `path` and return its name (write_atomic
+    renames it); a full disk leaves no temp file behind."""
     tmp = f"{path}.tmp.{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
@@ -250,13 +275,17 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600, durable: bool = True
                 os.fsync(fd)
         finally:
             os.close(fd)
-        os.rename(tmp, path)
-    except BaseException:  # a full disk: no temp file left behind
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    except BaseException:
+        _unlink_quietly(tmp)
         raise
+    return tmp
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def list_containers(root: str) -> list[Container]:

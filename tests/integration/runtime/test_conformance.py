@@ -610,15 +610,18 @@ def test_blockio_weight_zero_is_unset(any_runtime: Runtime, make_bundle,
 # ---- state while being created, --log (found by crun's suite) -------------------------------
 
 
+@pytest.mark.parametrize("stage", ["createRuntime", "createContainer"])
 def test_state_while_being_created_is_an_error(any_runtime: Runtime, make_bundle,
-                                               tmp_path: Path) -> None:
+                                               tmp_path: Path, stage: str) -> None:
     """Until create returns there is no pid or bundle to tell: `state` fails (as runc's),
-    never a "creating" document with an empty bundle; then it says created."""
+    never a "creating" document with an empty bundle; then it says created. A slow hook
+    holds create in the parent (createRuntime) or in the init (createContainer: ours has
+    written its state file under a temporary name by then, and publishes it at READY)."""
     hook = tmp_path / "slow.sh"
     hook.write_text("#!/bin/sh\nsleep 2\n")
     hook.chmod(0o755)
     b = make_bundle(["true"])
-    b.config["hooks"] = {"createRuntime": [{"path": str(hook)}]}
+    b.config["hooks"] = {stage: [{"path": str(hook)}]}
     b.write()
     cid = any_runtime.new_id()
     with open(tmp_path / "create.out", "w") as out:
@@ -632,6 +635,8 @@ def test_state_while_being_created_is_an_error(any_runtime: Runtime, make_bundle
     assert creator.wait() == 0, (tmp_path / "create.out").read_text()
     assert "error" in answers and "creating" not in answers, answers
     assert set(answers) <= {"error", "created"}
+    # created only in the last moments of create (after READY), not during the hook
+    assert answers.count("created") <= 3 and answers.index("error") == 0, answers
     assert any_runtime.state(cid)["status"] == "created"
 
 
