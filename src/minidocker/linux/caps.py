@@ -16,12 +16,20 @@ def cap_number(name: str) -> int | None:
     return _NUMBER.get(key)
 
 
+_LAST_CAP: list[int] = []
+
+
 def last_cap() -> int:
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
-            return int(f.read())
-    except OSError:
-        return len(CAPS) - 1
+    """The kernel's highest capability number, read once per process (it cannot change
+    while the kernel runs; the container's init masks five sets and walks the bounding
+    set with it: each read of the file cost ~0.1 ms on its way to exec)."""
+    if not _LAST_CAP:
+        try:
+            with open("/proc/sys/kernel/cap_last_cap") as f:
+                _LAST_CAP.append(int(f.read()))
+        except OSError:
+            return len(CAPS) - 1
+    return _LAST_CAP[0]
 
 
 def mask(names: list[str] | None) -> int:

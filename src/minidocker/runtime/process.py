@@ -34,6 +34,8 @@ class Prepared:
     def __init__(self, process: dict[str, Any], seccomp: dict[str, Any] | None,
                  cache_dir: str | None = None):
         self.process = process
+        if process.get("capabilities") is not None:
+            caps.last_cap()  # read once now, on the host, before the init's critical path
         self.seccomp_filter: Any = None
         if seccomp:
             from minidocker.linux import seccomp as seccomp_mod

@@ -51,8 +51,10 @@ def discover_mounts(root: str, mountinfo: str | None = None) -> dict[str, tuple[
     found: dict[str, tuple[str, str]] = {}
     prefix = root.rstrip("/") + "/"
     for line in mountinfo.splitlines():
+        if " - cgroup" not in line:  # a host can have hundreds of mounts: split only these
+            continue
         fields = line.split()
-        if " - " not in line or len(fields) < 10:
+        if len(fields) < 10:
             continue
         sep = fields.index("-")
         fstype, superopts = fields[sep + 1], fields[sep + 3]
