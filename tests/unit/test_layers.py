@@ -20,7 +20,7 @@ SRC = REPO / "src" / "minidocker"
 # lazily in the command that needs it instead, unless it is worth it (DESIGN.md Budgets).
 PS_MODULES = frozenset(str.split("""
 __future__ _collections _collections_abc _json _operator _stat collections
-collections.abc copyreg errno fcntl genericpath importlib importlib._bootstrap
+collections.abc copyreg errno fcntl gc genericpath importlib importlib._bootstrap
 importlib._bootstrap_external itertools keyword operator os os.path posixpath reprlib stat
 types warnings
 minidocker minidocker.cli minidocker.cli.commands minidocker.cli.commands._common

@@ -102,6 +102,47 @@ class Format:
 
         return tabwrite(self.header(titles) + "\n" + "".join(lines))
 
+    def fields(self) -> list[str] | None:
+        """The field names of a template that is text and `{{.Field}}`s alone (ps's
+        table; `{{.Names}}`), in order; None for any other (and for json)."""
+        plain = self.template.plain
+        return None if plain is None else [name for _, name in plain[:-1]]
+
+    def render_columns(self, columns: list[list[str]],
+                       titles: Mapping[str, str] | None = None) -> str | None:
+        """render() of rows given as their fields' texts, a list per field (in fields()
+        order): what the template would make of them, in a few passes over each column
+        (ps -a of 10,000 records). None when it cannot say so cheaply (a table whose
+        fields are not between tabs, a cell with a tab, a newline, or wide characters):
+        the caller renders the rows."""
+        plain = self.template.plain
+        if plain is None or len(columns) != len(plain) - 1:
+            return None
+        texts = [text for text, _ in plain]
+        if not self.is_table:
+            line = "%s".join(text.replace("%", "%%") for text in texts) + "\n"
+            return "".join(map(line.__mod__, zip(*columns, strict=True)))
+        if not columns or texts[0] or texts[-1] or \
+                any(text != "\t" for text in texts[1:-1]):
+            return None
+        header = self.header(titles).split("\t")
+        if len(header) != len(columns):
+            return None
+        if not columns[0]:
+            from minidocker.cli.output import tabwrite_rows
+            return tabwrite_rows([header])
+        widths = []
+        for title, column in zip(header, columns, strict=True):
+            text = "".join(column)
+            if "\t" in text or "\n" in text or \
+                    not (text.isascii() or text.replace("\u2026", "").isascii()):
+                return None  # ("…", the ellipsis of a cut command, is one column wide)
+            widths.append(max(len(title), max(map(len, column))))
+        from minidocker.cli.output import TABLE_MIN_WIDTH, TABLE_PADDING
+        line = "".join(f"%-{max(TABLE_MIN_WIDTH, w + TABLE_PADDING)}s" for w in widths[:-1])
+        line += "%s\n"
+        return line % tuple(header) + "".join(map(line.__mod__, zip(*columns, strict=True)))
+
     def _plain_table(self, rows: list[Any]) -> list[list[str]] | None:
         """The cells of a table whose template is `{{.Field}}`s between tabs (ps's, with
         10,000 rows), read directly off rows whose fields are properties giving plain

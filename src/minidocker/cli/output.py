@@ -160,4 +160,7 @@ def ellipsis(s: str, max_width: int) -> str:
 
 def quote_command(command: str, *, trunc: bool = True) -> str:
     """The COMMAND column of `docker ps`: cut to 20 columns, then Go-quoted."""
+    if command.isascii() and command.isprintable() and '"' not in command and \
+            "\\" not in command:  # what ellipsis and go_quote make of it (ps: 10,000 of them)
+        return '"' + (command[:19] + "…" if trunc and len(command) > 20 else command) + '"'
     return go_quote(ellipsis(command, 20) if trunc else command)

@@ -357,8 +357,10 @@ class Records:
         except FileNotFoundError:
             return []
         ids = [n for n in names if len(n) == 64]
-        if any(n.startswith(TOMBSTONE) for n in names):  # removals that died half-way
-            self._sweep_tombstones(names)
+        if len(ids) != len(names):  # (.names, .index: the others are few)
+            others = [n for n in names if len(n) != 64]
+            if any(n.startswith(TOMBSTONE) for n in others):  # removals that died half-way
+                self._sweep_tombstones(others)
         return ids
 
     def _sweep_tombstones(self, names: list[str]) -> None:

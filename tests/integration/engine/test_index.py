@@ -75,11 +75,10 @@ def test_ps_never_shows_a_dead_container_as_running(engine: Engine) -> None:
     engine.wait_for(lambda: engine.run("inspect", "b").returncode == 0 and
                     engine.inspect("b")["State"]["Status"] == "running")  # its own monitor
     engine.ok("ps")  # the index has both as running
-    lines = _index(engine).read_bytes().split(b"\n")
+    from minidocker.engine.index import R_ID, R_STATUS, Index
+    rows = {row[R_ID]: row for row in Index(str(engine.root)).rows()[0]}
     for name in ("a", "b"):
-        cid = engine.inspect(name)["Id"].encode()
-        assert [ln for ln in lines if ln.startswith(b"S\t" + cid)][-1].split(b"\t")[2] == \
-            b"running"
+        assert rows[engine.inspect(name)["Id"]][R_STATUS] == "running"
     state_a = engine.inspect("a")["State"]
     os.kill(state_a["Pid"], signal.SIGKILL)  # its monitor records the exit, in its time
     state_b = json.loads((engine.root / "containers" / engine.inspect("b")["Id"] /

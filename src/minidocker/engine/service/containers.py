@@ -701,56 +701,96 @@ def inspect(ctx: Context, ref: str, *, size: bool = False) -> dict[str, Any]:
 
 
 def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
-         filters: dict[str, list[str]] | None = None, size: bool = False,
-         ids_only: bool = False, keys: Collection[str] | None = None
-         ) -> list[ContainerSummary]:
+       filters: dict[str, list[str]] | None = None, size: bool = False,
+       ids_only: bool = False, keys: Collection[str] | None = None
+       ) -> list[ContainerSummary]:
     """GET /containers/json: summaries of the running containers (every one with `all`,
     with `limit` > 0, or with a status/exited filter), newest first, at most `limit`.
     `filters` as Docker's: {"status": ["exited"], "label": ["a=b"], ...}; values of one
     key are ORed, keys ANDed. Stale network state of crashed containers is cleaned as it
     goes. `keys`: the summary's keys the caller reads (the others may be left out);
-    `ids_only`: each summary holds only Id (`ps -q`: its config line is not even read).
-    Read from the container index (engine/index.py), with the running ones checked
-    against the kernel's facts."""
-    import time
+    `ids_only`: each summary holds only Id."""
+    columns = ls_columns(ctx, all=all, limit=limit, filters=filters,
+                         size=size and not ids_only, keys=("Id",) if ids_only else keys)
+    names = list(columns)
+    return [dict(zip(names, values, strict=True))  # type: ignore[misc]
+            for values in zip(*columns.values(), strict=True)]
 
+
+def ls_columns(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
+               filters: dict[str, list[str]] | None = None, size: bool = False,
+               keys: Collection[str] | None = None) -> dict[str, list[Any]]:
+    """ls()'s summaries column by column: key -> the values of the listed containers in
+    their order (views.summary_columns; `ps` renders 10,000 of them without a dict each).
+    Read from the container index (engine/index.py), with the ones it calls running
+    checked against the kernel's facts."""
     from minidocker.engine import views
-    from minidocker.engine.index import S_STATUS, Entry, Index, config_line, state_line
-    from minidocker.engine.liveness import live_state
-    from minidocker.engine.records import CorruptRecord, IncompleteRecord, Record
-    from minidocker.errors import MinidockerError
     pairs = check_filters(filters or {})
     after, before = _created_bounds(ctx, pairs)
     pairs = [(k, v) for k, v in pairs if k not in ("since", "before")]
     show_all = all or limit > 0 or any(k in ("status", "exited") for k, _ in pairs)
+    from minidocker.engine.index import Index
     index = Index(ctx.root)
-    entries, unknown = index.load()  # one journal, not 20,000 files (engine/index.py)
-    rows: list[Entry] = []
+    wanted = views.SUMMARY_KEYS if keys is None else keys
+    try:
+        rows = _listed(ctx, index, show_all, pairs, after, before)
+        columns = views.summary_columns(rows[:limit] if limit > 0 else rows, time.time(),
+                                        wanted)
+    except ValueError:  # a field that is not one we write: all again, from the records
+        index.discard()
+        rows = _listed(ctx, index, show_all, pairs, after, before)
+        columns = views.summary_columns(rows[:limit] if limit > 0 else rows, time.time(),
+                                        wanted)
+    if size:  # Docker's SizeRw, and SizeRootFs with the image's layers (each measured once)
+        from minidocker.engine.records import Record
+        from minidocker.fs import du
+        image_sizes: dict[tuple[str, ...], int] = {}
+        columns["SizeRw"], columns["SizeRootFs"] = [], []
+        for cid in columns["Id"]:
+            record = Record(ctx.root, cid)
+            rw = du(record.path("upper"))
+            try:
+                lowers = tuple(record.config.get("Lowers") or ())
+            except MinidockerError:
+                lowers = ()
+            if lowers not in image_sizes:
+                image_sizes[lowers] = sum(du(p) for p in lowers)
+            columns["SizeRw"].append(rw)
+            columns["SizeRootFs"].append(rw + image_sizes[lowers])
+    return columns
+
+
+_CLAIMS_TO_RUN = (*RUNNING, "removing")
+
+
+def _listed(ctx: Context, index: Any, show_all: bool, pairs: list[tuple[str, str]],
+            after: float | None, before: float | None) -> list[Any]:
+    """The index rows of the containers to list, newest first: the ones it calls
+    running checked by their pids (those that fail, and the records it does not know or
+    is unsure of, read and reconciled through live_state). ValueError: a row with a field
+    we never write."""
+    from minidocker.engine import views
+    from minidocker.engine.index import R_CREATED, R_ID, R_STATUS, Entry, created, row_of
+    from minidocker.engine.liveness import live_state
+    from minidocker.engine.records import CorruptRecord, IncompleteRecord, Record
+    rows, unknown = index.rows(running=not show_all)  # one file, not 20,000 files
     alive: set[str] = set()  # running by the kernel's facts
     recheck: list[str] = []
     monitors: dict[tuple[int, int], bool] = {}
-    for entry in entries.values():
-        try:
-            s = entry.s
-        except ValueError:  # a line that is not ours: the journal is rebuilt next time
-            index.discard()
-            unknown.append(entry.id)
-            continue
-        status = s[S_STATUS]
-        if status in RUNNING or status == "removing":
-            if not _running_by_facts(s, monitors):
-                recheck.append(entry.id)  # exited meanwhile, or its monitor died
-                continue
-            alive.add(entry.id)
-        elif not show_all:
-            continue
-        try:
-            if pairs and not views.matches(entry, entry.state, pairs):  # type: ignore[arg-type]
-                continue
-            rows.append(entry)
-        except ValueError:
-            index.discard()
-            unknown.append(entry.id)
+    for row in [row for row in rows if row[R_STATUS] in _CLAIMS_TO_RUN]:
+        if _running_by_facts(row, monitors):
+            alive.add(row[R_ID])
+        else:
+            recheck.append(row[R_ID])  # exited meanwhile, or its monitor died
+    if show_all:
+        failed = set(recheck)
+        listed = [row for row in rows if row[R_ID] not in failed] if failed else rows
+    else:
+        listed = [row for row in rows if row[R_ID] in alive]
+    if pairs:
+        match = views.matcher(pairs)
+        listed = [row for row in listed if match(Entry(row))]
+    read = []
     for cid in unknown + recheck:
         record = Record(ctx.root, cid)
         try:
@@ -763,61 +803,37 @@ def ls(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
                 continue
             if pairs and not views.matches(record, state, pairs):
                 continue
-            rows.append(Entry(cid, config_line(cid, record.config), state_line(cid, state)))
-        except (CorruptRecord, IncompleteRecord) as e:
+            read.append(row_of(cid, record.config, state))
+        except (CorruptRecord, IncompleteRecord, ValueError) as e:
             _report_broken(ctx, record, e)
             continue
         except MinidockerError:
             continue  # a record being created or removed right now
     from minidocker.engine.networking import cleanup_stale
     cleanup_stale(ctx.root, alive=alive)  # what a crash left: veths, port rules, leases
-    now = time.time()
-    wanted = views.SUMMARY_KEYS if keys is None else frozenset(keys) | {"Id"}
+    if read:
+        listed += read
+        listed.sort(key=created, reverse=True)
     if after is not None or before is not None:
-        rows = [e for e in rows if (after is None or e.created > after) and
-                (before is None or e.created < before)]
-    try:
-        rows.sort(key=lambda e: e.created, reverse=True)
-        if limit > 0:
-            rows = rows[:limit]
-        if ids_only:
-            return [{"Id": entry.id} for entry in rows]
-        out: list[Any] = [views.summary_of(entry, now, wanted) for entry in rows]
-    except ValueError:  # a config line that is not ours: all again, from the records
-        index.discard()
-        return ls(ctx, all=all, limit=limit, filters=filters, size=size, ids_only=ids_only,
-                  keys=keys)
-    if size:  # Docker's SizeRw, and SizeRootFs with the image's layers (each measured once)
-        from minidocker.engine.records import Record
-        from minidocker.fs import du
-        image_sizes: dict[tuple[str, ...], int] = {}
-        for item in out:
-            record = Record(ctx.root, item["Id"])
-            item["SizeRw"] = du(record.path("upper"))
-            try:
-                lowers = tuple(record.config.get("Lowers") or ())
-            except MinidockerError:
-                lowers = ()
-            if lowers not in image_sizes:
-                image_sizes[lowers] = sum(du(p) for p in lowers)
-            item["SizeRootFs"] = item["SizeRw"] + image_sizes[lowers]
-    return out
+        listed = [row for row in listed if (after is None or float(row[R_CREATED]) > after)
+                  and (before is None or float(row[R_CREATED]) < before)]
+    return listed
 
 
-def _running_by_facts(s: list[Any], monitors: dict[tuple[int, int], bool]) -> bool:
-    """Whether a record whose index S line `s` says running is so by the kernel's facts,
-    as liveness.live_state decides it (else the record is read and reconciled): its init
+def _running_by_facts(row: Any, monitors: dict[tuple[int, int], bool]) -> bool:
+    """Whether a record whose index row says running is so by the kernel's facts, as
+    liveness.live_state decides it (else the record is read and reconciled): its init
     alive (pid and start time), and its monitor (one check per monitor: a supervisor
     serves many)."""
     from minidocker.engine import index as ix
     from minidocker.engine.liveness import alive
-    monitor = (int(s[ix.S_MONITOR] or 0), int(s[ix.S_MONITOR_START] or 0))
+    monitor = (int(row[ix.R_MONITOR] or 0), int(row[ix.R_MONITOR_START] or 0))
     if monitor not in monitors:
         monitors[monitor] = alive(*monitor)
-    if not monitors[monitor] or s[ix.S_STATUS] == "removing":
+    if not monitors[monitor] or row[ix.R_STATUS] == "removing":
         return False
-    return s[ix.S_STATUS] == "restarting" or alive(int(s[ix.S_PID] or 0),
-                                                    int(s[ix.S_PID_START] or 0))
+    return row[ix.R_STATUS] == "restarting" or alive(int(row[ix.R_PID] or 0),
+                                                      int(row[ix.R_PID_START] or 0))
 
 
 def _report_broken(ctx: Context, record: Record, error: Exception) -> None:
