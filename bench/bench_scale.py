@@ -9,12 +9,13 @@ batches of 50), at each N:
   - `ps -a` (median of 5);
   - `run -d` of the next container, and its `rm -f` (median of 5 pairs).
 Then, with the largest N still running, records are added up to --records (default
-10,000: the running ones and exited ones) and `ps`, `ps -a`, `ps -aq`, `inspect NAME` and
-`inspect ID-PREFIX` are timed (medians of 7). The exited records are made by the service
-layer's create and then written `exited` as the engine writes them (starting 9,000
-containers would take most of an hour here). Last, `rm -f` of everything in batches of 50
-in parallel, and a check that nothing is left: processes, mounts, cgroups, veths, nft
-rules, leases.
+10,000: the running ones and exited ones) and `ps`, `ps -q`, `ps -a`, `ps -aq`,
+`inspect NAME` and `inspect ID-PREFIX` are timed (medians of 7; with --listing-only the
+containers are started up to the largest N and only this listing is measured). The
+exited records are made by the service layer's create and then written `exited` as the
+engine writes them (starting 9,000 containers would take most of an hour here). Last,
+`rm -f` of everything in batches of 50 in parallel, and a check that nothing is left:
+processes, mounts, cgroups, veths, nft rules, leases.
 
 podman is measured at each N up to --podman-max (its records: --podman-records, default
 none: `podman create` takes ~100 ms each here). The table goes to stdout and the plot to
@@ -23,6 +24,9 @@ figures: the machine may be shared.
 
 usage: python bench/bench_scale.py [--ns 10,100,1000] [--records N] [--no-podman]
                                    [--podman-max N] [--podman-records N] [--plot FILE]
+                                   [--listing-only]
+e.g. the listing of 10,000 records, 300 running:
+    python bench/bench_scale.py --ns 300 --records 10000 --no-podman --listing-only
 """
 
 from __future__ import annotations
@@ -193,25 +197,32 @@ class Side:
         raise NotImplementedError
 
     def listing(self) -> dict[str, float]:
-        """ps, ps -a, ps -aq, inspect of a name and of an id prefix: medians of 7 (ms)."""
+        """ps, ps -q, ps -a, ps -aq, inspect of a name and of an id prefix: medians of 7
+        (ms), the load average beside them."""
         ids = subprocess.run(self.cmd("ps", "-aq"), capture_output=True, text=True,
                              env=self.env()).stdout.split()
         timings: dict[str, float] = {}
-        for label, args in (("ps", ["ps"]), ("ps -a", ["ps", "-a"]), ("ps -aq", ["ps", "-aq"]),
+        timings["load before"] = load()  # type: ignore[assignment]
+        for label, args in (("ps", ["ps"]), ("ps -q", ["ps", "-q"]), ("ps -a", ["ps", "-a"]),
+                            ("ps -aq", ["ps", "-aq"]),
                             ("inspect NAME", ["inspect", f"rec{len(ids) // 3}"]),
                             ("inspect ID", ["inspect", ids[len(ids) // 2][:12]])):
             timings[label] = median_ms([run(self.cmd(*args), self.env()) for _ in range(7)])
         timings["records"] = len(ids)
+        timings["load after"] = load()  # type: ignore[assignment]
         return timings
 
     def bench(self, ns: list[int], most: int, records: int,
               results: dict[str, list[dict[str, Any]]],
-              listings: dict[str, dict[str, float]]) -> None:
+              listings: dict[str, dict[str, float]], listing_only: bool = False) -> None:
         """Measure at each N (up to `most`), then list `records`, then remove it all."""
         results[self.name] = []
         for n in ns:
             if n > most:
                 break
+            if listing_only:
+                self.grow(n)
+                continue
             r = self.measure(n)
             results[self.name].append(r)
             print(f"{self.name} N={n}: {r}", flush=True)
@@ -403,6 +414,8 @@ def main() -> int:
     parser.add_argument("--podman-max", type=int, default=1000)
     parser.add_argument("--podman-records", type=int, default=0)
     parser.add_argument("--plot", type=Path, default=Path("bench-scale.png"))
+    parser.add_argument("--listing-only", action="store_true",
+                        help="start the largest N, then only list --records")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_scale: run as root")
@@ -422,7 +435,7 @@ def main() -> int:
         tools = Tools(tmp, image, podman)
         ours = Ours(tools)
         try:
-            ours.bench(ns, ns[-1], args.records, results, listings)
+            ours.bench(ns, ns[-1], args.records, results, listings, args.listing_only)
         finally:
             if ours.running or ours.records:
                 try:
@@ -433,14 +446,20 @@ def main() -> int:
         if podman:
             theirs = Podman(tools)
             try:
-                theirs.bench(ns, args.podman_max, args.podman_records, results, listings)
+                theirs.bench(ns, args.podman_max, args.podman_records, results, listings,
+                             args.listing_only)
             finally:
                 reset_podman(tools, before)
     print()
     print(table(results))
     for name, timings in listings.items():
         print(f"\n{name}, {timings['records']:.0f} records ({ns[-1]} running): " +
-              ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items() if k != "records"))
+              ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()
+                        if k not in ("records", "load before", "load after")) +
+              f" (load average {timings['load before']} before, {timings['load after']} "
+              "after)")
+    if args.listing_only:
+        return 0
     plot(results, listings, args.plot)
     print(f"\nplot: {args.plot}; load average {load()}")
     return 0

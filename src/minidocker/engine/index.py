@@ -58,6 +58,7 @@ INDEX = ".index"
 LOCK = ".index.lock"
 SLACK = 500  # journal lines beyond an eighth of the records before compaction
 HEADER = b"H\t3\t"  # 3: a snapshot of R lines, its size in the header
+ENOSPC = 28  # (errno's, without importing errno on the run path)
 
 # The fields of a C line and of an S line (after the kind and the id)
 C_NAME, C_IMAGE, C_IMAGE_ID, C_COMMAND, C_CREATED, C_NETWORK, C_EXTRAS = range(2, 9)
@@ -296,24 +297,29 @@ def _paths(root: str) -> tuple[str, str]:
 
 def append(root: str, lines: list[list[Any]]) -> None:
     """Append lines to the journal, under the shared lock. Never fails the caller: an
-    index that misses a line is repaired by its next reader (the P line says so)."""
+    index that misses a line is repaired by its next reader (the P line says so), and
+    one that could not take a line (a full disk) is removed, to be rebuilt by the next
+    reader (unlink needs no space): it never lists what it was not told."""
     index, lock = _paths(root)
     data = b"".join(encode(line) for line in lines)
+    lock_fd = -1
     try:
         lock_fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError:
-        return
-    try:
         fcntl.flock(lock_fd, fcntl.LOCK_SH)
         fd = os.open(index, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, data)  # one write: appends of concurrent writers never mix
+            if os.write(fd, data) != len(data):  # one write: appends never mix
+                raise OSError(ENOSPC, "short write")
         finally:
             os.close(fd)
     except OSError:
-        pass
+        try:
+            os.unlink(index)
+        except OSError:
+            pass
     finally:
-        os.close(lock_fd)
+        if lock_fd >= 0:
+            os.close(lock_fd)
 
 
 def pending(root: str, cid: str) -> None:

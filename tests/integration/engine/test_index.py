@@ -91,6 +91,31 @@ def test_ps_never_shows_a_dead_container_as_running(engine: Engine) -> None:
     attached.wait(30)  # it lost its monitor
 
 
+def test_ps_never_shows_a_container_as_up_once_its_supervisor_and_init_are_killed(
+        engine: Engine) -> None:
+    """kill -9 of the root's supervisor, then of the containers' inits: nobody records
+    their exits, the index still says running; ps reads the kernel's facts."""
+    for name in ("x", "y"):
+        engine.ok("run", "-d", "--name", name, engine.image, "sleep", "60")
+    engine.ok("create", "--name", "z", engine.image, "true")
+    assert sorted(engine.ok("ps", "--format", "{{.Names}} {{.State}}").split("\n")) == \
+        ["", "x running", "y running"]
+    states = [json.loads((engine.root / "containers" / engine.inspect(n)["Id"] /
+                          "state.json").read_text()) for n in ("x", "y")]
+    assert states[0]["MonitorShared"] and states[0]["MonitorPid"] == states[1]["MonitorPid"]
+    os.kill(states[0]["MonitorPid"], signal.SIGKILL)
+    for state in states:
+        os.kill(state["Pid"], signal.SIGKILL)
+    time.sleep(0.1)
+    for args in (["ps", "-q"], ["ps", "--format", "{{.Names}}"], ["ps", "-aq", "-f",
+                                                                   "status=running"]):
+        assert engine.ok(*args) == "", args
+    listing = engine.ok("ps", "-a", "--format", "{{.Names}} {{.State}} {{.Status}}")
+    assert "Up" not in listing and "running" not in listing
+    assert sorted(line.split(" (")[0] for line in listing.splitlines()) == \
+        ["x exited Exited", "y exited Exited", "z created Created"]
+
+
 def test_the_index_is_right_under_concurrent_create_and_remove(engine: Engine) -> None:
     first = [engine.ok("create", "--name", f"old{i}", engine.image, "true").strip()
              for i in range(12)]
