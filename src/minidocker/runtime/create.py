@@ -40,6 +40,8 @@ class CreateOptions:
         self.no_new_keyring = no_new_keyring
         # set by `run` in the foreground: the container's end of a console socketpair
         self.console_pair: socket.socket | None = None
+        # set by `run`: called while the init finishes its setup (the parent waits then)
+        self.while_waiting: Callable[[], None] | None = None
 
 
 def create(root: str, cid: str, opts: CreateOptions) -> Container:
@@ -97,6 +99,8 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
                                       **namespaces.paths_of(pid, new)},
                           no_pivot=opts.no_pivot)
             staged[:] = [state, container.stage(state)]
+            if opts.while_waiting is not None:
+                opts.while_waiting()
 
         pid = _spawn(container, spec, rootfs, bundle, opts, root, managers, procs,
                      stage_state)
