@@ -252,42 +252,47 @@ def make_mounter(new_cgroupns: bool, info: dict[str, Any] | None = None) -> Any:
                        what=f"tmpfs on {dest}")
         finally:
             os.close(fd)
-        for mount_point, fstype, super_opts, mount_root in mounts:
-            if not mount_point.startswith("/sys/fs/cgroup/"):
-                continue
-            name = mount_point[len("/sys/fs/cgroup/"):]
-            if "/" in name:
-                continue
-            if fstype == "cgroup2":
-                opts, key = "", ""
-            else:
-                opts = ",".join(o for o in super_opts.split(",")
-                                if o not in ("rw", "ro") and not o.startswith("release_agent"))
-                key = ",".join(o for o in opts.split(",") if o) or name
-                key = next((k for k in own if set(k.split(",")) ==
-                            set(key.split(","))), key)
-            source = _own_dir(mount_point, mount_root, own.get(key, "/"), dirs)
-            if source is None:
-                continue
-            _mount_one(rootfs, f"{dest}/{name}", fstype, opts, source, flags, new_cgroupns)
-            if "," in name:
-                dfd = rootfs.mkdir_all(dest)
+        # the fresh tmpfs, empty and ours: its directories are made and opened through
+        # this fd, not resolved again from the rootfs (8 calls each -> 2, ~0.4 ms)
+        tmpfs = rootfs.open(dest, os.O_PATH | os.O_DIRECTORY)
+        try:
+            for mount_point, fstype, super_opts, mount_root in mounts:
+                if not mount_point.startswith("/sys/fs/cgroup/"):
+                    continue
+                name = mount_point[len("/sys/fs/cgroup/"):]
+                if "/" in name:
+                    continue
+                if fstype == "cgroup2":
+                    opts, key = "", ""
+                else:
+                    opts = ",".join(o for o in super_opts.split(",") if o not in ("rw", "ro")
+                                    and not o.startswith("release_agent"))
+                    key = ",".join(o for o in opts.split(",") if o) or name
+                    key = next((k for k in own if set(k.split(",")) ==
+                                set(key.split(","))), key)
+                source = _own_dir(mount_point, mount_root, own.get(key, "/"), dirs)
+                if source is None:
+                    continue
                 try:
+                    os.mkdir(name, 0o755, dir_fd=tmpfs)
+                except FileExistsError:
+                    pass
+                target = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW |
+                                 os.O_CLOEXEC, dir_fd=tmpfs)
+                _mount_one(rootfs, f"{dest}/{name}", fstype, opts, source, flags,
+                           new_cgroupns, target)
+                if "," in name:
                     for part in name.split(","):
                         try:
-                            os.symlink(name, part, dir_fd=dfd)
+                            os.symlink(name, part, dir_fd=tmpfs)
                         except FileExistsError:
                             pass
-                finally:
-                    os.close(dfd)
-        if flags & libc.MS_RDONLY:
-            fd = rootfs.open(dest)
-            try:
-                libc.mount(None, f"/proc/self/fd/{fd}", None,
+            if flags & libc.MS_RDONLY:
+                libc.mount(None, f"/proc/self/fd/{tmpfs}", None,
                            libc.MS_REMOUNT | libc.MS_RDONLY | keep, "mode=755",
                            what=f"tmpfs on {dest}")
-            finally:
-                os.close(fd)
+        finally:
+            os.close(tmpfs)
 
     return mount_cgroupfs
 
@@ -306,14 +311,17 @@ def _own_dir(mount_point: str, mount_root: str, own_path: str,
 
 
 def _mount_one(rootfs: Any, dest: str, fstype: str, opts: str, source: str, flags: int,
-               new_cgroupns: bool) -> None:
+               new_cgroupns: bool, target: int | None = None) -> None:
     """A fresh cgroup filesystem in a cgroup namespace (its root is the container's
-    cgroup), else a bind mount of the container's directory `source` with the flags."""
+    cgroup), else a bind mount of the container's directory `source` with the flags.
+    `target`: an O_PATH fd of `dest` already made (closed here)."""
     from minidocker.linux import libc
+    if target is not None and not new_cgroupns:
+        os.close(target)
     if new_cgroupns:
         mflags = flags & (libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC |
                           libc.MS_RELATIME)
-        fd = rootfs.make_target(dest, True)
+        fd = rootfs.make_target(dest, True) if target is None else target
         try:
             libc.mount("cgroup", f"/proc/self/fd/{fd}", fstype, mflags, opts or None,
                        what=dest)
