@@ -48,7 +48,9 @@ def write_json(path: str, data: Any) -> None:
 
 
 def dead_temp_files(directory: str) -> list[str]:
-    """Temp files of write_json() whose writer is gone (killed before its rename)."""
+    """Temp files of write_json() whose writer is gone (killed before its rename; a
+    zombie not reaped yet is gone too)."""
+    from minidocker.linux.proc import start_time
     try:
         names = os.listdir(directory)
     except FileNotFoundError:
@@ -58,12 +60,8 @@ def dead_temp_files(directory: str) -> list[str]:
         parts = name.rsplit(".", 2)
         if len(parts) != 3 or parts[2] != "tmp" or not parts[1].isdigit():
             continue
-        try:
-            os.kill(int(parts[1]), 0)
-        except ProcessLookupError:
+        if start_time(int(parts[1])) is None:
             found.append(os.path.join(directory, name))
-        except OSError:
-            pass  # alive (EPERM: someone else's)
     return found
 
 

@@ -28,3 +28,18 @@ def test_temp_files_of_dead_writers_are_found(tmp_path: Path) -> None:
     (tmp_path / f"ipam.json.{os.getpid()}.tmp").write_text("{")  # alive: being written
     (tmp_path / "ipam.json").write_text("{}")
     assert dead_temp_files(str(tmp_path)) == [str(tmp_path / f"ipam.json.{pid}.tmp")]
+
+
+def test_a_killed_writer_not_yet_reaped_is_dead(tmp_path: Path) -> None:
+    """A writer killed by kill -9 stays a zombie until its parent (often PID 1, which reaps
+    slowly) waits for it: its temp file is dead all the same."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover
+        os._exit(0)
+    try:
+        while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            os.sched_yield()
+        (tmp_path / f"ipam.json.{pid}.tmp").write_text("{")
+        assert dead_temp_files(str(tmp_path)) == [str(tmp_path / f"ipam.json.{pid}.tmp")]
+    finally:
+        os.waitpid(pid, 0)
