@@ -264,9 +264,24 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
                 code, message = 125, "the container monitor died during start"
             record.reload()
             if record.state.get("Status") not in RUNNING_STATES:
+                if code == 125 and message.endswith("died during start"):
+                    _undo_start(record)
                 unmount_rootfs(record)
             raise MinidockerError(message, exit_code=code)
         return ours
+
+
+def _undo_start(record: Record) -> None:
+    """The monitor died before it said how the start went, and the record does not say
+    running: the start failed, and what it may have made goes (the runtime's container,
+    whose init may be waiting for a `start` nobody will give, or even running
+    unwatched; the endpoints). We hold the start lock: no other start is under way."""
+    from minidocker.engine.liveness import runtime_of
+    try:
+        runtime_of(record).delete(record.id)
+    except MinidockerError:
+        pass
+    network_detach(record)
 
 
 def fork_is_safe() -> bool:

@@ -141,3 +141,30 @@ def test_rm_releases_the_lease_of_a_start_whose_monitor_was_killed(engine: Engin
         store.ipam.allocate(subnet, cid)  # what the killed connect had done
         engine.ok("rm", "-f", cid)
         assert cid not in store.ipam.leases(subnet).values()
+
+
+def test_a_start_whose_monitor_died_after_create_leaves_no_container_behind(
+        engine: Engine, tmp_path: Path) -> None:
+    """The monitor (or the supervisor's worker) killed between the runtime's create and
+    start: `start` says so in one line, and the created container does not stay behind,
+    its init waiting for a start nobody will give, in the cgroup of a container the
+    record says exited (a runtime that kills its caller right after create)."""
+    from tests.conftest import tool
+    wrapper = tmp_path / "dies-after-create"
+    wrapper.write_text("#!/bin/sh\n"
+                       "case \" $* \" in *\" create \"*) creating=1 ;; esac\n"
+                       f"{tool('minidocker-runtime')} \"$@\"; code=$?\n"
+                       "[ -n \"$creating\" ] && kill -9 $PPID\n"
+                       "exit $code\n")
+    wrapper.chmod(0o755)
+    cid = engine.ok("create", "--runtime", str(wrapper), "--network", "none", engine.image,
+                    "sleep", "600").strip()
+    proc = engine.run("start", cid)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1 and "monitor died" in lines[0], proc
+    assert engine.inspect(cid)["State"]["Status"] in ("created", "exited")
+    for hierarchy in ("pids", "memory", "freezer"):
+        assert not (Path("/sys/fs/cgroup") / hierarchy / "minidocker" / cid).exists()
+    runtime_root = engine.root / "runtime-dies-after-create"
+    assert not runtime_root.exists() or cid not in os.listdir(runtime_root)
+    engine.ok("rm", "-f", cid)
