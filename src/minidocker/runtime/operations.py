@@ -241,13 +241,30 @@ def _clean_crashed_create(container: Container) -> None:
     if manager is not None:
         deadline = time.monotonic() + 10
         try:
-            while manager.exists() and manager.pids() and time.monotonic() < deadline:
+            # every hierarchy, not one: the init of a create cut short may have joined
+            # some of them only
+            while _pids_anywhere(manager) and time.monotonic() < deadline:
                 manager.kill_all(signal.SIGKILL)
+                for pid in _pids_anywhere(manager):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
                 time.sleep(0.005)
             manager.destroy()
         except OSError as e:
             raise MinidockerError(f"remove cgroup of {container.id}: {e.strerror}")
     container.remove_dir()
+
+
+def _pids_anywhere(manager: Any) -> set[int]:
+    """The processes in any of the container's cgroup directories (and those below)."""
+    from minidocker.linux.cgroups import common
+    found: set[int] = set()
+    for top in set(manager.host_paths().values()):
+        for dirpath, _, _ in os.walk(top):
+            found.update(common.read_pids(dirpath))
+    return found
 
 
 def _kill_everything(container: Container, manager: Any) -> None:
