@@ -24,9 +24,10 @@ figures: the machine may be shared.
 
 usage: python bench/bench_scale.py [--ns 10,100,1000] [--records N] [--no-podman]
                                    [--podman-max N] [--podman-records N] [--plot FILE]
-                                   [--listing-only]
+                                   [--listing-only] [--settle SECONDS]
 e.g. the listing of 10,000 records, 300 running:
-    python bench/bench_scale.py --ns 300 --records 10000 --no-podman --listing-only
+    python bench/bench_scale.py --ns 300 --records 10000 --no-podman --listing-only \
+        --settle 240
 """
 
 from __future__ import annotations
@@ -196,9 +197,13 @@ class Side:
     def add_records(self, total: int) -> None:
         raise NotImplementedError
 
-    def listing(self) -> dict[str, float]:
+    def listing(self, settle: float = 0) -> dict[str, float]:
         """ps, ps -q, ps -a, ps -aq, inspect of a name and of an id prefix: medians of 7
-        (ms), the load average beside them."""
+        (ms), the load average beside them; first, up to `settle` seconds for the load
+        that making the records raised to come down (a 1-minute average under 1.5)."""
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline and float(load().split()[0]) >= 1.5:
+            time.sleep(5)
         ids = subprocess.run(self.cmd("ps", "-aq"), capture_output=True, text=True,
                              env=self.env()).stdout.split()
         timings: dict[str, float] = {}
@@ -214,7 +219,8 @@ class Side:
 
     def bench(self, ns: list[int], most: int, records: int,
               results: dict[str, list[dict[str, Any]]],
-              listings: dict[str, dict[str, float]], listing_only: bool = False) -> None:
+              listings: dict[str, dict[str, float]], listing_only: bool = False,
+              settle: float = 0) -> None:
         """Measure at each N (up to `most`), then list `records`, then remove it all."""
         results[self.name] = []
         for n in ns:
@@ -228,7 +234,7 @@ class Side:
             print(f"{self.name} N={n}: {r}", flush=True)
         if records:
             self.add_records(records)
-            listings[self.name] = self.listing()
+            listings[self.name] = self.listing(settle)
             print(f"{self.name} listing: {listings[self.name]}", flush=True)
         took = self.remove_all()
         print(f"{self.name}: rm -f of everything took {took:.1f} s; left behind: "
@@ -416,6 +422,9 @@ def main() -> int:
     parser.add_argument("--plot", type=Path, default=Path("bench-scale.png"))
     parser.add_argument("--listing-only", action="store_true",
                         help="start the largest N, then only list --records")
+    parser.add_argument("--settle", type=float, default=0,
+                        help="before the listing, wait up to this many seconds for the "
+                        "1-minute load average to fall under 1.5")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench_scale: run as root")
@@ -435,7 +444,8 @@ def main() -> int:
         tools = Tools(tmp, image, podman)
         ours = Ours(tools)
         try:
-            ours.bench(ns, ns[-1], args.records, results, listings, args.listing_only)
+            ours.bench(ns, ns[-1], args.records, results, listings, args.listing_only,
+                       args.settle)
         finally:
             if ours.running or ours.records:
                 try:
@@ -447,11 +457,12 @@ def main() -> int:
             theirs = Podman(tools)
             try:
                 theirs.bench(ns, args.podman_max, args.podman_records, results, listings,
-                             args.listing_only)
+                             args.listing_only, args.settle)
             finally:
                 reset_podman(tools, before)
     print()
-    print(table(results))
+    if not args.listing_only:
+        print(table(results))
     for name, timings in listings.items():
         print(f"\n{name}, {timings['records']:.0f} records ({ns[-1]} running): " +
               ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()

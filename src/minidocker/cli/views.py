@@ -224,7 +224,10 @@ def _memo(values: list[Any], cell: Callable[[Any], str]) -> list[str]:
 
 
 def _str(values: list[Any]) -> list[str]:
-    return [value if type(value) is str else str(value) for value in values]
+    """str() of each value (the summaries' texts are str already: the list itself)."""
+    if all(type(value) is str for value in values):
+        return values
+    return [str(value) for value in values]
 
 
 # field -> the summary's keys it reads, and its cells from their columns

@@ -26,7 +26,7 @@ from minidocker.units import human_duration, status_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection
+    from collections.abc import Collection
     from typing import Any
 
     from minidocker.engine.index import Entry, Row
@@ -185,7 +185,7 @@ def summary_columns(rows: list[Row], now: float, keys: Collection[str] = SUMMARY
     if "Status" in keys:
         hd = human_duration  # the most common line worded here, _status the others
         out["Status"] = [
-            "Exited (" + row[R_EXIT] + ") " + hd(now - finished) + " ago"
+            f"Exited ({row[R_EXIT]}) {hd(now - finished)} ago"
             if row[R_STATUS] == "exited" and (finished := float(row[R_FINISHED])) and
             float(row[R_STARTED]) else _status(row, now) for row in rows]
     if "Ports" in keys:
@@ -258,10 +258,17 @@ def matches(record: Record | Entry, state: dict[str, Any],
     return _matches(record, state, _by_key(filters))
 
 
-def matcher(filters: list[tuple[str, str]]) -> Callable[[Entry], bool]:
-    """matches() of index entries (their state from the row), the filters grouped once."""
+def filter_rows(rows: list[Row], filters: list[tuple[str, str]]) -> list[Row]:
+    """The index rows that matches() keeps: status= read off the rows (`ps -a -f
+    status=exited` of 10,000), the other keys from each row's entry."""
+    from minidocker.engine.index import Entry
     by_key = _by_key(filters)
-    return lambda entry: _matches(entry, entry.state, by_key)
+    statuses = set(by_key.pop("status", ()))
+    if statuses:
+        rows = [row for row in rows if row[R_STATUS] in statuses]
+    if by_key:
+        rows = [row for row in rows if _matches(entry := Entry(row), entry.state, by_key)]
+    return rows
 
 
 def _by_key(filters: list[tuple[str, str]]) -> dict[str, list[str]]:

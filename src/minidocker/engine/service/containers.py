@@ -770,7 +770,7 @@ def _listed(ctx: Context, index: Any, show_all: bool, pairs: list[tuple[str, str
     is unsure of, read and reconciled through live_state). ValueError: a row with a field
     we never write."""
     from minidocker.engine import views
-    from minidocker.engine.index import R_CREATED, R_ID, R_STATUS, Entry, created, row_of
+    from minidocker.engine.index import R_CREATED, R_ID, R_STATUS, created, row_of
     from minidocker.engine.liveness import live_state
     from minidocker.engine.records import CorruptRecord, IncompleteRecord, Record
     rows, unknown = index.rows(running=not show_all)  # one file, not 20,000 files
@@ -788,8 +788,7 @@ def _listed(ctx: Context, index: Any, show_all: bool, pairs: list[tuple[str, str
     else:
         listed = [row for row in rows if row[R_ID] in alive]
     if pairs:
-        match = views.matcher(pairs)
-        listed = [row for row in listed if match(Entry(row))]
+        listed = views.filter_rows(listed, pairs)
     read = []
     for cid in unknown + recheck:
         record = Record(ctx.root, cid)
