@@ -141,50 +141,73 @@ def _writable_cgroup() -> bool:
         return False
 
 
-_PREFETCH: list[Any] = []  # [lock released once read, [text or None]] while one runs
+CACHE = ".cgroup-mounts.json"  # in the runtime's root
 
 
-def prefetch_mountinfo() -> None:
-    """Read /proc/self/mountinfo in a thread, now, for `create` (prefetched_mountinfo()).
+def host_cgroup_mountinfo(root: str) -> tuple[str, dict[str, Any] | None]:
+    """The cgroup lines of /proc/self/mountinfo: all that `create` needs of it (its v1
+    cgroup manager finds its hierarchies there, the init's /sys/fs/cgroup shows them).
 
-    Its cgroup manager (v1) and the init's /sys/fs/cgroup need the host's cgroup mounts;
-    the kernel takes ~7 us a mount to print mountinfo (2-3 ms with 300 mounts on the
-    host), time the parent would spend after the fork while the init waits for its
-    cgroup. The read releases the GIL: it runs on the other CPU while Python imports."""
-    import _thread
-    lock = _thread.allocate_lock()
-    lock.acquire()
-    box: list[str | None] = [None]
+    The kernel prints mountinfo at ~7 us a mount, and a host running containers has
+    hundreds or thousands (3-6 ms a read with 300-600 here, CPU on every create). The
+    lines are kept in ROOT/.cgroup-mounts.json with the device and inode of every mount
+    point they name and the entries of /sys/fs/cgroup, and used while all of those are
+    the same (~0.1 ms of stat calls): a mount or unmount of a hierarchy, or another mount
+    over one, changes them. Any problem with the cache means reading mountinfo.
 
-    def read() -> None:
-        try:
-            with open("/proc/self/mountinfo", "rb") as f:
-                box[0] = f.read().decode("utf-8", "surrogateescape")
-        except OSError:
-            pass
-        finally:
-            lock.release()
+    Returns the lines and, when they were read now and nothing changed meanwhile, what
+    to cache: save_cgroup_mounts() writes it once the container is created (a failed
+    create leaves nothing in the root)."""
+    from minidocker import jsonfast as json
+    path = os.path.join(root, CACHE)
+    try:
+        with open(path, "rb") as f:
+            cached = json.loads(f.read())
+        if isinstance(cached["lines"], str) and \
+                cached["keys"] == _cgroup_mount_keys(cached["lines"]):
+            return cached["lines"], None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        pass
+    with open("/proc/self/mountinfo") as f:
+        text = f.read()
+    lines = "\n".join(line for line in text.splitlines() if " - cgroup" in line)
+    before = _cgroup_mount_keys(lines)
+    if before is None or "\\" in lines:  # escaped names: not what stat() takes
+        return lines, None
+    with open("/proc/self/mountinfo") as f:  # unchanged while we looked?
+        again = "\n".join(line for line in f.read().splitlines() if " - cgroup" in line)
+    if again != lines or _cgroup_mount_keys(lines) != before:
+        return lines, None
+    return lines, {"lines": lines, "keys": before}
 
-    _PREFETCH[:] = [lock, box]
-    # the thread needs the GIL three times (to start, after open, after read): the busy
-    # main thread would hand it over only every 5 ms (Python's switch interval)
-    import sys
-    sys.setswitchinterval(0.0002)
-    _thread.start_new_thread(read, ())
+
+def save_cgroup_mounts(root: str, doc: dict[str, Any] | None) -> None:
+    """Keep what host_cgroup_mountinfo() read for the next create (best effort)."""
+    if doc is None:
+        return
+    from minidocker import jsonfast as json
+    from minidocker.runtime.state import write_atomic
+    try:
+        write_atomic(os.path.join(root, CACHE), json.dumps(doc).encode(), durable=False)
+    except OSError:
+        pass
 
 
-def prefetched_mountinfo(wait: bool = True) -> str | None:
-    """The text prefetch_mountinfo() read, once; None without a prefetch, or (without
-    `wait`) while its thread still reads."""
-    if not _PREFETCH:
+def _cgroup_mount_keys(lines: str) -> dict[str, Any] | None:
+    """What tells whether the cgroup mounts changed: (device, inode) of /sys/fs/cgroup and
+    of each mount point in `lines`, and the entries of /sys/fs/cgroup when it holds the
+    v1 hierarchies (on cgroup v2 they are the root's cgroups, which come and go)."""
+    points = {"/sys/fs/cgroup"} | {line.split()[4] for line in lines.splitlines()}
+    keys: dict[str, Any] = {}
+    try:
+        for point in sorted(points):
+            st = os.stat(point)
+            keys[point] = [st.st_dev, st.st_ino]
+        if not any(line.split()[4] == "/sys/fs/cgroup" for line in lines.splitlines()):
+            keys[""] = sorted(os.listdir("/sys/fs/cgroup"))
+    except OSError:
         return None
-    lock, box = _PREFETCH
-    if not lock.acquire(wait):
-        return None
-    _PREFETCH.clear()
-    import sys
-    sys.setswitchinterval(0.005)  # Python's default again
-    return box[0]
+    return keys
 
 
 def cgroup_mounts(mountinfo: str | None = None) -> list[tuple[str, str, str, str]]:

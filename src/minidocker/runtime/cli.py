@@ -454,8 +454,6 @@ def main(argv: list[str] | None = None) -> int:
         command = COMMANDS.get(rest[0])
         if rest[0] in ("create", "run"):
             warm_cgroup_migration()
-            from minidocker.runtime.cgroup import prefetch_mountinfo
-            prefetch_mountinfo()
         if command is None:
             raise UsageError(f"unknown command {rest[0]!r}",
                              hint="see 'minidocker-runtime --help'")

@@ -102,9 +102,13 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
             if opts.while_waiting is not None:
                 opts.while_waiting()
 
+        cgroup_cache: list[Any] = []
         pid = _spawn(container, spec, rootfs, bundle, opts, root, managers, procs,
-                     stage_state)
+                     stage_state, cgroup_cache)
         container.publish(*staged)
+        if cgroup_cache:
+            from minidocker.runtime import cgroup as cgroup_glue
+            cgroup_glue.save_cgroup_mounts(root, cgroup_cache[0])
         if minidocker.TRACE:
             minidocker.TRACE.step("runtime", "state.json written", pid=pid,
                                   path=os.path.join(container.dir, "state.json"))
@@ -137,10 +141,11 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
 
 def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
            opts: CreateOptions, root: str, managers: list[Any], procs: list[int],
-           before_ready: Callable[[int], None]) -> int:
+           before_ready: Callable[[int], None], cgroup_cache: list[Any]) -> int:
     """Fork stage 1, make the cgroup (into `managers`) while it makes the namespaces and
     the init starts on the rootfs, drive the protocol, return the init pid (host view).
-    `before_ready(init pid)` runs while the init finishes, before its READY is read."""
+    `before_ready(init pid)` runs while the init finishes, before its READY is read;
+    `cgroup_cache` gets what to keep of the host's cgroup mounts once created."""
     linux = spec["linux"]
     wanted = spec_namespaces(spec)
     join_fds = namespaces.open_paths(wanted)
@@ -162,9 +167,6 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
     single = "user" not in wanted and "time" not in wanted and \
         wanted.get("pid", "") in (None, "") and userns.in_initial()
     parent_sock, child_sock = sync.pair()
-    # read by the CLI's thread (`create` and `run`), usually done by now: else waited
-    # for after the fork, when stage 1 is on its way
-    mountinfo = cgroup_glue.prefetched_mountinfo(wait=False)
     try:
         mask = os.sched_getaffinity(0)
         pid = _fork_into_pid_namespace() if single and "pid" in new else os.fork()
@@ -194,17 +196,13 @@ def _spawn(container: Container, spec: dict[str, Any], rootfs: str, bundle: str,
                 msg = None
         # The cgroup (imports, validation, mkdir, resources: milliseconds) is made while
         # stage 1 makes the namespaces and forks the init, which starts on the rootfs.
-        # The init's /sys/fs/cgroup needs the host's cgroup mounts: read here (or by the
-        # CLI's prefetch) with the manager's, when the init's mount namespace is a copy
-        # of ours (or ours)
+        # The host's cgroup mounts, for the manager and (when the init's mount namespace
+        # is a copy of ours, or ours) for the init's /sys/fs/cgroup
+        mountinfo, to_cache = cgroup_glue.host_cgroup_mountinfo(root)
+        cgroup_cache.append(to_cache)
         cgroup_mounts = None
-        if mountinfo is None:
-            mountinfo = cgroup_glue.prefetched_mountinfo()
         if wanted.get("mount") is None and any(
                 m.get("type") == "cgroup" for m in spec.get("mounts") or []):
-            if mountinfo is None:
-                with open("/proc/self/mountinfo") as f:
-                    mountinfo = f.read()
             cgroup_mounts = cgroup_glue.cgroup_mounts(mountinfo)
         manager = cgroup_glue.open_manager(spec, container.id, opts.systemd_cgroup,
                                            mountinfo=mountinfo)
