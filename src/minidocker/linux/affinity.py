@@ -28,10 +28,13 @@ def run_elsewhere(pid: int, mask: set[int]) -> None:
         pass
 
 
-def restore(mask: set[int] | None) -> None:
-    """In the child, once its parent is known to be past run_elsewhere()."""
+def restore(mask: set[int] | None, pid: int = 0) -> None:
+    """In the child, once its parent is known to be past run_elsewhere(); or in the parent
+    (`pid`: the child), once its own work is done and it only waits: the other CPUs may
+    be busy with someone else's work, and the child must not wait there while the
+    parent's CPU idles."""
     if mask and len(mask) > 1:
         try:
-            os.sched_setaffinity(0, mask)
+            os.sched_setaffinity(pid, mask)
         except OSError:
             pass
