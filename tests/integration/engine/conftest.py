@@ -67,6 +67,8 @@ class Engine:
         runtime_root = self.root / "runtime"
         if runtime_root.exists():
             for cid in os.listdir(runtime_root):
+                if cid.startswith("."):  # the runtime's caches, not containers
+                    continue
                 subprocess.run([tool("minidocker-runtime"), "--root", str(runtime_root),
                                 "delete", "--force", cid], capture_output=True)
         for name in os.listdir(self.root) if self.root.exists() else []:
