@@ -258,13 +258,13 @@ def start(record: Record, *, attach: bool, interactive: bool = False,
             if ours is not None:
                 ours.close()
             code_text, _, message = report.partition(" ")
-            try:
-                code = int(code_text)
-            except ValueError:
-                code, message = 125, "the container monitor died during start"
+            died = not code_text.isdigit()  # no report: the monitor died before it wrote
+            code = 125 if died else int(code_text)
+            if died:
+                message = "the container monitor died during start"
             record.reload()
             if record.state.get("Status") not in RUNNING_STATES:
-                if code == 125 and message.endswith("died during start"):
+                if died:
                     _undo_start(record)
                 unmount_rootfs(record)
             raise MinidockerError(message, exit_code=code)
