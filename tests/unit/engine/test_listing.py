@@ -197,7 +197,10 @@ def test_ps_behind_records_made_changed_or_removed_without_the_index(
     made = Path(root) / "containers" / cid
     made.mkdir()
     config = json.loads((Path(records[3].dir) / "config.json").read_text())
-    (made / "config.json").write_text(json.dumps({**config, "Id": cid, "Name": "/old"}))
+    # (a creation time of its own: ps's order among records made at the same moment
+    # is not defined, as Docker's is not)
+    (made / "config.json").write_text(json.dumps({**config, "Id": cid, "Name": "/old",
+                                                  "Created": _time(NOW - 31_000)}))
     shutil.copy(Path(records[3].dir) / "state.json", made / "state.json")
     # and a writer killed between its P line and its S line: the record has the word
     state = json.loads((Path(records[4].dir) / "state.json").read_text())
