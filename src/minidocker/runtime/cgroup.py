@@ -301,7 +301,7 @@ def make_mounter(new_cgroupns: bool, info: dict[str, Any] | None = None) -> Any:
                 except FileExistsError:
                     pass
                 target = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW |
-                                 os.O_CLOEXEC, dir_fd=tmpfs)
+                                 os.O_CLOEXEC, dir_fd=tmpfs) if new_cgroupns else None
                 _mount_one(rootfs, f"{dest}/{name}", fstype, opts, source, flags,
                            new_cgroupns, target)
                 if "," in name:
@@ -337,10 +337,9 @@ def _mount_one(rootfs: Any, dest: str, fstype: str, opts: str, source: str, flag
                new_cgroupns: bool, target: int | None = None) -> None:
     """A fresh cgroup filesystem in a cgroup namespace (its root is the container's
     cgroup), else a bind mount of the container's directory `source` with the flags.
-    `target`: an O_PATH fd of `dest` already made (closed here)."""
+    `target`: with a cgroup namespace, an O_PATH fd of `dest` already made (closed
+    here)."""
     from minidocker.linux import libc
-    if target is not None and not new_cgroupns:
-        os.close(target)
     if new_cgroupns:
         mflags = flags & (libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC |
                           libc.MS_RELATIME)

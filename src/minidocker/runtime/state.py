@@ -154,11 +154,7 @@ class Container:
 
     def publish(self, state: State, staged: str) -> None:
         """The second half of save(): the staged file becomes the state file."""
-        try:
-            os.rename(staged, self.state_file)
-        except BaseException:
-            _unlink_quietly(staged)
-            raise
+        publish_staged(staged, self.state_file)
         self._state = state
 
     def lock(self) -> int:
@@ -254,12 +250,7 @@ def process_matches(pid: int, start: int) -> bool:
 def write_atomic(path: str, data: bytes, mode: int = 0o600, durable: bool = True) -> None:
     """Write via a temp file and rename; `durable` fsyncs first (the runtime's own files
     skip it: see Container.save)."""
-    tmp = write_staged(path, data, mode, durable)
-    try:
-        os.rename(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
+    publish_staged(write_staged(path, data, mode, durable), path)
 
 
 def write_staged(path: str, data: bytes, mode: int = 0o600, durable: bool = False) -> str:
@@ -279,6 +270,15 @@ def write_staged(path: str, data: bytes, mode: int = 0o600, durable: bool = Fals
         _unlink_quietly(tmp)
         raise
     return tmp
+
+
+def publish_staged(tmp: str, path: str) -> None:
+    """Rename a write_staged() file into place; if that fails, the temp file goes."""
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
 
 
 def _unlink_quietly(path: str) -> None:
