@@ -732,15 +732,16 @@ def ls_columns(ctx: Context, *, all: bool = False, limit: int = 0,  # noqa: A002
     from minidocker.engine.index import Index
     index = Index(ctx.root)
     wanted = views.SUMMARY_KEYS if keys is None else keys
-    try:
+
+    def listing() -> dict[str, list[Any]]:
         rows = _listed(ctx, index, show_all, pairs, after, before)
-        columns = views.summary_columns(rows[:limit] if limit > 0 else rows, time.time(),
-                                        wanted)
+        return views.summary_columns(rows[:limit] if limit > 0 else rows, time.time(),
+                                     wanted)
+    try:
+        columns = listing()
     except ValueError:  # a field that is not one we write: all again, from the records
         index.discard()
-        rows = _listed(ctx, index, show_all, pairs, after, before)
-        columns = views.summary_columns(rows[:limit] if limit > 0 else rows, time.time(),
-                                        wanted)
+        columns = listing()
     if size:  # Docker's SizeRw, and SizeRootFs with the image's layers (each measured once)
         from minidocker.engine.records import Record
         from minidocker.fs import du
