@@ -94,7 +94,13 @@ def _bad_field(doc: dict[str, Any], fields: dict[str, tuple[type, ...]], where: 
                            isinstance(value, bool) and bool not in types):
             shown = repr(value) if len(repr(value)) < 40 else repr(value)[:37] + "..."
             return f"{where}{key} is {shown}, not {' or '.join(_KINDS[t] for t in types)}"
+        if key in _NOT_NEGATIVE and isinstance(value, int) and value < 0:
+            return f"{where}{key} is {value}, not a pid or count"
     return None
+
+
+# process ids and counts: -1 would name every process to kill(2)
+_NOT_NEGATIVE = frozenset(("Pid", "PidStart", "MonitorPid", "MonitorStart", "RestartCount"))
 
 
 _KINDS = {str: "a string", int: "a number", bool: "true or false", list: "a list",

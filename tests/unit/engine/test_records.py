@@ -176,6 +176,8 @@ def _record(tmp_path: Path) -> Record:
 @pytest.mark.parametrize("name, change, why", [
     ("state.json", {"Pid": "abc"}, "Pid is 'abc', not a number"),
     ("state.json", {"ExitCode": True}, "ExitCode is True, not a number"),
+    ("state.json", {"Pid": -1}, "Pid is -1, not a pid or count"),
+    ("state.json", {"MonitorPid": -5}, "MonitorPid is -5, not a pid or count"),
     ("state.json", {"Status": "zombie"}, "Status is 'zombie'"),
     ("state.json", {"StartedAt": "yesterday"}, "StartedAt is 'yesterday', not a time"),
     ("state.json", {"Networks": []}, "Networks is [], not an object or null"),
