@@ -79,6 +79,8 @@ class InProcess:
         try:
             container = self._load(cid)
         except NotFound:
+            from minidocker.runtime.state import sweep_dead_creates
+            sweep_dead_creates(self.root)  # a create of `cid` killed before it showed
             return
         operations.delete(container, force=True)
 

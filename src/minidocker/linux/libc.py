@@ -42,6 +42,19 @@ def _b(path: str | bytes | None) -> bytes | None:
     return os.fsencode(path)
 
 
+# ---- files ----------------------------------------------------------------------------
+
+RENAME_NOREPLACE = 0x1
+_libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                            ctypes.c_uint]
+
+
+def rename_noreplace(old: str, new: str) -> None:
+    """renameat2(2) with RENAME_NOREPLACE: `old` becomes `new` only if nothing is at
+    `new` (EEXIST otherwise), in one step: a directory renamed so appears whole."""
+    _check(_libc.renameat2(-100, _b(old), -100, _b(new), RENAME_NOREPLACE), "rename", new)
+
+
 # ---- mounts ---------------------------------------------------------------------------
 
 MS_RDONLY = 0x1

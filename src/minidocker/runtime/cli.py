@@ -140,6 +140,8 @@ def cmd_delete(opts: Options, argv: list[str]) -> int:
         try:
             operations.delete(operations.load(opts.root, cid), force)
         except NotFound:
+            from minidocker.runtime.state import sweep_dead_creates
+            sweep_dead_creates(opts.root)  # a create of `cid` killed before it showed
             if not force:
                 raise
         except MinidockerError as e:

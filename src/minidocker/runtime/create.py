@@ -7,6 +7,7 @@ removed and the state directory is deleted before the error is reported.
 from __future__ import annotations
 
 import _signal as signal  # the signal module's IntEnums import enum: 3 ms
+import errno
 import os
 import time
 
@@ -17,7 +18,14 @@ from minidocker.linux import affinity, libc, userns
 from minidocker.runtime import namespaces, sync
 from minidocker.runtime.spec import check_sysctls, is_runtime_namespace, load_bundle
 from minidocker.runtime.spec import namespaces as spec_namespaces
-from minidocker.runtime.state import Container, State, check_id, proc_stat, write_atomic
+from minidocker.runtime.state import (
+    Container,
+    State,
+    check_id,
+    proc_stat,
+    remove_tree,
+    write_atomic,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -69,18 +77,10 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
 
     os.makedirs(root, mode=0o711, exist_ok=True)
     container = Container(root, cid)
-    try:
-        os.mkdir(container.dir, 0o711)
-    except FileExistsError:
-        raise Conflict(f"container {cid} already exists")
+    _make_state_dir(container)
     procs: list[int] = []
     managers: list[Any] = []  # the cgroup manager, once _spawn has made it
     try:
-        me = proc_stat(os.getpid())
-        write_atomic(os.path.join(container.dir, "creating"),
-                     f"{os.getpid()} {me[1] if me else 0}".encode(), durable=False)
-        os.mkfifo(container.fifo, 0o622)
-        os.chmod(container.fifo, 0o622)
         staged: list[Any] = []  # [State, its file under a temporary name]
 
         def stage_state(pid: int) -> None:
@@ -136,6 +136,42 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
             from minidocker.runtime.rootfs import unmount_from_host
             unmount_from_host(rootfs, spec)
         container.remove_dir()
+        raise
+
+
+def _make_state_dir(container: Container) -> None:
+    """The state directory, made under a temporary name (`.new-<pid>`) with `creating`
+    (who creates it) and the exec fifo in it, then renamed into place with
+    RENAME_NOREPLACE: it appears whole, so `state` never finds it without `creating` while
+    its create runs, and calls it stopped (a directory without either is what a crashed
+    create leaves: `delete` removes it)."""
+    tmp = os.path.join(container.root, f".new-{os.getpid()}")
+    if os.path.lexists(tmp):  # left by a create killed half-way that had our pid
+        remove_tree(tmp)
+    os.mkdir(tmp, 0o711)
+    try:
+        me = proc_stat(os.getpid())
+        fd = os.open(os.path.join(tmp, "creating"),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, f"{os.getpid()} {me[1] if me else 0}".encode())
+        finally:
+            os.close(fd)
+        fifo = os.path.join(tmp, "exec.fifo")
+        os.mkfifo(fifo, 0o622)
+        os.chmod(fifo, 0o622)
+        try:
+            libc.rename_noreplace(tmp, container.dir)
+        except OSError as e:
+            if e.errno == errno.EEXIST:
+                raise Conflict(f"container {container.id} already exists")
+            if e.errno != errno.EINVAL:
+                raise
+            if os.path.lexists(container.dir):  # a file system without renameat2's flags
+                raise Conflict(f"container {container.id} already exists")
+            os.rename(tmp, container.dir)
+    except BaseException:
+        remove_tree(tmp)
         raise
 
 

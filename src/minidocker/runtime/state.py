@@ -4,6 +4,8 @@ Layout of `<root>/<id>/`:
     state.json   everything needed to rebuild the container object (written atomically
                  at the end of create; its absence while `creating` exists means creating)
     creating     pid of the `create` process while it runs
+The directory is made as `<root>/.new-<pid>` with `creating` and `exec.fifo` in it, then
+renamed into place: it never exists under its id without them while its create runs.
     exec.fifo    present from create until start; init blocks on it
 The status is never taken from the file alone: it is recomputed from the init pid, its
 start time (guards against pid reuse), the exec fifo and the freezer.
@@ -167,23 +169,7 @@ class Container:
         return fd
 
     def remove_dir(self) -> None:
-        """Remove the state directory (it holds only files of ours; no shutil import)."""
-        try:
-            names = os.listdir(self.dir)
-        except FileNotFoundError:
-            return
-        for name in names:
-            try:
-                os.unlink(os.path.join(self.dir, name))
-            except IsADirectoryError:
-                import shutil
-                shutil.rmtree(os.path.join(self.dir, name), ignore_errors=True)
-            except FileNotFoundError:
-                pass
-        try:
-            os.rmdir(self.dir)
-        except FileNotFoundError:
-            pass
+        remove_tree(self.dir)
 
     # ---- live status ----
 
@@ -219,6 +205,43 @@ class Container:
         if annotations:
             doc["annotations"] = annotations
         return doc
+
+
+def remove_tree(directory: str) -> None:
+    """Remove a state directory (it holds only files of ours; no shutil import)."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in names:
+        try:
+            os.unlink(os.path.join(directory, name))
+        except IsADirectoryError:
+            import shutil
+            shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+        except FileNotFoundError:
+            pass
+    try:
+        os.rmdir(directory)
+    except FileNotFoundError:
+        pass
+
+
+def sweep_dead_creates(root: str) -> None:
+    """Remove the `.new-<pid>` directories (a state directory before its rename into
+    place) of creates killed before that rename: their creator is gone."""
+    try:
+        names = [n for n in os.listdir(root) if n.startswith(".new-")]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(root, name)
+        if os.path.exists(os.path.join(path, "creating")):
+            if _creator_alive(path):
+                continue
+        elif not name[5:].isdigit() or proc_stat(int(name[5:])) is not None:
+            continue  # no `creating` yet: its creator, if alive, is about to write it
+        remove_tree(path)
 
 
 def _creator_alive(directory: str) -> bool:

@@ -139,6 +139,65 @@ def test_duplicate_id_is_refused(runtime: Runtime, make_bundle) -> None:
     assert runtime.state(cid)["status"] == "created"
 
 
+def _names_made_in(directory: Path, action) -> list[tuple[str, str]]:
+    """(how, name) of each entry that appeared in `directory` while `action()` ran, as
+    inotify tells it: "created" in place, or "renamed" into it."""
+    import ctypes
+    import struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    assert fd >= 0
+    try:
+        assert libc.inotify_add_watch(fd, bytes(directory), 0x100 | 0x80) >= 0  # CREATE, MOVED_TO
+        action()
+        data = b""
+        while True:
+            try:
+                data += os.read(fd, 65536)
+            except BlockingIOError:
+                break
+    finally:
+        os.close(fd)
+    seen, i = [], 0
+    while i < len(data):
+        _, mask, _, size = struct.unpack_from("iIII", data, i)
+        name = data[i + 16:i + 16 + size].rstrip(b"\0").decode()
+        seen.append(("created" if mask & 0x100 else "renamed", name))
+        i += 16 + size
+    return seen
+
+
+def test_the_state_directory_appears_whole(runtime: Runtime, make_bundle) -> None:
+    """The state directory is renamed into place with `creating` and the exec fifo in it:
+    `state` never finds it bare while its create runs (a bare directory is what a crashed
+    create leaves, which reads as stopped). A duplicate id leaves no temporary behind."""
+    bundle = make_bundle(["true"])
+    cid = runtime.new_id()
+    runtime.root.mkdir(parents=True, exist_ok=True)
+    made = _names_made_in(runtime.root, lambda: runtime.run("create", "-b", str(bundle), cid,
+                                                            check=True))
+    assert ("renamed", cid) in made and ("created", cid) not in made, made
+    assert runtime.state(cid)["status"] == "created"
+    assert runtime.run("create", "-b", str(bundle), cid).returncode == 1
+    assert not [n for n in os.listdir(runtime.root) if n.startswith(".new-")]
+
+
+def test_a_create_killed_before_its_directory_showed_is_swept(runtime: Runtime) -> None:
+    """A `.new-<pid>` directory of a create killed before its rename goes at the next
+    delete of an id that is not there; one whose creator lives stays."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    runtime.root.mkdir(parents=True, exist_ok=True)
+    for pid, creating in ((dead.pid, f"{dead.pid} 1"), (os.getpid(), None)):
+        (runtime.root / f".new-{pid}").mkdir()
+        if creating:
+            (runtime.root / f".new-{pid}" / "creating").write_text(creating)
+    assert runtime.run("delete", "--force", "nosuch").returncode == 0
+    assert not (runtime.root / f".new-{dead.pid}").exists()
+    assert (runtime.root / f".new-{os.getpid()}").exists()
+    (runtime.root / f".new-{os.getpid()}").rmdir()
+
+
 def test_kill_signal_forms(runtime: Runtime, make_bundle) -> None:
     bundle = make_bundle(["sh", "-c", "trap 'exit 0' USR1; while :; do sleep 0.05; done"])
     for sig in ("SIGUSR1", "usr1", "10"):
