@@ -79,10 +79,13 @@ class InProcess:
         try:
             container = self._load(cid)
         except NotFound:
-            from minidocker.runtime.state import sweep_dead_creates
-            sweep_dead_creates(self.root)  # a create of `cid` killed before it showed
             return
         operations.delete(container, force=True)
+
+    def sweep(self) -> None:
+        """Remove what creates killed before their state directory showed left (prune)."""
+        from minidocker.runtime.state import sweep_dead_creates
+        sweep_dead_creates(self.root)
 
     def pause(self, cid: str) -> None:
         from minidocker.runtime import operations
@@ -240,6 +243,9 @@ class Binary:
 
     def delete(self, cid: str) -> None:
         self._run("delete", "--force", cid, check=False)
+
+    def sweep(self) -> None:
+        """Nothing: what another runtime leaves in its root is its own business."""
 
     def pause(self, cid: str) -> None:
         self._run("pause", cid)

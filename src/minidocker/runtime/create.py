@@ -140,21 +140,22 @@ def create(root: str, cid: str, opts: CreateOptions) -> Container:
 
 
 def _make_state_dir(container: Container) -> None:
-    """The state directory, made under a temporary name (`.new-<pid>`) with `creating`
-    (who creates it) and the exec fifo in it, then renamed into place with
-    RENAME_NOREPLACE: it appears whole, so `state` never finds it without `creating` while
-    its create runs, and calls it stopped (a directory without either is what a crashed
-    create leaves: `delete` removes it)."""
-    tmp = os.path.join(container.root, f".new-{os.getpid()}")
-    if os.path.lexists(tmp):  # left by a create killed half-way that had our pid
-        remove_tree(tmp)
+    """The state directory, made under a temporary name with `creating` (who creates it)
+    and the exec fifo in it, then renamed into place with RENAME_NOREPLACE: it appears
+    whole, so `state` never finds it without `creating` while its create runs, and calls
+    it stopped (a directory without either is what a crashed create leaves: `delete`
+    removes it). The temporary name says who makes it (`.new-<pid>-<start time>-<random>`)
+    for sweep_dead_creates, which must not read a `creating` still being written."""
+    me = proc_stat(os.getpid())
+    creator = f"{os.getpid()} {me[1] if me else 0}"
+    tmp = os.path.join(container.root,
+                       f".new-{creator.replace(' ', '-')}-{os.urandom(4).hex()}")
     os.mkdir(tmp, 0o711)
     try:
-        me = proc_stat(os.getpid())
         fd = os.open(os.path.join(tmp, "creating"),
                      os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, f"{os.getpid()} {me[1] if me else 0}".encode())
+            os.write(fd, creator.encode())
         finally:
             os.close(fd)
         fifo = os.path.join(tmp, "exec.fifo")

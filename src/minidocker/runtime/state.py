@@ -4,8 +4,9 @@ Layout of `<root>/<id>/`:
     state.json   everything needed to rebuild the container object (written atomically
                  at the end of create; its absence while `creating` exists means creating)
     creating     pid of the `create` process while it runs
-The directory is made as `<root>/.new-<pid>` with `creating` and `exec.fifo` in it, then
-renamed into place: it never exists under its id without them while its create runs.
+The directory is made as `<root>/.new-<pid>-<start>-<random>` with `creating` and
+`exec.fifo` in it, then renamed into place: it never exists under its id without them
+while its create runs.
     exec.fifo    present from create until start; init blocks on it
 The status is never taken from the file alone: it is recomputed from the init pid, its
 start time (guards against pid reuse), the exec fifo and the freezer.
@@ -228,20 +229,18 @@ def remove_tree(directory: str) -> None:
 
 
 def sweep_dead_creates(root: str) -> None:
-    """Remove the `.new-<pid>` directories (a state directory before its rename into
-    place) of creates killed before that rename: their creator is gone."""
+    """Remove the `.new-<pid>-<start time>-<random>` directories (a state directory
+    before its rename into place) of creates killed before that rename: their creator,
+    named by the directory's name, is gone."""
     try:
         names = [n for n in os.listdir(root) if n.startswith(".new-")]
     except OSError:
         return
     for name in names:
-        path = os.path.join(root, name)
-        if os.path.exists(os.path.join(path, "creating")):
-            if _creator_alive(path):
-                continue
-        elif not name[5:].isdigit() or proc_stat(int(name[5:])) is not None:
-            continue  # no `creating` yet: its creator, if alive, is about to write it
-        remove_tree(path)
+        parts = name[5:].split("-")
+        if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit() and \
+                not process_matches(int(parts[0]), int(parts[1])):
+            remove_tree(os.path.join(root, name))
 
 
 def _creator_alive(directory: str) -> bool:

@@ -68,6 +68,34 @@ def test_container_prune_keeps_running(engine: Engine) -> None:
     assert "Running: 1" in engine.ok("info")
 
 
+def test_container_prune_sweeps_state_dirs_of_creates_killed_early(engine: Engine) -> None:
+    """The runtime's state directory is made under a temporary name that names its
+    creator (`.new-<pid>-<start>-<random>`): a create killed before renaming it leaves
+    it, and container prune removes it once its creator is gone (never a live one's)."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    def start_time(pid: int) -> int:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+    engine.ok("run", "--rm", engine.image, "true")  # the runtime root is there
+    dead = subprocess.Popen(["sleep", "100"])
+    dead_start = start_time(dead.pid)
+    dead.kill()
+    dead.wait()
+    runtime_root = Path(engine.root) / "runtime"
+    gone = runtime_root / f".new-{dead.pid}-{dead_start}-0a0b0c0d"
+    live = runtime_root / f".new-{os.getpid()}-{start_time(os.getpid())}-01020304"
+    for directory in (gone, live):
+        directory.mkdir()
+        (directory / "creating").write_text("")
+    engine.ok("container", "prune", "-f")
+    assert not gone.exists() and live.exists()
+    (live / "creating").unlink()
+    live.rmdir()
+
+
 def test_ps_filters_since_before_health_expose_publish(engine: Engine) -> None:
     """Docker's ps filters: since= and before= a container (by creation), health=
     (none without a check), expose= and publish= (container ports, ranges, tcp by

@@ -183,19 +183,28 @@ def test_the_state_directory_appears_whole(runtime: Runtime, make_bundle) -> Non
 
 
 def test_a_create_killed_before_its_directory_showed_is_swept(runtime: Runtime) -> None:
-    """A `.new-<pid>` directory of a create killed before its rename goes at the next
-    delete of an id that is not there; one whose creator lives stays."""
-    dead = subprocess.Popen(["true"])
+    """A `.new-<pid>-<start>-<random>` directory of a create killed before its rename
+    goes at the next delete of an id that is not there; one whose creator lives stays,
+    even while its `creating` is still empty (being written)."""
+    def start_time(pid: int) -> int:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+    dead = subprocess.Popen(["sleep", "100"])
+    dead_start = start_time(dead.pid)
+    dead.kill()
     dead.wait()
     runtime.root.mkdir(parents=True, exist_ok=True)
-    for pid, creating in ((dead.pid, f"{dead.pid} 1"), (os.getpid(), None)):
-        (runtime.root / f".new-{pid}").mkdir()
-        if creating:
-            (runtime.root / f".new-{pid}" / "creating").write_text(creating)
+    gone = runtime.root / f".new-{dead.pid}-{dead_start}-0a0b0c0d"
+    live = runtime.root / f".new-{os.getpid()}-{start_time(os.getpid())}-01020304"
+    reused = runtime.root / f".new-{os.getpid()}-{start_time(os.getpid()) - 1}-0e0f0a0b"
+    for directory in (gone, live, reused):
+        directory.mkdir()
+        (directory / "creating").write_text("")
     assert runtime.run("delete", "--force", "nosuch").returncode == 0
-    assert not (runtime.root / f".new-{dead.pid}").exists()
-    assert (runtime.root / f".new-{os.getpid()}").exists()
-    (runtime.root / f".new-{os.getpid()}").rmdir()
+    assert not gone.exists() and not reused.exists()
+    assert live.exists()
+    (live / "creating").unlink()
+    live.rmdir()
 
 
 def test_kill_signal_forms(runtime: Runtime, make_bundle) -> None:

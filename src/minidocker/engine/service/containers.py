@@ -920,6 +920,8 @@ def prune(ctx: Context, *, filters: dict[str, list[str]] | None = None) -> Prune
         reclaimed += size
         removed.append(record.id)
     records.sweep_names()  # names that removals or renames cut short left behind
+    from minidocker.engine import runtimes
+    runtimes.get("", ctx.root).sweep()  # runtime state dirs of creates killed early
     return {"ContainersDeleted": removed, "SpaceReclaimed": reclaimed}
 
 
