@@ -77,6 +77,10 @@ def live_state(record: Record, reconcile_dead: bool = True, adopt_orphans: bool 
             from minidocker.engine.control import adopt
             adopt(record)  # its monitor died: a new one takes over its output and exit
         return state
+    if status != "removing" and monitor_alive(state):
+        repaired = _init_from_runtime(record, state)
+        if repaired is not None:
+            return repaired
     # the init is gone: the monitor records that in a moment; if it is dead, we do
     deadline = time.monotonic() + 2.0
     while monitor_alive(state) and time.monotonic() < deadline:
@@ -87,6 +91,24 @@ def live_state(record: Record, reconcile_dead: bool = True, adopt_orphans: bool 
     if not reconcile_dead or state.get("Status") == "removing" or monitor_alive(state):
         return state  # a live monitor is the one to record the exit, however slow it is
     return finish_without_monitor(record, carry_on)
+
+
+def _init_from_runtime(record: Record, state: dict[str, Any]) -> dict[str, Any] | None:
+    """The record's init is gone but its monitor lives: either the init has just exited
+    (the monitor records it in a moment), or the record names the wrong process (its Pid
+    or PidStart damaged) while the runtime's init runs on. In that case the runtime's
+    facts are written back and the state returned; otherwise None."""
+    init = runtime_of(record).init(record.id)
+    if init is None:
+        return None
+    with record.lock():
+        state = record.reload().state
+        named = (int(state.get("Pid") or 0), int(state.get("PidStart") or 0))
+        if state.get("Status") in ("running", "paused") and named != init and \
+                not alive(*named) and alive(*init):
+            state = dict(state, Pid=init[0], PidStart=init[1])
+            record.save_state(state)
+        return state
 
 
 def finish_without_monitor(record: Record, carry_on: bool = True) -> dict[str, Any]:

@@ -74,6 +74,17 @@ class InProcess:
         from minidocker.runtime import operations
         operations.kill(self._load(cid), sig, all_processes)
 
+    def init(self, cid: str) -> tuple[int, int] | None:
+        """The init (pid, start time) of a running or paused container, by the runtime's
+        own state (checked against the process), or None."""
+        try:
+            container = self._load(cid)
+            if str(container.status()) not in ("running", "paused"):
+                return None
+            return container.state.pid, container.state.pid_start
+        except (MinidockerError, OSError):
+            return None
+
     def delete(self, cid: str) -> None:
         from minidocker.runtime import operations
         try:
@@ -237,6 +248,22 @@ class Binary:
             return None
         import json
         return str(json.loads(proc.stdout).get("status"))
+
+    def init(self, cid: str) -> tuple[int, int] | None:
+        """The init (pid, start time) of a running or paused container, by the runtime's
+        `state`, or None."""
+        import json
+
+        from minidocker.engine.liveness import proc_stat
+        proc = self._run("state", cid, check=False)
+        try:
+            doc = json.loads(proc.stdout) if proc.returncode == 0 else {}
+            pid = int(doc.get("pid") or 0) if doc.get("status") in ("running", "paused") \
+                else 0
+        except (ValueError, TypeError, AttributeError):
+            return None
+        st = proc_stat(pid)
+        return (pid, st[1]) if st is not None and st[0] not in ("Z", "X") else None
 
     def kill(self, cid: str, sig: int, all_processes: bool = False) -> None:
         self._run("kill", *(["--all"] if all_processes else []), cid, str(sig))

@@ -73,6 +73,33 @@ def test_a_broken_record_is_reported_skipped_and_removable(engine: Engine, file:
     engine.ok("rm", "-f", good)
 
 
+@pytest.mark.parametrize("field", ["Pid", "PidStart"])
+def test_a_record_naming_the_wrong_init_takes_the_runtimes_facts(engine: Engine,
+                                                                  field: str) -> None:
+    """A running container whose state.json names a process that is not its init (a Pid
+    or PidStart of the right type but wrong, e.g. a pid no process has) while its monitor
+    and init live: inspect and ps show it running with its real init, the record is put
+    right, and stop ends it with its exit code."""
+    import subprocess
+    cid = engine.ok("run", "-d", engine.image, "sleep", "600").strip()
+    record = engine.root / "containers" / cid
+    real = engine.inspect(cid)["State"]["Pid"]
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    doc = json.loads((record / "state.json").read_text())
+    doc[field] = dead.pid if field == "Pid" else doc["PidStart"] + 12345
+    (record / "state.json").write_text(json.dumps(doc))
+    state = engine.inspect(cid)["State"]
+    assert state["Status"] == "running" and state["Pid"] == real
+    assert engine.ok("ps", "-q", "--no-trunc").split() == [cid]
+    assert json.loads((record / "state.json").read_text())["Pid"] == real
+    engine.ok("stop", "-t", "1", cid)
+    assert engine.inspect(cid)["State"]["ExitCode"] == 137
+    assert not os.path.exists(f"/proc/{real}") or \
+        Path(f"/proc/{real}/stat").read_text().split()[2] in ("Z", "X")
+    engine.ok("rm", cid)
+
+
 def test_a_removal_that_died_is_done_by_the_next_rm(engine: Engine) -> None:
     """rm -f killed after it marked the record `removing` (the container still runs):
     the next rm -f removes it; while a remover is alive, another one is told so."""
