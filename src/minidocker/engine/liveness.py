@@ -78,7 +78,7 @@ def live_state(record: Record, reconcile_dead: bool = True, adopt_orphans: bool 
             adopt(record)  # its monitor died: a new one takes over its output and exit
         return state
     if status != "removing" and monitor_alive(state):
-        repaired = _init_from_runtime(record, state)
+        repaired = _init_from_runtime(record)
         if repaired is not None:
             return repaired
     # the init is gone: the monitor records that in a moment; if it is dead, we do
@@ -93,7 +93,7 @@ def live_state(record: Record, reconcile_dead: bool = True, adopt_orphans: bool 
     return finish_without_monitor(record, carry_on)
 
 
-def _init_from_runtime(record: Record, state: dict[str, Any]) -> dict[str, Any] | None:
+def _init_from_runtime(record: Record) -> dict[str, Any] | None:
     """The record's init is gone but its monitor lives: either the init has just exited
     (the monitor records it in a moment), or the record names the wrong process (its Pid
     or PidStart damaged) while the runtime's init runs on. In that case the runtime's

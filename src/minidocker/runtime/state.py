@@ -4,10 +4,10 @@ Layout of `<root>/<id>/`:
     state.json   everything needed to rebuild the container object (written atomically
                  at the end of create; its absence while `creating` exists means creating)
     creating     pid of the `create` process while it runs
+    exec.fifo    present from create until start; init blocks on it
 The directory is made as `<root>/.new-<pid>-<start>-<random>` with `creating` and
 `exec.fifo` in it, then renamed into place: it never exists under its id without them
 while its create runs.
-    exec.fifo    present from create until start; init blocks on it
 The status is never taken from the file alone: it is recomputed from the init pid, its
 start time (guards against pid reuse), the exec fifo and the freezer.
 """
