@@ -76,8 +76,12 @@ def test_container_prune_sweeps_state_dirs_of_creates_killed_early(engine: Engin
     import subprocess
     from pathlib import Path
 
+    from minidocker.runtime.state import proc_stat
+
     def start_time(pid: int) -> int:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        found = proc_stat(pid)
+        assert found is not None
+        return found[1]
 
     engine.ok("run", "--rm", engine.image, "true")  # the runtime root is there
     dead = subprocess.Popen(["sleep", "100"])

@@ -186,8 +186,12 @@ def test_a_create_killed_before_its_directory_showed_is_swept(runtime: Runtime) 
     """A `.new-<pid>-<start>-<random>` directory of a create killed before its rename
     goes at the next delete of an id that is not there; one whose creator lives stays,
     even while its `creating` is still empty (being written)."""
+    from minidocker.runtime.state import proc_stat
+
     def start_time(pid: int) -> int:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        found = proc_stat(pid)
+        assert found is not None
+        return found[1]
 
     dead = subprocess.Popen(["sleep", "100"])
     dead_start = start_time(dead.pid)
